@@ -1,0 +1,203 @@
+/**
+ * The contract every CRM adapter implements. The pipeline speaks only this; an adapter speaks its
+ * vendor's official client. Adapters depend on `src/model` and this file only: no rules, no Redis.
+ * What they need from the outside (a shared quota limiter, a token store, a logger) is injected.
+ */
+import type { CrmName, LeadFragment, Person, Company, Marketing } from '../src/model/lead.js';
+import type { SmkFieldKey } from '../src/model/fields.js';
+import type { CrmError, CrmErrorCode } from './errors.js';
+
+export type { CrmName };
+
+/** HubSpot `contact`; Salesforce `Lead` or `Contact`. */
+export type CrmObject = 'contact' | 'Lead' | 'Contact';
+
+export interface RecordRef {
+  object: CrmObject;
+  id: string;
+}
+
+/** A `(timestamp, id)` position in one change stream: records are ordered by both. */
+export interface StreamPosition {
+  /** ISO timestamp of the last record handed on. */
+  ts: string;
+  /** Id of the last record handed on at that timestamp (the tie-breaker). */
+  id: string;
+}
+
+/** Positions of every stream of one CRM (HubSpot: `contacts`; Salesforce: `Lead`, `Contact`). */
+export type FeedPosition = Record<string, StreamPosition | null>;
+
+/** A record that could not be read or mapped: reported in sync errors, never blocking the rest. */
+export interface RecordProblem {
+  ref: RecordRef | null;
+  code: CrmErrorCode;
+  message: string;
+  field?: string;
+  value?: string;
+}
+
+export interface RemovedRecord {
+  ref: RecordRef;
+  /** archived (HubSpot), deleted (Salesforce), merged into another record (HubSpot merge). */
+  reason: 'archived' | 'deleted' | 'merged';
+  survivorId?: string;
+  at: string;
+}
+
+export interface ChangePage {
+  stream: string;
+  fragments: LeadFragment[];
+  removed: RemovedRecord[];
+  problems: RecordProblem[];
+  /** Save this only after the page has been handed on; reading a page twice is harmless. */
+  position: StreamPosition | null;
+}
+
+export interface ChangeOptions {
+  /** The feed reads up to `now - safetyMarginMs` (HubSpot's search index lags writes). */
+  now?: Date;
+  safetyMarginMs?: number;
+  /** Stop after this many pages (a poll cycle can be bounded). */
+  maxPages?: number;
+  signal?: AbortSignal;
+}
+
+export interface ReadResult {
+  fragments: LeadFragment[];
+  /** Ids the CRM no longer has (or that were merged away: see `removed`). */
+  missing: RecordRef[];
+  removed: RemovedRecord[];
+  problems: RecordProblem[];
+}
+
+/** Values the connector writes to one record. `smk` values travel as strings (see model/fields.ts). */
+export interface RecordUpdate {
+  ref: RecordRef;
+  smk: Partial<Record<SmkFieldKey, string | null>>;
+  /** The CRM's own owner id, when routing assigned one. */
+  ownerId?: string | null;
+  /** HubSpot only: the lifecycle stage to set, and whether to clear first (a deliberate move back). */
+  lifecycleStage?: { value: string; clearFirst: boolean };
+  /** Salesforce Lead only: a Status value. */
+  status?: string;
+}
+
+export type WriteOutcome =
+  | { ref: RecordRef; ok: true }
+  | { ref: RecordRef; ok: false; error: CrmError };
+
+export interface CreateRequest {
+  /** The connector's lead id: written to `smk_lead_id`/`Smk_Lead_Id__c`, so a retried create finds its first try. */
+  leadId: string;
+  email: string;
+  person: Person;
+  company: Company;
+  marketing?: Pick<Marketing, 'source' | 'campaign'>;
+  smk: Partial<Record<SmkFieldKey, string | null>>;
+  ownerId?: string | null;
+  /** Salesforce only: which object to create; `auto` = a Contact under the Account matching the domain, else a Lead. */
+  as?: 'auto' | 'Lead' | 'Contact';
+}
+
+export type CreateOutcome =
+  | { leadId: string; ok: true; ref: RecordRef; created: boolean }
+  | { leadId: string; ok: false; error: CrmError };
+
+export interface TaskRequest {
+  /** The rep (Salesforce User id). */
+  ownerId: string;
+  /** The Lead or Contact the task is about. */
+  whoId: string;
+  subject: string;
+  description: string;
+  dueDate?: string;
+  /** Idempotency: a retried job does not create a second task. */
+  key: string;
+}
+
+export interface CrmOwner {
+  id: string;
+  email: string | null;
+  name: string;
+  active: boolean;
+}
+
+export interface SchemaChange {
+  object: string;
+  field: string;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+export interface SchemaReport {
+  crm: CrmName;
+  changes: SchemaChange[];
+  /** Permission or validation problems, each with what to do about it. */
+  problems: Array<{ object: string; field?: string; message: string; fix: string }>;
+}
+
+export interface QuotaReport {
+  crm: CrmName;
+  /** Calls used and allowed in the current daily window, as the CRM reports or the limiter counts. */
+  dailyUsed: number;
+  dailyLimit: number | null;
+  /** Our share of that limit. */
+  dailyBudget: number | null;
+  /** Short-window figures (HubSpot 10 s). */
+  windowUsed?: number;
+  windowLimit?: number;
+  paused: boolean;
+  resumesAt?: string;
+}
+
+/**
+ * The shared limiter (implemented in src/store over Redis so that every worker process counts
+ * against one budget). `take` resolves when a call may go out, waits through short windows, and
+ * throws a QUOTA_EXHAUSTED CrmError when the daily budget is spent.
+ */
+export interface QuotaGate {
+  take(crm: CrmName, kind: 'read' | 'write' | 'search', calls?: number): Promise<void>;
+  /** What the CRM said about usage (Sforce-Limit-Info, X-HubSpot-RateLimit-*). */
+  observe(crm: CrmName, info: { dailyUsed?: number; dailyLimit?: number; windowRemaining?: number; windowLimit?: number }): Promise<void>;
+  report(crm: CrmName): Promise<QuotaReport>;
+}
+
+export interface StoredTokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** Epoch ms; absent when the CRM does not say (Salesforce). */
+  expiresAt?: number;
+  instanceUrl?: string;
+  scopes?: string[];
+}
+
+/** Tokens at rest are encrypted by the implementation (src/store). */
+export interface TokenStore {
+  get(crm: CrmName): Promise<StoredTokens | null>;
+  set(crm: CrmName, tokens: StoredTokens): Promise<void>;
+}
+
+/** The slice of a pino logger adapters use; it must never receive tokens or personal values. */
+export interface ConnectorLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface CrmConnector {
+  readonly name: CrmName;
+  /** The largest batches the APIs allow; the pipeline fills them. */
+  readonly batchSizes: { read: number; write: number; create: number };
+  changes(position: FeedPosition, options?: ChangeOptions): AsyncIterable<ChangePage>;
+  /** A full read of every record (initial sync, reconcile), through the cheapest paging the API has. */
+  readAll(options?: { signal?: AbortSignal }): AsyncIterable<ChangePage>;
+  read(refs: RecordRef[]): Promise<ReadResult>;
+  write(updates: RecordUpdate[]): Promise<WriteOutcome[]>;
+  create(requests: CreateRequest[]): Promise<CreateOutcome[]>;
+  ensureSchema(options?: { dryRun?: boolean }): Promise<SchemaReport>;
+  owners(): Promise<CrmOwner[]>;
+  quota(): Promise<QuotaReport>;
+  /** Reachable and authorised; throws a CrmError otherwise. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,289 @@
+/**
+ * The one config loader: `smarketing.yaml` (path from SMK_CONFIG) plus the environment of
+ * DESIGN.md "Interfaces", validated by zod. An invalid file is reported with every problem,
+ * each as `path: expected X, got Y`, never a stack trace.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { durationSchema } from './model/duration.js';
+import { rulesConfigSchema } from './rules/config.js';
+
+export const OWNERSHIP_POLICIES = [
+  'hubspot',
+  'salesforce',
+  'hubspot-unless-blank',
+  'salesforce-unless-blank',
+  'two-way',
+  'none',
+] as const;
+export const ownershipPolicySchema = z.enum(OWNERSHIP_POLICIES);
+export type OwnershipPolicy = z.infer<typeof ownershipPolicySchema>;
+
+/** Common Lead paths whose ownership can be configured (the rest are fixed by their meaning). */
+export const OWNED_PATHS = [
+  'email',
+  'person.firstName', 'person.lastName', 'person.title', 'person.phone', 'person.country', 'person.state', 'person.city',
+  'company.name', 'company.domain', 'company.industry', 'company.employees', 'company.annualRevenue',
+  'marketing.source', 'marketing.campaign', 'marketing.lifecycleStage', 'marketing.leadStatus', 'marketing.unsubscribed',
+  'sales.ownerId', 'sales.status', 'sales.rating', 'sales.decision', 'sales.rejectReason', 'sales.qualityRating',
+  'sales.disqualifyReason', 'sales.notes', 'sales.lastActivityAt', 'sales.converted',
+] as const;
+export type OwnedPath = (typeof OWNED_PATHS)[number];
+
+export const DEFAULT_OWNERSHIP: Record<OwnedPath, OwnershipPolicy> = {
+  email: 'two-way',
+  'person.firstName': 'two-way',
+  'person.lastName': 'two-way',
+  'person.title': 'salesforce-unless-blank',
+  'person.phone': 'salesforce-unless-blank',
+  'person.country': 'two-way',
+  'person.state': 'two-way',
+  'person.city': 'two-way',
+  'company.name': 'salesforce-unless-blank',
+  'company.domain': 'hubspot-unless-blank',
+  'company.industry': 'salesforce-unless-blank',
+  'company.employees': 'salesforce-unless-blank',
+  'company.annualRevenue': 'salesforce-unless-blank',
+  'marketing.source': 'hubspot',
+  'marketing.campaign': 'hubspot',
+  'marketing.lifecycleStage': 'hubspot',
+  'marketing.leadStatus': 'hubspot',
+  'marketing.unsubscribed': 'hubspot',
+  'sales.ownerId': 'salesforce',
+  'sales.status': 'salesforce',
+  'sales.rating': 'salesforce',
+  'sales.decision': 'salesforce',
+  'sales.rejectReason': 'salesforce',
+  'sales.qualityRating': 'salesforce',
+  'sales.disqualifyReason': 'salesforce',
+  'sales.notes': 'salesforce',
+  'sales.lastActivityAt': 'salesforce',
+  'sales.converted': 'salesforce',
+};
+
+const shareSchema = z.number().gt(0, 'expected a share above 0').max(1, 'expected a share of at most 1');
+
+export const syncConfigSchema = z
+  .object({
+    ownership: z.partialRecord(z.enum(OWNED_PATHS), ownershipPolicySchema).default({}),
+    pollEvery: durationSchema.default(30_000),
+    /** The longest a write waits for its batch to fill before it is sent. */
+    batchWait: durationSchema.default(2_000),
+    reconcileEvery: durationSchema.default(86_400_000),
+    /** HubSpot search lags writes: the poll cursor stays this far behind now. */
+    searchSafetyMargin: durationSchema.default(10_000),
+    /** Above this many records in one write, Salesforce Bulk API 2.0 is used instead of collections. */
+    bulkThreshold: z.number().int().min(200).default(2000),
+    create: z
+      .object({
+        /** When a person known only to HubSpot is created in Salesforce. */
+        salesforce: z.enum(['never', 'mql', 'always']).default('mql'),
+        /** Lead, Contact under the Account whose domain matches, or decided per person. */
+        salesforceAs: z.enum(['auto', 'lead', 'contact']).default('auto'),
+        /** When a person known only to Salesforce is created in HubSpot. */
+        hubspot: z.enum(['never', 'always']).default('always'),
+      })
+      .default({ salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' }),
+    budget: z
+      .object({
+        hubspot: z
+          .object({
+            share: shareSchema.default(0.5),
+            perTenSeconds: z.number().int().positive().default(190),
+            daily: z.number().int().positive().default(650_000),
+          })
+          .default({ share: 0.5, perTenSeconds: 190, daily: 650_000 }),
+        salesforce: z
+          .object({
+            share: shareSchema.default(0.5),
+            /** An explicit daily cap; otherwise `share` of the org's allocation read from Sforce-Limit-Info. */
+            dailyCalls: z.number().int().positive().optional(),
+          })
+          .default({ share: 0.5 }),
+      })
+      .default({ hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } }),
+    concurrency: z
+      .object({
+        ingest: z.number().int().min(1).max(64).default(2),
+        evaluate: z.number().int().min(1).max(256).default(8),
+        writeback: z.number().int().min(1).max(16).default(2),
+      })
+      .default({ ingest: 2, evaluate: 8, writeback: 2 }),
+  })
+  .default({
+    ownership: {},
+    pollEvery: 30_000,
+    batchWait: 2_000,
+    reconcileEvery: 86_400_000,
+    searchSafetyMargin: 10_000,
+    bulkThreshold: 2000,
+    create: { salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' },
+    budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
+    concurrency: { ingest: 2, evaluate: 8, writeback: 2 },
+  });
+export type SyncConfig = z.infer<typeof syncConfigSchema>;
+
+/** Picklist translations between the CRMs and the common model; empty means the defaults. */
+export const mappingConfigSchema = z
+  .object({
+    /** HubSpot lifecyclestage value -> common stage hint. */
+    lifecycleStage: z.record(z.string(), z.string()).default({}),
+    /** HubSpot hs_lead_status value -> Salesforce Lead Status label, and back. */
+    leadStatus: z.record(z.string(), z.string()).default({}),
+    /** Salesforce Rating -> common grade hint. */
+    rating: z.record(z.string(), z.string()).default({}),
+  })
+  .default({ lifecycleStage: {}, leadStatus: {}, rating: {} });
+export type MappingConfig = z.infer<typeof mappingConfigSchema>;
+
+export const fileConfigSchema = z
+  .object({
+    ...rulesConfigSchema.shape,
+    sync: syncConfigSchema,
+    mapping: mappingConfigSchema,
+  })
+  .strict();
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+export const envSchema = z.object({
+  HUBSPOT_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.hubapi.com'),
+  HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
+  HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
+  HUBSPOT_CLIENT_SECRET: z.string().min(1).optional(),
+  HUBSPOT_APP_ID: z.coerce.number().int().positive().optional(),
+  SALESFORCE_INSTANCE_URL: optionalUrl,
+  SALESFORCE_LOGIN_URL: z.url({ protocol: /^https?$/ }).default('https://login.salesforce.com'),
+  SALESFORCE_ACCESS_TOKEN: z.string().min(1).optional(),
+  SALESFORCE_REFRESH_TOKEN: z.string().min(1).optional(),
+  SALESFORCE_CLIENT_ID: z.string().min(1).optional(),
+  SALESFORCE_CLIENT_SECRET: z.string().min(1).optional(),
+  SALESFORCE_API_VERSION: z.string().regex(/^\d+\.0$/, 'expected an API version such as 62.0').default('62.0'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  SMK_CONFIG: z.string().min(1).optional(),
+  SMK_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  SMK_ENCRYPTION_KEY: z
+    .string()
+    .refine((key) => /^[0-9a-fA-F]{64}$/.test(key) || Buffer.from(key, 'base64').length === 32, {
+      message: 'expected 32 bytes as 64 hex characters or base64 (generate one with `openssl rand -hex 32`)',
+    })
+    .optional(),
+  SMK_PUBLIC_URL: optionalUrl,
+  SMK_KEY_PREFIX: z.string().regex(/^[\w:.-]+$/).default('smk'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+});
+export type EnvConfig = z.infer<typeof envSchema>;
+
+export interface AppConfig {
+  file: FileConfig;
+  env: EnvConfig;
+  /** Where the file came from, or null when the embedded defaults are used. */
+  source: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return String(value);
+}
+
+function article(type: string): string {
+  const word = type === 'int' ? 'whole number' : type;
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/** `scoring.fit[2].points` from zod's path. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(top level)';
+}
+
+/** Turns zod issues into `path: expected X, got Y` lines a RevOps admin can act on. */
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] {
+  return issues.map((issue) => {
+    const path = formatPath(issue.path);
+    const got = describeValue(issue.input);
+    switch (issue.code) {
+      case 'invalid_type':
+        return `${path}: expected ${article(issue.expected)}, got ${got}`;
+      case 'invalid_value':
+        return `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got}`;
+      case 'unrecognized_keys':
+        return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      case 'too_small':
+        return `${path}: expected ${issue.origin === 'array' ? 'at least' : 'a value of at least'} ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+      case 'too_big':
+        return `${path}: expected ${issue.origin === 'array' ? 'at most' : 'a value of at most'} ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+      case 'invalid_format':
+        return `${path}: expected ${issue.format === 'regex' ? 'text matching the expected pattern' : `a valid ${issue.format}`}${issue.message && !issue.message.startsWith('Invalid') ? ` (${issue.message})` : ''}, got ${got}`;
+      default:
+        return `${path}: ${issue.message}${issue.input !== undefined && !issue.message.includes('got') ? `, got ${got}` : ''}`;
+    }
+  });
+}
+
+/** Parses YAML text into the file config; every YAML and schema problem is reported at once. */
+export function parseConfigText(text: string, source: string): FileConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0] ?? e.message}`),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(source, [`(top level): expected a map of sections, got ${describeValue(data)}`]);
+  }
+  const result = fileConfigSchema.safeParse(data, { reportInput: true });
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  return result.data;
+}
+
+export function parseEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const result = envSchema.safeParse(env, { reportInput: true });
+  if (!result.success) {
+    // Environment values may be secrets: never echo them back.
+    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message.replace(/, received .*$/, '')}`);
+    throw new ConfigError('the environment', problems);
+  }
+  return result.data;
+}
+
+/**
+ * Loads the config: `explicitPath`, else SMK_CONFIG, else `./smarketing.yaml` when present,
+ * else the embedded defaults (a working rule set, for the demo and a first try).
+ */
+export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): AppConfig {
+  const env = parseEnv(options.env ?? process.env);
+  const candidate = options.path ?? env.SMK_CONFIG ?? (existsSync('smarketing.yaml') ? 'smarketing.yaml' : undefined);
+  if (!candidate) return { file: fileConfigSchema.parse({}), env, source: null };
+  const path = resolve(candidate);
+  if (!existsSync(path)) throw new ConfigError(candidate, [`the file does not exist (looked at ${path})`]);
+  return { file: parseConfigText(readFileSync(path, 'utf8'), candidate), env, source: path };
+}
+
+/** The effective ownership policy of every owned path: the defaults overlaid with the config. */
+export function effectiveOwnership(sync: SyncConfig): Record<OwnedPath, OwnershipPolicy> {
+  return { ...DEFAULT_OWNERSHIP, ...sync.ownership };
+}

@@ -1,0 +1,46 @@
+/**
+ * The one logger. Logs carry ids, never tokens or personal field values: the redaction list
+ * covers secrets and the personal fields of both CRMs and the common Lead, at the top level and
+ * one or two levels down (pino's redaction is path based).
+ */
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+
+const SECRET_KEYS = [
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'clientSecret', 'client_secret', 'password',
+  'token', 'authorization', 'Authorization', 'cookie', 'apiKey', 'assertion', 'code', 'code_verifier', 'encryptionKey', 'adminToken',
+];
+const PERSONAL_KEYS = [
+  'email', 'Email', 'phone', 'Phone', 'mobilephone', 'MobilePhone', 'firstName', 'lastName', 'firstname', 'lastname',
+  'FirstName', 'LastName', 'Name', 'name', 'notes', 'Description', 'properties',
+];
+
+function redactionPaths(): string[] {
+  const keys = [...SECRET_KEYS, ...PERSONAL_KEYS];
+  const paths: string[] = [];
+  for (const key of keys) {
+    paths.push(key, `*.${key}`, `*.*.${key}`);
+  }
+  paths.push('req.headers.authorization', 'req.headers.cookie', 'headers.authorization');
+  return paths;
+}
+
+export const REDACTED = '[redacted]';
+
+export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' || process.env.VITEST ? 'silent' : 'info');
+  return pino(
+    {
+      name: options.name ?? 'smk',
+      level,
+      redact: { paths: redactionPaths(), censor: REDACTED },
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
+}
+
+export const logger: Logger = createLogger();
+export type { Logger };

@@ -1,0 +1,66 @@
+/**
+ * Every Redis key the service writes, in one place. Keys share the configured prefix (tests use
+ * their own), and families that a Lua script touches together share a hash tag so that the
+ * service runs on Redis Cluster.
+ */
+export interface Keys {
+  readonly prefix: string;
+  /** BullMQ's own prefix for queues (a hash tag keeps each queue's keys in one slot). */
+  readonly queuePrefix: string;
+  token(crm: string): string;
+  quotaWindow(crm: string, kind: string): string;
+  quotaDay(crm: string, day: string): string;
+  quotaObserved(crm: string): string;
+  quotaPause(crm: string): string;
+  lead(id: string): string;
+  leadVersion(id: string): string;
+  leadIndex(): string;
+  link(crm: string, object: string, id: string): string;
+  emailIndex(email: string): string;
+  cursor(crm: string): string;
+  written(crm: string, object: string, id: string): string;
+  pendingWrites(crm: string): string;
+  pendingWriteData(crm: string): string;
+  syncErrors(): string;
+  syncError(id: string): string;
+  events(): string;
+  webhookSeen(): string;
+  oauthState(state: string): string;
+  poolState(): string;
+  metrics(): string;
+  created(crm: string, leadId: string): string;
+  lock(name: string): string;
+  meta(name: string): string;
+}
+
+export function createKeys(prefix = 'smk'): Keys {
+  const p = prefix.replace(/:+$/, '');
+  return {
+    prefix: p,
+    queuePrefix: `${p}:q`,
+    token: (crm) => `${p}:token:${crm}`,
+    quotaWindow: (crm, kind) => `${p}:quota:{${crm}}:window:${kind}`,
+    quotaDay: (crm, day) => `${p}:quota:{${crm}}:day:${day}`,
+    quotaObserved: (crm) => `${p}:quota:{${crm}}:observed`,
+    quotaPause: (crm) => `${p}:quota:{${crm}}:pause`,
+    lead: (id) => `${p}:lead:${id}`,
+    leadVersion: (id) => `${p}:lead-version:${id}`,
+    leadIndex: () => `${p}:leads`,
+    link: (crm, object, id) => `${p}:link:${crm}:${object}:${id}`,
+    emailIndex: (email) => `${p}:email:${email}`,
+    cursor: (crm) => `${p}:cursor:${crm}`,
+    written: (crm, object, id) => `${p}:written:${crm}:${object}:${id}`,
+    pendingWrites: (crm) => `${p}:pending:{${crm}}:ids`,
+    pendingWriteData: (crm) => `${p}:pending:{${crm}}:data`,
+    syncErrors: () => `${p}:sync-errors`,
+    syncError: (id) => `${p}:sync-error:${id}`,
+    events: () => `${p}:events`,
+    webhookSeen: () => `${p}:webhook-seen`,
+    oauthState: (state) => `${p}:oauth-state:${state}`,
+    poolState: () => `${p}:routing-pools`,
+    metrics: () => `${p}:metrics`,
+    created: (crm, leadId) => `${p}:created:${crm}:${leadId}`,
+    lock: (name) => `${p}:lock:${name}`,
+    meta: (name) => `${p}:meta:${name}`,
+  };
+}

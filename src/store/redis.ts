@@ -1,0 +1,168 @@
+/**
+ * The one Redis connection factory, and finding a Redis to talk to: `REDIS_URL`, else
+ * 127.0.0.1:6379, else a private `redis-server` started on a free port in a temporary directory
+ * (stopped at exit), else a message that says how to get one.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export class RedisUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/**
+ * A connection for the service. BullMQ needs `maxRetriesPerRequest: null` on connections that
+ * block (workers); for plain commands a bounded retry keeps a dead Redis from hanging a request.
+ */
+export function createRedis(url: string, options: RedisOptions & { forQueues?: boolean } = {}): Redis {
+  const { forQueues, ...rest } = options;
+  return new Redis(url, {
+    maxRetriesPerRequest: forQueues ? null : 3,
+    enableReadyCheck: true,
+    lazyConnect: false,
+    connectionName: 'smk',
+    ...rest,
+  });
+}
+
+/** Answers whether a Redis at `url` replies to PING within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function findOnPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  for (const dir of ['/usr/bin', '/usr/local/bin', '/usr/sbin', '/opt/homebrew/bin']) {
+    const candidate = join(dir, command);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a throw-away `redis-server` that keeps nothing on disk unless `appendOnly` is asked. */
+export async function startPrivateRedis(options: { appendOnly?: boolean; port?: number; dir?: string } = {}): Promise<PrivateRedis> {
+  const binary = findOnPath('redis-server');
+  if (!binary) throw new RedisUnavailableError(howToGetRedis('redis-server is not installed'));
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'smk-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
+  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore', detached: false });
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new RedisUnavailableError(`redis-server exited with code ${child.exitCode}`);
+    if (await redisAnswers(url, 300)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!(await redisAnswers(url, 500))) {
+    child.kill('SIGKILL');
+    throw new RedisUnavailableError(`redis-server started on port ${port} but did not answer within 10 s`);
+  }
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  return {
+    url,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+        });
+      }
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function howToGetRedis(why: string): string {
+  return [
+    `No Redis could be reached (${why}).`,
+    'The Smarketing Connector keeps its queues and state in Redis. Either:',
+    '  - set REDIS_URL to a Redis you run (for example redis://127.0.0.1:6379), or',
+    '  - install one: `sudo apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), or',
+    '  - run `docker compose up -d redis` from this repository.',
+  ].join('\n');
+}
+
+export interface ResolvedRedis {
+  url: string;
+  /** Where it came from: the environment, the default local port, or a private server we started. */
+  origin: 'env' | 'default' | 'private';
+  stop(): Promise<void>;
+}
+
+/** Finds a Redis as the README promises. `REDIS_URL`, when set, is the only one tried. */
+export async function resolveRedis(options: { allowPrivate?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResolvedRedis> {
+  const env = options.env ?? process.env;
+  const fromEnv = env.REDIS_URL?.trim();
+  if (fromEnv) {
+    if (await redisAnswers(fromEnv)) return { url: fromEnv, origin: 'env', stop: async () => undefined };
+    throw new RedisUnavailableError(howToGetRedis(`REDIS_URL=${redactUrl(fromEnv)} does not answer`));
+  }
+  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, origin: 'default', stop: async () => undefined };
+  if (options.allowPrivate === false) throw new RedisUnavailableError(howToGetRedis('nothing answers at 127.0.0.1:6379'));
+  const started = await startPrivateRedis();
+  return { url: started.url, origin: 'private', stop: started.stop };
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable REDIS_URL>';
+  }
+}

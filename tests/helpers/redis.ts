@@ -1,0 +1,39 @@
+/** A Redis connection and a key prefix of the test's own; cleanup deletes only that prefix. */
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/store/redis.js';
+
+export interface TestRedis {
+  url: string;
+  redis: Redis;
+  /** Every key a test writes starts with this, e.g. `smk-test:2b1c…:`. */
+  prefix: string;
+  cleanup(): Promise<void>;
+}
+
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+export async function testRedis(label = 'test'): Promise<TestRedis> {
+  const url = inject('redisUrl');
+  const redis = createRedis(url);
+  const prefix = `smk-test:${label}:${randomUUID().slice(0, 8)}:`;
+  return {
+    url,
+    redis,
+    prefix,
+    cleanup: async () => {
+      await deleteByPrefix(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
