@@ -4,7 +4,7 @@
  * one or two levels down (pino's redaction is path based).
  */
 import { pino } from 'pino';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 
 const SECRET_KEYS = [
   'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'clientSecret', 'client_secret', 'password',
@@ -27,7 +27,7 @@ function redactionPaths(): string[] {
 
 export const REDACTED = '[redacted]';
 
-export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' || process.env.VITEST ? 'silent' : 'info');
   return pino(
     {

@@ -144,3 +144,29 @@ export const SMK_FIELD_BY_KEY: ReadonlyMap<SmkFieldKey, SmkField> = new Map(SMK_
 
 /** The HubSpot property group that holds every `smk_*` property. */
 export const HUBSPOT_PROPERTY_GROUP = { name: 'smarketing', label: 'Smarketing' } as const;
+
+/**
+ * One canonical string per value, so that what a CRM echoes back ("17.0", "2026-01-01T00:00:00.000+0000",
+ * epoch-ms "1767225600000", "HOT") compares equal to what was written ("17", ISO, "hot").
+ * Blank means "no value" and is null.
+ */
+export function normaliseSmkValue(field: SmkField, raw: string | number | boolean | null | undefined): string | null {
+  if (raw === null || raw === undefined) return null;
+  const text = String(raw).trim();
+  if (text === '') return null;
+  switch (field.type) {
+    case 'number': {
+      const n = Number(text);
+      return Number.isFinite(n) ? String(n) : text;
+    }
+    case 'datetime': {
+      const ms = /^\d{10,}$/.test(text) ? Number(text) : Date.parse(text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+      return Number.isFinite(ms) ? new Date(ms).toISOString() : text;
+    }
+    case 'enum':
+      return text.toLowerCase();
+    case 'text':
+    case 'longtext':
+      return field.maxLength !== undefined && text.length > field.maxLength ? text.slice(0, field.maxLength) : text;
+  }
+}

@@ -18,7 +18,7 @@ export interface Keys {
   link(crm: string, object: string, id: string): string;
   emailIndex(email: string): string;
   cursor(crm: string): string;
-  written(crm: string, object: string, id: string): string;
+  written(crm: string, leadId: string): string;
   pendingWrites(crm: string): string;
   pendingWriteData(crm: string): string;
   syncErrors(): string;
@@ -49,7 +49,7 @@ export function createKeys(prefix = 'smk'): Keys {
     link: (crm, object, id) => `${p}:link:${crm}:${object}:${id}`,
     emailIndex: (email) => `${p}:email:${email}`,
     cursor: (crm) => `${p}:cursor:${crm}`,
-    written: (crm, object, id) => `${p}:written:${crm}:${object}:${id}`,
+    written: (crm, leadId) => `${p}:held:${crm}:${leadId}`,
     pendingWrites: (crm) => `${p}:pending:{${crm}}:ids`,
     pendingWriteData: (crm) => `${p}:pending:{${crm}}:data`,
     syncErrors: () => `${p}:sync-errors`,

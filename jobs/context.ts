@@ -1,0 +1,159 @@
+/**
+ * Everything a job needs, built once per process from the config: Redis state stores, the two
+ * connectors, the queues, the clock and the logger. Jobs are the shell around the pure core.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CrmConnector, TaskRequest, CrmOwner } from '../connectors/types.js';
+import type { AppConfig } from '../src/config.js';
+import { effectiveOwnership } from '../src/config.js';
+import type { OwnedPath, OwnershipPolicy } from '../src/config.js';
+import type { CrmName } from '../src/model/lead.js';
+import { CursorStore } from '../src/store/cursors.js';
+import { EventStore } from '../src/store/events.js';
+import { HeldStore } from '../src/store/held.js';
+import { createKeys } from '../src/store/keys.js';
+import type { Keys } from '../src/store/keys.js';
+import { LeadStore } from '../src/store/leads.js';
+import { Locks } from '../src/store/locks.js';
+import { PendingStore } from '../src/store/pending.js';
+import { SyncErrorStore } from '../src/store/sync-errors.js';
+import { createQueues } from './queues.js';
+import type { CreatePayload, Queues, TaskPayload, WritePayload } from './queues.js';
+
+/** The service's notion of now. Tests and the demo can move it (the SLA clock); production cannot. */
+export interface Clock {
+  now(): number;
+  /** Re-reads a shared offset (multi-process tests); a no-op in production. */
+  sync(): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), sync: async () => undefined };
+
+/** A clock whose offset lives in Redis, so that every worker process of a test agrees on "now". */
+export function sharedTestClock(redis: Redis, keys: Keys): Clock & { advance(ms: number): Promise<void>; set(ms: number): Promise<void> } {
+  let offset = 0;
+  const key = keys.meta('clock-offset');
+  return {
+    now: () => Date.now() + offset,
+    sync: async () => {
+      offset = Number((await redis.get(key)) ?? 0);
+    },
+    advance: async (ms: number) => {
+      offset = await redis.incrby(key, ms);
+    },
+    set: async (ms: number) => {
+      offset = ms - Date.now();
+      await redis.set(key, String(offset));
+    },
+  };
+}
+
+export interface SalesforceExtras {
+  createTasks?(tasks: TaskRequest[]): Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
+}
+
+export type Connectors = Record<CrmName, CrmConnector> & { salesforceTasks?: SalesforceExtras['createTasks'] };
+
+export interface PendingStores {
+  write: PendingStore<WritePayload>;
+  create: PendingStore<CreatePayload>;
+  task: PendingStore<TaskPayload>;
+}
+
+export interface SyncContext {
+  config: AppConfig;
+  /** Plain commands. */
+  redis: Redis;
+  /** BullMQ's blocking connection (maxRetriesPerRequest: null). */
+  queueConnection: Redis;
+  keys: Keys;
+  leads: LeadStore;
+  held: HeldStore;
+  cursors: CursorStore;
+  errors: SyncErrorStore;
+  events: EventStore;
+  locks: Locks;
+  pending: Record<CrmName, PendingStores>;
+  connectors: Connectors;
+  queues: Queues;
+  clock: Clock;
+  logger: Logger;
+  ownership: Record<OwnedPath, OwnershipPolicy>;
+  /** Owner lists of both CRMs (routing writes a Salesforce user id; HubSpot needs its own owner id). */
+  owners: OwnerDirectory;
+}
+
+/** Maps owners across the CRMs by email; refreshed from both CRMs every few minutes. */
+export class OwnerDirectory {
+  private byCrm: Record<CrmName, CrmOwner[]> = { hubspot: [], salesforce: [] };
+  private loadedAt = 0;
+
+  constructor(
+    private readonly connectors: Connectors,
+    private readonly logger: Logger,
+    private readonly ttlMs = 5 * 60_000,
+  ) {}
+
+  async refresh(force = false): Promise<void> {
+    if (!force && Date.now() - this.loadedAt < this.ttlMs) return;
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      try {
+        this.byCrm[crm] = await this.connectors[crm].owners();
+      } catch (err) {
+        this.logger.warn({ crm, err: err instanceof Error ? err.message : String(err) }, 'could not list owners');
+      }
+    }
+    this.loadedAt = Date.now();
+  }
+
+  /** The same person's owner id in `to`, matched by email (case-insensitive). */
+  translate(ownerId: string, from: CrmName, to: CrmName): string | null {
+    if (from === to) return ownerId;
+    const source = this.byCrm[from].find((o) => o.id === ownerId);
+    const email = source?.email?.toLowerCase();
+    if (!email) return null;
+    return this.byCrm[to].find((o) => o.email?.toLowerCase() === email)?.id ?? null;
+  }
+
+  list(crm: CrmName): CrmOwner[] {
+    return this.byCrm[crm];
+  }
+}
+
+export function createSyncContext(input: {
+  config: AppConfig;
+  redis: Redis;
+  queueConnection: Redis;
+  connectors: Connectors;
+  logger: Logger;
+  clock?: Clock;
+  keyPrefix?: string;
+}): SyncContext {
+  const keys = createKeys(input.keyPrefix ?? input.config.env.SMK_KEY_PREFIX);
+  const { redis } = input;
+  const pendingFor = (crm: CrmName): PendingStores => ({
+    write: new PendingStore<WritePayload>(redis, keys, crm, 'write', 'smk'),
+    create: new PendingStore<CreatePayload>(redis, keys, crm, 'create'),
+    task: new PendingStore<TaskPayload>(redis, keys, crm, 'task'),
+  });
+  return {
+    config: input.config,
+    redis,
+    queueConnection: input.queueConnection,
+    keys,
+    leads: new LeadStore(redis, keys),
+    held: new HeldStore(redis, keys),
+    cursors: new CursorStore(redis, keys),
+    errors: new SyncErrorStore(redis, keys),
+    events: new EventStore(redis, keys),
+    locks: new Locks(redis, keys),
+    pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },
+    connectors: input.connectors,
+    queues: createQueues(input.queueConnection, keys.prefix),
+    clock: input.clock ?? systemClock,
+    logger: input.logger,
+    ownership: effectiveOwnership(input.config.file.sync),
+    owners: new OwnerDirectory(input.connectors, input.logger),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * evaluate: one lead at a time (its lock), call the pure rules, keep the new score, stage and SLA,
+ * and plan the writes: the desired `smk` values of every linked record minus what it holds.
+ * When nothing differs, nothing is enqueued. While the lead's version moves during the run
+ * (a change landed meanwhile), it evaluates again, so no change is lost to BullMQ's job-id dedupe.
+ */
+import type { CreateRequest, RecordRef } from '../connectors/types.js';
+import type { CrmName, Lead } from '../src/model/lead.js';
+import { evaluateLead } from '../src/rules/evaluate.js';
+import type { EvaluateOutput } from '../src/rules/evaluate.js';
+import { emptyPoolState } from '../src/rules/routing.js';
+import type { PoolState } from '../src/rules/routing.js';
+import type { StoredLead } from '../src/store/leads.js';
+import { planWrites } from '../src/sync/plan.js';
+import type { SmkValues } from '../src/sync/plan.js';
+import type { SyncContext } from './context.js';
+import { scheduleWriteback } from './writeback.js';
+
+const MAX_ROUNDS = 5;
+const ADVANCED_STAGES = new Set(['mql', 'sal', 'sql', 'opportunity', 'customer']);
+
+export interface EvaluateResult {
+  leadId: string;
+  planned: number;
+  rounds: number;
+  skipped?: 'missing';
+}
+
+async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
+  const raw = await ctx.redis.get(ctx.keys.poolState());
+  return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
+}
+
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState): EvaluateOutput {
+  return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
+    poolState,
+    existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
+  });
+}
+
+function recordRef(lead: Lead, crm: CrmName): RecordRef | null {
+  if (crm === 'hubspot') return lead.links.hubspot ? { object: 'contact', id: lead.links.hubspot.id } : null;
+  return lead.links.salesforce ? { object: lead.links.salesforce.object, id: lead.links.salesforce.id } : null;
+}
+
+/** Whether the config asks for this person to be created in the CRM that does not know them. */
+function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
+  const create = ctx.config.file.sync.create;
+  if (crm === 'salesforce') {
+    if (lead.links.salesforce || !lead.links.hubspot) return false;
+    return create.salesforce === 'always' || (create.salesforce === 'mql' && ADVANCED_STAGES.has(lead.stage?.current ?? ''));
+  }
+  if (lead.links.hubspot || !lead.links.salesforce) return false;
+  return create.hubspot === 'always';
+}
+
+async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null): Promise<number> {
+  let planned = 0;
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    if (!lead.email || !wantsCreate(ctx, lead, crm)) continue;
+    // Never twice: a lead whose create already succeeded (even if the link is not stored yet) is skipped.
+    if (await ctx.redis.exists(ctx.keys.created(crm, lead.id))) continue;
+    const ownerId = crm === 'salesforce' ? ownerSalesforce : ownerSalesforce ? ctx.owners.translate(ownerSalesforce, 'salesforce', 'hubspot') : null;
+    const request: CreateRequest = {
+      leadId: lead.id,
+      email: lead.email,
+      person: lead.person,
+      company: lead.company,
+      marketing: { source: lead.marketing.source ?? null, campaign: lead.marketing.campaign ?? null },
+      smk: { ...desired, leadId: lead.id },
+      ownerId,
+      as: ctx.config.file.sync.create.salesforceAs === 'lead' ? 'Lead' : ctx.config.file.sync.create.salesforceAs === 'contact' ? 'Contact' : 'auto',
+    };
+    await ctx.pending[crm].create.add(`create:${lead.id}`, lead.id, request, ctx.clock.now());
+    planned += 1;
+  }
+  return planned;
+}
+
+async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned: number; missing: boolean }> {
+  const stored = await ctx.leads.get(leadId);
+  if (!stored) return { planned: 0, missing: true };
+  let poolState = await loadPoolState(ctx);
+  let output = evaluateWith(ctx, stored, poolState);
+  if (output.ownerChange) {
+    // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
+    output = await ctx.locks.with('routing', async () => {
+      poolState = await loadPoolState(ctx);
+      const decided = evaluateWith(ctx, stored, poolState);
+      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
+      return decided;
+    });
+  }
+  const lead = output.lead;
+  await ctx.leads.save({ ...stored, lead });
+  await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
+
+  const desired: SmkValues = { ...output.desired, leadId };
+  const ownerSalesforce = output.ownerChange?.ownerId ?? null;
+  const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
+  const hubspotRef = recordRef(lead, 'hubspot');
+  const salesforceRef = recordRef(lead, 'salesforce');
+  if (ownerSalesforce) await ctx.owners.refresh();
+  const plans = planWrites({
+    desired,
+    targets: {
+      ...(hubspotRef ? { hubspot: { ref: hubspotRef, held: heldHubspot?.values ?? {}, ownerId: heldHubspot?.ownerId ?? null, writable: true } } : {}),
+      ...(salesforceRef ? { salesforce: { ref: salesforceRef, held: heldSalesforce?.values ?? {}, ownerId: heldSalesforce?.ownerId ?? null, writable: true } } : {}),
+    },
+    owner: ownerSalesforce
+      ? { salesforce: ownerSalesforce, hubspot: ctx.owners.translate(ownerSalesforce, 'salesforce', 'hubspot') }
+      : undefined,
+    lifecycleStage: output.lifecycle ?? null,
+  });
+  const now = ctx.clock.now();
+  const touched = new Set<CrmName>();
+  for (const plan of plans) {
+    await ctx.pending[plan.crm].write.add(`${plan.update.ref.object}:${plan.update.ref.id}`, leadId, plan.update, now);
+    touched.add(plan.crm);
+  }
+  let planned = plans.length;
+  const created = await planCreates(ctx, lead, desired, ownerSalesforce);
+  if (created > 0) {
+    planned += created;
+    for (const crm of ['hubspot', 'salesforce'] as const) if (wantsCreate(ctx, lead, crm)) touched.add(crm);
+  }
+  if (output.task && salesforceRef) {
+    await ctx.pending.salesforce.task.add(`task:${output.task.key}`, leadId, { ...output.task, whoId: salesforceRef.id }, now);
+    touched.add('salesforce');
+    planned += 1;
+  }
+  if (output.slaTimers) {
+    const timers = [
+      { at: output.slaTimers.dueAt, kind: 'due' as const },
+      ...output.slaTimers.reminders.map((at) => ({ at, kind: 'reminder' as const })),
+      ...(output.slaTimers.escalateAt ? [{ at: output.slaTimers.escalateAt, kind: 'escalate' as const }] : []),
+    ];
+    for (const timer of timers) {
+      const delay = Date.parse(timer.at) - now;
+      if (delay < -60_000) continue;
+      await ctx.queues.sla.add('timer', { leadId, dueAt: timer.at, kind: timer.kind }, { jobId: `sla-${leadId}-${timer.kind}-${Date.parse(timer.at)}`, delay: Math.max(0, delay) });
+    }
+  }
+  for (const crm of touched) await scheduleWriteback(ctx, crm);
+  return { planned, missing: false };
+}
+
+export async function processEvaluate(ctx: SyncContext, leadId: string): Promise<EvaluateResult> {
+  await ctx.clock.sync();
+  return ctx.locks.with(`lead:${leadId}`, async () => {
+    let planned = 0;
+    for (let round = 1; round <= MAX_ROUNDS; round += 1) {
+      const version = await ctx.leads.version(leadId);
+      const once = await evaluateOnce(ctx, leadId);
+      if (once.missing) return { leadId, planned, rounds: round, skipped: 'missing' as const };
+      planned += once.planned;
+      if ((await ctx.leads.version(leadId)) === version) return { leadId, planned, rounds: round };
+    }
+    return { leadId, planned, rounds: MAX_ROUNDS };
+  }, { ttlMs: 60_000, waitMs: 30_000 });
+}

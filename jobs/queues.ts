@@ -1,0 +1,102 @@
+/**
+ * The BullMQ queues. Each has retries with exponential back-off and jitter; a job that runs out
+ * of attempts lands in the sync-errors store (see jobs/workers.ts). Queue keys live under the
+ * configured prefix with a hash tag per queue, so the service runs on Redis Cluster.
+ */
+import { Queue } from 'bullmq';
+import type { DefaultJobOptions, JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CreateRequest, RecordUpdate, RemovedRecord, RecordProblem, TaskRequest } from '../connectors/types.js';
+import type { CrmName, LeadFragment } from '../src/model/lead.js';
+
+export const QUEUE_NAMES = ['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface PollJob {
+  crm: CrmName;
+  /** Re-read everything (initial sync, `sync --full`) instead of following the cursor. */
+  full?: boolean;
+}
+export interface IngestJob {
+  crm: CrmName;
+  /** Our clock when the page was read: a read older than our last write does not roll it back. */
+  readAt: number;
+  fragments?: LeadFragment[];
+  removed?: RemovedRecord[];
+  problems?: RecordProblem[];
+  /** Webhook deliveries carry ids only; ingest reads them in batches. */
+  refs?: Array<{ object: 'contact' | 'Lead' | 'Contact'; id: string }>;
+}
+export interface EvaluateJob {
+  leadId: string;
+  cause?: string;
+}
+export interface WritebackJob {
+  crm: CrmName;
+}
+export interface SlaJob {
+  leadId: string;
+  dueAt: string;
+  kind: 'due' | 'reminder' | 'escalate';
+}
+export interface ReconcileJob {
+  reason: string;
+  /** Re-read both CRMs before re-evaluating (after a mapping change). */
+  reread?: boolean;
+}
+
+export type WritePayload = RecordUpdate;
+export type CreatePayload = CreateRequest;
+export type TaskPayload = TaskRequest;
+
+export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 86_400, count: 10_000 },
+};
+
+export interface Queues {
+  poll: Queue<PollJob>;
+  ingest: Queue<IngestJob>;
+  evaluate: Queue<EvaluateJob>;
+  writeback: Record<CrmName, Queue<WritebackJob>>;
+  sla: Queue<SlaJob>;
+  reconcile: Queue<ReconcileJob>;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+export function queuePrefix(keyPrefix: string): string {
+  return `${keyPrefix}:q`;
+}
+
+export function createQueues(connection: Redis, keyPrefix: string): Queues {
+  const prefix = queuePrefix(keyPrefix);
+  const make = <T>(name: QueueName, options: Partial<DefaultJobOptions> = {}) =>
+    new Queue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
+  const queues = {
+    poll: make<PollJob>('poll', { attempts: 3 }),
+    ingest: make<IngestJob>('ingest'),
+    evaluate: make<EvaluateJob>('evaluate'),
+    writeback: {
+      hubspot: make<WritebackJob>('writeback-hubspot'),
+      salesforce: make<WritebackJob>('writeback-salesforce'),
+    },
+    sla: make<SlaJob>('sla'),
+    reconcile: make<ReconcileJob>('reconcile', { attempts: 3 }),
+  };
+  const all = (): Queue[] => [queues.poll, queues.ingest, queues.evaluate, queues.writeback.hubspot, queues.writeback.salesforce, queues.sla, queues.reconcile] as Queue[];
+  return {
+    ...queues,
+    all,
+    close: async () => {
+      await Promise.all(all().map((q) => q.close()));
+    },
+  };
+}
+
+/** Job id of a lead's evaluation: a burst of changes to one lead collapses into one job. */
+export function evaluateJobOptions(leadId: string, extra: JobsOptions = {}): JobsOptions {
+  return { jobId: `lead-${leadId}`, ...extra };
+}

@@ -1,0 +1,92 @@
+/**
+ * The workers of every queue, for `smk start`, `smk worker` and `smk sync --once`. A job that
+ * exhausts its attempts lands in sync errors; SIGTERM lets in-flight jobs finish (BullMQ's
+ * close waits for them) and a SIGKILLed worker's jobs are recovered as stalled by the others.
+ */
+import { Worker } from 'bullmq';
+import type { Job, Processor } from 'bullmq';
+import { isCrmError } from '../connectors/errors.js';
+import type { CrmName } from '../src/model/lead.js';
+import type { SyncContext } from './context.js';
+import { processEvaluate } from './evaluate.js';
+import { processIngest } from './ingest.js';
+import { processPoll } from './poll.js';
+import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, SlaJob, WritebackJob } from './queues.js';
+import { queuePrefix } from './queues.js';
+import { processReconcile } from './reconcile.js';
+import { processWriteback } from './writeback.js';
+
+export interface WorkerSet {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/** Counters for metrics: jobs done and failed, and their durations, per queue. */
+export interface JobObserver {
+  completed(queue: QueueName, ms: number): void;
+  failed(queue: QueueName, ms: number): void;
+}
+
+export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; observer?: JobObserver } = {}): WorkerSet {
+  const { concurrency } = ctx.config.file.sync;
+  const prefix = queuePrefix(ctx.keys.prefix);
+  const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile'] as QueueName[]));
+  const workers: Worker[] = [];
+
+  const make = <T>(name: QueueName, processor: Processor<T>, workerConcurrency: number) => {
+    if (!wanted.has(name)) return;
+    const worker = new Worker<T>(name, processor, {
+      connection: ctx.queueConnection,
+      prefix,
+      concurrency: workerConcurrency,
+      // A worker killed mid-job: its lock lapses and another worker takes the job again.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 3,
+    });
+    worker.on('completed', (job: Job) => options.observer?.completed(name, Date.now() - (job.processedOn ?? Date.now())));
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      options.observer?.failed(name, job ? Date.now() - (job.processedOn ?? Date.now()) : 0);
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+      ctx.logger.warn({ queue: name, jobId: job.id, attempt: job.attemptsMade, final, code: isCrmError(err) ? err.code : undefined, err: err.message }, 'job failed');
+      if (final) void deadLetter(ctx, name, job, err);
+    });
+    worker.on('error', (err) => ctx.logger.error({ queue: name, err: err.message }, 'worker error'));
+    workers.push(worker as Worker);
+  };
+
+  make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full }), 2);
+  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data), concurrency.ingest);
+  make<EvaluateJob>('evaluate', (job) => processEvaluate(ctx, job.data.leadId), concurrency.evaluate);
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    make<WritebackJob>(`writeback-${crm}`, () => processWriteback(ctx, crm), concurrency.writeback);
+  }
+  make<SlaJob>('sla', (job) => processEvaluate(ctx, job.data.leadId), 2);
+  make<ReconcileJob>('reconcile', (job) => processReconcile(ctx, { reread: job.data.reread, onProgress: (done, total) => job.updateProgress({ done, total }) }), 1);
+
+  return {
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
+
+/** The dead-letter path: a job that ran out of attempts is reported, never silently dropped. */
+async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, err: Error): Promise<void> {
+  const data = job.data as Partial<{ crm: CrmName; leadId: string }>;
+  try {
+    await ctx.errors.record({
+      crm: data.crm ?? (queue === 'writeback-salesforce' ? 'salesforce' : 'hubspot'),
+      object: null,
+      recordId: null,
+      leadId: data.leadId ?? null,
+      code: isCrmError(err) ? err.code : 'JOB_FAILED',
+      message: `${queue} job ${job.id} failed after ${job.attemptsMade} attempts: ${err.message}`,
+      stage: queue === 'ingest' || queue === 'poll' ? 'read' : 'write',
+    }, ctx.clock.now());
+  } catch (reportErr) {
+    ctx.logger.error({ queue, jobId: job.id, err: reportErr instanceof Error ? reportErr.message : String(reportErr) }, 'could not record a dead-lettered job');
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * writeback:<crm>: drains the pending writes, creates and tasks of one CRM in the largest batches
+ * the API allows (HubSpot 100, Salesforce 200), records what was written so that its echo causes
+ * nothing, and handles each record's failure on its own: retried with back-off, then reported in
+ * sync errors with the CRM's own message. A batch-wide failure (rate limit, outage) reschedules
+ * the batch; nothing is dropped.
+ */
+import { backoffMs, isCrmError, isRetryable } from '../connectors/errors.js';
+import type { CrmError } from '../connectors/errors.js';
+import type { CrmName } from '../src/model/lead.js';
+import type { PendingEntry, PendingStore } from '../src/store/pending.js';
+import type { SyncContext } from './context.js';
+import { enqueueEvaluate } from './ingest.js';
+import type { CreatePayload, TaskPayload, WritePayload } from './queues.js';
+
+export const MAX_RECORD_ATTEMPTS = 5;
+
+export interface WritebackResult {
+  written: number;
+  failed: number;
+  created: number;
+  tasks: number;
+  rescheduled: number;
+}
+
+/**
+ * Schedules a drain: at once when a full batch waits, and in any case a timer at the next due
+ * time (at least the batching wait away). Timer ids carry their second, so a drain that is still
+ * running cannot swallow the timer meant for entries it will not see.
+ */
+export async function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise<void> {
+  const queue = ctx.queues.writeback[crm];
+  const now = ctx.clock.now();
+  const batch = ctx.connectors[crm].batchSizes.write;
+  if ((await ctx.pending[crm].write.dueCount(now)) >= batch) {
+    await queue.add('drain', { crm }, { jobId: `drain-${crm}-now` });
+  }
+  const nexts = await Promise.all([ctx.pending[crm].write.nextDueAt(), ctx.pending[crm].create.nextDueAt(), ctx.pending[crm].task.nextDueAt()]);
+  const next = Math.min(...nexts.map((v) => v ?? Infinity));
+  if (next === Infinity) return;
+  const at = Math.max(now + ctx.config.file.sync.batchWait, next);
+  const second = Math.ceil(at / 1000);
+  await queue.add('drain', { crm }, { jobId: `drain-${crm}-at-${second}`, delay: Math.max(0, second * 1000 - now) });
+}
+
+async function failEntry<T>(
+  ctx: SyncContext,
+  store: PendingStore<T>,
+  entry: PendingEntry<T>,
+  error: CrmError,
+  report: { crm: CrmName; object: string | null; recordId: string | null; stage: 'write' | 'create' | 'task' },
+): Promise<'retry' | 'reported'> {
+  const now = ctx.clock.now();
+  if (isRetryable(error.code) && entry.attempts + 1 < MAX_RECORD_ATTEMPTS) {
+    await store.retryLater(entry, now + backoffMs(entry.attempts + 1, error), now);
+    return 'retry';
+  }
+  await ctx.errors.record({
+    crm: report.crm, object: report.object, recordId: report.recordId, leadId: entry.leadId,
+    code: error.code === 'VALIDATION' && error.vendorCode ? error.vendorCode : error.code,
+    message: error.message, field: error.field ?? null, stage: report.stage,
+  }, now);
+  await store.ack(entry, now);
+  return 'reported';
+}
+
+/** A failure of the whole call: every entry of the batch waits and is tried again. */
+async function rescheduleAll<T>(ctx: SyncContext, store: PendingStore<T>, entries: Array<PendingEntry<T>>, error: CrmError): Promise<void> {
+  const now = ctx.clock.now();
+  const at = now + Math.max(error.retryAfterMs ?? 0, backoffMs(1, error));
+  for (const entry of entries) await store.retryLater(entry, at, now);
+}
+
+async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
+  const store = ctx.pending[crm].write;
+  const connector = ctx.connectors[crm];
+  for (;;) {
+    const entries = await store.take(connector.batchSizes.write, 120_000, ctx.clock.now());
+    if (entries.length === 0) return;
+    let outcomes;
+    try {
+      outcomes = await connector.write(entries.map((e) => e.payload));
+    } catch (err) {
+      if (!isCrmError(err)) throw err;
+      await rescheduleAll(ctx, store, entries, err);
+      result.rescheduled += entries.length;
+      if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
+      continue;
+    }
+    const now = ctx.clock.now();
+    for (let i = 0; i < entries.length; i += 1) {
+      const entry = entries[i] as PendingEntry<WritePayload>;
+      const outcome = outcomes[i];
+      if (outcome?.ok) {
+        await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined);
+        await store.ack(entry, now);
+        result.written += 1;
+      } else if (outcome) {
+        const verdict = await failEntry(ctx, store, entry, outcome.error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
+        if (verdict === 'reported') result.failed += 1;
+      }
+    }
+  }
+}
+
+async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
+  const store = ctx.pending[crm].create;
+  const connector = ctx.connectors[crm];
+  for (;;) {
+    const entries = await store.take(connector.batchSizes.create, 120_000, ctx.clock.now());
+    if (entries.length === 0) return;
+    let outcomes;
+    try {
+      outcomes = await connector.create(entries.map((e) => e.payload));
+    } catch (err) {
+      if (!isCrmError(err)) throw err;
+      await rescheduleAll(ctx, store, entries, err);
+      result.rescheduled += entries.length;
+      if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
+      continue;
+    }
+    const linked: string[] = [];
+    const now = ctx.clock.now();
+    for (let i = 0; i < entries.length; i += 1) {
+      const entry = entries[i] as PendingEntry<CreatePayload>;
+      const outcome = outcomes.find((o) => o.leadId === entry.leadId) ?? outcomes[i];
+      if (outcome?.ok) {
+        await linkCreated(ctx, crm, entry.leadId, outcome.ref, entry.payload, now);
+        await store.ack(entry, now);
+        linked.push(entry.leadId);
+        result.created += 1;
+      } else if (outcome) {
+        const verdict = await failEntry(ctx, store, entry, outcome.error, { crm, object: null, recordId: null, stage: 'create' });
+        if (verdict === 'reported') result.failed += 1;
+      }
+    }
+    await enqueueEvaluate(ctx, linked, `created in ${crm}`);
+  }
+}
+
+/** Links the new record to its lead; the lead's next evaluation writes whatever still differs. */
+async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: { object: 'contact' | 'Lead' | 'Contact'; id: string }, payload: CreatePayload, now: number): Promise<void> {
+  await ctx.leads.setLink(crm, ref.object, ref.id, leadId);
+  await ctx.locks.with(`lead:${leadId}`, async () => {
+    const stored = await ctx.leads.get(leadId);
+    if (!stored) return;
+    const links = { ...stored.lead.links };
+    if (crm === 'hubspot') links.hubspot = { id: ref.id };
+    else links.salesforce = { object: ref.object === 'Contact' ? 'Contact' : 'Lead', id: ref.id };
+    await ctx.leads.save({ ...stored, lead: { ...stored.lead, links } });
+  });
+  await ctx.held.recordWritten(crm, leadId, payload.smk, now, payload.ownerId ?? undefined);
+  await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
+  await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);
+}
+
+async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
+  const createTasks = ctx.connectors.salesforceTasks;
+  if (crm !== 'salesforce' || !createTasks) return;
+  const store = ctx.pending.salesforce.task;
+  for (;;) {
+    const entries = await store.take(200, 120_000, ctx.clock.now());
+    if (entries.length === 0) return;
+    let outcomes;
+    try {
+      outcomes = await createTasks(entries.map((e) => e.payload as TaskPayload));
+    } catch (err) {
+      if (!isCrmError(err)) throw err;
+      await rescheduleAll(ctx, store, entries, err);
+      result.rescheduled += entries.length;
+      if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
+      continue;
+    }
+    const now = ctx.clock.now();
+    for (const entry of entries) {
+      const outcome = outcomes.find((o) => o.key === entry.payload.key);
+      if (outcome?.ok) {
+        await store.ack(entry, now);
+        result.tasks += 1;
+      } else {
+        const error = outcome?.error;
+        await failEntry(ctx, store, entry, isCrmError(error) ? error : ({ code: 'TRANSIENT', message: error?.message ?? 'task not created', crm } as CrmError), { crm, object: 'Task', recordId: null, stage: 'task' });
+      }
+    }
+  }
+}
+
+export async function processWriteback(ctx: SyncContext, crm: CrmName): Promise<WritebackResult> {
+  await ctx.clock.sync();
+  const result: WritebackResult = { written: 0, failed: 0, created: 0, tasks: 0, rescheduled: 0 };
+  await drainCreates(ctx, crm, result);
+  await drainWrites(ctx, crm, result);
+  await drainTasks(ctx, crm, result);
+  await scheduleWriteback(ctx, crm);
+  return result;
+}

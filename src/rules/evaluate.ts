@@ -1,0 +1,216 @@
+/**
+ * The one entry point the pipeline calls for a lead: score, stage, handoff routing, SLA and
+ * feedback, combined into the desired value of every `smk` field plus the side effects to carry
+ * out (owner change, Salesforce Task, SLA timers) and the events to record.
+ *
+ * Deterministic and idempotent: the result depends only on (lead, config, now, ctx), and
+ * evaluating the returned lead again with the same inputs yields the same desired values and no
+ * new transitions, events, tasks or owner changes. Time-dependent values are quantised to the UTC
+ * day by scoring, so re-evaluating later on the same day writes nothing either.
+ */
+import type { SmkFieldKey } from '../model/fields.js';
+import type { Lead, Sla, Stage } from '../model/lead.js';
+import type { RulesConfig } from './config.js';
+import { feedbackValues } from './feedback.js';
+import type { LifecycleWrite } from './lifecycle.js';
+import { planLifecycleWrite } from './lifecycle.js';
+import { emptyPoolState, nextOwnerForEscalation, routeLead } from './routing.js';
+import type { PoolState, RouteResult } from './routing.js';
+import { scoreLead } from './scoring.js';
+import type { ScoreResult } from './scoring.js';
+import { advanceSla, detectTouch, escalationAt, escalationDecision, slaTimers, startSla } from './sla.js';
+import type { SlaEventType, SlaTimers } from './sla.js';
+import { nextStage } from './stages.js';
+
+export interface EvaluateContext {
+  /** Round-robin and open-count state of the routing pools; empty when absent. */
+  poolState?: PoolState | null;
+  /** Owner of the Salesforce Account matching the lead's company. */
+  accountOwnerId?: string | null;
+  /** Owner of the existing Salesforce record; defaults to `lead.sales.ownerId` on a first handoff. */
+  existingOwnerId?: string | null;
+  /**
+   * The stored snapshot before the change being evaluated. Optional; with it, a rep's repeated
+   * decision or a status change is recognised as new (see stages.ts) and as a touch for the SLA.
+   */
+  previous?: Lead | null;
+}
+
+export type RuleEventType = Stage | 'handoff' | 'no_owner' | SlaEventType | 'sla_escalated';
+
+export interface RuleEvent {
+  type: RuleEventType;
+  at: string;
+  detail: string;
+}
+
+export interface OwnerChange {
+  ownerId: string;
+  reason: string;
+}
+
+export interface RepTask {
+  ownerId: string;
+  subject: string;
+  description: string;
+}
+
+export interface EvaluateResult {
+  /** The lead with its new score, stage, SLA (and owner, when routing assigned one). */
+  lead: Lead;
+  /** Every `smk` value as the CRMs hold strings: decimal numbers, ISO instants, lower-case enums. */
+  desired: Record<SmkFieldKey, string | null>;
+  score: ScoreResult;
+  ownerChange?: OwnerChange;
+  task?: RepTask;
+  /** Present while the SLA runs or an escalation is pending, for the scheduler's delayed jobs. */
+  slaTimers?: SlaTimers;
+  /** How to write HubSpot's lifecycle stage; null when the contact needs no lifecycle write. */
+  hubspotLifecycle: LifecycleWrite | null;
+  events: RuleEvent[];
+  /** Problems to show an admin (unknown reject reasons and the like); not events, as they recur. */
+  warnings: string[];
+  nextPoolState: PoolState;
+}
+
+function displayName(lead: Lead): string {
+  const name = [lead.person?.firstName, lead.person?.lastName].filter((part) => part != null && part.trim() !== '').join(' ');
+  if (name !== '') return lead.company?.name ? `${name} (${lead.company.name})` : name;
+  return lead.email ?? lead.company?.name ?? lead.id;
+}
+
+function taskFor(lead: Lead, score: ScoreResult, ownerId: string, route: RouteResult, sla: Sla | undefined, escalation: boolean): RepTask {
+  const grade = score.grade.charAt(0).toUpperCase() + score.grade.slice(1);
+  const lines = [
+    escalation
+      ? `Reassigned after the first-touch SLA was breached (${route.reason}).`
+      : `Handed off as an MQL (${route.reason}).`,
+    `Score ${score.total} (${grade}): fit ${score.fit}, engagement ${score.engagement}.`,
+    'Why:',
+    ...score.reasons.map((reason) => `- ${reason}`),
+  ];
+  if (sla?.dueAt) lines.push(escalation ? `The SLA was due ${sla.dueAt}.` : `First touch due by ${sla.dueAt}.`);
+  const subject = escalation ? `SLA escalation: ${displayName(lead)}` : `Follow up on MQL: ${displayName(lead)} (${grade}, ${score.total})`;
+  return { ownerId, subject: subject.slice(0, 255), description: lines.join('\n') };
+}
+
+export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: EvaluateContext = {}): EvaluateResult {
+  const previous = ctx.previous ?? null;
+  let poolState = ctx.poolState ?? emptyPoolState();
+  const events: RuleEvent[] = [];
+  const score = scoreLead(lead, config.scoring, now);
+  const staged = nextStage(lead, score, config.stages, now, previous);
+
+  let before: Stage | undefined = lead.stage?.current;
+  for (const transition of staged.transitions) {
+    if (transition.stage !== before) events.push({ type: transition.stage, at: transition.at, detail: transition.cause });
+    before = transition.stage;
+  }
+
+  let ownerId = lead.sales?.ownerId ?? null;
+  let ownerChange: OwnerChange | undefined;
+  let task: RepTask | undefined;
+  let sla: Sla | undefined = lead.sla;
+  const handoff = [...staged.transitions].reverse().find((transition) => transition.stage === 'mql');
+
+  if (handoff !== undefined) {
+    const firstHandoff = !(lead.stage?.history ?? []).some((entry) => entry.stage === 'mql');
+    const route = routeLead(lead, config.routing, poolState, {
+      accountOwnerId: ctx.accountOwnerId ?? null,
+      // A re-handoff goes to the pool: the previous owner already had the lead and let it go.
+      existingOwnerId: firstHandoff ? (ctx.existingOwnerId ?? ownerId) : null,
+    });
+    poolState = route.nextPoolState;
+    sla = startSla(lead, new Date(handoff.at), config.sla);
+    if (route.ownerId === null) {
+      events.push({ type: 'no_owner', at: handoff.at, detail: route.reason });
+    } else {
+      if (route.ownerId !== ownerId) ownerChange = { ownerId: route.ownerId, reason: route.reason };
+      ownerId = route.ownerId;
+      task = taskFor(lead, score, route.ownerId, route, sla, false);
+    }
+    events.push({ type: 'handoff', at: handoff.at, detail: route.ownerId === null ? 'no owner' : `to ${route.ownerId}: ${route.reason}` });
+  } else if (sla !== undefined && sla.status !== 'none') {
+    // Only a change made after the SLA started can be the rep's touch; the change that caused the
+    // handoff itself (and a rerun with the same snapshot) must not count.
+    const changedAfterStart = sla.startedAt != null && Date.parse(lead.updatedAt) > Date.parse(sla.startedAt);
+    const touch = detectTouch({ ...lead, sla }, changedAfterStart ? previous : null, staged.salesActed, now, config.stages);
+    const advanced = advanceSla(sla, now, touch);
+    sla = advanced.sla;
+    events.push(...advanced.events);
+
+    const decision = escalationDecision(sla, config.sla, now);
+    if (decision.escalate && (staged.stage === 'mql' || staged.stage === 'sal')) {
+      // A late run may find several escalations due: one action covers them all, so that a rerun
+      // finds nothing left to do.
+      let index = decision.index;
+      const max = config.sla.escalate?.maxTimes ?? index;
+      while (index < max) {
+        const next = escalationAt(sla, config.sla, index + 1);
+        if (next === null || Date.parse(next) > now.getTime()) break;
+        index += 1;
+      }
+      sla = { ...sla, escalations: index };
+      let detail = `escalation ${index}: notify`;
+      if (decision.action === 'reassign') {
+        const route = nextOwnerForEscalation(lead, config.routing, poolState, ownerId);
+        if (route.ownerId === null) {
+          detail = `escalation ${index}: no other owner (${route.reason}); notify`;
+        } else {
+          poolState = route.nextPoolState;
+          ownerChange = { ownerId: route.ownerId, reason: route.reason };
+          task = taskFor(lead, score, route.ownerId, route, sla, true);
+          ownerId = route.ownerId;
+          detail = `escalation ${index}: reassigned to ${route.ownerId}`;
+        }
+      }
+      events.push({ type: 'sla_escalated', at: decision.at, detail });
+    }
+  }
+
+  const nextLead: Lead = {
+    ...lead,
+    score: {
+      fit: score.fit,
+      engagement: score.engagement,
+      total: score.total,
+      grade: score.grade,
+      reasons: score.reasons,
+      scoredAt: score.scoredAt,
+    },
+    stage: staged.state,
+    ...(sla === undefined ? {} : { sla }),
+    ...(ownerChange === undefined ? {} : { sales: { ...lead.sales, ownerId: ownerChange.ownerId } }),
+  };
+
+  const feedback = feedbackValues(nextLead, config.stages);
+  const desired: Record<SmkFieldKey, string | null> = {
+    score: String(score.total),
+    fitScore: String(score.fit),
+    engagementScore: String(score.engagement),
+    grade: score.grade,
+    scoreReasons: score.reasonsText === '' ? null : score.reasonsText,
+    stage: staged.stage,
+    ...feedback.values,
+    leadId: lead.id,
+  };
+
+  const timers = slaTimers(sla, config.sla);
+  const result: EvaluateResult = {
+    lead: nextLead,
+    desired,
+    score,
+    hubspotLifecycle: null,
+    events,
+    warnings: feedback.flags,
+    nextPoolState: poolState,
+  };
+  if (lead.links.hubspot !== undefined) {
+    const plan = planLifecycleWrite(lead.marketing?.lifecycleStage, staged.stage);
+    if (plan.value !== null) result.hubspotLifecycle = plan;
+  }
+  if (ownerChange !== undefined) result.ownerChange = ownerChange;
+  if (task !== undefined) result.task = task;
+  if (timers !== null) result.slaTimers = timers;
+  return result;
+}

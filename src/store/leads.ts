@@ -1,0 +1,128 @@
+/**
+ * Lead snapshots and identity links in Redis. A snapshot holds the composed Lead and each CRM's
+ * last view of the person; links map a CRM record to its lead, and the email index maps a
+ * normalised email to its lead. Writers hold the lead's lock (src/store/locks.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { leadSchema } from '../model/lead.js';
+import type { CrmName, Lead } from '../model/lead.js';
+import type { SourceView } from '../sync/compose.js';
+import type { Keys } from './keys.js';
+
+const sourceViewSchema = z.object({
+  ref: z.object({ object: z.enum(['contact', 'Lead', 'Contact']), id: z.string() }),
+  modifiedAt: z.string(),
+  values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+
+export const storedLeadSchema = z.object({
+  lead: leadSchema,
+  views: z.object({ hubspot: sourceViewSchema.optional(), salesforce: sourceViewSchema.optional() }),
+  /** Signature of the rule inputs at the last evaluation. */
+  evaluatedSignature: z.string().optional(),
+});
+export interface StoredLead {
+  lead: Lead;
+  views: Partial<Record<CrmName, SourceView>>;
+  evaluatedSignature?: string;
+}
+
+/** Deterministic: a retried ingest of the same first record makes the same lead, never a second one. */
+export function leadIdFor(crm: CrmName, object: string, recordId: string): string {
+  return `L${createHash('sha256').update(`${crm}:${object}:${recordId}`).digest('hex').slice(0, 20)}`;
+}
+
+export class LeadStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async get(leadId: string): Promise<StoredLead | null> {
+    const raw = await this.redis.get(this.keys.lead(leadId));
+    if (!raw) return null;
+    return storedLeadSchema.parse(JSON.parse(raw)) as StoredLead;
+  }
+
+  async getMany(leadIds: string[]): Promise<Map<string, StoredLead>> {
+    const out = new Map<string, StoredLead>();
+    if (leadIds.length === 0) return out;
+    const raws = await this.redis.mget(leadIds.map((id) => this.keys.lead(id)));
+    raws.forEach((raw, i) => {
+      if (raw) out.set(leadIds[i] as string, storedLeadSchema.parse(JSON.parse(raw)) as StoredLead);
+    });
+    return out;
+  }
+
+  async save(stored: StoredLead): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.lead(stored.lead.id), JSON.stringify(stored))
+      .zadd(this.keys.leadIndex(), 0, stored.lead.id)
+      .exec();
+  }
+
+  async delete(leadId: string): Promise<void> {
+    await this.redis.multi().del(this.keys.lead(leadId)).zrem(this.keys.leadIndex(), leadId).del(this.keys.leadVersion(leadId)).exec();
+  }
+
+  async linkOf(crm: CrmName, object: string, recordId: string): Promise<string | null> {
+    return this.redis.get(this.keys.link(crm, object, recordId));
+  }
+
+  async setLink(crm: CrmName, object: string, recordId: string, leadId: string): Promise<void> {
+    await this.redis.set(this.keys.link(crm, object, recordId), leadId);
+  }
+
+  async removeLink(crm: CrmName, object: string, recordId: string): Promise<void> {
+    await this.redis.del(this.keys.link(crm, object, recordId));
+  }
+
+  async leadByEmail(email: string): Promise<string | null> {
+    return this.redis.get(this.keys.emailIndex(email));
+  }
+
+  async setEmail(email: string, leadId: string): Promise<void> {
+    await this.redis.set(this.keys.emailIndex(email), leadId);
+  }
+
+  async removeEmail(email: string, leadId: string): Promise<void> {
+    // Only if it still points at this lead.
+    const current = await this.redis.get(this.keys.emailIndex(email));
+    if (current === leadId) await this.redis.del(this.keys.emailIndex(email));
+  }
+
+  /** Bumped by every ingest that changes the lead; evaluation re-runs while it moves. */
+  async bumpVersion(leadId: string): Promise<number> {
+    return this.redis.incr(this.keys.leadVersion(leadId));
+  }
+
+  async version(leadId: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.leadVersion(leadId))) ?? 0);
+  }
+
+  async count(): Promise<number> {
+    return this.redis.zcard(this.keys.leadIndex());
+  }
+
+  /** Lead ids in pages, for reconcile and reports. */
+  async *ids(pageSize = 1000): AsyncIterable<string[]> {
+    let offset = 0;
+    for (;;) {
+      const page = await this.redis.zrange(this.keys.leadIndex(), offset, offset + pageSize - 1);
+      if (page.length === 0) return;
+      yield page;
+      offset += page.length;
+    }
+  }
+
+  /** Every stored lead, in pages (reports, dry runs). */
+  async *all(pageSize = 500): AsyncIterable<StoredLead[]> {
+    for await (const ids of this.ids(pageSize)) {
+      const map = await this.getMany(ids);
+      yield [...map.values()];
+    }
+  }
+}

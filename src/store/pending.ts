@@ -1,0 +1,140 @@
+/**
+ * Pending writes per CRM, coalesced per record and drained in full batches by the write-back job
+ * (open-source BullMQ has no batch processing). An entry taken by a worker is leased, not removed:
+ * if that worker dies before acknowledging, the lease runs out and another worker writes it.
+ * A newer plan for a record being written bumps the entry's version, so the acknowledgement of
+ * the older write keeps the entry for another round instead of losing the newer values.
+ */
+import type { Redis } from 'ioredis';
+import type { CrmName } from '../model/lead.js';
+import type { Keys } from './keys.js';
+
+export interface PendingEntry<T> {
+  key: string;
+  leadId: string;
+  payload: T;
+  attempts: number;
+  version: number;
+  firstQueuedAt: number;
+}
+
+// KEYS: ids zset, data hash. ARGV: key, entry JSON, now, mergeField ('' = replace payload).
+// Merges `payload[mergeField]` maps (newest wins) and shallow-replaces the other payload fields.
+const ADD = `
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local incoming = cjson.decode(ARGV[2])
+local now = tonumber(ARGV[3])
+if raw then
+  local current = cjson.decode(raw)
+  local field = ARGV[4]
+  if field ~= '' and type(current.payload[field]) == 'table' and type(incoming.payload[field]) == 'table' then
+    for k, v in pairs(incoming.payload[field]) do current.payload[field][k] = v end
+    for k, v in pairs(incoming.payload) do if k ~= field then current.payload[k] = v end end
+  else
+    current.payload = incoming.payload
+  end
+  current.version = current.version + 1
+  current.attempts = 0
+  redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(current))
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or now)
+  if score > now then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+`;
+
+// Takes up to ARGV[2] due entries, leasing them until ARGV[1] + ARGV[3].
+const TAKE = `
+local now = tonumber(ARGV[1])
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i, key in ipairs(keys) do
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), key)
+  local raw = redis.call('HGET', KEYS[2], key)
+  if raw then table.insert(out, raw) else redis.call('ZREM', KEYS[1], key) end
+end
+return out
+`;
+
+// Done with an entry at version ARGV[2]: removed, unless a newer plan arrived meanwhile.
+const ACK = `
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then redis.call('ZREM', KEYS[1], ARGV[1]) return 1 end
+local current = cjson.decode(raw)
+if current.version == tonumber(ARGV[2]) then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
+return 0
+`;
+
+// Try again at ARGV[3] with one more attempt (unless a newer plan arrived: then it is due now).
+const RETRY = `
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return 0 end
+local current = cjson.decode(raw)
+if current.version == tonumber(ARGV[2]) then
+  current.attempts = current.attempts + 1
+  redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(current))
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[4]), ARGV[1])
+end
+return current.attempts
+`;
+
+export type PendingKind = 'write' | 'create' | 'task';
+
+export class PendingStore<T> {
+  private readonly idsKey: string;
+  private readonly dataKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    keys: Keys,
+    readonly crm: CrmName,
+    readonly kind: PendingKind,
+    private readonly mergeField: string = '',
+  ) {
+    this.idsKey = `${keys.prefix}:pending:{${crm}}:${kind}:ids`;
+    this.dataKey = `${keys.prefix}:pending:{${crm}}:${kind}:data`;
+  }
+
+  async add(key: string, leadId: string, payload: T, now = Date.now()): Promise<boolean> {
+    const entry: PendingEntry<T> = { key, leadId, payload, attempts: 0, version: 1, firstQueuedAt: now };
+    const added = await this.redis.eval(ADD, 2, this.idsKey, this.dataKey, key, JSON.stringify(entry), now, this.mergeField);
+    return Number(added) === 1;
+  }
+
+  async take(limit: number, leaseMs = 120_000, now = Date.now()): Promise<Array<PendingEntry<T>>> {
+    const raws = (await this.redis.eval(TAKE, 2, this.idsKey, this.dataKey, now, limit, leaseMs)) as string[];
+    return raws.map((raw) => JSON.parse(raw) as PendingEntry<T>);
+  }
+
+  async ack(entry: PendingEntry<T>, now = Date.now()): Promise<void> {
+    await this.redis.eval(ACK, 2, this.idsKey, this.dataKey, entry.key, entry.version, now);
+  }
+
+  async retryLater(entry: PendingEntry<T>, atMs: number, now = Date.now()): Promise<number> {
+    return Number(await this.redis.eval(RETRY, 2, this.idsKey, this.dataKey, entry.key, entry.version, atMs, now));
+  }
+
+  /** Entries due now (not leased, not waiting for a retry). */
+  async dueCount(now = Date.now()): Promise<number> {
+    return this.redis.zcount(this.idsKey, '-inf', now);
+  }
+
+  async size(): Promise<number> {
+    return this.redis.zcard(this.idsKey);
+  }
+
+  /** When the next entry falls due, or null when none is pending. */
+  async nextDueAt(): Promise<number | null> {
+    const first = await this.redis.zrange(this.idsKey, 0, 0, 'WITHSCORES');
+    return first[1] !== undefined ? Number(first[1]) : null;
+  }
+}

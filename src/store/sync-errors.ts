@@ -1,0 +1,130 @@
+/**
+ * The sync-errors report: one entry per (CRM, record, code) with the CRM's own message, the
+ * field, first and last seen, and attempts. An entry disappears when the record syncs again.
+ */
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { CrmName } from '../model/lead.js';
+import type { Keys } from './keys.js';
+
+export const syncErrorSchema = z.object({
+  id: z.string(),
+  crm: z.enum(['hubspot', 'salesforce']),
+  object: z.string().nullable(),
+  recordId: z.string().nullable(),
+  leadId: z.string().nullable(),
+  code: z.string(),
+  message: z.string(),
+  field: z.string().nullable(),
+  value: z.string().nullable(),
+  stage: z.enum(['read', 'map', 'identity', 'write', 'create', 'task', 'schema']),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  attempts: z.number().int(),
+});
+export type SyncError = z.infer<typeof syncErrorSchema>;
+
+export interface SyncErrorInput {
+  crm: CrmName;
+  object?: string | null;
+  recordId?: string | null;
+  leadId?: string | null;
+  code: string;
+  message: string;
+  field?: string | null;
+  value?: string | null;
+  stage: SyncError['stage'];
+}
+
+function errorId(input: SyncErrorInput): string {
+  return [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code].join(':');
+}
+
+const UPSERT = `
+local raw = redis.call('GET', KEYS[1])
+local incoming = cjson.decode(ARGV[1])
+if raw then
+  local current = cjson.decode(raw)
+  incoming.firstSeen = current.firstSeen
+  incoming.attempts = current.attempts + 1
+end
+redis.call('SET', KEYS[1], cjson.encode(incoming))
+redis.call('ZADD', KEYS[2], ARGV[2], incoming.id)
+return incoming.attempts
+`;
+
+export class SyncErrorStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async record(input: SyncErrorInput, now = Date.now()): Promise<SyncError> {
+    const id = errorId(input);
+    const iso = new Date(now).toISOString();
+    const entry: SyncError = {
+      id,
+      crm: input.crm,
+      object: input.object ?? null,
+      recordId: input.recordId ?? null,
+      leadId: input.leadId ?? null,
+      code: input.code,
+      message: input.message.slice(0, 2000),
+      field: input.field ?? null,
+      value: input.value === undefined || input.value === null ? null : String(input.value).slice(0, 200),
+      stage: input.stage,
+      firstSeen: iso,
+      lastSeen: iso,
+      attempts: 1,
+    };
+    const attempts = await this.redis.eval(UPSERT, 2, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
+    return { ...entry, attempts: Number(attempts) };
+  }
+
+  /** A record that synced again clears its entries. */
+  async resolveRecord(crm: CrmName, object: string, recordId: string): Promise<number> {
+    const prefix = `${crm}:${object}:${recordId}:`;
+    const ids = (await this.redis.zrange(this.keys.syncErrors(), 0, -1)).filter((id) => id.startsWith(prefix));
+    return this.remove(ids);
+  }
+
+  async remove(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const multi = this.redis.multi();
+    for (const id of ids) multi.del(this.keys.syncError(id)).zrem(this.keys.syncErrors(), id);
+    await multi.exec();
+    return ids.length;
+  }
+
+  async list(options: { limit?: number; offset?: number; crm?: CrmName; code?: string } = {}): Promise<{ total: number; errors: SyncError[] }> {
+    const ids = await this.redis.zrevrange(this.keys.syncErrors(), 0, -1);
+    if (ids.length === 0) return { total: 0, errors: [] };
+    const raws = await this.redis.mget(ids.map((id) => this.keys.syncError(id)));
+    let errors = raws.flatMap((raw) => (raw ? [syncErrorSchema.parse(JSON.parse(raw))] : []));
+    if (options.crm) errors = errors.filter((e) => e.crm === options.crm);
+    if (options.code) errors = errors.filter((e) => e.code === options.code);
+    const offset = options.offset ?? 0;
+    return { total: errors.length, errors: errors.slice(offset, offset + (options.limit ?? 100)) };
+  }
+
+  async get(id: string): Promise<SyncError | null> {
+    const raw = await this.redis.get(this.keys.syncError(id));
+    return raw ? syncErrorSchema.parse(JSON.parse(raw)) : null;
+  }
+
+  async count(): Promise<number> {
+    return this.redis.zcard(this.keys.syncErrors());
+  }
+}
+
+const CSV_COLUMNS: Array<keyof SyncError> = ['crm', 'object', 'recordId', 'leadId', 'stage', 'code', 'field', 'value', 'message', 'firstSeen', 'lastSeen', 'attempts'];
+
+/** CSV for spreadsheets; a cell that starts like a formula is prefixed so that it stays text. */
+export function syncErrorsToCsv(errors: SyncError[]): string {
+  const cell = (value: unknown): string => {
+    let text = value === null || value === undefined ? '' : String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return [CSV_COLUMNS.join(','), ...errors.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','))].join('\n') + '\n';
+}

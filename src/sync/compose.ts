@@ -1,0 +1,127 @@
+/**
+ * Field-ownership merge. Each CRM's latest view of a person is kept as a flat map of owned paths
+ * (`person.title` -> value); the common Lead is composed from both views by each path's policy.
+ * Composing from both views every time (rather than patching the Lead in place) makes the merge
+ * order-independent: reading the same record twice, or the two CRMs in either order, gives the same Lead.
+ */
+import type { OwnedPath, OwnershipPolicy } from '../config.js';
+import { OWNED_PATHS } from '../config.js';
+import type { CrmName, Lead, LeadFragment } from '../model/lead.js';
+
+export type FlatValue = string | number | boolean | null;
+
+/** One CRM's view of a person, as last read. */
+export interface SourceView {
+  ref: { object: LeadFragment['object']; id: string };
+  /** The vendor's modification time of the record (two-way merges compare these). */
+  modifiedAt: string;
+  values: Partial<Record<OwnedPath, FlatValue>>;
+}
+
+function isBlank(value: FlatValue | undefined): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/** Reads the owned paths out of a fragment; the email is the normalised one. */
+export function flattenFragment(fragment: LeadFragment): Partial<Record<OwnedPath, FlatValue>> {
+  const values: Partial<Record<OwnedPath, FlatValue>> = {};
+  const sections: Record<string, Record<string, unknown>> = {
+    person: fragment.person,
+    company: fragment.company,
+    marketing: fragment.marketing as Record<string, unknown>,
+    sales: fragment.sales,
+  };
+  for (const path of OWNED_PATHS) {
+    if (path === 'email') {
+      values.email = fragment.email;
+      continue;
+    }
+    const [section, key] = path.split('.') as [string, string];
+    const container = sections[section];
+    if (!container || !Object.prototype.hasOwnProperty.call(container, key)) continue;
+    const value = container[key];
+    if (value === undefined) continue;
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      values[path] = value;
+    }
+  }
+  return values;
+}
+
+/** Picks one path's value from the two views by its policy. */
+export function pickValue(
+  policy: OwnershipPolicy,
+  hubspot: SourceView | undefined,
+  salesforce: SourceView | undefined,
+  path: OwnedPath,
+): FlatValue | undefined {
+  const h = hubspot?.values[path];
+  const s = salesforce?.values[path];
+  switch (policy) {
+    case 'hubspot':
+      return hubspot ? h : undefined;
+    case 'salesforce':
+      return salesforce ? s : undefined;
+    case 'hubspot-unless-blank':
+      return isBlank(h) ? (salesforce ? s : h) : h;
+    case 'salesforce-unless-blank':
+      return isBlank(s) ? (hubspot ? h : s) : s;
+    case 'two-way': {
+      if (!hubspot) return s;
+      if (!salesforce) return h;
+      if (isBlank(h)) return s;
+      if (isBlank(s)) return h;
+      // Newest record wins; on a tie HubSpot's value is kept so the result does not flip.
+      return Date.parse(salesforce.modifiedAt) > Date.parse(hubspot.modifiedAt) ? s : h;
+    }
+    case 'none':
+      return undefined;
+  }
+}
+
+function setPath(lead: Lead, path: OwnedPath, value: FlatValue | undefined): void {
+  if (path === 'email') return;
+  const [section, key] = path.split('.') as ['person' | 'company' | 'marketing' | 'sales', string];
+  const target = lead[section] as Record<string, unknown>;
+  if (value === undefined) {
+    delete target[key];
+    return;
+  }
+  target[key] = value;
+}
+
+/**
+ * Composes the owned fields of `base` from the views. Fields the rules own (score, stage, SLA),
+ * engagement events and links are kept from `base`.
+ */
+export function composeLead(
+  base: Lead,
+  views: Partial<Record<CrmName, SourceView>>,
+  ownership: Record<OwnedPath, OwnershipPolicy>,
+): Lead {
+  const lead: Lead = {
+    ...base,
+    person: {},
+    company: {},
+    marketing: { engagement: base.marketing.engagement, counters: base.marketing.counters },
+    sales: {},
+  };
+  for (const path of OWNED_PATHS) {
+    if (path === 'email') continue;
+    setPath(lead, path, pickValue(ownership[path], views.hubspot, views.salesforce, path));
+  }
+  if (lead.marketing.counters === undefined) delete lead.marketing.counters;
+  return lead;
+}
+
+/** The fields whose change calls for a new evaluation: everything a rule could read. */
+export function relevantSignature(lead: Lead): string {
+  return JSON.stringify([
+    lead.email,
+    lead.person,
+    lead.company,
+    { ...lead.marketing, counters: undefined },
+    lead.sales,
+    lead.links,
+  ]);
+}
