@@ -35,6 +35,7 @@ function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
+    previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
 }
 
@@ -92,7 +93,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     });
   }
   const lead = output.lead;
-  await ctx.leads.save({ ...stored, lead });
+  await ctx.leads.save({ ...stored, lead, evaluatedSales: lead.sales });
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
 
   const desired: SmkValues = { ...output.desired, leadId };

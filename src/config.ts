@@ -66,7 +66,7 @@ export const DEFAULT_OWNERSHIP: Record<OwnedPath, OwnershipPolicy> = {
 const shareSchema = z.number().gt(0, 'expected a share above 0').max(1, 'expected a share of at most 1');
 
 export const syncConfigSchema = z
-  .object({
+  .strictObject({
     ownership: z.partialRecord(z.enum(OWNED_PATHS), ownershipPolicySchema).default({}),
     pollEvery: durationSchema.default(30_000),
     /** The longest a write waits for its batch to fill before it is sent. */
@@ -89,14 +89,14 @@ export const syncConfigSchema = z
     budget: z
       .object({
         hubspot: z
-          .object({
+          .strictObject({
             share: shareSchema.default(0.5),
             perTenSeconds: z.number().int().positive().default(190),
             daily: z.number().int().positive().default(650_000),
           })
           .default({ share: 0.5, perTenSeconds: 190, daily: 650_000 }),
         salesforce: z
-          .object({
+          .strictObject({
             share: shareSchema.default(0.5),
             /** An explicit daily cap; otherwise `share` of the org's allocation read from Sforce-Limit-Info. */
             dailyCalls: z.number().int().positive().optional(),
@@ -127,7 +127,7 @@ export type SyncConfig = z.infer<typeof syncConfigSchema>;
 
 /** Picklist translations between the CRMs and the common model; empty means the defaults. */
 export const mappingConfigSchema = z
-  .object({
+  .strictObject({
     /** HubSpot lifecyclestage value -> common stage hint. */
     lifecycleStage: z.record(z.string(), z.string()).default({}),
     /** HubSpot hs_lead_status value -> Salesforce Lead Status label, and back. */

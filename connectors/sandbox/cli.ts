@@ -1,0 +1,62 @@
+/**
+ * `npm run sandbox -- --people N --seed S --hubspot-port P --salesforce-port Q [--faults RATE]`:
+ * prints the connection JSON as its first stdout line, then serves both sandboxes until stopped.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { startSandboxes } from './start.js';
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('the fault rate must be a number from 0 to 1, e.g. 0.05');
+  return n;
+}
+
+export function sandboxCommand(): Command {
+  return new Command('sandbox')
+    .description('serve local HubSpot and Salesforce sandboxes seeded with realistic people')
+    .option('--people <n>', 'people in the seeded world', integer('--people', 0, 2_000_000), 1000)
+    .option('--seed <s>', 'seed of the deterministic generator', integer('--seed', 0, 2 ** 31), 1)
+    .option('--hubspot-port <p>', 'HubSpot sandbox port (0 = any free port)', integer('--hubspot-port', 0, 65535), 0)
+    .option('--salesforce-port <q>', 'Salesforce sandbox port (0 = any free port)', integer('--salesforce-port', 0, 65535), 0)
+    .option('--faults <rate>', 'fraction of API calls answered with a 429, 5xx, slow or dropped response', rate, 0)
+    .option('--hubspot-rate <n>', 'HubSpot calls per 10 s per token (0 = unlimited)', integer('--hubspot-rate', 0, 1_000_000))
+    .action(async (opts: { people: number; seed: number; hubspotPort: number; salesforcePort: number; faults: number; hubspotRate?: number }) => {
+      const sandboxes = await startSandboxes({
+        people: opts.people,
+        seed: opts.seed,
+        hubspotPort: opts.hubspotPort,
+        salesforcePort: opts.salesforcePort,
+        faults: opts.faults,
+        ...(opts.hubspotRate !== undefined ? { hubspotPerTenSeconds: opts.hubspotRate } : {}),
+      });
+      process.stdout.write(`${JSON.stringify(sandboxes.connection)}\n`);
+      process.stderr.write(
+        `HubSpot sandbox at ${sandboxes.hubspot.baseUrl}, Salesforce sandbox at ${sandboxes.salesforce.instanceUrl} ` +
+          `(${opts.people} people, seed ${opts.seed}). Ctrl-C stops them.\n`,
+      );
+      const stop = async () => {
+        await sandboxes.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+if (invokedDirectly) {
+  sandboxCommand()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+}

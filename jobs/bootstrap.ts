@@ -1,0 +1,69 @@
+/**
+ * Builds a running process's context from the config: finds Redis, opens the connections, makes
+ * the two connectors (sandbox or real CRM by environment alone), and wires the shared quota gate
+ * and the encrypted token store. Every command and the server start here.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createConnectors } from '../connectors/index.js';
+import { loadConfig } from '../src/config.js';
+import type { AppConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { SecretBox } from '../src/store/crypto.js';
+import { createKeys } from '../src/store/keys.js';
+import { RedisQuotaGate } from '../src/store/quota.js';
+import { createRedis, resolveRedis } from '../src/store/redis.js';
+import type { ResolvedRedis } from '../src/store/redis.js';
+import { RedisTokenStore } from '../src/store/tokens.js';
+import { createSyncContext, sharedTestClock, systemClock } from './context.js';
+import type { Clock, SyncContext } from './context.js';
+
+export interface Runtime {
+  ctx: SyncContext;
+  redisInfo: ResolvedRedis;
+  gate: RedisQuotaGate;
+  tokens: RedisTokenStore | null;
+  close(): Promise<void>;
+}
+
+export interface BootstrapOptions {
+  config?: AppConfig;
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Start a private redis-server when none answers (demo, tests). */
+  allowPrivateRedis?: boolean;
+  /** Use a clock whose offset is shared through Redis (tests and the demo only). */
+  controllableClock?: boolean;
+  keyPrefix?: string;
+}
+
+export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime> {
+  const config = options.config ?? loadConfig({ path: options.configPath, env: options.env });
+  const logger = options.logger ?? createLogger();
+  const redisInfo = await resolveRedis({ allowPrivate: options.allowPrivateRedis ?? false, env: config.env.REDIS_URL ? { REDIS_URL: config.env.REDIS_URL } : {} });
+  const redis: Redis = createRedis(redisInfo.url);
+  const queueConnection: Redis = createRedis(redisInfo.url, { forQueues: true });
+  const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
+  const { budget } = config.file.sync;
+  const gate = new RedisQuotaGate(redis, keys, {
+    hubspot: { perTenSeconds: budget.hubspot.perTenSeconds, share: budget.hubspot.share, daily: budget.hubspot.daily, searchPerSecond: 4 },
+    salesforce: { share: budget.salesforce.share, ...(budget.salesforce.dailyCalls !== undefined ? { dailyCalls: budget.salesforce.dailyCalls } : {}) },
+  });
+  const tokens = config.env.SMK_ENCRYPTION_KEY ? new RedisTokenStore(redis, keys, new SecretBox(config.env.SMK_ENCRYPTION_KEY)) : null;
+  const connectors = await createConnectors({ env: config.env, sync: config.file.sync, gate, tokens, logger: logger.child({ component: 'connector' }) });
+  const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
+  const ctx = createSyncContext({ config, redis, queueConnection, connectors, logger, clock, keyPrefix: keys.prefix });
+  return {
+    ctx,
+    redisInfo,
+    gate,
+    tokens,
+    close: async () => {
+      await ctx.queues.close();
+      redis.disconnect();
+      queueConnection.disconnect();
+      await redisInfo.stop();
+    },
+  };
+}

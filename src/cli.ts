@@ -1,0 +1,4 @@
+/** The `smk` entry point (bin/smk.js and `npm run smk`). */
+import { main } from './cli/program.js';
+
+await main(process.argv);

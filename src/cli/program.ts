@@ -1,0 +1,117 @@
+/**
+ * `smk`: the admin's command line. Every command has --help; bad input gets one clear line, and a
+ * config error lists each problem by path, never a stack trace.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { sandboxCommand } from '../../connectors/sandbox/cli.js';
+import { ConfigError } from '../config.js';
+import { RedisUnavailableError } from '../store/redis.js';
+import { isCrmError } from '../../connectors/errors.js';
+import { runInstall } from './install.js';
+import { runSync, runStart, runWorker } from './run.js';
+import { runErrors } from './errors.js';
+import { runRulesTest, runRulesBacktest } from './rules.js';
+import { runDoctor } from './doctor.js';
+import { runDemo } from './demo.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('smk')
+    .description('Smarketing Connector: one lead model, one scoring, handoff and SLA rule set, synced between HubSpot and Salesforce')
+    .option('-c, --config <path>', 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('install')
+    .description('connect both CRMs and provision the smk fields (safe to run again: it changes only what is missing)')
+    .option('--dry-run', 'show what would be created without changing anything')
+    .action((opts: { dryRun?: boolean }) => runInstall({ configPath: program.opts().config, dryRun: !!opts.dryRun }));
+
+  program
+    .command('sync')
+    .description('run the change feeds, evaluation and write-back')
+    .option('--once', 'run until every queue is empty, then exit 0')
+    .option('--full', 're-read every record of both CRMs instead of following the cursors')
+    .action((opts: { once?: boolean; full?: boolean }) => runSync({ configPath: program.opts().config, once: !!opts.once, full: !!opts.full }));
+
+  program
+    .command('start')
+    .description('run the service: web server (dashboard, webhooks, admin API), schedulers and workers')
+    .option('--port <port>', 'HTTP port (default: $PORT or 3000)', positiveInt)
+    .action((opts: { port?: number }) => runStart({ configPath: program.opts().config, port: opts.port }));
+
+  program
+    .command('worker')
+    .description('run extra workers for every queue (any number of them can share one Redis)')
+    .action(() => runWorker({ configPath: program.opts().config }));
+
+  program
+    .command('doctor')
+    .description('check config, Redis, tokens, scopes, fields and quota headroom; each failure comes with its fix')
+    .action(() => runDoctor({ configPath: program.opts().config }));
+
+  const rules = program.command('rules').description('try rule changes before they go live');
+  rules
+    .command('test')
+    .description('dry-run a rule change over the stored leads and show what would change (writes nothing)')
+    .requiredOption('--config <path>', 'the candidate smarketing.yaml')
+    .option('--examples <n>', 'how many example leads to show', positiveInt, 5)
+    .action((opts: { config: string; examples: number }) => runRulesTest({ configPath: program.opts().config, candidatePath: opts.config, examples: opts.examples }));
+  rules
+    .command('backtest')
+    .description('conversion rate by score band from closed outcomes: does the score predict anything?')
+    .action(() => runRulesBacktest({ configPath: program.opts().config }));
+
+  const errors = program.command('errors').description('the sync-errors report');
+  errors
+    .command('list', { isDefault: true })
+    .description('list sync errors')
+    .option('--crm <crm>', 'hubspot or salesforce')
+    .option('--limit <n>', 'how many', positiveInt, 50)
+    .action((opts: { crm?: string; limit: number }) => runErrors({ configPath: program.opts().config, action: 'list', crm: opts.crm, limit: opts.limit }));
+  errors
+    .command('retry [id]')
+    .description('retry one error (by id) or, with --all, every error')
+    .option('--all', 'retry every error')
+    .action((id: string | undefined, opts: { all?: boolean }) => runErrors({ configPath: program.opts().config, action: 'retry', id, all: !!opts.all }));
+  errors
+    .command('export')
+    .description('write the sync errors as CSV to stdout')
+    .action(() => runErrors({ configPath: program.opts().config, action: 'export' }));
+
+  program.addCommand(sandboxCommand());
+
+  program
+    .command('demo')
+    .description('start Redis if needed, both sandboxes, the service and workers; sync, then simulate marketing and sales activity')
+    .option('--people <n>', 'people in the sandboxes', positiveInt, 300)
+    .option('--seed <s>', 'seed of the sandboxes', positiveInt, 7)
+    .option('--minutes <m>', 'how long the simulated activity runs (0 = until stopped)', (v) => Number(v), 0)
+    .option('--port <port>', 'dashboard port', positiveInt, 3000)
+    .action((opts: { people: number; seed: number; minutes: number; port: number }) => runDemo(opts));
+
+  return program;
+}
+
+/** One line for what went wrong, with its fix where we know it. */
+export function explain(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof RedisUnavailableError) return err.message;
+  if (isCrmError(err)) return `${err.crm} said ${err.code}${err.vendorCode ? ` (${err.vendorCode})` : ''}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`smk: ${explain(err)}\n`);
+    process.exitCode = 1;
+  }
+}

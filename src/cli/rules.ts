@@ -1,0 +1,55 @@
+/** `smk rules test` and `smk rules backtest`: see a rule change's effect before it goes live. */
+import { bootstrap } from '../../jobs/bootstrap.js';
+import { loadConfig } from '../config.js';
+import type { Lead } from '../model/lead.js';
+import { backtest, compareRuleSets } from '../rules/dry-run.js';
+import type { DryRunSummary } from '../rules/dry-run.js';
+import type { SyncContext } from '../../jobs/context.js';
+
+async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
+  const leads: Lead[] = [];
+  for await (const page of ctx.leads.all()) for (const s of page) leads.push(s.lead);
+  return leads;
+}
+
+export function describeDryRun(summary: DryRunSummary): string {
+  const lines = [`${summary.leads} stored leads; ${summary.changed} would change (nothing is written by this command).`];
+  const d = summary.scoreDelta;
+  lines.push(`score: ${d.up} up, ${d.down} down, ${d.unchanged} unchanged (mean change ${d.mean.toFixed(1)}, from ${d.min} to ${d.max})`);
+  for (const g of summary.gradeChanges) lines.push(`grade ${g.from} -> ${g.to}: ${g.count}`);
+  for (const s of summary.stageChanges) lines.push(`stage ${s.from} -> ${s.to}: ${s.count}`);
+  if (summary.examples.length > 0) lines.push('examples:');
+  for (const e of summary.examples) {
+    lines.push(`  lead ${e.leadId}: ${e.before.total} ${e.before.grade} ${e.before.stage} -> ${e.after.total} ${e.after.grade} ${e.after.stage}`);
+    lines.push(`    before: ${e.before.reasons.join('; ') || '(no reasons)'}`);
+    lines.push(`    after:  ${e.after.reasons.join('; ') || '(no reasons)'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runRulesTest(options: { configPath?: string; candidatePath: string; examples: number }): Promise<void> {
+  const candidate = loadConfig({ path: options.candidatePath });
+  const runtime = await bootstrap({ configPath: options.configPath });
+  try {
+    const leads = await storedLeads(runtime.ctx);
+    const summary = compareRuleSets(leads, runtime.ctx.config.file, candidate.file, new Date(runtime.ctx.clock.now()), { examples: options.examples });
+    process.stdout.write(describeDryRun(summary));
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function runRulesBacktest(options: { configPath?: string }): Promise<void> {
+  const runtime = await bootstrap({ configPath: options.configPath });
+  try {
+    const leads = await storedLeads(runtime.ctx);
+    const rows = backtest(leads, runtime.ctx.config.file, new Date(runtime.ctx.clock.now()));
+    process.stdout.write('score band | leads | closed | converted | won | lost | disqualified | conversion\n');
+    for (const r of rows) {
+      const rate = r.conversionRate === null ? '-' : `${(r.conversionRate * 100).toFixed(1)}%`;
+      process.stdout.write(`${r.band.padEnd(10)} | ${String(r.leads).padStart(5)} | ${String(r.closed).padStart(6)} | ${String(r.converted).padStart(9)} | ${String(r.won).padStart(3)} | ${String(r.lost).padStart(4)} | ${String(r.disqualified).padStart(12)} | ${rate}\n`);
+    }
+  } finally {
+    await runtime.close();
+  }
+}

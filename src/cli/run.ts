@@ -1,0 +1,79 @@
+/** `smk sync`, `smk start` and `smk worker`: the pipeline's process shells. */
+import { bootstrap } from '../../jobs/bootstrap.js';
+import type { Runtime } from '../../jobs/bootstrap.js';
+import { syncOnce } from '../../jobs/run-once.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { startServer } from '../server/index.js';
+import { jobObserver } from '../server/metrics.js';
+import { createProgress } from './progress.js';
+
+/** Stops cleanly on SIGTERM/SIGINT: in-flight jobs finish (or go back to the queue), then exit. */
+function onShutdown(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`smk: ${signal} received, finishing in-flight jobs...\n`);
+      void stop().then(resolve);
+    };
+    process.once('SIGTERM', handler);
+    process.once('SIGINT', handler);
+  });
+}
+
+/** Keeps the change feeds and the reconcile on their schedules (one scheduler per job, shared by every process). */
+export async function scheduleRecurring(runtime: Runtime): Promise<void> {
+  const { ctx } = runtime;
+  const { pollEvery, reconcileEvery } = ctx.config.file.sync;
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    await ctx.queues.poll.upsertJobScheduler(`poll-${crm}`, { every: pollEvery }, { name: 'poll', data: { crm } });
+  }
+  await ctx.queues.reconcile.upsertJobScheduler('reconcile', { every: reconcileEvery }, { name: 'reconcile', data: { reason: 'schedule' } });
+}
+
+export async function runSync(options: { configPath?: string; once: boolean; full: boolean }): Promise<void> {
+  const runtime = await bootstrap({ configPath: options.configPath });
+  try {
+    if (!options.once) {
+      process.stderr.write('smk sync runs one pass with --once; `smk start` keeps syncing.\n');
+    }
+    const progress = createProgress();
+    const result = await syncOnce(runtime.ctx, {
+      full: options.full,
+      onProgress: (p) => {
+        if (p.phase === 'read' && p.crm) progress.update(`read ${p.crm}`, p.records ?? 0);
+        if (p.phase === 'drain') progress.update('jobs and writes left', p.remaining ?? 0);
+      },
+    });
+    progress.stop();
+    const read = `${result.polls.hubspot.records} HubSpot and ${result.polls.salesforce.records} Salesforce records`;
+    process.stdout.write(`sync done in ${(result.ms / 1000).toFixed(1)} s: read ${read}; ${result.syncErrors} sync error(s)${result.syncErrors ? ' (see `smk errors`)' : ''}\n`);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function runWorker(options: { configPath?: string }): Promise<void> {
+  const runtime = await bootstrap({ configPath: options.configPath });
+  const workers = startWorkers(runtime.ctx, { observer: jobObserver });
+  runtime.ctx.logger.info({ queues: workers.workers.length }, 'workers started');
+  await onShutdown(async () => {
+    await workers.close();
+    await runtime.close();
+  });
+}
+
+export async function runStart(options: { configPath?: string; port?: number }): Promise<void> {
+  const runtime = await bootstrap({ configPath: options.configPath });
+  const workers = startWorkers(runtime.ctx, { observer: jobObserver });
+  await scheduleRecurring(runtime);
+  const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT });
+  runtime.ctx.logger.info({ url: server.url }, 'service started');
+  process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/\n`);
+  await onShutdown(async () => {
+    await server.close();
+    await workers.close();
+    await runtime.close();
+  });
+}

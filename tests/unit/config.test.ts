@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfigText, parseEnv } from '../../src/config.js';
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfigText(text, 'smarketing.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('config loader', () => {
+  it('an empty file gives a working configuration', () => {
+    const config = parseConfigText('', 'smarketing.yaml');
+    expect(config.sync.pollEvery).toBe(30_000);
+    expect(config.scoring.fit.length).toBeGreaterThan(0);
+  });
+
+  it('lists every problem by path and expectation', () => {
+    const problems = problemsOf(`
+scoring:
+  fit:
+    - { field: person.title, matches: "vp", points: 20, reason: Senior }
+    - { field: company.employees, gte: 200, points: 15, reason: Big }
+    - { field: email, freemail: true, points: "ten", reason: Personal }
+sync:
+  pollEvery: soon
+  budget: { hubspot: { share: 2 } }
+  bogus: 1
+`);
+    expect(problems).toContain('scoring.fit[2].points: expected a number, got "ten"');
+    expect(problems.some((p) => p.startsWith('sync.pollEvery: expected a duration such as 30s'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sync.budget.hubspot.share:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sync: unknown key "bogus"'))).toBe(true);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problemsOf('scoring:\n  fit: [\n')[0]).toMatch(/^line \d+:/);
+  });
+
+  it('rejects a top-level section it does not know, and a file that is not a map', () => {
+    expect(problemsOf('scorng: {}')).toEqual(['(top level): unknown key "scorng"']);
+    expect(problemsOf('- a\n- b')).toEqual(['(top level): expected a map of sections, got a list']);
+  });
+
+  it('loads the file named by SMK_CONFIG and says when it is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smk-config-'));
+    const path = join(dir, 'smarketing.yaml');
+    writeFileSync(path, 'sync:\n  pollEvery: 45s\n');
+    expect(loadConfig({ env: { SMK_CONFIG: path } }).file.sync.pollEvery).toBe(45_000);
+    expect(() => loadConfig({ env: { SMK_CONFIG: join(dir, 'nope.yaml') } })).toThrow(/does not exist/);
+  });
+
+  it('validates the environment without echoing secrets', () => {
+    let message = '';
+    try {
+      parseEnv({ SMK_ENCRYPTION_KEY: 'hunter2-secret', HUBSPOT_BASE_URL: 'not a url' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/SMK_ENCRYPTION_KEY: expected 32 bytes/);
+    expect(message).toMatch(/HUBSPOT_BASE_URL/);
+    expect(message).not.toContain('hunter2');
+  });
+});
