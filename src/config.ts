@@ -77,7 +77,7 @@ export const syncConfigSchema = z
     /** Above this many records in one write, Salesforce Bulk API 2.0 is used instead of collections. */
     bulkThreshold: z.number().int().min(200).default(2000),
     create: z
-      .object({
+      .strictObject({
         /** When a person known only to HubSpot is created in Salesforce. */
         salesforce: z.enum(['never', 'mql', 'always']).default('mql'),
         /** Lead, Contact under the Account whose domain matches, or decided per person. */
@@ -87,7 +87,7 @@ export const syncConfigSchema = z
       })
       .default({ salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' }),
     budget: z
-      .object({
+      .strictObject({
         hubspot: z
           .strictObject({
             share: shareSchema.default(0.5),
@@ -105,7 +105,7 @@ export const syncConfigSchema = z
       })
       .default({ hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } }),
     concurrency: z
-      .object({
+      .strictObject({
         ingest: z.number().int().min(1).max(64).default(2),
         evaluate: z.number().int().min(1).max(256).default(8),
         writeback: z.number().int().min(1).max(16).default(2),

@@ -5,6 +5,7 @@
  * computed only at handoff and at timer checks, so luxon stays out of the scoring hot path.
  */
 import { DateTime, IANAZone } from 'luxon';
+import { DAY_MS } from './duration.js';
 import type { Duration } from './duration.js';
 
 export interface CalendarInput {
@@ -24,6 +25,16 @@ interface Span {
   end: number;
 }
 
+/** One local day: its bounds and opening spans as instants, computed once with luxon. */
+interface DayInfo {
+  /** The instant of local midnight (or of the day's first instant where midnight does not exist). */
+  start: number;
+  /** The instant the next local day starts. */
+  end: number;
+  /** Opening spans as [open, close, open, close, ...] instants; empty on a day off. */
+  spans: readonly number[];
+}
+
 export interface BusinessCalendar {
   tz: string;
   /** Indexed by ISO weekday, 1 = Monday ... 7 = Sunday; index 0 is unused. */
@@ -32,6 +43,8 @@ export interface BusinessCalendar {
   holidays: ReadonlySet<string>;
   /** Nominal length of one working day, used to turn "2d" into working time. */
   dayMs: number;
+  /** Local days by their number since 1970-01-01, so luxon runs once per day and zone, not per call. */
+  days: Map<number, DayInfo>;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -145,6 +158,7 @@ export function compileCalendar(input: CalendarInput): BusinessCalendar {
     spans: hours.value,
     holidays: new Set(input.holidays),
     dayMs: hours.value.reduce((sum, span) => sum + (span.end - span.start) * 60_000, 0),
+    days: new Map(),
   };
   compiled.set(input, calendar);
   return calendar;
@@ -155,14 +169,46 @@ export function businessDurationMs(duration: Duration, calendar: CalendarInput):
   return duration.days * compileCalendar(calendar).dayMs + duration.ms;
 }
 
-function isWorkday(calendar: BusinessCalendar, day: DateTime): boolean {
-  return calendar.workdays[day.weekday] === true && !calendar.holidays.has(day.toISODate() ?? '');
-}
-
 /** The instant of a local wall time on a given local day; luxon moves a time in a DST gap forward. */
 function instantOf(day: DateTime, minutes: number): number {
   if (minutes >= 24 * 60) return day.plus({ days: 1 }).startOf('day').toMillis();
   return day.set({ hour: Math.floor(minutes / 60), minute: minutes % 60, second: 0, millisecond: 0 }).toMillis();
+}
+
+function localMidnight(calendar: BusinessCalendar, dayNumber: number): DateTime {
+  const civil = new Date(dayNumber * DAY_MS);
+  return DateTime.fromObject(
+    { year: civil.getUTCFullYear(), month: civil.getUTCMonth() + 1, day: civil.getUTCDate() },
+    { zone: calendar.tz },
+  );
+}
+
+function dayInfo(calendar: BusinessCalendar, dayNumber: number): DayInfo {
+  const hit = calendar.days.get(dayNumber);
+  if (hit !== undefined) return hit;
+  const day = localMidnight(calendar, dayNumber);
+  const working = calendar.workdays[day.weekday] === true && !calendar.holidays.has(day.toISODate() ?? '');
+  const spans: number[] = [];
+  if (working) for (const span of calendar.spans) spans.push(instantOf(day, span.start), instantOf(day, span.end));
+  const info: DayInfo = { start: day.toMillis(), end: localMidnight(calendar, dayNumber + 1).toMillis(), spans };
+  // Evaluations cluster around now, so a bounded cache keeps nearly every lookup a hit.
+  if (calendar.days.size >= 20_000) calendar.days.clear();
+  calendar.days.set(dayNumber, info);
+  return info;
+}
+
+/** The local day that contains an instant (a zone is never more than a day away from UTC). */
+function dayOf(calendar: BusinessCalendar, instant: number): number {
+  let day = Math.floor(instant / DAY_MS);
+  while (instant < dayInfo(calendar, day).start) day -= 1;
+  while (instant >= dayInfo(calendar, day).end) day += 1;
+  return day;
+}
+
+/** The local calendar date (yyyy-MM-dd) of an instant in the calendar's zone. */
+export function localDate(iso: string, calendar: CalendarInput): string {
+  const day = dayOf(compileCalendar(calendar), parseInstant(iso));
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
 
 function parseInstant(iso: string): number {
@@ -181,21 +227,19 @@ export function addBusinessDuration(startIso: string, durationMs: number, calend
   const cal = compileCalendar(calendar);
   let cursor = parseInstant(startIso);
   let remaining = Math.max(0, durationMs);
-  let day = DateTime.fromMillis(cursor, { zone: cal.tz }).startOf('day');
-  for (let i = 0; i < MAX_DAYS; i += 1) {
-    if (isWorkday(cal, day)) {
-      for (const span of cal.spans) {
-        const open = instantOf(day, span.start);
-        const close = instantOf(day, span.end);
-        if (cursor < open) cursor = open;
-        if (cursor >= close) continue;
-        const available = close - cursor;
-        if (remaining <= available) return new Date(cursor + remaining).toISOString();
-        remaining -= available;
-        cursor = close;
-      }
+  let day = dayOf(cal, cursor);
+  for (let i = 0; i < MAX_DAYS; i += 1, day += 1) {
+    const spans = dayInfo(cal, day).spans;
+    for (let k = 0; k + 1 < spans.length; k += 2) {
+      const open = spans[k] as number;
+      const close = spans[k + 1] as number;
+      if (cursor < open) cursor = open;
+      if (cursor >= close) continue;
+      const available = close - cursor;
+      if (remaining <= available) return new Date(cursor + remaining).toISOString();
+      remaining -= available;
+      cursor = close;
     }
-    day = day.plus({ days: 1 });
   }
   throw new RangeError('the calendar has no working time in the next ten years');
 }
@@ -207,16 +251,14 @@ export function businessMsBetween(aIso: string, bIso: string, calendar: Calendar
   if (b < a) return -businessMsBetween(bIso, aIso, calendar);
   const cal = compileCalendar(calendar);
   let total = 0;
-  let day = DateTime.fromMillis(a, { zone: cal.tz }).startOf('day');
-  while (day.toMillis() <= b) {
-    if (isWorkday(cal, day)) {
-      for (const span of cal.spans) {
-        const from = Math.max(instantOf(day, span.start), a);
-        const to = Math.min(instantOf(day, span.end), b);
-        if (to > from) total += to - from;
-      }
+  for (let day = dayOf(cal, a); ; day += 1) {
+    const info = dayInfo(cal, day);
+    if (info.start > b) break;
+    for (let k = 0; k + 1 < info.spans.length; k += 2) {
+      const from = Math.max(info.spans[k] as number, a);
+      const to = Math.min(info.spans[k + 1] as number, b);
+      if (to > from) total += to - from;
     }
-    day = day.plus({ days: 1 });
   }
   return total;
 }

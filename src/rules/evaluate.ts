@@ -9,10 +9,11 @@
  * day by scoring, so re-evaluating later on the same day writes nothing either.
  */
 import type { SmkFieldKey } from '../model/fields.js';
-import type { Lead, Sla, Stage } from '../model/lead.js';
+import type { Lead, Sla, Stage, StageTransition } from '../model/lead.js';
+import { localDate } from './business-time.js';
 import type { RulesConfig } from './config.js';
 import { feedbackValues } from './feedback.js';
-import type { LifecycleWrite } from './lifecycle.js';
+import type { HubspotLifecycle } from './lifecycle.js';
 import { planLifecycleWrite } from './lifecycle.js';
 import { emptyPoolState, nextOwnerForEscalation, routeLead } from './routing.js';
 import type { PoolState, RouteResult } from './routing.js';
@@ -41,7 +42,8 @@ export type RuleEventType = Stage | 'handoff' | 'no_owner' | SlaEventType | 'sla
 export interface RuleEvent {
   type: RuleEventType;
   at: string;
-  detail: string;
+  /** Structured for the audit trail: a cause, an owner, a pool... never personal field values. */
+  detail: Record<string, string | number | null>;
 }
 
 export interface OwnerChange {
@@ -50,9 +52,13 @@ export interface OwnerChange {
 }
 
 export interface RepTask {
+  /** Idempotency key: a rerun of the same handoff or escalation yields the same key. */
+  key: string;
   ownerId: string;
   subject: string;
   description: string;
+  /** The SLA due date (yyyy-MM-dd in the SLA calendar's zone), for the Task's activity date. */
+  dueDate?: string;
 }
 
 export interface EvaluateResult {
@@ -66,7 +72,7 @@ export interface EvaluateResult {
   /** Present while the SLA runs or an escalation is pending, for the scheduler's delayed jobs. */
   slaTimers?: SlaTimers;
   /** How to write HubSpot's lifecycle stage; null when the contact needs no lifecycle write. */
-  hubspotLifecycle: LifecycleWrite | null;
+  lifecycle: { value: HubspotLifecycle; clearFirst: boolean } | null;
   events: RuleEvent[];
   /** Problems to show an admin (unknown reject reasons and the like); not events, as they recur. */
   warnings: string[];
@@ -79,7 +85,15 @@ function displayName(lead: Lead): string {
   return lead.email ?? lead.company?.name ?? lead.id;
 }
 
-function taskFor(lead: Lead, score: ScoreResult, ownerId: string, route: RouteResult, sla: Sla | undefined, escalation: boolean): RepTask {
+function taskFor(
+  lead: Lead,
+  score: ScoreResult,
+  ownerId: string,
+  route: RouteResult,
+  sla: Sla | undefined,
+  config: RulesConfig,
+  escalation: number,
+): RepTask {
   const grade = score.grade.charAt(0).toUpperCase() + score.grade.slice(1);
   const lines = [
     escalation
@@ -91,8 +105,21 @@ function taskFor(lead: Lead, score: ScoreResult, ownerId: string, route: RouteRe
   ];
   if (sla?.dueAt) lines.push(escalation ? `The SLA was due ${sla.dueAt}.` : `First touch due by ${sla.dueAt}.`);
   const subject = escalation ? `SLA escalation: ${displayName(lead)}` : `Follow up on MQL: ${displayName(lead)} (${grade}, ${score.total})`;
-  return { ownerId, subject: subject.slice(0, 255), description: lines.join('\n') };
+  const started = sla?.startedAt ?? score.scoredAt;
+  const task: RepTask = {
+    key: escalation ? `${lead.id}:escalation:${escalation}:${started}` : `${lead.id}:handoff:${started}`,
+    ownerId,
+    subject: subject.slice(0, 255),
+    description: lines.join('\n'),
+  };
+  if (sla?.dueAt) {
+    task.dueDate = localDate(sla.dueAt, config.sla.firstTouch.calendar);
+  }
+  return task;
 }
+
+/** The name the pipeline uses for the result. */
+export type EvaluateOutput = EvaluateResult;
 
 export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: EvaluateContext = {}): EvaluateResult {
   const previous = ctx.previous ?? null;
@@ -103,7 +130,9 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
 
   let before: Stage | undefined = lead.stage?.current;
   for (const transition of staged.transitions) {
-    if (transition.stage !== before) events.push({ type: transition.stage, at: transition.at, detail: transition.cause });
+    if (transition.stage !== before) {
+      events.push({ type: transition.stage, at: transition.at, detail: { from: before ?? null, cause: transition.cause } });
+    }
     before = transition.stage;
   }
 
@@ -111,7 +140,10 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
   let ownerChange: OwnerChange | undefined;
   let task: RepTask | undefined;
   let sla: Sla | undefined = lead.sla;
-  const handoff = [...staged.transitions].reverse().find((transition) => transition.stage === 'mql');
+  let handoff: StageTransition | undefined;
+  for (let i = staged.transitions.length - 1; i >= 0 && handoff === undefined; i -= 1) {
+    if (staged.transitions[i]?.stage === 'mql') handoff = staged.transitions[i];
+  }
 
   if (handoff !== undefined) {
     const firstHandoff = !(lead.stage?.history ?? []).some((entry) => entry.stage === 'mql');
@@ -123,13 +155,17 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     poolState = route.nextPoolState;
     sla = startSla(lead, new Date(handoff.at), config.sla);
     if (route.ownerId === null) {
-      events.push({ type: 'no_owner', at: handoff.at, detail: route.reason });
+      events.push({ type: 'no_owner', at: handoff.at, detail: { reason: route.reason } });
     } else {
       if (route.ownerId !== ownerId) ownerChange = { ownerId: route.ownerId, reason: route.reason };
       ownerId = route.ownerId;
-      task = taskFor(lead, score, route.ownerId, route, sla, false);
+      task = taskFor(lead, score, route.ownerId, route, sla, config, 0);
     }
-    events.push({ type: 'handoff', at: handoff.at, detail: route.ownerId === null ? 'no owner' : `to ${route.ownerId}: ${route.reason}` });
+    events.push({
+      type: 'handoff',
+      at: handoff.at,
+      detail: { ownerId: route.ownerId, via: route.via, pool: route.pool, reason: route.reason, dueAt: sla.dueAt ?? null },
+    });
   } else if (sla !== undefined && sla.status !== 'none') {
     // Only a change made after the SLA started can be the rep's touch; the change that caused the
     // handoff itself (and a rerun with the same snapshot) must not count.
@@ -137,7 +173,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     const touch = detectTouch({ ...lead, sla }, changedAfterStart ? previous : null, staged.salesActed, now, config.stages);
     const advanced = advanceSla(sla, now, touch);
     sla = advanced.sla;
-    events.push(...advanced.events);
+    for (const event of advanced.events) events.push({ type: event.type, at: event.at, detail: { cause: event.detail } });
 
     const decision = escalationDecision(sla, config.sla, now);
     if (decision.escalate && (staged.stage === 'mql' || staged.stage === 'sal')) {
@@ -151,17 +187,17 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
         index += 1;
       }
       sla = { ...sla, escalations: index };
-      let detail = `escalation ${index}: notify`;
+      const detail: RuleEvent['detail'] = { index, action: 'notify', fromOwnerId: ownerId, ownerId: null, reason: null };
       if (decision.action === 'reassign') {
         const route = nextOwnerForEscalation(lead, config.routing, poolState, ownerId);
-        if (route.ownerId === null) {
-          detail = `escalation ${index}: no other owner (${route.reason}); notify`;
-        } else {
+        detail.reason = route.reason;
+        if (route.ownerId !== null) {
           poolState = route.nextPoolState;
           ownerChange = { ownerId: route.ownerId, reason: route.reason };
-          task = taskFor(lead, score, route.ownerId, route, sla, true);
+          task = taskFor(lead, score, route.ownerId, route, sla, config, index);
           ownerId = route.ownerId;
-          detail = `escalation ${index}: reassigned to ${route.ownerId}`;
+          detail.action = 'reassign';
+          detail.ownerId = route.ownerId;
         }
       }
       events.push({ type: 'sla_escalated', at: decision.at, detail });
@@ -200,14 +236,14 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     lead: nextLead,
     desired,
     score,
-    hubspotLifecycle: null,
+    lifecycle: null,
     events,
     warnings: feedback.flags,
     nextPoolState: poolState,
   };
   if (lead.links.hubspot !== undefined) {
     const plan = planLifecycleWrite(lead.marketing?.lifecycleStage, staged.stage);
-    if (plan.value !== null) result.hubspotLifecycle = plan;
+    if (plan.value !== null) result.lifecycle = { value: plan.value, clearFirst: plan.clearFirst };
   }
   if (ownerChange !== undefined) result.ownerChange = ownerChange;
   if (task !== undefined) result.task = task;

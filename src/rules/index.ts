@@ -28,7 +28,7 @@ export type {
 } from './config.js';
 
 export { evaluateLead } from './evaluate.js';
-export type { EvaluateContext, EvaluateResult, RuleEvent, RuleEventType, OwnerChange, RepTask } from './evaluate.js';
+export type { EvaluateContext, EvaluateResult, EvaluateOutput, RuleEvent, RuleEventType, OwnerChange, RepTask } from './evaluate.js';
 
 export { scoreLead, gradeFor, joinReasons, REASONS_TEXT_MAX } from './scoring.js';
 export type { ScoreResult } from './scoring.js';

@@ -143,37 +143,76 @@ function nonEmpty(value: string | null | undefined): value is string {
   return typeof value === 'string' && value.trim() !== '';
 }
 
+type SalesKey = keyof NonNullable<Lead['sales']>;
+
+/** Whether a sales field changed since the previous snapshot (false without one). */
+function differs(lead: Lead, previous: Lead | null | undefined, key: SalesKey): boolean {
+  if (previous == null) return false;
+  return (previous.sales?.[key] ?? null) !== (lead.sales?.[key] ?? null);
+}
+
 function salesFacts(lead: Lead, config: StagesConfig, previous: Lead | null | undefined): Fact[] {
   const sales = lead.sales ?? {};
-  const before = previous?.sales;
-  const differs = (key: keyof typeof sales): boolean => previous != null && (before?.[key] ?? null) !== (sales[key] ?? null);
   const facts: Fact[] = [];
-  const add = (target: Stage, cause: string, priority: number, changed: boolean, lost = false): void => {
-    facts.push({ target, cause, priority, changed, lost });
-  };
-
-  if (sales.opportunityWon === true) add('customer', 'opportunity won', 0, differs('opportunityWon'));
-  const lost = sales.opportunityWon === false;
-  if (lost && config.opportunityLost === 'recycled') add('recycled', 'opportunity lost', 1, differs('opportunityWon'), true);
-  if (nonEmpty(sales.opportunityStage) && (!lost || config.opportunityLost === 'opportunity')) {
-    add('opportunity', `opportunity "${clean(sales.opportunityStage)}"`, 2, differs('opportunityStage') || differs('opportunityWon'));
+  // Written without per-call closures: this runs on every evaluation.
+  if (sales.opportunityWon === true) {
+    facts.push({ target: 'customer', cause: 'opportunity won', priority: 0, changed: differs(lead, previous, 'opportunityWon'), lost: false });
   }
-  if (sales.converted === true) add('sql', 'converted in Salesforce', 3, differs('converted'));
+  const lost = sales.opportunityWon === false;
+  if (lost && config.opportunityLost === 'recycled') {
+    facts.push({ target: 'recycled', cause: 'opportunity lost', priority: 1, changed: differs(lead, previous, 'opportunityWon'), lost: true });
+  }
+  if (nonEmpty(sales.opportunityStage) && (!lost || config.opportunityLost === 'opportunity')) {
+    facts.push({
+      target: 'opportunity',
+      cause: `opportunity "${clean(sales.opportunityStage)}"`,
+      priority: 2,
+      changed: differs(lead, previous, 'opportunityStage') || differs(lead, previous, 'opportunityWon'),
+      lost: false,
+    });
+  }
+  if (sales.converted === true) {
+    facts.push({ target: 'sql', cause: 'converted in Salesforce', priority: 3, changed: differs(lead, previous, 'converted'), lost: false });
+  }
   const effect = statusEffect(sales.status, config);
   if (effect !== undefined && effect !== 'touch' && nonEmpty(sales.status)) {
-    add(effect, `Salesforce status "${clean(sales.status)}"`, STATUS_PRIORITY[effect], differs('status'));
+    facts.push({
+      target: effect,
+      cause: `Salesforce status "${clean(sales.status)}"`,
+      priority: STATUS_PRIORITY[effect],
+      changed: differs(lead, previous, 'status'),
+      lost: false,
+    });
   }
   if (nonEmpty(sales.disqualifyReason)) {
-    add('disqualified', `disqualified: ${clean(sales.disqualifyReason)}`, 4, differs('disqualifyReason'));
+    facts.push({
+      target: 'disqualified',
+      cause: `disqualified: ${clean(sales.disqualifyReason)}`,
+      priority: 4,
+      changed: differs(lead, previous, 'disqualifyReason'),
+      lost: false,
+    });
   }
   if (sales.decision === 'rejected') {
     const reason = nonEmpty(sales.rejectReason) ? clean(sales.rejectReason) : 'no reason given';
     const outcome = rejectOutcome(sales.rejectReason, config).then;
-    add(outcome, `rejected by sales: ${reason}`, outcome === 'disqualified' ? 4 : 5, differs('decision') || differs('rejectReason'));
+    facts.push({
+      target: outcome,
+      cause: `rejected by sales: ${reason}`,
+      priority: outcome === 'disqualified' ? 4 : 5,
+      changed: differs(lead, previous, 'decision') || differs(lead, previous, 'rejectReason'),
+      lost: false,
+    });
   }
-  if (sales.decision === 'accepted') add('sal', 'accepted by sales', 6, differs('decision'));
-  facts.sort((a, b) => a.priority - b.priority);
+  if (sales.decision === 'accepted') {
+    facts.push({ target: 'sal', cause: 'accepted by sales', priority: 6, changed: differs(lead, previous, 'decision'), lost: false });
+  }
+  if (facts.length > 1) facts.sort(byPriority);
   return facts;
+}
+
+function byPriority(a: Fact, b: Fact): number {
+  return a.priority - b.priority;
 }
 
 function causeHas(cause: string, part: string): boolean {

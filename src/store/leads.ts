@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { leadSchema } from '../model/lead.js';
-import type { CrmName, Lead } from '../model/lead.js';
+import { leadSchema, salesSchema } from '../model/lead.js';
+import type { CrmName, Lead, Sales } from '../model/lead.js';
 import type { SourceView } from '../sync/compose.js';
 import type { Keys } from './keys.js';
 
@@ -20,13 +20,13 @@ const sourceViewSchema = z.object({
 export const storedLeadSchema = z.object({
   lead: leadSchema,
   views: z.object({ hubspot: sourceViewSchema.optional(), salesforce: sourceViewSchema.optional() }),
-  /** Signature of the rule inputs at the last evaluation. */
-  evaluatedSignature: z.string().optional(),
+  /** Sales' fields as the last evaluation saw them: a change since is a rep's touch. */
+  evaluatedSales: salesSchema.optional(),
 });
 export interface StoredLead {
   lead: Lead;
   views: Partial<Record<CrmName, SourceView>>;
-  evaluatedSignature?: string;
+  evaluatedSales?: Sales;
 }
 
 /** Deterministic: a retried ingest of the same first record makes the same lead, never a second one. */
