@@ -1,0 +1,206 @@
+/**
+ * `npm run demo`: Redis (a private one if none answers), both sandboxes seeded, the service and
+ * workers; provisions the fields; runs the first sync; then simulates marketing engagement and
+ * sales activity on a fast clock, printing what happens (MQLs handed off and to whom, SLAs met and
+ * breached, feedback synced) and the dashboard's URL.
+ */
+import { randomBytes } from 'node:crypto';
+import { bootstrap } from '../../jobs/bootstrap.js';
+import type { Runtime } from '../../jobs/bootstrap.js';
+import type { SyncContext } from '../../jobs/context.js';
+import { enqueueEvaluate } from '../../jobs/ingest.js';
+import { processPoll } from '../../jobs/poll.js';
+import { waitUntilIdle } from '../../jobs/run-once.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { createRandom } from '../../connectors/sandbox/common.js';
+import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
+import type { Sandboxes } from '../../connectors/sandbox/start.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { resolveRedis } from '../store/redis.js';
+import { startServer } from '../server/index.js';
+import { jobObserver } from '../server/metrics.js';
+import { describeSchemaReport } from './install.js';
+
+export interface DemoOptions {
+  people: number;
+  seed: number;
+  minutes: number;
+  port: number;
+  /** Simulated time per round (the SLA clock runs on business hours, so time has to pass). */
+  stepMinutes?: number;
+  out?: NodeJS.WritableStream;
+  /** Stop after this many rounds (tests). */
+  rounds?: number;
+}
+
+async function control(url: string, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${url}/__sandbox${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`sandbox ${path} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+function ownerName(sandboxes: Sandboxes, ownerId: unknown): string {
+  const owner = sandboxes.world.owners.find((o) => o.salesforceId === ownerId || o.hubspotId === ownerId);
+  return owner ? `${owner.firstName} ${owner.lastName}` : String(ownerId ?? 'nobody');
+}
+
+/** Prints the audit events since the last call, in words a RevOps admin would use. */
+async function narrate(ctx: SyncContext, sandboxes: Sandboxes, after: string, write: (line: string) => void): Promise<string> {
+  const events = await ctx.events.read(after, 5000);
+  for (const e of events) {
+    const d = e.detail as Record<string, unknown>;
+    const who = `lead ${e.leadId.slice(0, 9)}`;
+    switch (e.type) {
+      case 'mql':
+        write(`  MQL        ${who} became a marketing-qualified lead${d.total !== undefined ? ` (score ${String(d.total)})` : ''}`);
+        break;
+      case 'handoff':
+        write(`  handoff    ${who} handed to ${ownerName(sandboxes, d.ownerId)}${d.dueAt ? `; first touch due ${String(d.dueAt)}` : ''}`);
+        break;
+      case 'sla_met':
+        write(`  SLA met    ${who}: the rep touched it in time`);
+        break;
+      case 'sla_breached':
+        write(`  SLA BREACH ${who}: no touch by the due time; flagged in both CRMs`);
+        break;
+      case 'sla_escalated':
+        write(`  escalated  ${who}${d.ownerId ? ` to ${ownerName(sandboxes, d.ownerId)}` : ''}`);
+        break;
+      case 'sal':
+        write(`  accepted   ${who}: sales accepted it (SAL); the marketer sees it on the HubSpot contact`);
+        break;
+      case 'recycled':
+      case 'disqualified':
+        write(`  ${e.type.padEnd(10)} ${who}${d.cause ? `: ${String(d.cause)}` : ''}; feedback synced to HubSpot`);
+        break;
+      case 'created':
+        write(`  created    ${who} in ${String(d.crm)} (${String(d.object)} ${String(d.id)})`);
+        break;
+      default:
+        break;
+    }
+  }
+  return events.length > 0 ? (events[events.length - 1] as { id: string }).id : after;
+}
+
+/** One round of what people do: visitors engage in HubSpot; reps work their leads in Salesforce. */
+async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: () => number): Promise<void> {
+  const people = sandboxes.world.people.filter((p) => p.hubspot);
+  for (let i = 0; i < Math.max(3, Math.round(people.length / 40)); i += 1) {
+    const person = people[Math.floor(random() * people.length)];
+    if (!person?.hubspot) continue;
+    const kind = random() < 0.3 ? 'form_submission' : random() < 0.5 ? 'email_click' : 'page_view';
+    await control(sandboxes.hubspot.baseUrl, '/activity', { email: person.hubspot.email, kind, count: kind === 'page_view' ? 1 + Math.floor(random() * 6) : 1, ...(kind === 'form_submission' ? { name: random() < 0.5 ? 'Demo request' : 'Pricing guide' } : {}) });
+  }
+  // Reps act on some of the leads handed to them: accept, reject with a reason, or log a call.
+  let acted = 0;
+  for await (const page of ctx.leads.all(500)) {
+    for (const stored of page) {
+      const lead = stored.lead;
+      const sf = lead.links.salesforce;
+      if (!sf || lead.sla?.status !== 'running' || random() > 0.35 || acted >= 5) continue;
+      acted += 1;
+      const roll = random();
+      if (roll < 0.4) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'accepted', Smk_Lead_Quality__c: 4 } });
+      else if (roll < 0.7) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: random() < 0.5 ? 'no_budget' : 'bad_timing', Smk_Lead_Quality__c: 2 } });
+      else await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'call', whoId: sf.id, subject: 'Intro call' });
+    }
+  }
+}
+
+/**
+ * The demo's clock runs faster than real time, so SLA timers (BullMQ delayed jobs in real time)
+ * would fire late: evaluate the leads whose due time has passed on the demo clock instead.
+ */
+async function fireDueSlaTimers(ctx: SyncContext): Promise<void> {
+  const due: string[] = [];
+  for await (const page of ctx.leads.all(500)) {
+    for (const { lead } of page) {
+      if (lead.sla?.status === 'running' && lead.sla.dueAt && Date.parse(lead.sla.dueAt) <= ctx.clock.now()) due.push(lead.id);
+    }
+  }
+  await enqueueEvaluate(ctx, due, 'SLA due');
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const out = options.out ?? process.stdout;
+  const write = (line: string) => out.write(`${line}\n`);
+  const redis = await resolveRedis({ allowPrivate: true });
+  if (redis.origin === 'private') write(`Started a private Redis at ${redis.url} (it goes away when the demo stops).`);
+  const sandboxes = await startSandboxes({ people: options.people, seed: options.seed });
+  write(`Sandboxes: HubSpot at ${sandboxes.hubspot.baseUrl}, Salesforce at ${sandboxes.salesforce.instanceUrl} (${options.people} people).`);
+  const adminToken = randomBytes(18).toString('base64url');
+  const env = {
+    ...process.env,
+    ...sandboxEnv(sandboxes.connection),
+    REDIS_URL: redis.url,
+    SMK_ADMIN_TOKEN: adminToken,
+    SMK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    SMK_KEY_PREFIX: `smk-demo-${randomBytes(4).toString('hex')}`,
+  };
+  const config = loadConfig({ env });
+  let runtime: Runtime | null = null;
+  let server: { url: string; close(): Promise<void> } | null = null;
+  let workers: { close(): Promise<void> } | null = null;
+  const stop = async () => {
+    await server?.close();
+    await workers?.close();
+    // The demo's keys are its own: remove them so a shared Redis keeps nothing of it.
+    if (runtime) {
+      const { redis: client, keys } = runtime.ctx;
+      let cursor = '0';
+      do {
+        const [next, found] = await client.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (found.length > 0) await client.unlink(...found);
+      } while (cursor !== '0');
+      await runtime.close();
+    }
+    await sandboxes.close();
+    await redis.stop();
+  };
+  try {
+    runtime = await bootstrap({ config, logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), controllableClock: true });
+    const { ctx } = runtime;
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      for (const line of describeSchemaReport(await ctx.connectors[crm].ensureSchema())) write(line);
+    }
+    workers = startWorkers(ctx, { observer: jobObserver });
+    const running = await startServer(ctx, { port: options.port });
+    server = running;
+    write(`Dashboard: ${running.url}/  (admin token: ${adminToken})`);
+    write('First sync: reading both CRMs, scoring every person, writing scores back...');
+    const started = Date.now();
+    for (const crm of ['hubspot', 'salesforce'] as const) await processPoll(ctx, crm);
+    await waitUntilIdle(ctx);
+    write(`First sync done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${await ctx.leads.count()} leads; ${await ctx.errors.count()} sync error(s).`);
+    let cursor = await narrate(ctx, sandboxes, '0', () => undefined);
+    write('Simulating marketing engagement and sales activity (each round is 30 minutes of business time; Ctrl-C stops):');
+    const random = createRandom(options.seed);
+    const stepMs = (options.stepMinutes ?? 30) * 60_000;
+    const deadline = options.minutes > 0 ? Date.now() + options.minutes * 60_000 : Infinity;
+    let stopping = false;
+    const onSignal = () => {
+      stopping = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    for (let round = 1; !stopping && Date.now() < deadline && (options.rounds === undefined || round <= options.rounds); round += 1) {
+      const clock = ctx.clock as unknown as { advance(ms: number): Promise<void> };
+      await clock.advance(stepMs);
+      sandboxes.clock.advance(stepMs);
+      await simulateActivity(ctx, sandboxes, random);
+      await fireDueSlaTimers(ctx);
+      for (const crm of ['hubspot', 'salesforce'] as const) await processPoll(ctx, crm);
+      await waitUntilIdle(ctx);
+      write(`round ${round} (${new Date(ctx.clock.now()).toISOString().slice(0, 16).replace('T', ' ')} UTC):`);
+      cursor = await narrate(ctx, sandboxes, cursor, write);
+      if (!stopping && options.rounds === undefined) await new Promise((r) => setTimeout(r, 2000));
+    }
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  } finally {
+    await stop();
+  }
+}
