@@ -40,8 +40,8 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
       prefix,
       concurrency: workerConcurrency,
       // A worker killed mid-job: its lock lapses and another worker takes the job again.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: ctx.config.file.sync.jobLock,
+      stalledInterval: Math.max(1000, Math.floor(ctx.config.file.sync.jobLock / 2)),
       maxStalledCount: 3,
     });
     worker.on('completed', (job: Job) => options.observer?.completed(name, Date.now() - (job.processedOn ?? Date.now())));

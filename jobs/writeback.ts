@@ -75,7 +75,7 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
   const store = ctx.pending[crm].write;
   const connector = ctx.connectors[crm];
   for (;;) {
-    const entries = await store.take(connector.batchSizes.write, 120_000, ctx.clock.now());
+    const entries = await store.take(connector.batchSizes.write, ctx.config.file.sync.writeLease, ctx.clock.now());
     if (entries.length === 0) return;
     let outcomes;
     try {
@@ -107,7 +107,7 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
   const store = ctx.pending[crm].create;
   const connector = ctx.connectors[crm];
   for (;;) {
-    const entries = await store.take(connector.batchSizes.create, 120_000, ctx.clock.now());
+    const entries = await store.take(connector.batchSizes.create, ctx.config.file.sync.writeLease, ctx.clock.now());
     if (entries.length === 0) return;
     let outcomes;
     try {
@@ -159,7 +159,7 @@ async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResul
   if (crm !== 'salesforce' || !createTasks) return;
   const store = ctx.pending.salesforce.task;
   for (;;) {
-    const entries = await store.take(200, 120_000, ctx.clock.now());
+    const entries = await store.take(200, ctx.config.file.sync.writeLease, ctx.clock.now());
     if (entries.length === 0) return;
     let outcomes;
     try {

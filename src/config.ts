@@ -36,8 +36,8 @@ export const DEFAULT_OWNERSHIP: Record<OwnedPath, OwnershipPolicy> = {
   email: 'two-way',
   'person.firstName': 'two-way',
   'person.lastName': 'two-way',
-  'person.title': 'salesforce-unless-blank',
-  'person.phone': 'salesforce-unless-blank',
+  'person.title': 'two-way',
+  'person.phone': 'two-way',
   'person.country': 'two-way',
   'person.state': 'two-way',
   'person.city': 'two-way',
@@ -74,6 +74,10 @@ export const syncConfigSchema = z
     reconcileEvery: durationSchema.default(86_400_000),
     /** HubSpot search lags writes: the poll cursor stays this far behind now. */
     searchSafetyMargin: durationSchema.default(10_000),
+    /** How long a worker may hold a job before others take it as stalled (a killed worker's jobs come back after it). */
+    jobLock: durationSchema.default(30_000),
+    /** How long a taken batch of writes is reserved for its worker before another may write it. */
+    writeLease: durationSchema.default(120_000),
     /** Above this many records in one write, Salesforce Bulk API 2.0 is used instead of collections. */
     bulkThreshold: z.number().int().min(200).default(2000),
     create: z
@@ -118,6 +122,8 @@ export const syncConfigSchema = z
     batchWait: 2_000,
     reconcileEvery: 86_400_000,
     searchSafetyMargin: 10_000,
+    jobLock: 30_000,
+    writeLease: 120_000,
     bulkThreshold: 2000,
     create: { salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },

@@ -1,0 +1,133 @@
+/**
+ * The sync pipeline end to end: both sandboxes, a real Redis, the official clients. What a RevOps
+ * admin would check: the same score in both CRMs, a quiet second sync, changes from either side
+ * reaching both, and one bad record that neither blocks the others nor disappears.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncOnce } from '../../jobs/run-once.js';
+import { hubspotContacts, resetStats, salesforceRecords, sandboxControl, startHarness, stats, writeCalls } from '../helpers/pipeline.js';
+import type { Harness } from '../helpers/pipeline.js';
+
+const CONFIG = `
+sync:
+  batchWait: 200ms
+  jobLock: 5s
+  writeLease: 5s
+  budget:
+    hubspot: { share: 1, perTenSeconds: 100000 }
+`;
+
+describe('the sync pipeline against both sandboxes', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 240, seed: 21, configYaml: CONFIG, label: 'pipeline' });
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const report = await h.runtime.ctx.connectors[crm].ensureSchema();
+      expect(report.problems).toEqual([]);
+    }
+    await syncOnce(h.runtime.ctx, { timeoutMs: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('gives every person known to both CRMs the same score, grade and stage in both', async () => {
+    const contacts = await hubspotContacts(h.hubspot, ['smk_score', 'smk_grade', 'smk_stage']);
+    const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Smk_Grade__c', 'Smk_Stage__c']);
+    const byLead = new Map(contacts.filter((c) => c.leadId).map((c) => [c.leadId as string, c]));
+    let compared = 0;
+    for (const r of records) {
+      expect(r.leadId, `Salesforce ${r.object} ${r.id} has no lead id`).toBeTruthy();
+      const c = byLead.get(r.leadId as string);
+      expect(c, `lead ${r.leadId} of Salesforce ${r.id} has no HubSpot contact`).toBeDefined();
+      if (!c) continue;
+      expect(Number(r.values.Smk_Score__c)).toBe(Number(c.values.smk_score));
+      expect(String(r.values.Smk_Grade__c).toLowerCase()).toBe(c.values.smk_grade);
+      expect(String(r.values.Smk_Stage__c).toLowerCase()).toBe(c.values.smk_stage);
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(150);
+    // Every HubSpot contact is scored, including those Salesforce does not know.
+    expect(contacts.every((c) => c.values.smk_score !== null && c.values.smk_score !== '')).toBe(true);
+  });
+
+  it('makes zero write calls on a second sync with no outside change', async () => {
+    await Promise.all([resetStats(h.sandboxes.hubspot.baseUrl), resetStats(h.sandboxes.salesforce.instanceUrl)]);
+    await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+    expect(writeCalls(await stats(h.sandboxes.hubspot.baseUrl))).toEqual({});
+    expect(writeCalls(await stats(h.sandboxes.salesforce.instanceUrl))).toEqual({});
+  });
+
+  it('carries a change made in HubSpot through the official client into both CRMs', async () => {
+    const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Title']);
+    const target = records.find((r) => r.object === 'Lead' && r.email && !/vp|chief|head|director|founder|ceo|cto/i.test(r.values.Title ?? ''));
+    expect(target).toBeDefined();
+    const contacts = await hubspotContacts(h.hubspot, ['smk_score', 'jobtitle']);
+    const contact = contacts.find((c) => c.leadId === target?.leadId);
+    expect(contact).toBeDefined();
+    const before = Number(contact?.values.smk_score);
+    await h.hubspot.crm.contacts.basicApi.update(contact!.id, { properties: { jobtitle: 'Chief Revenue Officer' } });
+    await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+    const after = (await h.hubspot.crm.contacts.basicApi.getById(contact!.id, ['smk_score', 'smk_score_reasons'])).properties;
+    const lead = (await h.salesforce.sobject('Lead').retrieve(target!.id)) as Record<string, unknown>;
+    expect(Number(after.smk_score)).toBeGreaterThan(before);
+    expect(after.smk_score_reasons).toMatch(/Senior title/);
+    expect(Number(lead.Smk_Score__c)).toBe(Number(after.smk_score));
+    expect(lead.Title).toBe('Chief Revenue Officer');
+  });
+
+  it('carries a change made in Salesforce through jsforce into both CRMs', async () => {
+    const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Smk_Sales_Decision__c']);
+    const target = records.find((r) => r.object === 'Lead' && !r.values.Smk_Sales_Decision__c);
+    expect(target).toBeDefined();
+    await h.salesforce.sobject('Lead').update({ Id: target!.id, Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: 'no_budget', Smk_Lead_Quality__c: 2 });
+    await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+    const contacts = await hubspotContacts(h.hubspot, ['smk_sales_decision', 'smk_reject_reason', 'smk_lead_quality']);
+    const contact = contacts.find((c) => c.leadId === target!.leadId);
+    expect(contact?.values).toMatchObject({ smk_sales_decision: 'rejected', smk_reject_reason: 'no_budget', smk_lead_quality: '2' });
+  });
+
+  it('reports one record the CRM refuses in sync errors, with its own message, and writes the rest', async () => {
+    // An admin edits the grade property in HubSpot and drops the "hot" option.
+    await h.hubspot.crm.properties.coreApi.update('contacts', 'smk_grade', {
+      options: [
+        { label: 'Warm', value: 'warm', hidden: false, displayOrder: 1 },
+        { label: 'Cold', value: 'cold', hidden: false, displayOrder: 2 },
+      ],
+    });
+    const contacts = await hubspotContacts(h.hubspot, ['smk_score', 'smk_grade', 'jobtitle']);
+    const linked = contacts.filter((c) => c.leadId && c.values.smk_grade !== 'hot');
+    const hot = linked[0]!;
+    const others = linked.slice(1, 4);
+    // One person becomes hot: a senior title at a large company who keeps engaging.
+    await h.hubspot.crm.contacts.basicApi.update(hot.id, { properties: { jobtitle: 'CEO', numberofemployees: '5000' } });
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId: hot.id, kind: 'form_submission', count: 5, name: 'Demo request' });
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId: hot.id, kind: 'page_view', count: 40 });
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId: hot.id, kind: 'email_click', count: 4 });
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId: hot.id, kind: 'visit', count: 10 });
+    for (const o of others) await h.hubspot.crm.contacts.basicApi.update(o.id, { properties: { jobtitle: 'Student' } });
+
+    await syncOnce(h.runtime.ctx, { timeoutMs: 90_000 });
+
+    const { errors } = await h.runtime.ctx.errors.list({ crm: 'hubspot' });
+    const error = errors.find((e) => e.recordId === hot.id);
+    expect(error, JSON.stringify(errors)).toBeDefined();
+    expect(error?.message).toMatch(/hot/);
+    expect(error?.stage).toBe('write');
+    // The others were written; Salesforce got the hot lead's grade all the same.
+    const after = await hubspotContacts(h.hubspot, ['smk_score', 'smk_score_reasons']);
+    const sf = await salesforceRecords(h.salesforce, ['Smk_Grade__c', 'Smk_Score__c', 'Title']);
+    for (const o of others) {
+      const written = after.find((c) => c.id === o.id);
+      const record = sf.find((r) => r.leadId === o.leadId);
+      expect(written?.values.smk_score_reasons ?? '').not.toMatch(/Senior title/);
+      if (record) {
+        expect(record.values.Title).toBe('Student');
+        expect(Number(record.values.Smk_Score__c)).toBe(Number(written?.values.smk_score));
+      }
+    }
+    expect(sf.find((r) => r.leadId === hot.leadId)?.values.Smk_Grade__c?.toLowerCase()).toBe('hot');
+  });
+});
