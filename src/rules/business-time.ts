@@ -5,7 +5,7 @@
  * computed only at handoff and at timer checks, so luxon stays out of the scoring hot path.
  */
 import { DateTime, IANAZone } from 'luxon';
-import { DAY_MS } from './duration.js';
+import { DAY_MS, parseInstant as readInstant } from './time.js';
 import type { Duration } from './duration.js';
 
 export interface CalendarInput {
@@ -212,7 +212,7 @@ export function localDate(iso: string, calendar: CalendarInput): string {
 }
 
 function parseInstant(iso: string): number {
-  const ms = Date.parse(iso);
+  const ms = readInstant(iso);
   if (Number.isNaN(ms)) throw new RangeError(`invalid time "${iso}"`);
   return ms;
 }

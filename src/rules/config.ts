@@ -80,7 +80,7 @@ const engagementRuleSchema = z.strictObject({
 const DEFAULT_FIT: z.input<typeof fitRuleSchema>[] = [
   {
     field: 'person.title',
-    matches: '\\b(vp|vice president|director|head|chief|c[eotf]o|founder|owner)\\b',
+    matches: '\\b(vp|vice president|director|head|chief|c[eotf]o|founder)\\b',
     points: 20,
     reason: 'Senior title',
   },

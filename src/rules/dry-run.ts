@@ -7,6 +7,7 @@ import type { Grade, Lead, Stage } from '../model/lead.js';
 import type { RulesConfig } from './config.js';
 import { scoreLead } from './scoring.js';
 import { nextStage, statusEffect } from './stages.js';
+import { parseInstant } from './time.js';
 
 export interface RuleSnapshot {
   total: number;
@@ -158,7 +159,7 @@ function scoringTime(lead: Lead, now: Date, scoreAt: 'handoff' | 'now'): Date {
   for (let i = history.length - 1; i >= 0; i -= 1) {
     const entry = history[i];
     if (entry?.stage === 'mql') {
-      const at = Date.parse(entry.at);
+      const at = parseInstant(entry.at);
       if (!Number.isNaN(at) && at <= now.getTime()) return new Date(at);
     }
   }

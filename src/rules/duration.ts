@@ -12,9 +12,10 @@ export interface Duration {
 
 const DURATION = /^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$/i;
 
+import { DAY_MS } from './time.js';
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-export const DAY_MS = 24 * HOUR_MS;
 
 const cache = new Map<string, Duration | null>();
 

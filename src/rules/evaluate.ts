@@ -22,6 +22,7 @@ import type { ScoreResult } from './scoring.js';
 import { advanceSla, detectTouch, escalationAt, escalationDecision, slaTimers, startSla } from './sla.js';
 import type { SlaEventType, SlaTimers } from './sla.js';
 import { nextStage } from './stages.js';
+import { parseInstant } from './time.js';
 
 export interface EvaluateContext {
   /** Round-robin and open-count state of the routing pools; empty when absent. */
@@ -153,7 +154,8 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
       existingOwnerId: firstHandoff ? (ctx.existingOwnerId ?? ownerId) : null,
     });
     poolState = route.nextPoolState;
-    sla = startSla(lead, new Date(handoff.at), config.sla);
+    // A handoff is a score-driven move, always dated `now`.
+    sla = startSla(lead, now, config.sla);
     if (route.ownerId === null) {
       events.push({ type: 'no_owner', at: handoff.at, detail: { reason: route.reason } });
     } else {
@@ -169,7 +171,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
   } else if (sla !== undefined && sla.status !== 'none') {
     // Only a change made after the SLA started can be the rep's touch; the change that caused the
     // handoff itself (and a rerun with the same snapshot) must not count.
-    const changedAfterStart = sla.startedAt != null && Date.parse(lead.updatedAt) > Date.parse(sla.startedAt);
+    const changedAfterStart = sla.startedAt != null && parseInstant(lead.updatedAt) > parseInstant(sla.startedAt);
     const touch = detectTouch({ ...lead, sla }, changedAfterStart ? previous : null, staged.salesActed, now, config.stages);
     const advanced = advanceSla(sla, now, touch);
     sla = advanced.sla;
@@ -183,7 +185,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
       const max = config.sla.escalate?.maxTimes ?? index;
       while (index < max) {
         const next = escalationAt(sla, config.sla, index + 1);
-        if (next === null || Date.parse(next) > now.getTime()) break;
+        if (next === null || parseInstant(next) > now.getTime()) break;
         index += 1;
       }
       sla = { ...sla, escalations: index };

@@ -9,6 +9,7 @@ import type { SmkFieldKey } from '../model/fields.js';
 import type { Lead, Sla } from '../model/lead.js';
 import type { StagesConfig } from './config.js';
 import { rejectOutcome } from './stages.js';
+import { parseInstant } from './time.js';
 
 export type FeedbackKey =
   | 'salesDecision'
@@ -38,7 +39,9 @@ function fit(key: SmkFieldKey, value: string | null | undefined): string | null 
 /** ISO instants are rewritten in one form (UTC, milliseconds) so that equal times compare equal. */
 export function isoOrNull(value: string | null | undefined): string | null {
   if (!value) return null;
-  const ms = Date.parse(value);
+  // Values this module wrote are already canonical (yyyy-MM-ddTHH:mm:ss.sssZ): skip the round trip.
+  if (value.length === 24 && value.charCodeAt(23) === 90 && value.charCodeAt(19) === 46) return value;
+  const ms = parseInstant(value);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 

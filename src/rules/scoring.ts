@@ -11,7 +11,9 @@ import type { EngagementKind, Grade, Lead } from '../model/lead.js';
 import { compileCondition } from './conditions.js';
 import type { LeadPredicate } from './conditions.js';
 import type { ScoringConfig } from './config.js';
-import { DAY_MS } from './duration.js';
+import { DAY_MS, utcDay } from './time.js';
+
+export { utcDay };
 
 export interface ScoreResult {
   fit: number;
@@ -120,29 +122,16 @@ function decayFactor(compiled: CompiledScoring, step: number): number {
   return factor;
 }
 
-function digitsAt(text: string, from: number, length: number): number {
-  let value = 0;
-  for (let i = from; i < from + length; i += 1) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return Number.NaN;
-    value = value * 10 + digit;
-  }
-  return value;
-}
+// Most evaluations in a run share one day: keep its ISO text rather than format it per lead.
+let cachedDay = Number.NaN;
+let cachedDayIso = '';
 
-/**
- * The UTC day number of an ISO instant. Snapshots store UTC (`...Z`), whose day is its date
- * part: read it without Date.parse, the largest cost of scoring a lead with many events.
- */
-export function utcDay(iso: string): number {
-  if (iso.length >= 20 && iso.charCodeAt(iso.length - 1) === 90 && iso.charCodeAt(4) === 45 && iso.charCodeAt(7) === 45) {
-    const year = digitsAt(iso, 0, 4);
-    const month = digitsAt(iso, 5, 2);
-    const day = digitsAt(iso, 8, 2);
-    if (month >= 1 && month <= 12 && day >= 1 && day <= 31) return Date.UTC(year, month - 1, day) / DAY_MS;
+function dayStartIso(day: number): string {
+  if (day !== cachedDay) {
+    cachedDayIso = new Date(day * DAY_MS).toISOString();
+    cachedDay = day;
   }
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? Number.NaN : Math.floor(ms / DAY_MS);
+  return cachedDayIso;
 }
 
 function ago(days: number): string {
@@ -251,6 +240,6 @@ export function scoreLead(lead: Lead, config: ScoringConfig, now: Date): ScoreRe
     grade: gradeFor(total, config.grades),
     reasons: texts,
     reasonsText: joinReasons(texts),
-    scoredAt: new Date(today * DAY_MS).toISOString(),
+    scoredAt: dayStartIso(today),
   };
 }

@@ -10,6 +10,7 @@ import { addBusinessDuration, businessDurationMs } from './business-time.js';
 import type { SlaConfig, StagesConfig } from './config.js';
 import { parseDuration } from './duration.js';
 import { statusEffect } from './stages.js';
+import { parseInstant } from './time.js';
 
 export interface SlaTouch {
   at: string;
@@ -40,10 +41,10 @@ function workingMs(text: string, config: SlaConfig): number {
   return businessDurationMs(duration, config.firstTouch.calendar);
 }
 
-/** The SLA of a lead handed off at `now`. With the SLA disabled the lead's SLA is unchanged. */
-export function startSla(lead: Lead, now: Date, config: SlaConfig): Sla {
-  if (!config.enabled) return lead.sla ?? NO_SLA;
+/** The SLA of a lead handed off at `now`. With the SLA disabled only the handoff time is kept. */
+export function startSla(_lead: Lead, now: Date, config: SlaConfig): Sla {
   const at = now.toISOString();
+  if (!config.enabled) return { ...NO_SLA, handoffAt: at };
   const dueAt = addBusinessDuration(at, workingMs(config.firstTouch.within, config), config.firstTouch.calendar);
   return { startedAt: at, handoffAt: at, dueAt, status: 'running', metAt: null, breachedAt: null, escalations: 0 };
 }
@@ -62,7 +63,7 @@ export function escalationAt(sla: Sla, config: SlaConfig, index: number): string
   if (config.escalate === undefined || !sla.startedAt || !sla.dueAt) return null;
   const step = workingMs(config.escalate.after ?? config.firstTouch.within, config);
   const at = addBusinessDuration(sla.startedAt, step * index, config.firstTouch.calendar);
-  return Date.parse(at) < Date.parse(sla.dueAt) ? new Date(Date.parse(sla.dueAt)).toISOString() : at;
+  return parseInstant(at) < parseInstant(sla.dueAt) ? new Date(parseInstant(sla.dueAt)).toISOString() : at;
 }
 
 function escalationPending(sla: Sla, config: SlaConfig): boolean {
@@ -90,7 +91,7 @@ export function slaTimers(sla: Sla | undefined, config: SlaConfig): SlaTimers | 
 export function checkSla(lead: Lead, now: Date): SlaStatus {
   const sla = lead.sla;
   if (sla === undefined || sla.status === 'none') return 'none';
-  if (sla.status === 'running' && sla.dueAt && now.getTime() >= Date.parse(sla.dueAt)) return 'breached';
+  if (sla.status === 'running' && sla.dueAt && now.getTime() >= parseInstant(sla.dueAt)) return 'breached';
   return sla.status;
 }
 
@@ -107,8 +108,8 @@ export function slaTouched(previous: Lead, lead: Lead, stages?: StagesConfig): s
   if ((before.status ?? null) !== status && status !== null) {
     if (stages === undefined || statusEffect(status, stages) !== undefined) return `status changed to "${status}"`;
   }
-  const activity = after.lastActivityAt ? Date.parse(after.lastActivityAt) : Number.NaN;
-  const priorActivity = before.lastActivityAt ? Date.parse(before.lastActivityAt) : Number.NEGATIVE_INFINITY;
+  const activity = after.lastActivityAt ? parseInstant(after.lastActivityAt) : Number.NaN;
+  const priorActivity = before.lastActivityAt ? parseInstant(before.lastActivityAt) : Number.NEGATIVE_INFINITY;
   if (activity > priorActivity) return 'activity logged';
   if ((before.disqualifyReason ?? null) !== (after.disqualifyReason ?? null) && after.disqualifyReason) return 'disqualified';
   return null;
@@ -116,7 +117,10 @@ export function slaTouched(previous: Lead, lead: Lead, stages?: StagesConfig): s
 
 /**
  * The touch that applies to a running SLA: an activity logged since the handoff (no snapshot
- * needed), a change since `previous`, or a sales fact that moved the stage in this evaluation.
+ * needed), a change since `previous`, a sales fact that moved the stage in this evaluation, or,
+ * on a lead's first handoff, a Salesforce status mapped to `touch` once the lead changed after the
+ * handoff. That last rule needs no snapshot; it is limited to first handoffs because after a
+ * recycle the status may be left over from the previous round.
  */
 export function detectTouch(
   lead: Lead,
@@ -127,8 +131,8 @@ export function detectTouch(
 ): SlaTouch | null {
   const sla = lead.sla;
   if (sla === undefined || !sla.startedAt) return null;
-  const started = Date.parse(sla.startedAt);
-  const activity = lead.sales?.lastActivityAt ? Date.parse(lead.sales.lastActivityAt) : Number.NaN;
+  const started = parseInstant(sla.startedAt);
+  const activity = lead.sales?.lastActivityAt ? parseInstant(lead.sales.lastActivityAt) : Number.NaN;
   if (activity >= started && activity <= now.getTime()) {
     return { at: new Date(activity).toISOString(), cause: 'activity logged' };
   }
@@ -138,16 +142,21 @@ export function detectTouch(
     if (cause !== null) return { at: nowIso, cause };
   }
   if (salesActed) return { at: nowIso, cause: 'sales decision' };
+  const status = lead.sales?.status;
+  if (stages !== undefined && typeof status === 'string' && statusEffect(status, stages) === 'touch') {
+    const handoffs = (lead.stage?.history ?? []).reduce((count, entry) => count + (entry.stage === 'mql' ? 1 : 0), 0);
+    if (handoffs <= 1 && parseInstant(lead.updatedAt) > started) return { at: nowIso, cause: `status "${status.trim()}"` };
+  }
   return null;
 }
 
 /** Applies a touch (if any) and the passing of time to an SLA. Pure and idempotent. */
 export function advanceSla(sla: Sla, now: Date, touch: SlaTouch | null): { sla: Sla; events: SlaEvent[] } {
   if (!sla.dueAt || !sla.startedAt) return { sla, events: [] };
-  const dueMs = Date.parse(sla.dueAt);
+  const dueMs = parseInstant(sla.dueAt);
   const dueAt = new Date(dueMs).toISOString();
   const touchMs =
-    touch === null ? Number.NaN : Math.min(now.getTime(), Math.max(Date.parse(touch.at), Date.parse(sla.startedAt)));
+    touch === null ? Number.NaN : Math.min(now.getTime(), Math.max(parseInstant(touch.at), parseInstant(sla.startedAt)));
   const touchAt = Number.isNaN(touchMs) ? null : new Date(touchMs).toISOString();
 
   if (sla.status === 'running') {
@@ -179,6 +188,6 @@ export function escalationDecision(sla: Sla | undefined, config: SlaConfig, now:
   if (sla === undefined || config.escalate === undefined || !escalationPending(sla, config)) return { escalate: false };
   const index = sla.escalations + 1;
   const at = escalationAt(sla, config, index);
-  if (at === null || now.getTime() < Date.parse(at)) return { escalate: false };
+  if (at === null || now.getTime() < parseInstant(at)) return { escalate: false };
   return { escalate: true, index, action: config.escalate.action, at };
 }

@@ -12,7 +12,7 @@
  */
 import type { Lead, Stage, StageState, StageTransition } from '../model/lead.js';
 import type { StagesConfig, StatusEffect } from './config.js';
-import { DAY_MS } from './duration.js';
+import { DAY_MS, parseInstant } from './time.js';
 
 export { HUBSPOT_LIFECYCLE_ORDER, lifecycleFor, planLifecycleWrite } from './lifecycle.js';
 export type { HubspotLifecycle, LifecycleWrite } from './lifecycle.js';
@@ -227,7 +227,7 @@ function causeHas(cause: string, part: string): boolean {
 function isFresh(fact: Fact, history: readonly StageTransition[], edgeBefore: number): boolean {
   let consumedAt = Number.NEGATIVE_INFINITY;
   for (const entry of history) {
-    if (causeHas(entry.cause, fact.cause)) consumedAt = Math.max(consumedAt, Date.parse(entry.at));
+    if (causeHas(entry.cause, fact.cause)) consumedAt = Math.max(consumedAt, parseInstant(entry.at));
   }
   if (consumedAt === Number.NEGATIVE_INFINITY) return true;
   return fact.changed && consumedAt < edgeBefore;
@@ -243,7 +243,7 @@ function lastEntry(history: readonly StageTransition[], stage?: Stage): StageTra
 
 function engagedAfter(lead: Lead, sinceMs: number, nowMs: number): boolean {
   for (const event of lead.marketing?.engagement ?? []) {
-    const at = Date.parse(event.at);
+    const at = parseInstant(event.at);
     if (at > sinceMs && at <= nowMs) return true;
   }
   return false;
@@ -270,24 +270,22 @@ function step(
   nowMs: number,
   edgeBefore: number,
   spent: ReadonlySet<string>,
+  at: string,
 ): Step | null {
-  const at = new Date(nowMs).toISOString();
   const fresh = facts.filter((fact) => !spent.has(fact.cause) && isFresh(fact, history, edgeBefore));
   const chosen = fresh.find((fact) => fact.target === current || appliesFrom(fact.target, current, fact.lost));
   if (chosen !== undefined) {
-    // Facts that agree with the move are recorded with it, so none of them acts again later.
-    const agreeing = fresh.filter(
-      (fact) =>
-        fact.target === chosen.target ||
-        (!isSide(chosen.target) && !isSide(fact.target) && RANK[fact.target] <= RANK[chosen.target]),
-    );
-    const causes = agreeing.map((fact) => fact.cause);
+    // Every fresh fact is recorded with the move, the deciding one first: they were all known
+    // when sales moved the lead, so none may act again later on its own (a conversion flag
+    // left behind by a lost deal must not lift the recycled lead back to SQL).
+    const causes = [chosen.cause];
+    for (const fact of fresh) if (fact !== chosen) causes.push(fact.cause);
     return { transition: { stage: chosen.target, at, cause: causes.join('; ') }, sales: true, causes };
   }
 
   if ((current === 'mql' || current === 'sal') && config.recycleAfterDays !== null) {
     const last = lastEntry(history);
-    const due = last === undefined ? Number.NaN : Date.parse(last.at) + config.recycleAfterDays * DAY_MS;
+    const due = last === undefined ? Number.NaN : parseInstant(last.at) + config.recycleAfterDays * DAY_MS;
     if (due <= nowMs) {
       // Dated when it became due, not when it was noticed: the history does not depend on timing.
       const cause = `no progress for ${config.recycleAfterDays} days in ${LABEL[current]}`;
@@ -302,7 +300,7 @@ function step(
       return { transition: { stage: 'mql', at, cause: why }, sales: false, causes: [] };
     }
     const recycledAt = current === 'recycled' ? lastEntry(history, 'recycled') : undefined;
-    if (recycledAt !== undefined && engagedAfter(lead, Date.parse(recycledAt.at), nowMs)) {
+    if (recycledAt !== undefined && engagedAfter(lead, parseInstant(recycledAt.at), nowMs)) {
       return { transition: { stage: 'mql', at, cause: `re-engaged: ${why}` }, sales: false, causes: [] };
     }
   }
@@ -330,11 +328,12 @@ export function nextStage(
   previous?: Lead | null,
 ): StageResult {
   const nowMs = now.getTime();
+  const nowIso = now.toISOString();
   const initial = initialStage(lead);
   let current: Stage = lead.stage?.current ?? initial;
   let history: readonly StageTransition[] = lead.stage?.history ?? [];
   const facts = salesFacts(lead, config, previous);
-  const edgeSince = previous == null ? Number.NEGATIVE_INFINITY : Date.parse(previous.updatedAt);
+  const edgeSince = previous == null ? Number.NEGATIVE_INFINITY : parseInstant(previous.updatedAt);
   const edgeBefore = Math.min(Number.isNaN(edgeSince) ? Number.NEGATIVE_INFINITY : edgeSince, nowMs);
   const spent = new Set<string>();
   const transitions: StageTransition[] = [];
@@ -343,7 +342,7 @@ export function nextStage(
   // A few steps reach a fixed point (for example recycled by the timer, then re-engaged since):
   // evaluating the result again must find nothing more to do.
   for (let i = 0; i < 5; i += 1) {
-    const next = step(lead, score, config, current, history, facts, nowMs, edgeBefore, spent);
+    const next = step(lead, score, config, current, history, facts, nowMs, edgeBefore, spent, nowIso);
     if (next === null) break;
     for (const cause of next.causes) spent.add(cause);
     transitions.push(next.transition);
@@ -352,7 +351,7 @@ export function nextStage(
     salesActed ||= next.sales;
   }
   if (lead.stage === undefined && transitions.length === 0) {
-    const first: StageTransition = { stage: initial, at: now.toISOString(), cause: 'first seen' };
+    const first: StageTransition = { stage: initial, at: nowIso, cause: 'first seen' };
     transitions.push(first);
     history = [first];
   }
