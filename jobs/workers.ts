@@ -49,7 +49,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
       options.observer?.failed(name, job ? Date.now() - (job.processedOn ?? Date.now()) : 0);
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1);
-      ctx.logger.warn({ queue: name, jobId: job.id, attempt: job.attemptsMade, final, code: isCrmError(err) ? err.code : undefined, err: err.message }, 'job failed');
+      ctx.logger.warn({ queue: name, jobId: job.id, attempt: job.attemptsMade, final, errorCode: isCrmError(err) ? err.code : undefined, err: err.message }, 'job failed');
       if (final) void deadLetter(ctx, name, job, err);
     });
     worker.on('error', (err) => ctx.logger.error({ queue: name, err: err.message }, 'worker error'));

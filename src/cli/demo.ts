@@ -167,7 +167,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const line of describeSchemaReport(await ctx.connectors[crm].ensureSchema())) write(line);
     }
     workers = startWorkers(ctx, { observer: jobObserver });
-    const running = await startServer(ctx, { port: options.port });
+    const gate = runtime.gate;
+    const running = await startServer(ctx, { port: options.port, quotaFallback: (crm) => gate.report(crm) });
     server = running;
     write(`Dashboard: ${running.url}/  (admin token: ${adminToken})`);
     write('First sync: reading both CRMs, scoring every person, writing scores back...');

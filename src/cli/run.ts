@@ -68,7 +68,7 @@ export async function runStart(options: { configPath?: string; port?: number }):
   const runtime = await bootstrap({ configPath: options.configPath });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   await scheduleRecurring(runtime);
-  const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT });
+  const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT, quotaFallback: (crm) => runtime.gate.report(crm) });
   runtime.ctx.logger.info({ url: server.url }, 'service started');
   process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/\n`);
   await onShutdown(async () => {

@@ -107,14 +107,17 @@ export class LeadStore {
     return this.redis.zcard(this.keys.leadIndex());
   }
 
-  /** Lead ids in pages, for reconcile and reports. */
+  /**
+   * Lead ids in pages, for reconcile and reports. Paged by the last id seen (every member has
+   * score 0, so the set is ordered by id): a lead added or removed meanwhile shifts nothing.
+   */
   async *ids(pageSize = 1000): AsyncIterable<string[]> {
-    let offset = 0;
+    let after = '-';
     for (;;) {
-      const page = await this.redis.zrange(this.keys.leadIndex(), offset, offset + pageSize - 1);
+      const page = await this.redis.zrangebylex(this.keys.leadIndex(), after, '+', 'LIMIT', 0, pageSize);
       if (page.length === 0) return;
       yield page;
-      offset += page.length;
+      after = `(${page[page.length - 1] as string}`;
     }
   }
 

@@ -1,0 +1,295 @@
+/* global window, document, fetch, setTimeout, clearTimeout, URLSearchParams, location */
+/**
+ * The dashboard: fetches the admin API every few seconds and renders it, so the page fills while a
+ * sync runs. The session cookie authenticates; writes carry the header the API asks of cookie
+ * callers. Text goes in through textContent only: sources, reasons and messages come from CRMs.
+ */
+(function () {
+  'use strict';
+  const REFRESH_MS = 4000;
+  const WRITE_HEADERS = { 'X-SMK-Requested-With': 'dashboard', 'Content-Type': 'application/json' };
+  const Charts = window.SmkCharts;
+  const numberFormat = new Intl.NumberFormat('en-US');
+  const state = { breakdown: 'source', funnel: null, timer: null, busy: false, again: false, errorFilter: null };
+
+  const $ = (id) => document.getElementById(id);
+  const num = (n) => (typeof n === 'number' ? numberFormat.format(n) : '–');
+  const pct = (r) => (typeof r === 'number' ? `${Math.round(r * 1000) / 10}%` : '–');
+
+  function duration(ms) {
+    if (typeof ms !== 'number') return '–';
+    const minutes = Math.round(ms / 60000);
+    if (minutes < 60) return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+    return `${Math.round(hours / 24)} days`;
+  }
+
+  function ago(iso) {
+    if (!iso) return 'never';
+    const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+    if (s < 60) return `${Math.max(0, s)} s ago`;
+    if (s < 3600) return `${Math.round(s / 60)} min ago`;
+    if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+    return new Date(iso).toLocaleString();
+  }
+
+  function setText(id, value) {
+    const node = $(id);
+    if (node) node.textContent = value;
+  }
+
+  function td(value, className) {
+    const cell = document.createElement('td');
+    cell.textContent = value;
+    if (className) cell.className = className;
+    return cell;
+  }
+
+  function th(value) {
+    const cell = document.createElement('th');
+    cell.scope = 'row';
+    cell.textContent = value;
+    return cell;
+  }
+
+  function fillTable(tableId, rows, build) {
+    const body = $(tableId).querySelector('tbody');
+    body.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement('tr');
+      build(r, tr);
+      return tr;
+    }));
+  }
+
+  function place(containerId, node) {
+    $(containerId).replaceChildren(node);
+  }
+
+  function notify(message, kind) {
+    const box = $('notice');
+    box.textContent = message;
+    box.className = `notice ${kind || ''}`;
+    box.hidden = false;
+  }
+
+  async function api(path, init) {
+    const res = await fetch(path, Object.assign({ credentials: 'same-origin' }, init || {}));
+    if (res.status === 401) {
+      // The session ended: the page itself shows the login form.
+      location.reload();
+      throw new Error('signed out');
+    }
+    const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
+    if (!res.ok) throw new Error((body && body.error) || `HTTP ${res.status}`);
+    return body;
+  }
+
+  function renderFunnel(funnel) {
+    state.funnel = funnel;
+    setText('funnel-overall', pct(funnel.overallConversion));
+    const colors = ['#5b6b8c', '#2f6fde', '#2458b8', '#6a3fc7', '#0f7b8a', '#1f7a3d'];
+    const items = funnel.steps.map((s, i) => ({
+      key: s.step,
+      label: s.label,
+      value: s.count,
+      color: colors[i],
+      note: s.conversion === null ? '' : `${pct(s.conversion)} of ${funnel.steps[i - 1].label}`,
+    }));
+    place('funnel-chart', Charts.barChart(items, { summary: 'Funnel', format: num, width: 680, labelWidth: 110, valueWidth: 200 }));
+    renderBreakdown();
+  }
+
+  function renderBreakdown() {
+    if (!state.funnel) return;
+    const rows = (state.breakdown === 'source' ? state.funnel.bySource : state.funnel.byCampaign).slice(0, 12);
+    setText('breakdown-name', state.breakdown);
+    fillTable('funnel-breakdown', rows, (r, tr) => {
+      tr.append(th(r.key), td(num(r.leads), 'num'), td(num(r.mql), 'num'), td(num(r.sal), 'num'), td(num(r.sql), 'num'), td(num(r.opportunity), 'num'), td(num(r.customer), 'num'), td(pct(r.leads ? r.mql / r.leads : null), 'num'));
+    });
+  }
+
+  function renderSla(sla) {
+    const segments = [
+      { key: 'met', label: 'Met', value: sla.met, color: '#1f7a3d' },
+      { key: 'breached', label: 'Breached', value: sla.breached, color: '#b42318' },
+      { key: 'running', label: 'Running', value: sla.running, color: '#a15c07' },
+    ];
+    place('sla-chart', Charts.donut(segments, { summary: 'SLA outcomes', centre: { big: pct(sla.compliance), small: 'compliance' } }));
+    setText('sla-compliance', pct(sla.compliance));
+    setText('sla-median', duration(sla.medianFirstTouchMs));
+    setText('sla-met', num(sla.met));
+    setText('sla-breached', num(sla.breached));
+    setText('sla-running', num(sla.running));
+    fillTable('sla-owners', sla.byOwner.slice(0, 10), (r, tr) => {
+      tr.append(th(r.ownerName || r.ownerId), td(num(r.met), 'num'), td(num(r.breached), 'num'), td(num(r.running), 'num'), td(pct(r.compliance), 'num'), td(duration(r.medianFirstTouchMs), 'num'));
+    });
+  }
+
+  function renderFeedback(fb) {
+    setText('fb-accept', pct(fb.acceptRate));
+    setText('fb-accept-n', `${num(fb.accepted)} leads`);
+    setText('fb-reject', pct(fb.rejectRate));
+    setText('fb-reject-n', `${num(fb.rejected)} leads`);
+    setText('fb-pending', num(fb.pending));
+    setText('fb-quality', fb.averageQuality === null ? '–' : String(fb.averageQuality));
+    const reasons = fb.reasons.slice(0, 6).map((r, i) => ({ key: `reason-${i}`, label: r.reason, value: r.count }));
+    place('reasons-chart', Charts.barChart(reasons, { summary: 'Reject reasons', format: num, width: 560, labelWidth: 190, valueWidth: 60, barHeight: 20, gap: 8, color: '#b42318', empty: 'No rejections yet' }));
+    fillTable('fb-sources', fb.bySource.slice(0, 8), (r, tr) => {
+      tr.append(th(r.source), td(num(r.handedOff), 'num'), td(pct(r.acceptRate), 'num'), td(pct(r.rejectRate), 'num'), td(r.reasons[0] ? r.reasons[0].reason : '–'));
+    });
+  }
+
+  function renderStatus(status) {
+    const cards = Object.entries(status.crms).map(([crm, s]) => {
+      const card = document.createElement('div');
+      card.className = 'crm-card';
+      card.dataset.crm = crm;
+      const title = document.createElement('h3');
+      title.textContent = crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
+      const last = document.createElement('p');
+      last.textContent = `Last sync: ${ago(s.lastSyncAt)}`;
+      card.append(title, last);
+      const q = s.quota;
+      const budget = document.createElement('p');
+      if (q.error) {
+        budget.textContent = `API budget: unavailable (${q.error})`;
+        card.append(budget);
+      } else {
+        const limit = q.dailyBudget ?? q.dailyLimit;
+        budget.textContent = limit ? `API budget: ${num(q.dailyUsed)} of ${num(limit)} today${q.paused ? ' (paused)' : ''}` : `API calls today: ${num(q.dailyUsed)}`;
+        card.append(budget);
+        if (limit) card.append(Charts.meter(q.dailyUsed / limit, { summary: `${crm} API budget ${pct(q.dailyUsed / limit)} used` }));
+      }
+      const connect = document.createElement('a');
+      connect.href = `/oauth/${crm}/start`;
+      connect.className = 'connect';
+      connect.textContent = `Connect ${title.textContent} with OAuth`;
+      card.append(connect);
+      return card;
+    });
+    $('crm-status').replaceChildren(...cards);
+    fillTable('queue-table', Object.entries(status.queues), ([name, c], tr) => {
+      tr.append(th(name), td(num(c.waiting + c.prioritized), 'num'), td(num(c.active), 'num'), td(num(c.delayed), 'num'), td(num(c.failed), 'num'));
+    });
+  }
+
+  function renderErrors(list) {
+    setText('errors-total', num(list.total));
+    $('errors-csv').href = `/api/sync-errors.csv${filterQuery('?')}`;
+    $('retry-all').textContent = state.errorFilter ? 'Retry these' : 'Retry all';
+    if (state.errorFilter && list.total === 0) state.errorFilter = null;
+    $('errors-empty').hidden = list.total > 0;
+    $('retry-all').disabled = list.total === 0;
+    const chips = list.categories.map((c) => {
+      const li = document.createElement('li');
+      const chip = document.createElement('button');
+      chip.type = 'button';
+      chip.className = 'chip';
+      const active = state.errorFilter !== null && state.errorFilter.crm === c.crm && state.errorFilter.code === c.code;
+      chip.setAttribute('aria-pressed', String(active));
+      chip.textContent = `${c.crm} · ${c.code}: ${num(c.count)}`;
+      chip.addEventListener('click', () => {
+        state.errorFilter = active ? null : { crm: c.crm, code: c.code };
+        void refresh();
+      });
+      li.append(chip);
+      return li;
+    });
+    $('error-categories').replaceChildren(...chips);
+    fillTable('error-table', list.errors, (e, tr) => {
+      tr.dataset.errorId = e.id;
+      const record = [e.object, e.recordId || e.leadId].filter(Boolean).join(' ');
+      const message = td(e.field ? `${e.field}: ${e.message}` : e.message, 'message');
+      message.title = e.message;
+      const action = document.createElement('td');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'retry';
+      button.textContent = 'Retry';
+      button.setAttribute('aria-label', `Retry ${e.code} on ${e.crm} ${record || 'record'}`);
+      button.addEventListener('click', () => retry(e.id, button));
+      action.append(button);
+      tr.append(td(e.crm), td(record || '–'), td(e.code, 'code'), message, td(num(e.attempts), 'num'), td(ago(e.lastSeen), 'nowrap'), action);
+    });
+  }
+
+  /** The chosen category as query parameters (prefix '?' or '&'), or ''. */
+  function filterQuery(prefix) {
+    if (!state.errorFilter) return '';
+    return `${prefix}${new URLSearchParams(state.errorFilter).toString()}`;
+  }
+
+  async function retry(id, button) {
+    button.disabled = true;
+    try {
+      const result = await api(`/api/sync-errors/${encodeURIComponent(id)}/retry`, { method: 'POST', headers: WRITE_HEADERS });
+      const row = button.closest('tr');
+      if (row) row.remove();
+      notify(`Retry queued (${result.action === 'evaluate' ? 'the lead is evaluated again' : result.action === 'reread' ? 'the record is read again' : 'the CRM is polled again'}).`, 'ok');
+      void refresh();
+    } catch (err) {
+      button.disabled = false;
+      notify(`Retry failed: ${err.message}`, 'error');
+    }
+  }
+
+  async function retryAll() {
+    const button = $('retry-all');
+    button.disabled = true;
+    try {
+      const result = await api('/api/sync-errors/retry-all', { method: 'POST', headers: WRITE_HEADERS, body: JSON.stringify(state.errorFilter || {}) });
+      state.errorFilter = null;
+      notify(`Retry queued for ${num(result.retried)} errors.`, 'ok');
+      void refresh();
+    } catch (err) {
+      notify(`Retry failed: ${err.message}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function refresh() {
+    if (state.busy) {
+      // A click asked for fresh data while a refresh runs: run once more when it ends.
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    state.again = false;
+    clearTimeout(state.timer);
+    try {
+      const [status, funnel, sla, feedback, errors] = await Promise.all([
+        api('/api/status'), api('/api/reports/funnel'), api('/api/reports/sla'), api('/api/reports/feedback'), api(`/api/sync-errors?limit=100${filterQuery('&')}`),
+      ]);
+      renderFunnel(funnel);
+      renderSla(sla);
+      renderFeedback(feedback);
+      renderStatus(status);
+      renderErrors(errors);
+      setText('updated', `Updated ${new Date().toLocaleTimeString()} · ${num(status.leads)} leads`);
+      document.body.dataset.loaded = 'true';
+    } catch (err) {
+      setText('updated', `Could not refresh: ${err.message}`);
+    } finally {
+      state.busy = false;
+      // Polling pauses while the tab is hidden; visibilitychange resumes it.
+      if (!document.hidden) state.timer = setTimeout(refresh, state.again ? 0 : REFRESH_MS);
+    }
+  }
+
+  document.querySelectorAll('[data-breakdown]').forEach((button) => {
+    button.addEventListener('click', () => {
+      state.breakdown = button.dataset.breakdown;
+      document.querySelectorAll('[data-breakdown]').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
+      renderBreakdown();
+    });
+  });
+  $('retry-all').addEventListener('click', retryAll);
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) void refresh();
+  });
+  const installed = new URLSearchParams(location.search).get('installed');
+  if (installed === 'hubspot' || installed === 'salesforce') notify(`${installed === 'hubspot' ? 'HubSpot' : 'Salesforce'} is connected.`, 'ok');
+  void refresh();
+})();

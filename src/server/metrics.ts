@@ -1,0 +1,178 @@
+/**
+ * Prometheus metrics. Two kinds:
+ * - process-wide counters and histograms that other layers push into: `recordApiCall` (the
+ *   connectors' API calls) and `jobObserver` (pass it to `startWorkers({ observer })`);
+ * - gauges read at scrape time from the service's state (quota left, queue depths, leads by stage,
+ *   SLA breaches, sync errors), per app, through the same cached snapshot the dashboard uses.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobObserver } from '../../jobs/workers.js';
+import type { QueueName } from '../../jobs/queues.js';
+import type { CrmName } from '../model/lead.js';
+import { CRM_NAMES, SLA_STATUSES, STAGES } from '../model/lead.js';
+import type { ServerData } from './snapshot.js';
+import { QUEUE_STATES } from './snapshot.js';
+
+/** Everything pushed from outside the server lives here, once per process. */
+export const processRegistry = new Registry();
+let defaultsStarted = false;
+
+const apiCalls = new Counter({
+  name: 'smk_api_calls_total',
+  help: 'CRM API calls made, by CRM and endpoint (method and path template).',
+  labelNames: ['crm', 'endpoint'] as const,
+  registers: [processRegistry],
+});
+
+const jobDuration = new Histogram({
+  name: 'smk_job_duration_seconds',
+  help: 'How long jobs ran, by queue and outcome.',
+  labelNames: ['queue', 'outcome'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  registers: [processRegistry],
+});
+
+/**
+ * Ids in a path would make one time series per record: segments with digits that look like ids
+ * (HubSpot numeric ids, 15/18-character Salesforce ids) become `:id`.
+ */
+export function endpointLabel(endpoint: string): string {
+  return endpoint
+    .replace(/\?.*$/, '')
+    .split('/')
+    .map((segment) => (/^\d+$/.test(segment) || (/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(segment) && /\d/.test(segment)) ? ':id' : segment))
+    .join('/')
+    .slice(0, 200);
+}
+
+/** Counts CRM API calls; `endpoint` is e.g. `POST /crm/v3/objects/contacts/batch/read`. */
+export function recordApiCall(crm: CrmName, endpoint: string, calls = 1): void {
+  apiCalls.inc({ crm, endpoint: endpointLabel(endpoint) }, calls);
+}
+
+/** Job latencies for `startWorkers(ctx, { observer: jobObserver })`. */
+export const jobObserver: JobObserver = {
+  completed(queue: QueueName, ms: number): void {
+    jobDuration.observe({ queue, outcome: 'completed' }, Math.max(0, ms) / 1000);
+  },
+  failed(queue: QueueName, ms: number): void {
+    jobDuration.observe({ queue, outcome: 'failed' }, Math.max(0, ms) / 1000);
+  },
+};
+
+export interface AppMetrics {
+  registry: Registry;
+  contentType: string;
+  render(): Promise<string>;
+}
+
+/** The scrape-time gauges of one app, merged with the process-wide metrics. */
+export function createAppMetrics(data: ServerData): AppMetrics {
+  if (!defaultsStarted) {
+    defaultsStarted = true;
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  const registry = new Registry();
+
+  new Gauge({
+    name: 'smk_quota_remaining',
+    help: 'API calls left today in our share of each CRM budget (absent when the budget is unknown).',
+    labelNames: ['crm'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await data.status();
+      for (const crm of CRM_NAMES) {
+        const quota = status.crms[crm].quota;
+        if ('error' in quota || quota.dailyBudget === null) continue;
+        this.set({ crm }, Math.max(0, quota.dailyBudget - quota.dailyUsed));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'smk_quota_used',
+    help: 'API calls counted today, per CRM.',
+    labelNames: ['crm'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await data.status();
+      for (const crm of CRM_NAMES) {
+        const quota = status.crms[crm].quota;
+        if (!('error' in quota)) this.set({ crm }, quota.dailyUsed);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'smk_queue_jobs',
+    help: 'Jobs per queue and state.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const { queues } = await data.status();
+      for (const [queue, states] of Object.entries(queues)) {
+        for (const state of QUEUE_STATES) this.set({ queue, state }, states[state]);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'smk_leads',
+    help: 'Stored leads by current stage (none = not evaluated yet).',
+    labelNames: ['stage'] as const,
+    registers: [registry],
+    async collect() {
+      const reports = await data.reports();
+      for (const stage of [...STAGES, 'none' as const]) this.set({ stage }, reports.stages[stage]);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_sla_leads',
+    help: 'Leads by first-touch SLA status.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const reports = await data.reports();
+      for (const status of SLA_STATUSES) this.set({ status }, reports.slaStatus[status]);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_sla_breaches',
+    help: 'Leads whose first-touch SLA is breached.',
+    registers: [registry],
+    async collect() {
+      this.set((await data.reports()).slaStatus.breached);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_sync_errors',
+    help: 'Entries in the sync-errors report.',
+    registers: [registry],
+    async collect() {
+      this.set((await data.status()).syncErrors);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_last_sync_timestamp_seconds',
+    help: 'When each CRM last completed a sync cycle (epoch seconds).',
+    labelNames: ['crm'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await data.status();
+      for (const crm of CRM_NAMES) {
+        const at = status.crms[crm].lastSyncAt;
+        if (at) this.set({ crm }, Date.parse(at) / 1000);
+      }
+    },
+  });
+
+  const merged = Registry.merge([processRegistry, registry]);
+  return { registry: merged, contentType: merged.contentType, render: () => merged.metrics() };
+}

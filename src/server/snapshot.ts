@@ -1,0 +1,165 @@
+/**
+ * The I/O around the pure reports: reads stored leads page by page and the audit trail
+ * incrementally, and gathers queue depths, quota and last-sync figures. Results are cached for a
+ * few seconds with one computation in flight, so that a dashboard refreshing every few seconds,
+ * several open tabs and a Prometheus scrape cost one pass over the store, not one each.
+ */
+import type { QuotaReport } from '../../connectors/types.js';
+import type { SyncContext } from '../../jobs/context.js';
+import type { CrmName } from '../model/lead.js';
+import { CRM_NAMES } from '../model/lead.js';
+import { countEvents, ReportBuilder } from './reports.js';
+import type { EventCounts, Reports } from './reports.js';
+
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'failed', 'completed'] as const;
+export type QueueState = (typeof QUEUE_STATES)[number];
+export type QueueDepths = Record<string, Record<QueueState, number>>;
+
+export type QuotaStatus = QuotaReport | { crm: CrmName; error: string };
+
+export interface CrmStatus {
+  lastSyncAt: string | null;
+  quota: QuotaStatus;
+}
+
+export interface StatusSnapshot {
+  now: string;
+  crms: Record<CrmName, CrmStatus>;
+  queues: QueueDepths;
+  leads: number;
+  syncErrors: number;
+}
+
+/** One value, recomputed at most every `ttlMs`; callers arriving meanwhile share the computation. */
+class Cached<T> {
+  private value: { at: number; data: T } | null = null;
+  private pending: Promise<T> | null = null;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly compute: () => Promise<T>,
+  ) {}
+
+  get(): Promise<T> {
+    if (this.value && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.data);
+    if (!this.pending) {
+      this.pending = this.compute()
+        .then((data) => {
+          this.value = { at: Date.now(), data };
+          return data;
+        })
+        .finally(() => {
+          this.pending = null;
+        });
+    }
+    return this.pending;
+  }
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ServerDataOptions {
+  /** How long status (queues, quota, counts) stays fresh (default 2 s). */
+  ttlMs?: number;
+  /** How long reports stay fresh (default 5 s): each computation reads every stored lead. */
+  reportTtlMs?: number;
+  /** The limiter's report, used when a connector cannot report its quota itself. */
+  quotaFallback?: (crm: CrmName) => Promise<QuotaReport>;
+}
+
+export class ServerData {
+  private readonly reportsCache: Cached<Reports>;
+  private readonly statusCache: Cached<StatusSnapshot>;
+  private eventCursor = '0';
+  private eventCounts: EventCounts = countEvents([]);
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly options: ServerDataOptions = {},
+  ) {
+    this.reportsCache = new Cached(options.reportTtlMs ?? options.ttlMs ?? 5000, () => this.computeReports());
+    this.statusCache = new Cached(options.ttlMs ?? 2000, () => this.computeStatus());
+  }
+
+  reports(): Promise<Reports> {
+    return this.reportsCache.get();
+  }
+
+  status(): Promise<StatusSnapshot> {
+    return this.statusCache.get();
+  }
+
+  /** The audit trail only grows: read what is new since the last call and add it to the counts. */
+  private async readNewEvents(): Promise<EventCounts> {
+    for (;;) {
+      const rows = await this.ctx.events.read(this.eventCursor, 2000);
+      if (rows.length === 0) return this.eventCounts;
+      this.eventCounts = countEvents(rows, this.eventCounts);
+      this.eventCursor = (rows[rows.length - 1] as { id: string }).id;
+    }
+  }
+
+  private async computeReports(): Promise<Reports> {
+    const builder = new ReportBuilder();
+    for await (const page of this.ctx.leads.all(500)) builder.addLeads(page.map((s) => s.lead));
+    builder.setEvents(await this.readNewEvents());
+    return builder.build();
+  }
+
+  async queueDepths(): Promise<QueueDepths> {
+    const out: QueueDepths = {};
+    await Promise.all(
+      this.ctx.queues.all().map(async (queue) => {
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        out[queue.name] = Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])) as Record<QueueState, number>;
+      }),
+    );
+    return out;
+  }
+
+  async quota(crm: CrmName): Promise<QuotaStatus> {
+    try {
+      return await withTimeout(this.ctx.connectors[crm].quota(), 3000, `${crm} quota`);
+    } catch (err) {
+      if (this.options.quotaFallback) {
+        try {
+          return await this.options.quotaFallback(crm);
+        } catch {
+          // fall through to the connector's own error, which says more
+        }
+      }
+      return { crm, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private async computeStatus(): Promise<StatusSnapshot> {
+    const [queues, leads, syncErrors, perCrm] = await Promise.all([
+      this.queueDepths(),
+      this.ctx.leads.count(),
+      this.ctx.errors.count(),
+      Promise.all(
+        CRM_NAMES.map(async (crm) => {
+          const [last, quota] = await Promise.all([this.ctx.cursors.lastSyncAt(crm), this.quota(crm)]);
+          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota }] as const;
+        }),
+      ),
+    ]);
+    return {
+      now: new Date(this.ctx.clock.now()).toISOString(),
+      crms: Object.fromEntries(perCrm) as Record<CrmName, CrmStatus>,
+      queues,
+      leads,
+      syncErrors,
+    };
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core): log in with the
+ * admin token, read the funnel, SLA and feedback figures a RevOps admin would read, retry a sync
+ * error from its row, and keep a screenshot for a human to look at.
+ * Skipped only on a developer machine without /usr/bin/chromium; in CI (CI set) it must run.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startHarness } from '../server/helpers.js';
+import type { ServerHarness } from '../server/helpers.js';
+import { EXPECTED, OWNERS, seedDashboard } from './seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browser', () => {
+  let h: ServerHarness;
+  let browser: Browser;
+  let page: Page;
+  let errorIds: string[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness('browser', { server: { cacheTtlMs: 500 } });
+    h.connectors.salesforce.owners = async () => OWNERS;
+    await h.ctx.owners.refresh(true);
+    ({ errorIds } = await seedDashboard(h.ctx, Date.now()));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  const text = async (selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
+
+  it('shows the login form, refuses a wrong token and lets the admin in', async () => {
+    await page.goto(h.url);
+    await expect.poll(() => page.locator('form.login').count()).toBe(1);
+    await page.getByLabel('Admin token').fill('definitely-not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => text('[role="alert"]')).toContain('not right');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: `${SCREENSHOTS}login.png` });
+
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
+    expect(await page.title()).toContain('dashboard');
+  });
+
+  it('shows the funnel with conversion between stages', async () => {
+    for (const [step, count] of Object.entries(EXPECTED.funnel)) {
+      expect(await text(`#funnel-chart [data-value="${step}"] .bar-count`)).toBe(String(count));
+    }
+    expect(await text('#funnel-chart [data-value="mql"] .bar-note')).toBe('70.8% of Leads');
+    expect(await text('#funnel-overall')).toBe('6.3%');
+    expect(await page.locator('#funnel-breakdown tbody tr').count()).toBe(4);
+    await page.getByRole('button', { name: 'Campaign' }).click();
+    expect(await text('#funnel-breakdown tbody tr th')).toMatch(/Q1 product launch|Brand always-on|Partner summit/);
+  });
+
+  it('shows SLA compliance, the median time to first touch and owners by name', async () => {
+    expect(await text('#sla-met')).toBe(String(EXPECTED.sla.met));
+    expect(await text('#sla-breached')).toBe(String(EXPECTED.sla.breached));
+    expect(await text('#sla-running')).toBe(String(EXPECTED.sla.running));
+    expect(await text('#sla-compliance')).toBe(EXPECTED.sla.compliance);
+    expect(await text('#sla-median')).toBe(EXPECTED.sla.median);
+    expect(await page.locator('#sla-owners tbody th').allTextContents()).toEqual(expect.arrayContaining(['Dana Reyes', 'Sam Okafor', 'Lee Park']));
+  });
+
+  it('shows sales feedback with reject reasons', async () => {
+    expect(await text('#fb-accept')).toBe('80.8%');
+    expect(await text('#fb-accept-n')).toBe(`${EXPECTED.feedback.accepted} leads`);
+    expect(await text('#fb-reject')).toBe('19.2%');
+    expect(await text('#fb-reject-n')).toBe(`${EXPECTED.feedback.rejected} leads`);
+    expect(await page.locator('#reasons-chart .bar-label').allTextContents()).toEqual(['No budget this year', 'Student, not a buyer', 'Outside our regions']);
+  });
+
+  it('shows sync health: budgets, queues and the errors by category', async () => {
+    expect(await text('[data-crm="hubspot"]')).toContain('1,200 of 325,000 today');
+    expect(await text('[data-crm="hubspot"]')).toMatch(/Last sync: \d+ s ago/);
+    const ingestRow = page.locator('#queue-table tbody tr', { hasText: 'ingest' });
+    expect(await ingestRow.locator('td').first().textContent()).toBe('5');
+    expect(await text('#errors-total')).toBe('4');
+    expect(await page.locator('#error-categories li').allTextContents()).toContain('hubspot · VALIDATION: 1');
+  });
+
+  it('retries an error from its row: the row goes and the lead is queued for evaluation', async () => {
+    const id = errorIds[0] as string;
+    const row = page.locator(`#error-table tr[data-error-id="${id}"]`);
+    expect(await row.textContent()).toContain('smk_grade: Property values were not valid');
+    await page.screenshot({ path: `${SCREENSHOTS}dashboard.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}dashboard-fold.png` });
+
+    await row.getByRole('button', { name: /Retry VALIDATION/ }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    await expect.poll(() => text('#notice')).toContain('Retry queued');
+    expect(await h.ctx.errors.get(id)).toBeNull();
+    expect(await h.ctx.errors.count()).toBe(3);
+    expect((await h.ctx.queues.evaluate.getJob('lead-L0007'))?.data).toMatchObject({ leadId: 'L0007' });
+    await expect.poll(() => text('#errors-total')).toBe('3');
+  });
+
+  it('filters the error table by category, and the CSV link follows', async () => {
+    await page.getByRole('button', { name: 'salesforce · QUOTA_EXHAUSTED: 1' }).click();
+    await expect.poll(() => page.locator('#error-table tbody tr').count()).toBe(1);
+    expect(await text('#error-table tbody tr td.code')).toBe('QUOTA_EXHAUSTED');
+    expect(await page.locator('#errors-csv').getAttribute('href')).toBe('/api/sync-errors.csv?crm=salesforce&code=QUOTA_EXHAUSTED');
+    await page.getByRole('button', { name: 'salesforce · QUOTA_EXHAUSTED: 1' }).click();
+    await expect.poll(() => page.locator('#error-table tbody tr').count()).toBe(3);
+  });
+
+  it('opens Bull Board with the same session', async () => {
+    const res = await page.goto(`${h.url}/admin/queues`);
+    expect(res?.status()).toBe(200);
+    await page.waitForSelector('text=ingest', { timeout: 15_000 });
+  });
+});
