@@ -129,6 +129,9 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     await ctx.pending.salesforce.task.add(`task:${output.task.key}`, leadId, { ...output.task, whoId: salesforceRef.id }, now);
     touched.add('salesforce');
     planned += 1;
+  } else if (output.task) {
+    // The rep's record is being created: the task waits for it (see writeback's linkCreated).
+    await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(output.task), 'EX', 7 * 86_400);
   }
   if (output.slaTimers) {
     const timers = [

@@ -151,6 +151,14 @@ async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: 
   });
   await ctx.held.recordWritten(crm, leadId, payload.smk, now, payload.ownerId ?? undefined);
   await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
+  if (crm === 'salesforce') {
+    // A handoff that happened before the rep's record existed left its task waiting.
+    const deferred = await ctx.redis.getdel(ctx.keys.meta(`deferred-task:${leadId}`));
+    if (deferred) {
+      const task = JSON.parse(deferred) as Omit<TaskPayload, 'whoId'>;
+      await ctx.pending.salesforce.task.add(`task:${task.key}`, leadId, { ...task, whoId: ref.id }, now);
+    }
+  }
   await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
 import type { SyncContext } from '../../jobs/context.js';
-import { enqueueEvaluate } from '../../jobs/ingest.js';
+import { evaluateDueSlas } from '../../jobs/sla.js';
 import { processPoll } from '../../jobs/poll.js';
 import { waitUntilIdle } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
@@ -103,24 +103,10 @@ async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: 
       acted += 1;
       const roll = random();
       if (roll < 0.4) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'accepted', Smk_Lead_Quality__c: 4 } });
-      else if (roll < 0.7) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: random() < 0.5 ? 'no_budget' : 'bad_timing', Smk_Lead_Quality__c: 2 } });
+      else if (roll < 0.7) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: random() < 0.5 ? 'no-budget' : 'bad-timing', Smk_Lead_Quality__c: 2 } });
       else await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'call', whoId: sf.id, subject: 'Intro call' });
     }
   }
-}
-
-/**
- * The demo's clock runs faster than real time, so SLA timers (BullMQ delayed jobs in real time)
- * would fire late: evaluate the leads whose due time has passed on the demo clock instead.
- */
-async function fireDueSlaTimers(ctx: SyncContext): Promise<void> {
-  const due: string[] = [];
-  for await (const page of ctx.leads.all(500)) {
-    for (const { lead } of page) {
-      if (lead.sla?.status === 'running' && lead.sla.dueAt && Date.parse(lead.sla.dueAt) <= ctx.clock.now()) due.push(lead.id);
-    }
-  }
-  await enqueueEvaluate(ctx, due, 'SLA due');
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -192,7 +178,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       await clock.advance(stepMs);
       sandboxes.clock.advance(stepMs);
       await simulateActivity(ctx, sandboxes, random);
-      await fireDueSlaTimers(ctx);
+      // The demo clock runs faster than real time: SLA timers are swept rather than waited for.
+      await evaluateDueSlas(ctx);
       for (const crm of ['hubspot', 'salesforce'] as const) await processPoll(ctx, crm);
       await waitUntilIdle(ctx);
       write(`round ${round} (${new Date(ctx.clock.now()).toISOString().slice(0, 16).replace('T', ' ')} UTC):`);

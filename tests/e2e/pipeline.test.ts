@@ -82,11 +82,11 @@ describe('the sync pipeline against both sandboxes', () => {
     const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Smk_Sales_Decision__c']);
     const target = records.find((r) => r.object === 'Lead' && !r.values.Smk_Sales_Decision__c);
     expect(target).toBeDefined();
-    await h.salesforce.sobject('Lead').update({ Id: target!.id, Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: 'no_budget', Smk_Lead_Quality__c: 2 });
+    await h.salesforce.sobject('Lead').update({ Id: target!.id, Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: 'no-budget', Smk_Lead_Quality__c: 2 });
     await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
     const contacts = await hubspotContacts(h.hubspot, ['smk_sales_decision', 'smk_reject_reason', 'smk_lead_quality']);
     const contact = contacts.find((c) => c.leadId === target!.leadId);
-    expect(contact?.values).toMatchObject({ smk_sales_decision: 'rejected', smk_reject_reason: 'no_budget', smk_lead_quality: '2' });
+    expect(contact?.values).toMatchObject({ smk_sales_decision: 'rejected', smk_reject_reason: 'no-budget', smk_lead_quality: '2' });
   });
 
   it('reports one record the CRM refuses in sync errors, with its own message, and writes the rest', async () => {

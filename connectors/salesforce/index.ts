@@ -1,0 +1,178 @@
+/**
+ * The Salesforce connector: the CrmConnector contract (connectors/types.ts) over jsforce, plus
+ * what only Salesforce has (tasks for reps, the org's Lead Status values, Accounts by domain).
+ * It knows nothing of scoring; it reads and writes records, fields and tasks.
+ */
+import type {
+  ChangeOptions,
+  ChangePage,
+  ConnectorLogger,
+  CreateOutcome,
+  CreateRequest,
+  CrmConnector,
+  CrmOwner,
+  FeedPosition,
+  QuotaGate,
+  QuotaReport,
+  ReadResult,
+  RecordRef,
+  RecordUpdate,
+  SchemaReport,
+  TaskRequest,
+  TokenStore,
+  WriteOutcome,
+} from '../types.js';
+import { accountsByDomain } from './accounts.js';
+import type { AccountMatch } from './accounts.js';
+import type { JwtBearerOptions } from './auth.js';
+import { PAGE_SIZE, readStream, STREAMS } from './change-feed.js';
+import { DEFAULT_API_VERSION, SalesforceClient } from './client.js';
+import { createTranslations } from './picklists.js';
+import type { SalesforceMappingOptions, Translations } from './picklists.js';
+import { OrgMetadata } from './metadata.js';
+import type { LeadStatusInfo } from './metadata.js';
+import { listOwners } from './owners.js';
+import { createRecords, IDS_PER_QUERY, readRecords, writeRecords } from './records.js';
+import type { RecordDeps } from './records.js';
+import { ensureSchema } from './schema.js';
+import { createTasks } from './tasks.js';
+import type { TaskOutcome } from './tasks.js';
+
+export type { AccountMatch, JwtBearerOptions, LeadStatusInfo, SalesforceMappingOptions, TaskOutcome };
+export { toCrmError, DEFAULT_API_VERSION } from './client.js';
+
+export interface SalesforceConnectorOptions {
+  instanceUrl: string;
+  /** `https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain; the token endpoint host. */
+  loginUrl: string;
+  accessToken?: string;
+  refreshToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** REST API version (default 62.0). */
+  version?: string;
+  /** The OAuth 2.0 JWT bearer flow instead of a refresh token. */
+  jwt?: JwtBearerOptions;
+  /** Where refreshed tokens are kept (encrypted by the implementation). */
+  tokens?: TokenStore;
+  gate: QuotaGate;
+  logger?: ConnectorLogger;
+  mapping?: SalesforceMappingOptions;
+  /**
+   * Above this many updates of one object in one `write`, one Bulk API 2.0 job instead of
+   * collections. Off by default (the local sandbox has no Bulk API 2.0); 2000 suits a real org.
+   */
+  bulkThreshold?: number;
+  bulkPollTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Refresh guard: failed refreshes tolerated in `refreshWindowMs` (default 2 in 10 minutes). */
+  maxFailedRefreshes?: number;
+  refreshWindowMs?: number;
+  /**
+   * Read a Contact's company through the `Account.*` relationship in the same query (default
+   * true). The local sandbox has no relationship queries: turn it off there.
+   */
+  contactAccountFields?: boolean;
+  /** How long the describe of Lead/Contact and the Lead Status values are trusted (default 30 min). */
+  metadataTtlMs?: number;
+  /** Rows per change-feed query (default and maximum 2000, Salesforce's largest batch). */
+  pageSize?: number;
+}
+
+export interface SalesforceConnector extends CrmConnector {
+  readonly name: 'salesforce';
+  createTasks(tasks: TaskRequest[]): Promise<TaskOutcome[]>;
+  /** The org's real Lead Status values (LeadStatus), in their sort order. */
+  leadStatuses(): Promise<LeadStatusInfo[]>;
+  /** The Account of each company domain that has one (normalised domain → Account). */
+  accountsByDomain(domains: string[]): Promise<Map<string, AccountMatch>>;
+}
+
+/** The connection settings from the environment (DESIGN.md "Interfaces"); undefined when unset. */
+export function salesforceOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<SalesforceConnectorOptions, 'instanceUrl' | 'loginUrl' | 'accessToken' | 'refreshToken' | 'clientId' | 'clientSecret'> {
+  const value = (name: string) => (env[name] && env[name]?.trim() !== '' ? env[name]?.trim() : undefined);
+  const loginUrl = value('SALESFORCE_LOGIN_URL') ?? 'https://login.salesforce.com';
+  return {
+    instanceUrl: value('SALESFORCE_INSTANCE_URL') ?? loginUrl,
+    loginUrl,
+    accessToken: value('SALESFORCE_ACCESS_TOKEN'),
+    refreshToken: value('SALESFORCE_REFRESH_TOKEN'),
+    clientId: value('SALESFORCE_CLIENT_ID'),
+    clientSecret: value('SALESFORCE_CLIENT_SECRET'),
+  };
+}
+
+export function createSalesforceConnector(options: SalesforceConnectorOptions): SalesforceConnector {
+  const client = new SalesforceClient({
+    instanceUrl: options.instanceUrl.replace(/\/+$/, ''),
+    loginUrl: options.loginUrl.replace(/\/+$/, ''),
+    accessToken: options.accessToken,
+    refreshToken: options.refreshToken,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    jwt: options.jwt,
+    tokens: options.tokens,
+    gate: options.gate,
+    logger: options.logger,
+    version: options.version ?? DEFAULT_API_VERSION,
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxFailedRefreshes: options.maxFailedRefreshes,
+    windowMs: options.refreshWindowMs,
+  });
+  const metadata = new OrgMetadata(client, options.metadataTtlMs);
+  // The translation tables hold the org's Lead Status values: rebuilt whenever those are re-read.
+  let translations: { source: Promise<LeadStatusInfo[]>; value: Promise<Translations> } | null = null;
+  const deps: RecordDeps = {
+    client,
+    metadata,
+    translations: () => {
+      const source = metadata.leadStatuses();
+      if (translations?.source !== source) translations = { source, value: source.then((statuses) => createTranslations(options.mapping ?? {}, statuses)) };
+      return translations.value;
+    },
+    bulkThreshold: options.bulkThreshold ?? Number.POSITIVE_INFINITY,
+    relationships: options.contactAccountFields ?? true,
+    bulkPollTimeoutMs: options.bulkPollTimeoutMs ?? 10 * 60_000,
+  };
+
+  const pageSize = Math.max(1, Math.min(PAGE_SIZE, options.pageSize ?? PAGE_SIZE));
+
+  async function* changes(position: FeedPosition, opts: ChangeOptions = {}): AsyncGenerator<ChangePage> {
+    const until = opts.safetyMarginMs ? new Date((opts.now ?? new Date()).getTime() - opts.safetyMarginMs) : null;
+    // Each stream gets up to `maxPages`, so a backlog of Leads cannot starve the Contacts.
+    for (const object of STREAMS) {
+      if (opts.signal?.aborted) return;
+      yield* readStream(deps, object, position[object] ?? null, { scanAll: true, until, maxPages: opts.maxPages, signal: opts.signal, pageSize });
+    }
+  }
+
+  async function* readAll(opts: { signal?: AbortSignal } = {}): AsyncGenerator<ChangePage> {
+    for (const object of STREAMS) {
+      if (opts.signal?.aborted) return;
+      yield* readStream(deps, object, null, { scanAll: false, signal: opts.signal, pageSize });
+    }
+  }
+
+  return {
+    name: 'salesforce',
+    batchSizes: { read: IDS_PER_QUERY, write: 200, create: 200 },
+    changes,
+    readAll,
+    read: (refs: RecordRef[]): Promise<ReadResult> => readRecords(deps, refs),
+    write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeRecords(deps, updates),
+    create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createRecords(deps, requests),
+    ensureSchema: (opts?: { dryRun?: boolean }): Promise<SchemaReport> => ensureSchema({ client, metadata }, opts),
+    owners: (): Promise<CrmOwner[]> => listOwners(client),
+    quota: (): Promise<QuotaReport> => options.gate.report('salesforce'),
+    ping: async (): Promise<void> => {
+      // Reachable, authorised and allowed to read leads: the Lead Status values (also cached for mapping).
+      await metadata.leadStatuses({ fresh: true });
+    },
+    createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
+    leadStatuses: () => metadata.leadStatuses(),
+    accountsByDomain: (domains: string[]) => accountsByDomain(client, domains),
+  };
+}
+
