@@ -1,0 +1,172 @@
+/**
+ * The HubSpot connector: CrmConnector (connectors/types.ts) on the official `@hubspot/api-client`,
+ * plus webhook verification and parsing. It knows nothing of scoring; what it needs from outside
+ * (the quota gate, the token store, a logger) is injected. Connections come from the environment
+ * (`hubSpotOptionsFromEnv`), so pointing it at a real portal is configuration only.
+ */
+import { z } from 'zod';
+import type {
+  ChangeOptions,
+  ChangePage,
+  ConnectorLogger,
+  CreateOutcome,
+  CreateRequest,
+  CrmConnector,
+  CrmOwner,
+  FeedPosition,
+  QuotaGate,
+  QuotaReport,
+  ReadResult,
+  RecordRef,
+  RecordUpdate,
+  SchemaReport,
+  TokenStore,
+  WriteOutcome,
+} from '../types.js';
+import { HubSpotClient, DEFAULT_BASE_URL, unexpectedAnswer } from './client.js';
+import { mapContacts } from './mapping.js';
+import type { MappedContacts } from './mapping.js';
+import { createPicklists } from './picklists.js';
+import type { PicklistOptions, Picklists } from './picklists.js';
+import { READ_PROPERTIES } from './properties.js';
+import { CONTACTS_STREAM, DEFAULT_SAFETY_MARGIN_MS, SEARCH_PAGE_LIMIT, readContactChanges } from './change-feed.js';
+import type { SearchRequest } from './change-feed.js';
+import { ARCHIVED_STREAM, readAllContacts, readArchivedContacts } from './list.js';
+import { BATCH_LIMIT, createContacts, readContacts, writeContacts } from './batch.js';
+import { ensureSchema } from './schema.js';
+import { listOwners } from './owners.js';
+import { parseWebhookEvents, verifyWebhookSignature } from './webhooks.js';
+import type { ParsedWebhook, WebhookRequest, WebhookVerdict } from './webhooks.js';
+
+export interface HubSpotConnectorOptions {
+  /** HUBSPOT_BASE_URL (default https://api.hubapi.com). */
+  baseUrl?: string;
+  /** HUBSPOT_ACCESS_TOKEN: a private-app token. Without it, OAuth tokens come from `tokens`. */
+  accessToken?: string;
+  clientId?: string;
+  /** HUBSPOT_CLIENT_SECRET: OAuth refresh and webhook signatures. */
+  clientSecret?: string;
+  appId?: number;
+  tokens?: TokenStore;
+  gate: QuotaGate;
+  logger?: ConnectorLogger;
+  /** Picklist translations (src/config.ts `mapping`) over the defaults. */
+  mapping?: PicklistOptions;
+  /** Total attempts per API call (default 3). */
+  retries?: number;
+  timeoutMs?: number;
+  /**
+   * How often `changes()` also lists archived contacts (search never returns them). Per process;
+   * default 15 minutes; 0 = every call. Webhook `contact.deletion` events report archives at once.
+   */
+  archivedScanIntervalMs?: number;
+  /** Epoch ms now (token expiry); tests inject it. */
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface HubSpotConnector extends CrmConnector {
+  readonly name: 'hubspot';
+  /** The v3 signature check over the raw request (a reason on refusal, never a throw). */
+  verifyWebhook(request: WebhookRequest, options?: { now?: number }): WebhookVerdict;
+  /** The event array as refs for `read`, eventIds for the duplicate check, and removals. */
+  parseWebhook(rawBody: string | Buffer): ParsedWebhook;
+  /** The underlying client (tests and diagnostics). */
+  readonly client: HubSpotClient;
+  readonly picklists: Picklists;
+}
+
+const searchAnswerSchema = z.object({ total: z.number().optional(), results: z.array(z.unknown()) });
+
+export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpotConnector {
+  const client = new HubSpotClient({
+    baseUrl: options.baseUrl,
+    accessToken: options.accessToken,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    tokens: options.tokens,
+    gate: options.gate,
+    logger: options.logger,
+    retries: options.retries,
+    timeoutMs: options.timeoutMs,
+    clock: options.clock,
+    sleep: options.sleep,
+  });
+  const picklists = createPicklists(options.mapping);
+  const map = (raw: readonly unknown[]): MappedContacts => mapContacts(raw, picklists);
+  const archivedEvery = options.archivedScanIntervalMs ?? 15 * 60_000;
+  // Per process: the first poll of a process lists archived contacts, then every `archivedEvery`.
+  let lastArchivedScan = Number.NEGATIVE_INFINITY;
+
+  // POST /crm/v3/objects/contacts/search (reference H3). `sorts` is typed string[] by the SDK but
+  // its serializer passes the {propertyName, direction} objects HubSpot expects through untouched.
+  const search = async (request: SearchRequest): Promise<{ results: readonly unknown[] }> => {
+    const answer = await client.call('search', 'contacts.search', (sdk, o) =>
+      sdk.crm.contacts.searchApi.doSearch({
+        ...request,
+        sorts: request.sorts as unknown as string[],
+        filterGroups: request.filterGroups as unknown as Parameters<typeof sdk.crm.contacts.searchApi.doSearch>[0]['filterGroups'],
+      }, o),
+    );
+    const parsed = searchAnswerSchema.safeParse(answer);
+    if (!parsed.success) throw unexpectedAnswer('contacts search', parsed.error.issues[0]?.message ?? 'not a search page');
+    return parsed.data;
+  };
+
+  async function* changes(position: FeedPosition, changeOptions: ChangeOptions = {}): AsyncGenerator<ChangePage> {
+    const now = changeOptions.now?.getTime() ?? Date.now();
+    let pages = 0;
+    for await (const page of readContactChanges(
+      { search, map, properties: READ_PROPERTIES },
+      position[CONTACTS_STREAM] ?? null,
+      { now, safetyMarginMs: changeOptions.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, maxPages: changeOptions.maxPages, signal: changeOptions.signal },
+    )) {
+      pages += 1;
+      yield page;
+    }
+    const budgetLeft = changeOptions.maxPages === undefined || pages < changeOptions.maxPages;
+    const due = Date.now() - lastArchivedScan >= archivedEvery;
+    if (budgetLeft && due && !changeOptions.signal?.aborted) {
+      lastArchivedScan = Date.now();
+      yield* readArchivedContacts(client, position[ARCHIVED_STREAM] ?? null, changeOptions.signal);
+    }
+  }
+
+  return {
+    name: 'hubspot',
+    batchSizes: { read: BATCH_LIMIT, write: BATCH_LIMIT, create: BATCH_LIMIT },
+    client,
+    picklists,
+    changes,
+    readAll: (readOptions?: { signal?: AbortSignal }) => readAllContacts(client, READ_PROPERTIES, map, readOptions?.signal),
+    read: (refs: RecordRef[]): Promise<ReadResult> => readContacts({ client, properties: READ_PROPERTIES, map }, refs),
+    write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeContacts(client, updates, picklists),
+    create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createContacts(client, requests),
+    ensureSchema: (schemaOptions?: { dryRun?: boolean }): Promise<SchemaReport> => ensureSchema(client, schemaOptions),
+    owners: (): Promise<CrmOwner[]> => listOwners(client),
+    quota: (): Promise<QuotaReport> => options.gate.report('hubspot'),
+    ping: async (): Promise<void> => {
+      // The cheapest authorised call: one contact from the list endpoint.
+      await client.call('read', 'ping', (sdk, o) => sdk.crm.contacts.basicApi.getPage(1, undefined, ['hs_object_id'], undefined, undefined, false, o));
+    },
+    verifyWebhook: (request, verifyOptions) => verifyWebhookSignature(request, options.clientSecret, verifyOptions?.now),
+    parseWebhook: (rawBody) => parseWebhookEvents(rawBody),
+  };
+}
+
+/** The connection settings from the environment (DESIGN.md "Interfaces"). */
+export function hubSpotOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): Pick<HubSpotConnectorOptions, 'baseUrl' | 'accessToken' | 'clientId' | 'clientSecret' | 'appId'> {
+  const appId = env.HUBSPOT_APP_ID ? Number(env.HUBSPOT_APP_ID) : undefined;
+  return {
+    baseUrl: env.HUBSPOT_BASE_URL || DEFAULT_BASE_URL,
+    accessToken: env.HUBSPOT_ACCESS_TOKEN || undefined,
+    clientId: env.HUBSPOT_CLIENT_ID || undefined,
+    clientSecret: env.HUBSPOT_CLIENT_SECRET || undefined,
+    appId: appId !== undefined && Number.isFinite(appId) ? appId : undefined,
+  };
+}
+
+export { SEARCH_PAGE_LIMIT, CONTACTS_STREAM, ARCHIVED_STREAM };
+export type { WebhookRequest, WebhookVerdict, ParsedWebhook, PicklistOptions };
