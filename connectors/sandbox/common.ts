@@ -38,19 +38,23 @@ export class SandboxClock {
   }
 }
 
-export const faultSettingsSchema = z.object({
+const faultFields = {
   /** Fraction of API calls answered with a rate-limit error (each CRM's own 429/403 body). */
-  rateLimit: z.number().min(0).max(1).default(0),
+  rateLimit: z.number().min(0).max(1),
   /** Fraction of API calls answered with a 500/503. */
-  serverError: z.number().min(0).max(1).default(0),
+  serverError: z.number().min(0).max(1),
   /** Fraction of API calls delayed by `slowMs` before being served. */
-  slow: z.number().min(0).max(1).default(0),
-  slowMs: z.number().int().min(0).max(60_000).default(1500),
+  slow: z.number().min(0).max(1),
+  slowMs: z.number().int().min(0).max(60_000),
   /** Fraction of API calls whose connection is destroyed without an answer. */
-  drop: z.number().min(0).max(1).default(0),
-  seed: z.number().int().default(1),
-});
-export type FaultSettings = z.infer<typeof faultSettingsSchema>;
+  drop: z.number().min(0).max(1),
+  seed: z.number().int(),
+};
+const FAULT_DEFAULTS = { rateLimit: 0, serverError: 0, slow: 0, slowMs: 1500, drop: 0, seed: 1 };
+/** A change to the fault settings: only the named ones move (no defaults fill the others). */
+export const faultChangeSchema = z.strictObject(faultFields).partial();
+export const faultSettingsSchema = z.strictObject(faultFields).partial().transform((v) => ({ ...FAULT_DEFAULTS, ...v }));
+export type FaultSettings = z.output<typeof faultSettingsSchema>;
 
 /** `--faults RATE` spreads one rate over the four kinds of fault. */
 export function faultsFromRate(rate: number, seed = 1): FaultSettings {
@@ -186,6 +190,7 @@ export function sandboxControlRouter(
 ): Router {
   const router = express.Router();
   router.use(express.json({ limit: '10mb' }));
+  router.use(controlErrorHandler);
   router.get('/stats', (_req, res) => {
     res.json(monitor.stats());
   });
@@ -201,7 +206,7 @@ export function sandboxControlRouter(
     res.json({ settings: monitor.getFaults(), injected: monitor.injected });
   });
   router.put('/faults', (req, res) => {
-    const parsed = faultSettingsSchema.partial().safeParse(req.body);
+    const parsed = faultChangeSchema.safeParse(req.body);
     if (!parsed.success) {
       res.status(400).json({ error: 'invalid fault settings', issues: parsed.error.issues });
       return;
@@ -237,6 +242,16 @@ export function sandboxControlRouter(
     }
   });
   return router;
+}
+
+/** Control-route errors as JSON (malformed bodies included), never a stack trace. Mount last. */
+export function controlErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+  res.status(status >= 400 && status < 600 ? status : 500).json({ error: status < 500 && err instanceof Error ? err.message : 'sandbox control error' });
 }
 
 export interface RunningServer {

@@ -1,0 +1,78 @@
+/**
+ * What the route modules share: the store, the query cursors, the usage counter, the server URL,
+ * plus the wire rendering of a record and the request parsing helpers every route uses.
+ */
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { AuthState } from './auth.js';
+import { SfApiError, jsonParserError } from './errors.js';
+import type { ApiUsage } from './limits.js';
+import type { FieldDef, SObjectSchema } from './objects.js';
+import type { QueryCursors } from './query-cursors.js';
+import type { SalesforceStore } from './store.js';
+import { outputValue, readValue } from './values.js';
+import type { SfRecord } from './values.js';
+
+export interface SandboxContext {
+  store: SalesforceStore;
+  cursors: QueryCursors;
+  usage: ApiUsage;
+  auth: AuthState;
+  baseUrl(): string;
+}
+
+export const MIN_VERSION = 31;
+export const MAX_VERSION = 66;
+
+/** The API version of the request (`62.0`), set by the version check. */
+export function apiVersion(res: Response): string {
+  return String(res.locals.apiVersion ?? `${MAX_VERSION}.0`);
+}
+
+export function dataBase(res: Response): string {
+  return `/services/data/v${apiVersion(res)}`;
+}
+
+/** The user the session belongs to (CreatedById / LastModifiedById of API writes). */
+export function sessionUser(res: Response): string | undefined {
+  return typeof res.locals.userId === 'string' ? res.locals.userId : undefined;
+}
+
+export function recordUrl(res: Response, type: string, id: string): string {
+  return `${dataBase(res)}/sobjects/${type}/${id}`;
+}
+
+/** A record as the REST API returns it: `attributes` then the fields, values in wire form. */
+export function renderRecord(res: Response, schema: SObjectSchema, record: SfRecord, columns: readonly FieldDef[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { attributes: { type: schema.name, url: recordUrl(res, schema.name, String(record.Id)) } };
+  for (const f of columns) out[f.name] = outputValue(f, readValue(record, f));
+  return out;
+}
+
+/** Parses a JSON body with a zod schema; a mismatch is Salesforce's JSON_PARSER_ERROR. */
+export function parseBody<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
+  if (req.body === undefined) throw jsonParserError('No content to map due to end-of-input');
+  const parsed = schema.safeParse(req.body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw jsonParserError(`Cannot deserialize the request body${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** Parses query parameters with a zod schema; a mismatch is a 400 with the given code. */
+export function parseQuery<T extends z.ZodType>(schema: T, req: Request, errorCode = 'INVALID_QUERY_FILTER_OPERATOR'): z.infer<T> {
+  const parsed = schema.safeParse(req.query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SfApiError(400, errorCode, `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'invalid parameter'}`);
+  }
+  return parsed.data;
+}
+
+/** A path parameter as a string (express 5 types them loosely). */
+export function param(req: Request, name: string): string {
+  const v = (req.params as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : '';
+}

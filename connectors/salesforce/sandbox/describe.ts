@@ -1,0 +1,173 @@
+/**
+ * The JSON of `GET /sobjects/{type}/describe`, `GET /sobjects` (describeGlobal) and
+ * `GET /sobjects/{type}`, in Salesforce's shape (a subset of its keys, the ones clients read).
+ */
+import type { FieldDef, FieldType, SObjectSchema } from './objects.js';
+
+const SOAP_TYPES: Record<FieldType, string> = {
+  id: 'tns:ID',
+  reference: 'tns:ID',
+  string: 'xsd:string',
+  textarea: 'xsd:string',
+  email: 'xsd:string',
+  phone: 'xsd:string',
+  url: 'xsd:string',
+  picklist: 'xsd:string',
+  combobox: 'xsd:string',
+  boolean: 'xsd:boolean',
+  int: 'xsd:int',
+  double: 'xsd:double',
+  currency: 'xsd:double',
+  percent: 'xsd:double',
+  date: 'xsd:date',
+  datetime: 'xsd:dateTime',
+};
+
+export function describeField(f: FieldDef) {
+  return {
+    aggregatable: f.groupable || f.type === 'double' || f.type === 'currency' || f.type === 'int',
+    aiPredictionField: false,
+    autoNumber: false,
+    byteLength: f.length * 3,
+    calculated: f.calculated,
+    calculatedFormula: null,
+    cascadeDelete: false,
+    caseSensitive: false,
+    compoundFieldName: null,
+    controllerName: null,
+    createable: f.createable,
+    custom: f.custom,
+    defaultValue: f.type === 'boolean' ? f.defaultValue : null,
+    defaultValueFormula: null,
+    defaultedOnCreate: f.defaultedOnCreate,
+    dependentPicklist: false,
+    deprecatedAndHidden: false,
+    digits: f.digits,
+    displayLocationInDecimal: false,
+    encrypted: false,
+    externalId: f.externalId,
+    extraTypeInfo: f.extraTypeInfo,
+    filterable: f.filterable,
+    filteredLookupInfo: null,
+    formulaTreatNullNumberAsZero: false,
+    groupable: f.groupable,
+    highScaleNumber: false,
+    htmlFormatted: false,
+    idLookup: f.idLookup,
+    inlineHelpText: null,
+    label: f.label,
+    length: f.length,
+    mask: null,
+    maskType: null,
+    name: f.name,
+    nameField: f.nameField,
+    namePointing: f.referenceTo.length > 1,
+    nillable: f.nillable,
+    permissionable: f.nillable && !f.calculated && f.createable,
+    picklistValues: f.picklistValues.map((p) => ({ active: p.active, defaultValue: p.defaultValue, label: p.label, validFor: null, value: p.value })),
+    polymorphicForeignKey: f.referenceTo.length > 1,
+    precision: f.precision,
+    queryByDistance: false,
+    referenceTargetField: null,
+    referenceTo: f.referenceTo,
+    relationshipName: f.relationshipName,
+    relationshipOrder: null,
+    restrictedDelete: false,
+    restrictedPicklist: f.restrictedPicklist,
+    scale: f.scale,
+    searchPrefilterable: false,
+    soapType: SOAP_TYPES[f.type],
+    sortable: f.sortable,
+    type: f.type,
+    unique: f.unique,
+    updateable: f.updateable,
+    writeRequiresMasterRead: false,
+  };
+}
+
+function urls(schema: SObjectSchema, base: string) {
+  const root = `${base}/sobjects/${schema.name}`;
+  return {
+    compactLayouts: `${root}/describe/compactLayouts`,
+    rowTemplate: `${root}/{ID}`,
+    approvalLayouts: `${root}/describe/approvalLayouts`,
+    uiDetailTemplate: null,
+    uiEditTemplate: null,
+    defaultValues: `${root}/defaultValues?recordTypeId&fields`,
+    describe: `${root}/describe`,
+    uiNewRecord: null,
+    quickActions: `${root}/quickActions`,
+    layouts: `${root}/describe/layouts`,
+    sobject: root,
+  };
+}
+
+/** The object-level keys shared by describe, describeGlobal and the basic info resource. */
+export function describeGlobalEntry(schema: SObjectSchema, base: string) {
+  const f = schema.flags;
+  return {
+    activateable: false,
+    associateEntityType: null,
+    associateParentEntity: null,
+    createable: f.createable,
+    custom: false,
+    customSetting: false,
+    dataTranslationEnabled: false,
+    deepCloneable: false,
+    defaultImplementation: null,
+    deletable: f.deletable,
+    deprecatedAndHidden: false,
+    extendedBy: null,
+    extendsInterfaces: null,
+    feedEnabled: f.customizable,
+    hasSubtypes: false,
+    implementedBy: null,
+    implementsInterfaces: null,
+    isInterface: false,
+    isSubtype: false,
+    keyPrefix: schema.keyPrefix,
+    label: schema.label,
+    labelPlural: schema.labelPlural,
+    layoutable: f.createable,
+    listviewable: null,
+    lookupLayoutable: null,
+    mergeable: schema.name === 'Lead' || schema.name === 'Contact' || schema.name === 'Account',
+    mruEnabled: f.createable,
+    name: schema.name,
+    queryable: f.queryable,
+    replicateable: true,
+    retrieveable: true,
+    searchable: f.createable,
+    sobjectDescribeOption: 'FULL',
+    triggerable: f.createable,
+    undeletable: f.softDelete,
+    updateable: f.updateable,
+    urls: urls(schema, base),
+  };
+}
+
+export function describeSObject(schema: SObjectSchema, base: string) {
+  return {
+    actionOverrides: [],
+    ...describeGlobalEntry(schema, base),
+    childRelationships: [],
+    compactLayoutable: schema.flags.createable,
+    fields: schema.fields.map(describeField),
+    namedLayoutInfos: [],
+    networkScopeFieldName: null,
+    recordTypeInfos: [
+      {
+        active: true,
+        available: true,
+        defaultRecordTypeMapping: true,
+        developerName: 'Master',
+        master: true,
+        name: 'Master',
+        recordTypeId: '012000000000000AAA',
+        urls: { layout: `${base}/sobjects/${schema.name}/describe/layouts/012000000000000AAA` },
+      },
+    ],
+    searchLayoutable: schema.flags.createable,
+    supportedScopes: [{ label: 'All', name: 'everything' }],
+  };
+}

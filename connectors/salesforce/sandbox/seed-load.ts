@@ -1,0 +1,146 @@
+/**
+ * Loads a SeedWorld into the store: owners become Users (their `salesforceId`), companies with
+ * `hasAccount` Accounts, people with a `salesforce` part Leads (Company from the company) or
+ * Contacts (under the company's Account). Converted leads are converted as a rep would have;
+ * `duplicateLead` adds a second Lead whose email differs only in case. Deterministic for a world,
+ * and fast: one pass, indexes built once at the end.
+ */
+import type { SeedCompany, SeedPerson, SeedWorld } from '../../sandbox/seed.js';
+import { LEAD_STATUSES } from './objects.js';
+import { INTEGRATION_USER } from './store.js';
+import type { SalesforceStore } from './store.js';
+import { DAY_MS } from './values.js';
+import type { SfValue } from './values.js';
+
+export interface LoadSummary {
+  people: number;
+  users: number;
+  accounts: number;
+  leads: number;
+  contacts: number;
+  converted: number;
+}
+
+/** Salesforce needs a last name; web-to-lead style imports store this placeholder. */
+export const MISSING_LAST_NAME = '[not provided]';
+
+const cut = (text: string | null, max: number): string | null => (text === null ? null : text.slice(0, max));
+
+/** The same address with its case changed, so that only a case-insensitive match finds both. */
+function otherCase(email: string): string {
+  const upper = email.toUpperCase();
+  return upper !== email ? upper : email.toLowerCase();
+}
+
+export function loadWorld(store: SalesforceStore, world: SeedWorld): LoadSummary {
+  store.clear();
+  // Seeded history never lies in the sandbox's future, or new writes would sort before it.
+  const now = Math.min(world.now, store.now());
+  const past = (ms: number) => Math.min(ms, now);
+  const origin = now - 400 * DAY_MS;
+  const summary: LoadSummary = { people: world.people.length, users: 0, accounts: 0, leads: 0, contacts: 0, converted: 0 };
+
+  return store.bulkLoad(() => {
+    const system = { ts: origin, actorId: INTEGRATION_USER.Id };
+    store.insert('User', { ...INTEGRATION_USER, IsActive: true, UserType: 'Standard' }, system);
+    for (const o of world.owners) {
+      store.insert('User', {
+        Id: o.salesforceId,
+        FirstName: o.firstName,
+        LastName: o.lastName,
+        Email: o.email,
+        Username: o.email,
+        Alias: `${o.firstName.slice(0, 1)}${o.lastName.slice(0, 4)}`.toLowerCase(),
+        IsActive: true,
+        UserType: 'Standard',
+      }, system);
+    }
+    summary.users = world.owners.length + 1;
+    LEAD_STATUSES.forEach((s, i) => {
+      store.insert('LeadStatus', { MasterLabel: s.label, ApiName: s.label, SortOrder: i + 1, IsDefault: s.isDefault, IsConverted: s.isConverted }, system);
+    });
+
+    const ownerId = (index: number): string => world.owners[index]?.salesforceId ?? INTEGRATION_USER.Id;
+    const accountOf: Array<string | undefined> = [];
+    for (const c of world.companies) {
+      if (!c.hasAccount) continue;
+      const ts = origin + c.index * 1000;
+      const account = store.insert('Account', {
+        Name: c.name,
+        Website: `www.${c.domain}`,
+        Industry: c.industry,
+        NumberOfEmployees: c.employees,
+        AnnualRevenue: c.annualRevenue,
+        BillingCountry: c.country,
+        BillingState: c.state,
+        BillingCity: c.city,
+        Type: 'Prospect',
+        OwnerId: ownerId(c.accountOwner),
+      }, { ts, actorId: ownerId(c.accountOwner) });
+      accountOf[c.index] = account.Id as string;
+    }
+
+    // Object literals with a fixed set of keys (no spreads): this loop runs once per person.
+    const leadValues = (p: SeedPerson, email: string, status: string, company: SeedCompany | undefined): Record<string, SfValue> => {
+      const sf = p.salesforce as NonNullable<SeedPerson['salesforce']>;
+      return {
+        FirstName: cut(p.firstName, 40),
+        LastName: cut(p.lastName, 80) ?? MISSING_LAST_NAME,
+        Email: email,
+        Phone: p.phone,
+        Title: cut(p.title, 128),
+        Company: company?.name ?? 'Unknown',
+        Website: company ? `www.${company.domain}` : null,
+        City: p.city,
+        State: p.state,
+        Country: p.country,
+        Industry: company?.industry ?? null,
+        NumberOfEmployees: company?.employees ?? null,
+        AnnualRevenue: company?.annualRevenue ?? null,
+        Status: status,
+        Rating: sf.rating,
+        LeadSource: sf.leadSource,
+        OwnerId: ownerId(sf.owner),
+      };
+    };
+
+    for (const p of world.people) {
+      const sf = p.salesforce;
+      if (!sf) continue;
+      const company = world.companies[p.company];
+      const owner = ownerId(sf.owner);
+      const created = past(p.createdAt);
+      const write = { ts: created, actorId: owner };
+      if (sf.object === 'Contact') {
+        store.insert('Contact', {
+          FirstName: cut(p.firstName, 40),
+          LastName: cut(p.lastName, 80) ?? MISSING_LAST_NAME,
+          Email: sf.email,
+          Phone: p.phone,
+          Title: cut(p.title, 128),
+          AccountId: accountOf[p.company] ?? null,
+          OwnerId: owner,
+          MailingCity: p.city,
+          MailingState: p.state,
+          MailingCountry: p.country,
+          LeadSource: sf.leadSource,
+        }, write);
+        summary.contacts += 1;
+        continue;
+      }
+      const lead = store.insert('Lead', leadValues(p, sf.email, sf.status, company), write);
+      summary.leads += 1;
+      if (sf.converted) {
+        store.convertLead(lead.Id as string, { ts: past(created + 3 * DAY_MS), actorId: owner, accountId: accountOf[p.company] });
+        summary.converted += 1;
+        summary.contacts += 1;
+      }
+      if (sf.duplicateLead) {
+        store.insert('Lead', leadValues(p, otherCase(sf.email), 'Open - Not Contacted', company), { ts: past(created + DAY_MS), actorId: owner });
+        summary.leads += 1;
+      }
+    }
+    summary.accounts = store.count('Account');
+    return summary;
+  });
+}
