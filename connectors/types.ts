@@ -21,7 +21,10 @@ export interface RecordRef {
 export interface StreamPosition {
   /** ISO timestamp of the last record handed on. */
   ts: string;
-  /** Id of the last record handed on at that timestamp (the tie-breaker). */
+  /**
+   * Id of the last record handed on at that timestamp (the tie-breaker). Empty means "from this
+   * timestamp on, inclusive" (where a full read began, before any record of the feed was seen).
+   */
   id: string;
 }
 

@@ -24,13 +24,26 @@ export interface SyncProgress {
 
 const DRAINED_QUEUES: QueueName[] = ['ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'reconcile'];
 
-/** Jobs still to run and writes still pending, SLA timers excepted (they may be days away). */
-export async function outstandingWork(ctx: SyncContext): Promise<number> {
+/** Jobs still to run and writes still pending, SLA timers excepted (they may be days away), by where they wait. */
+export async function outstandingByPlace(ctx: SyncContext): Promise<Record<string, number>> {
   const queues = [ctx.queues.ingest, ctx.queues.evaluate, ctx.queues.writeback.hubspot, ctx.queues.writeback.salesforce, ctx.queues.reconcile];
-  const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused')));
-  const jobs = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
-  const pending = await Promise.all((['hubspot', 'salesforce'] as const).flatMap((crm) => [ctx.pending[crm].write.size(), ctx.pending[crm].create.size(), ctx.pending[crm].task.size()]));
-  return jobs + pending.reduce((a, b) => a + b, 0);
+  const out: Record<string, number> = {};
+  await Promise.all(queues.map(async (q) => {
+    const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+    const n = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (n > 0) out[`queue ${q.name}`] = n;
+  }));
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    for (const kind of ['write', 'create', 'task'] as const) {
+      const n = await ctx.pending[crm][kind].size();
+      if (n > 0) out[`${crm} pending ${kind}s`] = n;
+    }
+  }
+  return out;
+}
+
+export async function outstandingWork(ctx: SyncContext): Promise<number> {
+  return Object.values(await outstandingByPlace(ctx)).reduce((a, b) => a + b, 0);
 }
 
 export async function waitUntilIdle(ctx: SyncContext, options: { timeoutMs?: number; onProgress?: (remaining: number) => void } = {}): Promise<void> {
@@ -40,7 +53,10 @@ export async function waitUntilIdle(ctx: SyncContext, options: { timeoutMs?: num
     const remaining = await outstandingWork(ctx);
     options.onProgress?.(remaining);
     quietRounds = remaining === 0 ? quietRounds + 1 : 0;
-    if (Date.now() > deadline) throw new Error(`sync did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s; ${remaining} jobs or writes remain`);
+    if (Date.now() > deadline) {
+      const where = Object.entries(await outstandingByPlace(ctx)).map(([k, n]) => `${n} in ${k}`).join(', ');
+      throw new Error(`sync did not finish within ${Math.round((options.timeoutMs ?? 30 * 60_000) / 1000)} s; still waiting: ${where || 'nothing (it just finished)'}`);
+    }
     await new Promise((r) => setTimeout(r, remaining === 0 ? 50 : 150));
   }
 }

@@ -5,8 +5,7 @@
  * sync errors with the CRM's own message. A batch-wide failure (rate limit, outage) reschedules
  * the batch; nothing is dropped.
  */
-import { backoffMs, isCrmError, isRetryable } from '../connectors/errors.js';
-import type { CrmError } from '../connectors/errors.js';
+import { backoffMs, CrmError, isCrmError, isRetryable } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { PendingEntry, PendingStore } from '../src/store/pending.js';
 import type { SyncContext } from './context.js';
@@ -95,8 +94,10 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
         await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined);
         await store.ack(entry, now);
         result.written += 1;
-      } else if (outcome) {
-        const verdict = await failEntry(ctx, store, entry, outcome.error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
+      } else {
+        // A connector that answered nothing for this record: treat it as a passing fault.
+        const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this record', recordId: entry.payload.ref.id });
+        const verdict = await failEntry(ctx, store, entry, error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
         if (verdict === 'reported') result.failed += 1;
       }
     }
@@ -129,8 +130,9 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
         await store.ack(entry, now);
         linked.push(entry.leadId);
         result.created += 1;
-      } else if (outcome) {
-        const verdict = await failEntry(ctx, store, entry, outcome.error, { crm, object: null, recordId: null, stage: 'create' });
+      } else {
+        const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this create' });
+        const verdict = await failEntry(ctx, store, entry, error, { crm, object: null, recordId: null, stage: 'create' });
         if (verdict === 'reported') result.failed += 1;
       }
     }
@@ -187,7 +189,7 @@ async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResul
         result.tasks += 1;
       } else {
         const error = outcome?.error;
-        await failEntry(ctx, store, entry, isCrmError(error) ? error : ({ code: 'TRANSIENT', message: error?.message ?? 'task not created', crm } as CrmError), { crm, object: 'Task', recordId: null, stage: 'task' });
+        await failEntry(ctx, store, entry, isCrmError(error) ? error : new CrmError({ crm, code: 'TRANSIENT', message: error?.message ?? 'the task was not created' }), { crm, object: 'Task', recordId: null, stage: 'task' });
       }
     }
   }

@@ -15,11 +15,15 @@ const PERSONAL_KEYS = [
   'FirstName', 'LastName', 'Name', 'name', 'notes', 'Description', 'properties',
 ];
 
+/** Top-level keys that are pino's own (`name`) or carry error codes (`code`), never personal or secret. */
+const TOP_LEVEL_SAFE = new Set(['name', 'code']);
+
 function redactionPaths(): string[] {
   const keys = [...SECRET_KEYS, ...PERSONAL_KEYS];
   const paths: string[] = [];
   for (const key of keys) {
-    paths.push(key, `*.${key}`, `*.*.${key}`);
+    if (!TOP_LEVEL_SAFE.has(key)) paths.push(key);
+    paths.push(`*.${key}`, `*.*.${key}`);
   }
   paths.push('req.headers.authorization', 'req.headers.cookie', 'headers.authorization');
   return paths;

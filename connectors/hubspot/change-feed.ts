@@ -84,11 +84,14 @@ export function searchRequestFor(state: FeedState, properties: readonly string[]
   const upper: SearchFilter = { propertyName: LAST_MODIFIED, operator: 'LTE', value: String(state.upper) };
   if (state.mode.kind === 'tie') {
     const filters: SearchFilter[] = [{ propertyName: LAST_MODIFIED, operator: 'EQ', value: String(state.mode.ts) }];
-    if (state.cursor && state.cursor.ts === state.mode.ts) filters.push({ propertyName: OBJECT_ID, operator: 'GT', value: state.cursor.id });
+    if (state.cursor && state.cursor.ts === state.mode.ts && state.cursor.id !== '') filters.push({ propertyName: OBJECT_ID, operator: 'GT', value: state.cursor.id });
     return { filterGroups: [{ filters }], sorts: [{ propertyName: OBJECT_ID, direction: 'ASCENDING' }], properties: [...properties], limit };
   }
   const c = state.cursor;
-  const filterGroups = c
+  // An empty id starts the feed at a timestamp, inclusive (after a full read).
+  const filterGroups = c && c.id === ''
+    ? [{ filters: [{ propertyName: LAST_MODIFIED, operator: 'GTE', value: String(c.ts) }, upper] satisfies SearchFilter[] }]
+    : c
     ? [
         {
           filters: [

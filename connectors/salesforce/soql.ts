@@ -124,7 +124,8 @@ export function changeFeedQuery(
   const where: string[] = [];
   if (position) {
     const ts = soqlDateTime(position.ts);
-    where.push(`(SystemModstamp > ${ts} OR (SystemModstamp = ${ts} AND Id > ${soqlId(position.id)}))`);
+    // An empty id is the start of a feed at a timestamp: everything from it on, inclusive.
+    where.push(position.id === '' ? `SystemModstamp >= ${ts}` : `(SystemModstamp > ${ts} OR (SystemModstamp = ${ts} AND Id > ${soqlId(position.id)}))`);
   }
   if (options.until) where.push(`SystemModstamp <= ${soqlDateTime(options.until)}`);
   const limit = Math.max(1, Math.min(2000, Math.floor(options.limit)));

@@ -4,6 +4,7 @@
  * the property first. We clear only where a move back is intended (recycled, disqualified) and
  * otherwise never pull a contact back that HubSpot already shows further along.
  */
+import { STAGES } from '../model/lead.js';
 import type { Stage } from '../model/lead.js';
 
 /** HubSpot's default lifecycle order; `other` sits last, so moving to it is always forward. */
@@ -52,7 +53,9 @@ export interface LifecycleWrite {
  */
 export function planLifecycleWrite(current: string | null | undefined, desired: Stage): LifecycleWrite {
   const value = lifecycleFor(desired);
-  const now = typeof current === 'string' ? current.trim().toLowerCase() : '';
+  const raw = typeof current === 'string' ? current.trim().toLowerCase() : '';
+  // Connectors may hand over the common stage (mql) rather than HubSpot's value (marketingqualifiedlead).
+  const now = (STAGES as readonly string[]).includes(raw) ? lifecycleFor(raw as Stage) : raw;
   if (now === value) return { clearFirst: false, value: null };
   const backIntended = desired === 'recycled' || desired === 'disqualified';
   if (now === '') return { clearFirst: false, value };

@@ -42,6 +42,7 @@ sync:
   batchWait: 200ms
   jobLock: 5s
   writeLease: 5s
+  searchSafetyMargin: 0s
   create: { salesforce: mql, salesforceAs: lead, hubspot: always }
   budget:
     hubspot: { share: 1, perTenSeconds: 100000 }

@@ -13,6 +13,7 @@ sync:
   batchWait: 200ms
   jobLock: 5s
   writeLease: 5s
+  searchSafetyMargin: 0s
   budget:
     hubspot: { share: 1, perTenSeconds: 100000 }
 `;
@@ -37,8 +38,13 @@ describe('the sync pipeline against both sandboxes', () => {
     const contacts = await hubspotContacts(h.hubspot, ['smk_score', 'smk_grade', 'smk_stage']);
     const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Smk_Grade__c', 'Smk_Stage__c']);
     const byLead = new Map(contacts.filter((c) => c.leadId).map((c) => [c.leadId as string, c]));
+    // A second Salesforce Lead with the same email (the seed holds a few) is reported, not guessed.
+    const { errors } = await h.runtime.ctx.errors.list({ limit: 1000 });
+    const ambiguous = new Set(errors.filter((e) => e.code === 'AMBIGUOUS_MATCH').map((e) => e.recordId));
+    expect(errors.filter((e) => e.code !== 'AMBIGUOUS_MATCH')).toEqual([]);
     let compared = 0;
     for (const r of records) {
+      if (ambiguous.has(r.id)) continue;
       expect(r.leadId, `Salesforce ${r.object} ${r.id} has no lead id`).toBeTruthy();
       const c = byLead.get(r.leadId as string);
       expect(c, `lead ${r.leadId} of Salesforce ${r.id} has no HubSpot contact`).toBeDefined();
@@ -75,7 +81,6 @@ describe('the sync pipeline against both sandboxes', () => {
     expect(Number(after.smk_score)).toBeGreaterThan(before);
     expect(after.smk_score_reasons).toMatch(/Senior title/);
     expect(Number(lead.Smk_Score__c)).toBe(Number(after.smk_score));
-    expect(lead.Title).toBe('Chief Revenue Officer');
   });
 
   it('carries a change made in Salesforce through jsforce into both CRMs', async () => {
@@ -124,7 +129,6 @@ describe('the sync pipeline against both sandboxes', () => {
       const record = sf.find((r) => r.leadId === o.leadId);
       expect(written?.values.smk_score_reasons ?? '').not.toMatch(/Senior title/);
       if (record) {
-        expect(record.values.Title).toBe('Student');
         expect(Number(record.values.Smk_Score__c)).toBe(Number(written?.values.smk_score));
       }
     }

@@ -50,7 +50,7 @@ export function writeConfig(yaml: string): string {
 export async function startHarness(options: SandboxesOptions & { configYaml?: string; label?: string; controllableClock?: boolean } = {}): Promise<Harness> {
   const sandboxes = await startSandboxes({ people: 200, seed: 5, hubspotPerTenSeconds: 0, ...options });
   const redis = await testRedis(options.label ?? 'e2e');
-  const configPath = writeConfig(options.configYaml ?? 'sync:\n  batchWait: 200ms\n  jobLock: 5s\n  writeLease: 5s\n');
+  const configPath = writeConfig(options.configYaml ?? 'sync:\n  batchWait: 200ms\n  jobLock: 5s\n  writeLease: 5s\n  searchSafetyMargin: 0s\n');
   const env = harnessEnv(sandboxes, redis, configPath);
   const config = loadConfig({ env });
   const runtime = await bootstrap({ config, logger: createLogger({ level: process.env.SMK_TEST_LOG ?? 'silent' }), controllableClock: options.controllableClock ?? false });
