@@ -76,8 +76,8 @@ export const SALESFORCE_SMK_FIELDS: readonly (SmkField & { salesforce: string })
 
 /**
  * The field list of one object's queries, with the smk fields the org has. `relationships: false`
- * leaves out the `Account.*` parent fields, for servers without relationship queries (the local
- * sandbox); the Contact's company then stays empty and comes from HubSpot or the Account later.
+ * leaves out the `Account.*` parent fields (for an org whose integration user cannot read
+ * Accounts); the Contact's company then stays empty and comes from HubSpot.
  */
 export function readFields(object: SalesforceObject, existing: ReadonlySet<string>, options: { relationships?: boolean } = {}): string[] {
   const all: readonly string[] = object === 'Lead' ? LEAD_FIELDS : CONTACT_FIELDS;

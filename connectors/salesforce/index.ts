@@ -70,7 +70,7 @@ export interface SalesforceConnectorOptions {
   refreshWindowMs?: number;
   /**
    * Read a Contact's company through the `Account.*` relationship in the same query (default
-   * true). The local sandbox has no relationship queries: turn it off there.
+   * true; turn it off for an integration user without access to Accounts).
    */
   contactAccountFields?: boolean;
   /** How long the describe of Lead/Contact and the Lead Status values are trusted (default 30 min). */

@@ -9,6 +9,8 @@ import { SfApiError, jsonParserError } from './errors.js';
 import type { ApiUsage } from './limits.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
 import type { QueryCursors } from './query-cursors.js';
+import { valueOf } from './soql/paths.js';
+import type { FoundRecord, SelectNode } from './soql/paths.js';
 import type { SalesforceStore } from './store.js';
 import { outputValue, readValue } from './values.js';
 import type { SfRecord } from './values.js';
@@ -47,6 +49,36 @@ export function renderRecord(res: Response, schema: SObjectSchema, record: SfRec
   const out: Record<string, unknown> = { attributes: { type: schema.name, url: recordUrl(res, schema.name, String(record.Id)) } };
   for (const f of columns) out[f.name] = outputValue(f, readValue(record, f));
   return out;
+}
+
+/**
+ * A query row as the REST API returns it: `attributes`, then the selected fields in order, each
+ * parent relationship as a nested record (`"Account": {"attributes": {...}, "Name": ...}`) at its
+ * first field's place, or `null` when the lookup is empty. A polymorphic parent (Task.Who) is typed
+ * `Name`, with the url of the record it really is.
+ */
+export function renderQueryRow(res: Response, schema: SObjectSchema, record: SfRecord, select: readonly SelectNode[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { attributes: { type: schema.name, url: recordUrl(res, schema.name, String(record.Id)) } };
+  fillRow(res, out, select, { schema, record }, false);
+  return out;
+}
+
+function fillRow(res: Response, out: Record<string, unknown>, nodes: readonly SelectNode[], found: FoundRecord, polymorphic: boolean): void {
+  for (const node of nodes) {
+    if (node.kind === 'field') {
+      out[node.field.name] = outputValue(node.field, valueOf(node.field, found, polymorphic));
+      continue;
+    }
+    const parent = node.hop.follow(found.record);
+    if (!parent) {
+      out[node.hop.name] = null;
+      continue;
+    }
+    const type = node.hop.polymorphic ? 'Name' : parent.schema.name;
+    const nested: Record<string, unknown> = { attributes: { type, url: recordUrl(res, parent.schema.name, String(parent.record.Id)) } };
+    fillRow(res, nested, node.children, parent, node.hop.polymorphic);
+    out[node.hop.name] = nested;
+  }
 }
 
 /** Parses a JSON body with a zod schema; a mismatch is Salesforce's JSON_PARSER_ERROR. */

@@ -1,6 +1,7 @@
 /**
  * A local, stateful Salesforce REST server that jsforce cannot tell from Salesforce on the paths
- * the connector uses: OAuth, SOQL query/queryAll with cursors, sObjects, sObject Collections,
+ * the connector uses: OAuth, SOQL query/queryAll with cursors (child-to-parent relationship paths
+ * such as `Account.Name` included), sObjects, sObject Collections,
  * describe, Tooling CustomField, limits. Instance URL and login URL are the same local server.
  *
  * Control routes (never counted): common.ts's `/__sandbox/stats`, `reset-stats`, `requests`,

@@ -4,14 +4,16 @@
  * without use by the SandboxClock, like Salesforce's; the map is an LRU bounded in cursors and rows.
  */
 import type { SandboxClock } from '../../sandbox/common.js';
-import type { FieldDef, SObjectSchema } from './objects.js';
+import type { SObjectSchema } from './objects.js';
+import type { SelectNode } from './soql/paths.js';
 import { makeId } from './values.js';
 import type { SfRecord } from './values.js';
 
 export interface Cursor {
   id: string;
   schema: SObjectSchema;
-  columns: FieldDef[];
+  /** The compiled select list: fields and parent relationships, read afresh for each page. */
+  select: readonly SelectNode[];
   rows: SfRecord[];
   batchSize: number;
   lastUsed: number;
@@ -35,9 +37,9 @@ export class QueryCursors {
     private readonly limits: CursorLimits = { ttlMs: 15 * 60_000, maxCursors: 100, maxRows: 5_000_000 },
   ) {}
 
-  create(schema: SObjectSchema, columns: FieldDef[], rows: SfRecord[], batchSize: number): Cursor {
+  create(schema: SObjectSchema, select: readonly SelectNode[], rows: SfRecord[], batchSize: number): Cursor {
     this.counter += 1;
-    const cursor: Cursor = { id: makeId('01g', this.counter), schema, columns, rows, batchSize, lastUsed: this.clock.now() };
+    const cursor: Cursor = { id: makeId('01g', this.counter), schema, select, rows, batchSize, lastUsed: this.clock.now() };
     this.cursors.set(cursor.id, cursor);
     this.rowsHeld += rows.length;
     this.evict();

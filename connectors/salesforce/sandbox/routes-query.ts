@@ -7,13 +7,13 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { dataBase, param, parseQuery, renderRecord } from './context.js';
+import { dataBase, param, parseQuery, renderQueryRow } from './context.js';
 import type { SandboxContext } from './context.js';
 import { SfApiError } from './errors.js';
-import type { FieldDef, SObjectSchema } from './objects.js';
+import type { SObjectSchema } from './objects.js';
 import type { Cursor } from './query-cursors.js';
 import { compileQuery } from './soql/compile.js';
-import type { CompiledQuery, SchemaResolver } from './soql/compile.js';
+import type { CompiledQuery, RecordFinder, SchemaResolver, SelectNode } from './soql/compile.js';
 import { executeQuery } from './soql/evaluate.js';
 import type { QuerySource } from './soql/evaluate.js';
 import { parseSoql } from './soql/parser.js';
@@ -26,7 +26,9 @@ const MIN_BATCH = 200;
 export interface QueryTarget {
   resolve: SchemaResolver;
   source(schema: SObjectSchema): QuerySource;
-  render(res: Response, schema: SObjectSchema, record: SfRecord, columns: readonly FieldDef[]): Record<string, unknown>;
+  /** Looks parents up by id for relationship paths (`Account.Name`); none without it. */
+  find?: RecordFinder;
+  render(res: Response, schema: SObjectSchema, record: SfRecord, select: readonly SelectNode[]): Record<string, unknown>;
   /** A last check on the compiled query and its row count (tooling's single-row FullName rule). */
   check?(query: CompiledQuery, rows: number): void;
 }
@@ -45,7 +47,7 @@ function sendPage(req: Request, res: Response, ctx: SandboxContext, target: Quer
   const size = requestedBatchSize(req) ?? cursor.batchSize;
   const end = Math.min(cursor.rows.length, offset + size);
   const records: Array<Record<string, unknown>> = [];
-  for (let i = offset; i < end; i++) records.push(target.render(res, cursor.schema, cursor.rows[i] as SfRecord, cursor.columns));
+  for (let i = offset; i < end; i++) records.push(target.render(res, cursor.schema, cursor.rows[i] as SfRecord, cursor.select));
   const done = end >= cursor.rows.length;
   res.json({
     totalSize: cursor.rows.length,
@@ -58,7 +60,7 @@ function sendPage(req: Request, res: Response, ctx: SandboxContext, target: Quer
 /** Runs one SOQL request and answers its first batch. */
 export function answerQuery(req: Request, res: Response, ctx: SandboxContext, target: QueryTarget, includeDeleted: boolean): void {
   const { q } = parseQuery(queryParams, req, 'MALFORMED_QUERY');
-  const compiled = compileQuery(parseSoql(q), target.resolve, ctx.store.now());
+  const compiled = compileQuery(parseSoql(q), target.resolve, ctx.store.now(), target.find);
   const result = executeQuery(compiled, target.source(compiled.schema), { includeDeleted });
   if (result.kind === 'count') {
     res.json({ totalSize: result.count, done: true, records: [] });
@@ -75,10 +77,10 @@ export function answerQuery(req: Request, res: Response, ctx: SandboxContext, ta
   const batchSize = requestedBatchSize(req) ?? DEFAULT_BATCH;
   const rows = result.rows;
   if (rows.length <= batchSize) {
-    res.json({ totalSize: rows.length, done: true, records: rows.map((r) => target.render(res, compiled.schema, r, compiled.columns)) });
+    res.json({ totalSize: rows.length, done: true, records: rows.map((r) => target.render(res, compiled.schema, r, compiled.select)) });
     return;
   }
-  const cursor = ctx.cursors.create(compiled.schema, compiled.columns, rows, batchSize);
+  const cursor = ctx.cursors.create(compiled.schema, compiled.select, rows, batchSize);
   sendPage(req, res, ctx, target, cursor, 0);
 }
 
@@ -93,7 +95,8 @@ export function dataQueryTarget(ctx: SandboxContext): QueryTarget {
   return {
     resolve: (name) => ctx.store.schema(name),
     source: (schema) => ctx.store.source(schema),
-    render: renderRecord,
+    find: ctx.store.finder,
+    render: renderQueryRow,
   };
 }
 

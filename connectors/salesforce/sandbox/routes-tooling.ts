@@ -15,6 +15,8 @@ import { SObjectSchema, makeField, picklistValues } from './objects.js';
 import type { FieldDef } from './objects.js';
 import { answerLocator, answerQuery } from './routes-query.js';
 import type { QueryTarget } from './routes-query.js';
+import { rootColumns } from './soql/paths.js';
+import type { SelectNode } from './soql/paths.js';
 import type { CustomFieldRow } from './store.js';
 import { INTEGRATION_USER } from './store.js';
 import { outputValue, readValue } from './values.js';
@@ -90,7 +92,8 @@ export function toolingRouter(ctx: SandboxContext): Router {
   const target: QueryTarget = {
     resolve: (name) => (name.toLowerCase() === 'customfield' ? schema : undefined),
     source: () => ({ schema, scanAll: () => [...store.customFields.values()].map(rowRecord) }),
-    render: renderTooling,
+    // CustomField declares no relationship names: a tooling select list is fields only.
+    render: (res, type, record, select: readonly SelectNode[]) => renderTooling(res, type, record, rootColumns(select)),
     check: (query, rows) => {
       if (rows > 1 && query.columns.some((f) => f.name === 'FullName' || f.name === 'Metadata')) {
         throw new SfApiError(400, 'MALFORMED_QUERY', 'When retrieving results with Metadata or FullName fields, the query qualificiations must specify no more than one row for retrieval. Result size: ' + rows);

@@ -12,6 +12,7 @@ import { CONVERTED_LEAD_STATUS, createSchemas } from './objects.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
 import { runSoql } from './soql/evaluate.js';
 import type { ExecuteOptions, QueryResult, QuerySource } from './soql/evaluate.js';
+import type { FoundRecord, RecordFinder } from './soql/paths.js';
 import { DAY_MS, idChecksum, makeId, readValue, startOfUtcDay } from './values.js';
 import type { SfRecord, SfValue } from './values.js';
 
@@ -162,6 +163,12 @@ export class SalesforceStore {
     return this.find(id)?.record;
   }
 
+  /** Parent lookups for SOQL relationship paths (`Account.Name`): any record by id, with its object. */
+  readonly finder: RecordFinder = (id: string): FoundRecord | undefined => {
+    const found = this.find(id);
+    return found ? { schema: found.table.schema, record: found.record } : undefined;
+  };
+
   source(schema: SObjectSchema): QuerySource {
     const table = this.table(schema.name);
     if (!table) throw new Error(`no table for ${schema.name}`);
@@ -170,7 +177,7 @@ export class SalesforceStore {
 
   /** Runs SOQL without counting an API call (tests, demo, control surface). */
   query(soql: string, options: Partial<ExecuteOptions> = {}): QueryResult {
-    return runSoql(soql, (n) => this.schema(n), (s) => this.source(s), this.now(), { includeDeleted: options.includeDeleted ?? false });
+    return runSoql(soql, (n) => this.schema(n), (s) => this.source(s), this.now(), { includeDeleted: options.includeDeleted ?? false }, this.finder);
   }
 
   /** Records of a type (not deleted unless asked), for tests and the demo. */

@@ -63,8 +63,6 @@ export async function startHarness(label: string, people: number, seed = 11): Pr
         clientSecret: sandbox.clientSecret,
         gate,
         tokens,
-        // The sandbox answers relationship paths (Account.Name) with MALFORMED_QUERY.
-        contactAccountFields: false,
         ...extra,
       }),
     control: async (path, body) => {

@@ -31,7 +31,7 @@ const deleted = store.insert('Lead', { LastName: 'Gone', Company: 'Ghost' }, { t
 store.softDelete(deleted, { ts: at('2026-11-22T00:00:00Z') });
 
 function run(soql: string, includeDeleted = false) {
-  const q = compileQuery(parseSoql(soql), (n) => store.schema(n), NOW);
+  const q = compileQuery(parseSoql(soql), (n) => store.schema(n), NOW, store.finder);
   return executeQuery(q, store.source(q.schema), { includeDeleted });
 }
 
@@ -158,7 +158,14 @@ describe('SOQL parser and evaluator', () => {
     ['SELECT Id FROM Lead LIMIT -1', 'MALFORMED_QUERY'],
     ['SELECT Id FROM Lead ORDER BY', 'MALFORMED_QUERY'],
     ['SELECT Id, (SELECT Id FROM Tasks) FROM Lead', 'MALFORMED_QUERY'],
-    ['SELECT Owner.Name FROM Lead', 'MALFORMED_QUERY'],
+    ['SELECT Id FROM Lead.Owner', 'MALFORMED_QUERY'],
+    ['SELECT Foo.Name FROM Lead', 'INVALID_FIELD'],
+    ['SELECT OwnerId.Name FROM Lead', 'INVALID_FIELD'],
+    ['SELECT Owner.Bogus FROM Lead', 'INVALID_FIELD'],
+    ['SELECT Owner FROM Lead', 'INVALID_FIELD'],
+    ["SELECT Id FROM Lead WHERE Owner.Email = 5", 'INVALID_FIELD'],
+    ["SELECT Id FROM Lead WHERE Owner.Id = 'abc'", 'INVALID_QUERY_FILTER_OPERATOR'],
+    ['SELECT Owner.Name, owner.name FROM Lead', 'MALFORMED_QUERY'],
     ['SELECT Id, Id FROM Lead', 'MALFORMED_QUERY'],
     ['SELECT Id FROM Lead OFFSET 2001', 'NUMBER_OUTSIDE_VALID_RANGE'],
     ['SELECT Foo FROM Lead', 'INVALID_FIELD'],
@@ -179,5 +186,103 @@ describe('SOQL parser and evaluator', () => {
     expect(err.message).toContain("No such column 'Foo' on entity 'Lead'. If you are attempting to use a custom field, be sure to append the '__c'");
     expect(err.message).toContain('\nSELECT Id, Foo FROM Lead\n           ^\nERROR at Row:1:Column:12\n');
     expect(soqlError('SELECT Id FROM Leads').message).toContain("sObject type 'Leads' is not supported.");
+  });
+});
+
+describe('SOQL child-to-parent relationship paths', () => {
+  const owner = store.insert('User', { FirstName: 'Olive', LastName: 'Owner', Email: 'olive@corp.example', Username: 'olive@corp.example', Alias: 'oowner', IsActive: true });
+  const acme = store.insert('Account', { Name: 'Acme Inc', Website: 'acme.example.com', NumberOfEmployees: 500, OwnerId: owner.Id as string });
+  const zeta = store.insert('Account', { Name: 'Zeta', Website: null, NumberOfEmployees: 20 });
+  const gone = store.insert('Account', { Name: 'Gone Co' });
+  store.softDelete(gone);
+  const contacts = [
+    store.insert('Contact', { LastName: 'Alpha', AccountId: acme.Id as string }),
+    store.insert('Contact', { LastName: 'Bravo', AccountId: zeta.Id as string }),
+    store.insert('Contact', { LastName: 'Charlie', AccountId: null }),
+    store.insert('Contact', { LastName: 'Delta', AccountId: gone.Id as string }),
+  ];
+  const contactNames = (soql: string) => names(soql);
+  const records = (soql: string): SfRecord[] => {
+    const r = run(soql);
+    if (r.kind !== 'records') throw new Error(`expected records, got ${r.kind}`);
+    return r.rows;
+  };
+
+  it('parses a dotted field into its path parts, keeping the text as written', () => {
+    const ast = parseSoql('SELECT Id, account.Owner.EMAIL FROM Contact WHERE Account.Name = \'x\' ORDER BY Account.Name');
+    expect(ast.select[1]).toEqual({ kind: 'field', field: { name: 'account.Owner.EMAIL', path: ['account', 'Owner', 'EMAIL'], pos: 11 } });
+    expect(ast.where).toMatchObject({ kind: 'compare', field: { path: ['Account', 'Name'] } });
+    expect(ast.orderBy[0]?.field.path).toEqual(['Account', 'Name']);
+    expect(ast.from).toEqual({ name: 'Contact', path: ['Contact'], pos: 36 });
+  });
+
+  it('binds paths to relationship names from describe, in canonical casing, nested by relationship', () => {
+    const q = compileQuery(parseSoql('SELECT id, account.name, Email, ACCOUNT.website, account.owner.email FROM contact'), (n) => store.schema(n), NOW, store.finder);
+    expect(q.columns.map((f) => f.name)).toEqual(['Id', 'Email']);
+    const shape = (nodes: typeof q.select): unknown[] =>
+      nodes.map((n) => (n.kind === 'field' ? n.field.name : { [n.hop.name]: shape(n.children) }));
+    expect(shape(q.select)).toEqual(['Id', { Account: ['Name', 'Website', { Owner: ['Email'] }] }, 'Email']);
+    const hop = q.select[1]?.kind === 'parent' ? q.select[1].hop : null;
+    expect(hop?.ref.name).toBe('AccountId');
+    expect(hop?.target.name).toBe('Account');
+  });
+
+  it('filters on a parent field; a null, dangling or deleted parent reads as null', () => {
+    expect(contactNames("SELECT LastName FROM Contact WHERE Account.Website = 'ACME.example.com'")).toEqual(['Alpha']);
+    expect(contactNames('SELECT LastName FROM Contact WHERE Account.Name = null ORDER BY LastName')).toEqual(['Charlie', 'Delta']);
+    expect(contactNames("SELECT LastName FROM Contact WHERE Account.Name != 'Acme Inc' ORDER BY LastName")).toEqual(['Bravo', 'Charlie', 'Delta']);
+    expect(contactNames('SELECT LastName FROM Contact WHERE Account.NumberOfEmployees > 100')).toEqual(['Alpha']);
+    expect(contactNames("SELECT LastName FROM Contact WHERE Account.Name LIKE 'ze%'")).toEqual(['Bravo']);
+    expect(contactNames("SELECT LastName FROM Contact WHERE Account.Name IN ('Zeta', null) ORDER BY LastName")).toEqual(['Bravo', 'Charlie', 'Delta']);
+    expect(contactNames(`SELECT LastName FROM Contact WHERE Account.Id = '${String(acme.Id).slice(0, 15)}'`)).toEqual(['Alpha']);
+    expect(contactNames("SELECT LastName FROM Contact WHERE Account.Owner.Email = 'olive@corp.example'")).toEqual(['Alpha']);
+  });
+
+  it('orders by a parent field, nulls first unless asked otherwise', () => {
+    expect(contactNames('SELECT LastName FROM Contact ORDER BY Account.Name, LastName')).toEqual(['Charlie', 'Delta', 'Alpha', 'Bravo']);
+    expect(contactNames('SELECT LastName FROM Contact ORDER BY Account.Name DESC NULLS LAST, LastName')).toEqual(['Bravo', 'Alpha', 'Charlie', 'Delta']);
+    expect(contactNames('SELECT LastName FROM Contact ORDER BY Account.NumberOfEmployees DESC NULLS LAST LIMIT 1')).toEqual(['Alpha']);
+  });
+
+  it('reads parents for the rows it returns, and takes the object name as a qualifier', () => {
+    const q = compileQuery(parseSoql(`SELECT Contact.LastName, Contact.Account.Name FROM Contact WHERE Id = '${String(contacts[0]?.Id)}'`), (n) => store.schema(n), NOW, store.finder);
+    expect(q.columns.map((f) => f.name)).toEqual(['LastName']);
+    expect(q.idCandidates).toEqual([contacts[0]?.Id]);
+    const [row] = records(`SELECT Id, Account.Name FROM Contact WHERE Id = '${String(contacts[0]?.Id)}'`);
+    expect(row?.LastName).toBe('Alpha');
+  });
+
+  it('groups by a parent field under its own field name', () => {
+    expect(run('SELECT Account.Name, COUNT(Id) n FROM Contact GROUP BY Account.Name ORDER BY Account.Name')).toMatchObject({
+      kind: 'aggregate',
+      rows: [{ Name: null, n: 2 }, { Name: 'Acme Inc', n: 1 }, { Name: 'Zeta', n: 1 }],
+    });
+  });
+
+  it('does not mistake a parent Id or SystemModstamp for the index hints', () => {
+    const q = compileQuery(
+      parseSoql(`SELECT Id FROM Contact WHERE Account.Id = '${String(acme.Id)}' AND Account.SystemModstamp > 2026-01-01T00:00:00Z ORDER BY Account.SystemModstamp, Id`),
+      (n) => store.schema(n),
+      NOW,
+      store.finder,
+    );
+    expect(q.idCandidates).toBeNull();
+    expect(q.modstampRange).toEqual({ lo: -Infinity, hi: Infinity });
+    expect(q.modstampOrder).toBeNull();
+  });
+
+  it("words an unknown relationship and an unknown parent field the way Salesforce does", () => {
+    const rel = soqlError('SELECT Id, Foo.Name FROM Contact');
+    expect(rel.code).toBe('INVALID_FIELD');
+    expect(rel.message).toContain(
+      "\nSELECT Id, Foo.Name FROM Contact\n           ^\nERROR at Row:1:Column:12\nDidn't understand relationship 'Foo' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+    );
+    expect(soqlError('SELECT Account.Bogus FROM Contact').message).toContain(
+      "No such column 'Bogus' on entity 'Account'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.",
+    );
+    expect(soqlError('SELECT Account.Foo.Name FROM Contact').message).toContain("Didn't understand relationship 'Foo' in field path.");
+    expect(soqlError('SELECT Who.Company FROM Task').message).toContain("No such column 'Company' on entity 'Name'.");
+    expect(soqlError('SELECT Account.Description FROM Contact WHERE Account.Description = null').message).toContain("field 'Description' can not be filtered");
+    expect(soqlError('SELECT Id FROM Contact WHERE Owner.CreatedBy.CreatedBy.CreatedBy.CreatedBy.CreatedBy.Name = null').code).toBe('MALFORMED_QUERY');
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Binds a parsed SOQL query to an object's fields, type-checks it the way Salesforce does
- * (INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR) and compiles the WHERE clause into
- * one predicate, once per query. String comparisons are case-insensitive, as in SOQL; ids compare
- * on their 15-character case-sensitive form.
+ * Binds a parsed SOQL query to an object's fields and its parents' (child-to-parent paths such as
+ * `Account.Name`, paths.ts), type-checks it the way Salesforce does (INVALID_FIELD, INVALID_TYPE,
+ * INVALID_QUERY_FILTER_OPERATOR) and compiles the WHERE clause into one predicate, once per query.
+ * String comparisons are case-insensitive, as in SOQL; ids compare on their 15-character
+ * case-sensitive form. A parent field reads null when the parent is null, like a null field.
  */
 import type { FieldDef, SObjectSchema } from '../objects.js';
-import { readValue } from '../values.js';
 import type { SfRecord, SfValue } from '../values.js';
 import { bindLiteral, categoryOf, comparatorFor, likeToRegExp, opTest } from './bind.js';
 import type { Bound, Category } from './bind.js';
@@ -13,12 +13,15 @@ import type { DateRange } from './dates.js';
 import { idCandidates, modstampBounds, modstampOrder } from './hints.js';
 import { SoqlError } from './lexer.js';
 import type { AggregateFn, CompareOp, Condition, FieldRef, Literal, SoqlQuery } from './parser.js';
+import { PathResolver, addToSelect, rootColumns } from './paths.js';
+import type { FieldPath, RecordFinder, SchemaResolver, SelectNode } from './paths.js';
 
+export type { FieldPath, FoundRecord, RecordFinder, SchemaResolver, SelectNode } from './paths.js';
 
 export type Predicate = (record: SfRecord) => boolean;
 
 export interface OrderKey {
-  field: FieldDef;
+  path: FieldPath;
   category: Category;
   desc: boolean;
   nullsLast: boolean;
@@ -27,17 +30,20 @@ export interface OrderKey {
 export interface AggregateColumn {
   name: string;
   fn: AggregateFn;
-  field: FieldDef;
+  path: FieldPath;
 }
 
-export type AggregateOutput = { kind: 'group'; field: FieldDef } | { kind: 'aggregate'; column: AggregateColumn };
+export type AggregateOutput = { kind: 'group'; path: FieldPath } | { kind: 'aggregate'; column: AggregateColumn };
 
 export interface CompiledQuery {
   text: string;
   schema: SObjectSchema;
   kind: 'records' | 'count' | 'aggregate';
+  /** The record shape: fields and, nested, parent relationships with their fields. */
+  select: SelectNode[];
+  /** The queried object's own selected fields, in order. */
   columns: FieldDef[];
-  groupBy: FieldDef[];
+  groupBy: FieldPath[];
   outputs: AggregateOutput[];
   predicate: Predicate | null;
   order: OrderKey[];
@@ -51,35 +57,31 @@ export interface CompiledQuery {
   idCandidates: string[] | null;
 }
 
-export type SchemaResolver = (name: string) => SObjectSchema | undefined;
-
-export function compileQuery(ast: SoqlQuery, resolve: SchemaResolver, now: number): CompiledQuery {
-  return new Compiler(ast, resolve, now).compile();
+/**
+ * Compiles a parsed query. `find` looks parents up by id (the store's records); without it every
+ * parent relationship reads as null.
+ */
+export function compileQuery(ast: SoqlQuery, resolve: SchemaResolver, now: number, find?: RecordFinder): CompiledQuery {
+  return new Compiler(ast, resolve, now, find).compile();
 }
 
 class Compiler {
   private schema!: SObjectSchema;
+  private paths!: PathResolver;
 
   constructor(
     private readonly ast: SoqlQuery,
     private readonly resolve: SchemaResolver,
     private readonly now: number,
+    private readonly find: RecordFinder | undefined,
   ) {}
 
   private error(code: SoqlError['code'], detail: string, pos: number | null): SoqlError {
     return new SoqlError(code, detail, pos, this.ast.text);
   }
 
-  private field(ref: FieldRef): FieldDef {
-    const f = this.schema.field(ref.name);
-    if (!f) {
-      throw this.error(
-        'INVALID_FIELD',
-        `No such column '${ref.name}' on entity '${this.schema.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
-        ref.pos,
-      );
-    }
-    return f;
+  private field(ref: FieldRef): FieldPath {
+    return this.paths.path(ref);
   }
 
   compile(): CompiledQuery {
@@ -93,6 +95,7 @@ class Compiler {
       );
     }
     this.schema = schema;
+    this.paths = new PathResolver(schema, this.resolve, this.find, ast.text);
     const aggregated = ast.groupBy.length > 0 || ast.select.some((s) => s.kind === 'aggregate' || s.kind === 'countAll');
     const base = {
       text: ast.text,
@@ -104,10 +107,10 @@ class Compiler {
       idCandidates: null,
     };
     let kind: CompiledQuery['kind'] = 'records';
-    let columns: FieldDef[] = [];
-    let groupBy: FieldDef[] = [];
+    let select: SelectNode[] = [];
+    let groupBy: FieldPath[] = [];
     let outputs: AggregateOutput[] = [];
-    if (!aggregated) columns = this.selectColumns();
+    if (!aggregated) select = this.selectTree();
     else if (ast.select.length === 1 && ast.select[0]?.kind === 'countAll' && ast.groupBy.length === 0) kind = 'count';
     else {
       kind = 'aggregate';
@@ -115,17 +118,18 @@ class Compiler {
     }
     const predicate = ast.where ? this.condition(ast.where) : null;
     const order = this.orderKeys(groupBy, kind);
-    const compiled: CompiledQuery = { ...base, kind, columns, groupBy, outputs, predicate, order };
+    const compiled: CompiledQuery = { ...base, kind, select, columns: rootColumns(select), groupBy, outputs, predicate, order };
     if (ast.where) {
-      compiled.modstampRange = modstampBounds(ast.where, schema, this.now, ast.text);
-      compiled.idCandidates = idCandidates(ast.where, schema);
+      const rootField = (ref: FieldRef) => this.paths.rootField(ref);
+      compiled.modstampRange = modstampBounds(ast.where, rootField, this.now, ast.text);
+      compiled.idCandidates = idCandidates(ast.where, rootField);
     }
-    compiled.modstampOrder = modstampOrder(order);
+    compiled.modstampOrder = modstampOrder(order.map((k) => ({ name: k.path.name, desc: k.desc })));
     return compiled;
   }
 
-  private selectColumns(): FieldDef[] {
-    const columns: FieldDef[] = [];
+  private selectTree(): SelectNode[] {
+    const tree: SelectNode[] = [];
     const seen = new Set<string>();
     for (const item of this.ast.select) {
       if (item.kind === 'fields') {
@@ -136,25 +140,26 @@ class Compiler {
           const wanted = item.which === 'ALL' || (item.which === 'CUSTOM') === f.custom;
           if (wanted && !seen.has(f.name)) {
             seen.add(f.name);
-            columns.push(f);
+            tree.push({ kind: 'field', field: f });
           }
         }
       } else if (item.kind === 'field') {
-        const f = this.field(item.field);
-        if (seen.has(f.name)) throw this.error('MALFORMED_QUERY', `duplicate field selected: ${f.name}`, item.field.pos);
-        seen.add(f.name);
-        columns.push(f);
+        const path = this.field(item.field);
+        if (seen.has(path.name)) throw this.error('MALFORMED_QUERY', `duplicate field selected: ${path.name}`, item.field.pos);
+        seen.add(path.name);
+        addToSelect(tree, path);
       }
     }
-    return columns;
+    return tree;
   }
 
-  private aggregateSelect(): { groupBy: FieldDef[]; outputs: AggregateOutput[] } {
+  private aggregateSelect(): { groupBy: FieldPath[]; outputs: AggregateOutput[] } {
     const groupBy = this.ast.groupBy.map((ref) => {
-      const f = this.field(ref);
-      if (!f.groupable) throw this.error('MALFORMED_QUERY', `field '${f.name}' can not be grouped in a query call`, ref.pos);
-      return f;
+      const path = this.field(ref);
+      if (!path.field.groupable) throw this.error('MALFORMED_QUERY', `field '${path.field.name}' can not be grouped in a query call`, ref.pos);
+      return path;
     });
+    const grouped = (path: FieldPath) => groupBy.some((g) => g.name === path.name);
     const outputs: AggregateOutput[] = [];
     let expr = 0;
     for (const item of this.ast.select) {
@@ -162,37 +167,38 @@ class Compiler {
         throw this.error('MALFORMED_QUERY', 'COUNT() and FIELDS() cannot be combined with other select items or GROUP BY', item.pos);
       }
       if (item.kind === 'field') {
-        const f = this.field(item.field);
-        if (!groupBy.includes(f)) throw this.error('MALFORMED_QUERY', `Field must be grouped or aggregated: ${f.name}`, item.field.pos);
-        outputs.push({ kind: 'group', field: f });
+        const path = this.field(item.field);
+        if (!grouped(path)) throw this.error('MALFORMED_QUERY', `Field must be grouped or aggregated: ${path.name}`, item.field.pos);
+        outputs.push({ kind: 'group', path });
         continue;
       }
-      const f = this.field(item.field);
-      const cat = categoryOf(f.type);
+      const path = this.field(item.field);
+      const cat = categoryOf(path.field.type);
       if ((item.fn === 'SUM' || item.fn === 'AVG') && cat !== 'number') {
-        throw this.error('MALFORMED_QUERY', `field ${f.name} does not support aggregate operator ${item.fn}`, item.field.pos);
+        throw this.error('MALFORMED_QUERY', `field ${path.field.name} does not support aggregate operator ${item.fn}`, item.field.pos);
       }
       const name = item.alias ?? `expr${expr++}`;
-      outputs.push({ kind: 'aggregate', column: { name, fn: item.fn, field: f } });
+      outputs.push({ kind: 'aggregate', column: { name, fn: item.fn, path } });
     }
     return { groupBy, outputs };
   }
 
-  private orderKeys(groupBy: FieldDef[], kind: CompiledQuery['kind']): OrderKey[] {
+  private orderKeys(groupBy: FieldPath[], kind: CompiledQuery['kind']): OrderKey[] {
     return this.ast.orderBy.map((item) => {
-      const f = this.field(item.field);
+      const path = this.field(item.field);
+      const f = path.field;
       if (!f.sortable) throw this.error('INVALID_FIELD', `field '${f.name}' can not be sorted in a query call`, item.field.pos);
-      if (kind === 'aggregate' && !groupBy.includes(f)) {
-        throw this.error('MALFORMED_QUERY', `Ordered field must be grouped or aggregated: ${f.name}`, item.field.pos);
+      if (kind === 'aggregate' && !groupBy.some((g) => g.name === path.name)) {
+        throw this.error('MALFORMED_QUERY', `Ordered field must be grouped or aggregated: ${path.name}`, item.field.pos);
       }
-      return { field: f, category: categoryOf(f.type), desc: item.desc, nullsLast: item.nullsLast };
+      return { path, category: categoryOf(f.type), desc: item.desc, nullsLast: item.nullsLast };
     });
   }
 
-  private filterable(ref: FieldRef): FieldDef {
-    const f = this.field(ref);
-    if (!f.filterable) throw this.error('INVALID_FIELD', `field '${f.name}' can not be filtered in a query call`, ref.pos);
-    return f;
+  private filterable(ref: FieldRef): FieldPath {
+    const path = this.field(ref);
+    if (!path.field.filterable) throw this.error('INVALID_FIELD', `field '${path.field.name}' can not be filtered in a query call`, ref.pos);
+    return path;
   }
 
   private bind(f: FieldDef, lit: Literal): Bound {
@@ -226,14 +232,16 @@ class Compiler {
       case 'in':
         return this.inList(c.field, c.negated, c.values);
       case 'like': {
-        const f = this.filterable(c.field);
+        const path = this.filterable(c.field);
+        const f = path.field;
+        const read = path.read;
         if (categoryOf(f.type) !== 'text') {
           throw this.error('INVALID_QUERY_FILTER_OPERATOR', `invalid operator on ${f.type} field: LIKE`, c.field.pos);
         }
         if (c.value.kind !== 'string') throw this.error('INVALID_FIELD', `value of filter criterion for field '${f.name}' must be of type string and should be enclosed in quotes`, c.value.pos);
         const re = likeToRegExp(c.value.like);
         return (r) => {
-          const v = readValue(r, f);
+          const v = read(r);
           return typeof v === 'string' && re.test(v);
         };
       }
@@ -241,12 +249,14 @@ class Compiler {
   }
 
   private compare(ref: FieldRef, op: CompareOp, lit: Literal): Predicate {
-    const f = this.filterable(ref);
+    const path = this.filterable(ref);
+    const f = path.field;
+    const read = path.read;
     const cat = categoryOf(f.type);
     const bound = this.bind(f, lit);
     if (bound.kind === 'null') {
-      if (op === '=') return (r) => readValue(r, f) === null;
-      if (op === '!=') return (r) => readValue(r, f) !== null;
+      if (op === '=') return (r) => read(r) === null;
+      if (op === '!=') return (r) => read(r) !== null;
       throw this.error('INVALID_QUERY_FILTER_OPERATOR', `invalid operator on null: ${op}`, lit.pos);
     }
     if (cat === 'boolean' && op !== '=' && op !== '!=') {
@@ -254,7 +264,7 @@ class Compiler {
     }
     if (bound.kind === 'range') {
       const { start, end } = bound.range;
-      const get = (r: SfRecord) => readValue(r, f) as number | null;
+      const get = read as (r: SfRecord) => number | null;
       switch (op) {
         case '=':
           return (r) => { const v = get(r); return v !== null && v >= start && v < end; };
@@ -273,12 +283,14 @@ class Compiler {
     const key = bound.key;
     const cmp = comparatorFor(cat);
     const test = opTest(op);
-    if (op === '!=') return (r) => { const v = readValue(r, f); return v === null || cmp(v, key) !== 0; };
-    return (r) => { const v = readValue(r, f); return v !== null && test(cmp(v, key)); };
+    if (op === '!=') return (r) => { const v = read(r); return v === null || cmp(v, key) !== 0; };
+    return (r) => { const v = read(r); return v !== null && test(cmp(v, key)); };
   }
 
   private inList(ref: FieldRef, negated: boolean, values: Literal[]): Predicate {
-    const f = this.filterable(ref);
+    const path = this.filterable(ref);
+    const f = path.field;
+    const read = path.read;
     const cat = categoryOf(f.type);
     let includesNull = false;
     const keys = new Set<string | number | boolean>();
@@ -292,7 +304,7 @@ class Compiler {
     const normalise = (v: SfValue): string | number | boolean =>
       cat === 'text' ? String(v).toLowerCase() : cat === 'id' ? String(v).slice(0, 15) : (v as number | boolean);
     const member = (r: SfRecord): boolean => {
-      const v = readValue(r, f);
+      const v = read(r);
       if (v === null) return includesNull;
       if (ranges.length) return ranges.some((g) => (v as number) >= g.start && (v as number) < g.end);
       return keys.has(normalise(v));

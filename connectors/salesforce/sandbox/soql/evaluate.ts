@@ -6,11 +6,11 @@
  * without LIMIT a full sort on precomputed keys.
  */
 import type { SObjectSchema } from '../objects.js';
-import { outputValue, readValue } from '../values.js';
+import { outputValue } from '../values.js';
 import type { SfRecord, SfValue } from '../values.js';
 import { compareIds } from './bind.js';
 import { compileQuery } from './compile.js';
-import type { AggregateColumn, CompiledQuery, OrderKey, SchemaResolver } from './compile.js';
+import type { AggregateColumn, CompiledQuery, OrderKey, RecordFinder, SchemaResolver } from './compile.js';
 import { parseSoql } from './parser.js';
 
 export interface QuerySource {
@@ -36,8 +36,15 @@ export interface ExecuteOptions {
 }
 
 /** Parses, compiles and runs one query (used by tests and the uncounted store helpers). */
-export function runSoql(text: string, resolve: SchemaResolver, source: (schema: SObjectSchema) => QuerySource, now: number, options: ExecuteOptions): QueryResult {
-  const compiled = compileQuery(parseSoql(text), resolve, now);
+export function runSoql(
+  text: string,
+  resolve: SchemaResolver,
+  source: (schema: SObjectSchema) => QuerySource,
+  now: number,
+  options: ExecuteOptions,
+  find?: RecordFinder,
+): QueryResult {
+  const compiled = compileQuery(parseSoql(text), resolve, now, find);
   return executeQuery(compiled, source(compiled.schema), options);
 }
 
@@ -90,7 +97,7 @@ function candidates(q: CompiledQuery, source: QuerySource): Iterable<SfRecord> {
 type SortKey = string | number | boolean | null;
 
 function sortKey(key: OrderKey, record: SfRecord): SortKey {
-  const v = readValue(record, key.field);
+  const v = key.path.read(record);
   if (v === null) return null;
   return key.category === 'text' ? String(v).toLowerCase() : v;
 }
@@ -199,9 +206,9 @@ function finish(acc: Accumulator, column: AggregateColumn): SfValue {
     case 'AVG':
       return acc.count ? acc.sum / acc.count : null;
     case 'MIN':
-      return outputValue(column.field, acc.min);
+      return outputValue(column.path.field, acc.min);
     case 'MAX':
-      return outputValue(column.field, acc.max);
+      return outputValue(column.path.field, acc.max);
   }
 }
 
@@ -212,8 +219,8 @@ function aggregate(q: CompiledQuery, source: QuerySource, visible: (r: SfRecord)
   if (q.groupBy.length === 0) groups.set('', { sample: {}, accs: newAccs() });
   for (const r of candidates(q, source)) {
     if (!visible(r)) continue;
-    const key = q.groupBy.length === 0 ? '' : JSON.stringify(q.groupBy.map((f) => {
-      const v = readValue(r, f);
+    const key = q.groupBy.length === 0 ? '' : JSON.stringify(q.groupBy.map((path) => {
+      const v = path.read(r);
       return typeof v === 'string' ? v.toLowerCase() : v;
     }));
     let group = groups.get(key);
@@ -221,7 +228,7 @@ function aggregate(q: CompiledQuery, source: QuerySource, visible: (r: SfRecord)
       group = { sample: r, accs: newAccs() };
       groups.set(key, group);
     }
-    columns.forEach((c, i) => accumulate(group.accs[i]!, c, readValue(r, c.field)));
+    columns.forEach((c, i) => accumulate(group.accs[i]!, c, c.path.read(r)));
   }
   let entries = [...groups.values()];
   if (q.order.length) {
@@ -233,7 +240,8 @@ function aggregate(q: CompiledQuery, source: QuerySource, visible: (r: SfRecord)
     const row: AggregateRow = { attributes: { type: 'AggregateResult' } };
     let i = 0;
     for (const o of q.outputs) {
-      if (o.kind === 'group') row[o.field.name] = outputValue(o.field, readValue(g.sample, o.field));
+      // A grouped parent field is named by its own field name (`Account.Industry` → `Industry`).
+      if (o.kind === 'group') row[o.path.field.name] = outputValue(o.path.field, o.path.read(g.sample));
       else row[o.column.name] = finish(g.accs[i++]!, o.column);
     }
     return row;

@@ -2,6 +2,7 @@
  * A recursive-descent parser for the SOQL subset the connector and an admin use:
  * `SELECT fields | COUNT() | aggregates | FIELDS(ALL|STANDARD|CUSTOM) FROM object [WHERE cond]
  * [GROUP BY fields] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]`.
+ * Fields may be child-to-parent relationship paths (`Account.Name`, `Account.Owner.Email`).
  * Like Salesforce, it rejects AND and OR mixed at one level without parentheses.
  * The result is syntax only; evaluate.ts binds names to an object's fields.
  */
@@ -9,8 +10,16 @@ import { DATE_LITERALS, SoqlError, tokenize } from './lexer.js';
 import type { Token } from './lexer.js';
 import { parseDate, parseDateTime } from '../values.js';
 
+/**
+ * A field as written: `Email`, or a child-to-parent path such as `Account.Name` or
+ * `Account.Owner.Email` (relationship names, then a field of the last parent). Binding the path to
+ * the objects' relationships is compile.ts's job (paths.ts).
+ */
 export interface FieldRef {
+  /** The text as written, e.g. `account.name`. */
   name: string;
+  /** Its dot-separated parts: one for a field of the queried object, more for a parent's field. */
+  path: string[];
   pos: number;
 }
 
@@ -107,22 +116,22 @@ class Parser {
     const t = this.peek();
     if (t.kind !== 'ident' || RESERVED.has(t.text.toUpperCase())) throw this.unexpected();
     this.next();
-    if (t.text.includes('.')) {
-      throw new SoqlError(
-        'MALFORMED_QUERY',
-        `Relationship field paths such as '${t.text}' are not supported by the Salesforce sandbox; select the Id field instead`,
-        t.pos,
-        this.text,
-      );
-    }
-    return { name: t.text, pos: t.pos };
+    return { name: t.text, path: t.text.split('.'), pos: t.pos };
+  }
+
+  /** The object after FROM: one name, no path. */
+  private objectRef(): FieldRef {
+    const t = this.peek();
+    if (t.kind !== 'ident' || RESERVED.has(t.text.toUpperCase()) || t.text.includes('.')) throw this.unexpected();
+    this.next();
+    return { name: t.text, path: [t.text], pos: t.pos };
   }
 
   parseQuery(): SoqlQuery {
     this.expectKeyword('SELECT');
     const select = this.selectList();
     this.expectKeyword('FROM');
-    const from = this.fieldRef();
+    const from = this.objectRef();
     let where: Condition | null = null;
     let groupBy: FieldRef[] = [];
     let orderBy: OrderItem[] = [];
