@@ -55,8 +55,19 @@ function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
   return create.hubspot === 'always';
 }
 
+/**
+ * People are created in the other CRM only once both CRMs have been read in full: before that, a
+ * person "missing" from Salesforce may simply not have been read yet, and creating them would make
+ * a duplicate. The end of the initial read re-evaluates every lead (see jobs/poll.ts).
+ */
+async function bothCrmsRead(ctx: SyncContext): Promise<boolean> {
+  const [hubspot, salesforce] = await Promise.all([ctx.cursors.lastSyncAt('hubspot'), ctx.cursors.lastSyncAt('salesforce')]);
+  return hubspot !== null && salesforce !== null;
+}
+
 async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null): Promise<number> {
   let planned = 0;
+  if (!(wantsCreate(ctx, lead, 'hubspot') || wantsCreate(ctx, lead, 'salesforce')) || !(await bothCrmsRead(ctx))) return 0;
   for (const crm of ['hubspot', 'salesforce'] as const) {
     if (!lead.email || !wantsCreate(ctx, lead, crm)) continue;
     // Never twice: a lead whose create already succeeded (even if the link is not stored yet) is skipped.
@@ -93,7 +104,8 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     });
   }
   const lead = output.lead;
-  await ctx.leads.save({ ...stored, lead, evaluatedSales: lead.sales });
+  const routedOwnerId = output.ownerChange?.ownerId ?? stored.routedOwnerId;
+  await ctx.leads.save({ ...stored, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) });
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
 
   const desired: SmkValues = { ...output.desired, leadId };
@@ -120,7 +132,8 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     touched.add(plan.crm);
   }
   let planned = plans.length;
-  const created = await planCreates(ctx, lead, desired, ownerSalesforce);
+  // A record created after the handoff (once both CRMs were read) goes to the rep routing chose then.
+  const created = await planCreates(ctx, lead, desired, ownerSalesforce ?? routedOwnerId ?? null);
   if (created > 0) {
     planned += created;
     for (const crm of ['hubspot', 'salesforce'] as const) if (wantsCreate(ctx, lead, crm)) touched.add(crm);

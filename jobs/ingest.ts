@@ -11,7 +11,7 @@ import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/
 import type { CrmName, Lead, LeadFragment, LeadLinks } from '../src/model/lead.js';
 import { leadIdFor } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
-import { composeLead, flattenFragment, relevantSignature } from '../src/sync/compose.js';
+import { composeLead, flattenFragment, nextView, relevantSignature } from '../src/sync/compose.js';
 import type { SourceView } from '../src/sync/compose.js';
 import { appendEngagement, eventsFromCounters } from '../src/sync/engagement.js';
 import { decideIdentity, linkedRecordId } from '../src/sync/identity.js';
@@ -125,7 +125,7 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     const before = stored ? relevantSignature(stored.lead) : '';
     const previousView = base.views[fragment.source];
     const links = withLink(base.lead.links, fragment);
-    const view: SourceView = { ref: { object: fragment.object, id: fragment.recordId }, modifiedAt: fragment.modifiedAt, values: flattenFragment(fragment) };
+    const view: SourceView = nextView(previousView, { object: fragment.object, id: fragment.recordId }, fragment.modifiedAt, flattenFragment(fragment));
     const views = { ...base.views, [fragment.source]: view };
 
     let lead: Lead = { ...base.lead, links };

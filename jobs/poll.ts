@@ -7,6 +7,7 @@
 import type { ChangePage, StreamPosition } from '../connectors/types.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { SyncContext } from './context.js';
+import { enqueueEvaluate, processIngest } from './ingest.js';
 
 export interface PollResult {
   pages: number;
@@ -34,7 +35,9 @@ export async function processPoll(ctx: SyncContext, crm: CrmName, options: { ful
     const streams = new Set<string>();
     for await (const page of connector.readAll()) {
       const readAt = ctx.clock.now();
-      await handOn(ctx, crm, page, readAt);
+      // A full read is ingested as it goes, so that "read in full" (below) means "known to the
+      // snapshot": creating people in the other CRM depends on it. A crash re-reads from the start.
+      await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems });
       streams.add(page.stream);
       result.pages += 1;
       result.records += page.fragments.length;
@@ -43,7 +46,14 @@ export async function processPoll(ctx: SyncContext, crm: CrmName, options: { ful
     // Changes made while the full read ran are picked up by the feed from just before it began.
     const from: StreamPosition = { ts: new Date(startedAt - ctx.config.file.sync.searchSafetyMargin).toISOString(), id: '' };
     for (const stream of streams) await ctx.cursors.set(crm, stream, from);
+    const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
+    const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
     await ctx.cursors.markSynced(crm, ctx.clock.now());
+    if (firstTime && otherRead) {
+      // Both CRMs are now read in full: evaluate every lead once more, so that people known to one
+      // CRM only are created in the other where the config says so (see jobs/evaluate.ts).
+      for await (const ids of ctx.leads.ids(1000)) await enqueueEvaluate(ctx, ids, 'initial sync complete');
+    }
     return result;
   }
 

@@ -143,14 +143,26 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
 /** Links the new record to its lead; the lead's next evaluation writes whatever still differs. */
 async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: { object: 'contact' | 'Lead' | 'Contact'; id: string }, payload: CreatePayload, now: number): Promise<void> {
   await ctx.leads.setLink(crm, ref.object, ref.id, leadId);
-  await ctx.locks.with(`lead:${leadId}`, async () => {
+  const kept = await ctx.locks.with(`lead:${leadId}`, async () => {
     const stored = await ctx.leads.get(leadId);
-    if (!stored) return;
+    if (!stored) return true;
+    const existing = crm === 'hubspot' ? stored.lead.links.hubspot?.id : stored.lead.links.salesforce?.id;
+    // The person reached this CRM another way meanwhile (a rep created them): keep that record.
+    if (existing && existing !== ref.id) return false;
     const links = { ...stored.lead.links };
     if (crm === 'hubspot') links.hubspot = { id: ref.id };
     else links.salesforce = { object: ref.object === 'Contact' ? 'Contact' : 'Lead', id: ref.id };
     await ctx.leads.save({ ...stored, lead: { ...stored.lead, links } });
+    return true;
   });
+  if (!kept) {
+    await ctx.leads.removeLink(crm, ref.object, ref.id);
+    await ctx.errors.record({
+      crm, object: ref.object, recordId: ref.id, leadId, code: 'DUPLICATE_CREATED', stage: 'create',
+      message: `the connector created ${ref.object} ${ref.id} while the same person appeared in ${crm} as another record; merge them in ${crm === 'hubspot' ? 'HubSpot' : 'Salesforce'}`,
+    }, now);
+    return;
+  }
   await ctx.held.recordWritten(crm, leadId, payload.smk, now, payload.ownerId ?? undefined);
   await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
   if (crm === 'salesforce') {
@@ -195,12 +207,19 @@ async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResul
   }
 }
 
+/** Records written or created so far (all CRMs): `sync --once` reads again while it moves. */
+export async function writeCount(ctx: SyncContext): Promise<number> {
+  return Number((await ctx.redis.get(ctx.keys.meta('records-written'))) ?? 0);
+}
+
 export async function processWriteback(ctx: SyncContext, crm: CrmName): Promise<WritebackResult> {
   await ctx.clock.sync();
   const result: WritebackResult = { written: 0, failed: 0, created: 0, tasks: 0, rescheduled: 0 };
   await drainCreates(ctx, crm, result);
   await drainWrites(ctx, crm, result);
   await drainTasks(ctx, crm, result);
+  const changed = result.written + result.created + result.tasks;
+  if (changed > 0) await ctx.redis.incrby(ctx.keys.meta('records-written'), changed);
   await scheduleWriteback(ctx, crm);
   return result;
 }

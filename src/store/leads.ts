@@ -15,6 +15,7 @@ const sourceViewSchema = z.object({
   ref: z.object({ object: z.enum(['contact', 'Lead', 'Contact']), id: z.string() }),
   modifiedAt: z.string(),
   values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  changedAt: z.record(z.string(), z.string()).optional(),
 });
 
 export const storedLeadSchema = z.object({
@@ -22,11 +23,14 @@ export const storedLeadSchema = z.object({
   views: z.object({ hubspot: sourceViewSchema.optional(), salesforce: sourceViewSchema.optional() }),
   /** Sales' fields as the last evaluation saw them: a change since is a rep's touch. */
   evaluatedSales: salesSchema.optional(),
+  /** The Salesforce owner routing chose at the last handoff (a record created later gets it). */
+  routedOwnerId: z.string().optional(),
 });
 export interface StoredLead {
   lead: Lead;
   views: Partial<Record<CrmName, SourceView>>;
   evaluatedSales?: Sales;
+  routedOwnerId?: string;
 }
 
 /** Deterministic: a retried ingest of the same first record makes the same lead, never a second one. */

@@ -16,6 +16,22 @@ export interface SourceView {
   /** The vendor's modification time of the record (two-way merges compare these). */
   modifiedAt: string;
   values: Partial<Record<OwnedPath, FlatValue>>;
+  /**
+   * When each value was first seen as it is now (the record's modification time at that read).
+   * Two-way fields compare these, not the record's modification time: our own write-back of the
+   * smk fields moves a record's modification time, and must not make its other fields "newer".
+   */
+  changedAt?: Partial<Record<OwnedPath, string>>;
+}
+
+/** The view of a newly read record, carrying over the change times of values that did not change. */
+export function nextView(previous: SourceView | undefined, ref: SourceView['ref'], modifiedAt: string, values: SourceView['values']): SourceView {
+  const changedAt: Partial<Record<OwnedPath, string>> = {};
+  for (const path of Object.keys(values) as OwnedPath[]) {
+    const same = previous !== undefined && previous.ref.id === ref.id && previous.values[path] === values[path];
+    changedAt[path] = same ? (previous.changedAt?.[path] ?? previous.modifiedAt) : modifiedAt;
+  }
+  return { ref, modifiedAt, values, changedAt };
 }
 
 function isBlank(value: FlatValue | undefined): boolean {
@@ -71,8 +87,10 @@ export function pickValue(
       if (!salesforce) return h;
       if (isBlank(h)) return s;
       if (isBlank(s)) return h;
-      // Newest record wins; on a tie HubSpot's value is kept so the result does not flip.
-      return Date.parse(salesforce.modifiedAt) > Date.parse(hubspot.modifiedAt) ? s : h;
+      // The value changed most recently wins; on a tie HubSpot's is kept so the result does not flip.
+      const hAt = Date.parse(hubspot.changedAt?.[path] ?? hubspot.modifiedAt);
+      const sAt = Date.parse(salesforce.changedAt?.[path] ?? salesforce.modifiedAt);
+      return sAt > hAt ? s : h;
     }
     case 'none':
       return undefined;

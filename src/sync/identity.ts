@@ -34,6 +34,10 @@ export function decideIdentity(fragment: LeadFragment, lookup: IdentityLookup, n
     if (other === undefined || other === fragment.recordId) {
       return { kind: 'matched', leadId: lookup.byEmail.leadId, by: 'email' };
     }
+    // A converted Lead whose Contact the lead already follows: the same person, by conversion.
+    if (fragment.identity.convertedContactId && other === fragment.identity.convertedContactId) {
+      return { kind: 'matched', leadId: lookup.byEmail.leadId, by: 'conversion' };
+    }
     return {
       kind: 'ambiguous',
       leadId: lookup.byEmail.leadId,

@@ -63,3 +63,18 @@ describe('composeLead', () => {
     expect(Object.keys(flat)).not.toContain('marketing.counters');
   });
 });
+
+describe('two-way fields follow the value that changed last, not the record', () => {
+  it('an smk write-back that bumps the record time does not make its other fields newer', async () => {
+    const { nextView } = await import('../../../src/sync/compose.js');
+    const h1 = nextView(undefined, { object: 'contact', id: '1' }, '2026-01-02T00:00:00.000Z', { 'person.title': 'CEO' });
+    const s1 = nextView(undefined, { object: 'Lead', id: '00Q000000000001AAA' }, '2026-01-01T00:00:00.000Z', { 'person.title': 'CTO' });
+    expect(pickValue('two-way', h1, s1, 'person.title')).toBe('CEO');
+    // Our write-back touches the Salesforce record later; the title there did not change.
+    const s2 = nextView(s1, s1.ref, '2026-01-05T00:00:00.000Z', { 'person.title': 'CTO' });
+    expect(pickValue('two-way', h1, s2, 'person.title')).toBe('CEO');
+    // A rep then edits the title in Salesforce: that value is now the newest.
+    const s3 = nextView(s2, s2.ref, '2026-01-06T00:00:00.000Z', { 'person.title': 'VP Sales' });
+    expect(pickValue('two-way', h1, s3, 'person.title')).toBe('VP Sales');
+  });
+});

@@ -97,3 +97,10 @@ describe('engagement from HubSpot counters', () => {
     expect(kept[kept.length - 1]?.at).toBe(seen);
   });
 });
+
+describe('identity after a conversion', () => {
+  it('matches a converted Lead to the lead that already follows its Contact', () => {
+    const fragment = leadFragmentSchema.parse({ source: 'salesforce', recordId: '00Q000000000003AAA', object: 'Lead', email: 'a@b.com', modifiedAt: '2026-01-01T00:00:00.000Z', identity: { convertedContactId: '003000000000001AAA' } });
+    expect(decideIdentity(fragment, { byRecord: null, byConversion: null, byEmail: { leadId: 'L9', links: { salesforce: { object: 'Contact', id: '003000000000001AAA' } } } }, 'Lnew')).toEqual({ kind: 'matched', leadId: 'L9', by: 'conversion' });
+  });
+});
