@@ -4,7 +4,7 @@
  * Each sandbox mounts `sandboxControlRouter` under `/__sandbox` and `countCalls` before its API routes.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import type { Request, Response, NextFunction, Express, Router } from 'express';
 import { z } from 'zod';
@@ -267,7 +267,7 @@ export async function listen(app: Express, port: number, host = '127.0.0.1'): Pr
     s.on('error', reject);
   });
   server.keepAliveTimeout = 5000;
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
