@@ -36,7 +36,7 @@ describe('composeLead', () => {
   };
 
   it('takes each field from its owner and keeps rule outputs, engagement and links', () => {
-    const lead = composeLead(base, { hubspot: hub({ 'person.title': 'CEO', 'marketing.source': 'PAID_SEARCH' }), salesforce: sf({ 'person.title': 'CTO', 'sales.status': 'Working - Contacted', 'marketing.source': 'Web' }) }, DEFAULT_OWNERSHIP);
+    const lead = composeLead(base, { hubspot: hub({ 'person.title': 'CEO', 'marketing.source': 'PAID_SEARCH' }), salesforce: sf({ 'person.title': 'CTO', 'sales.status': 'Working - Contacted', 'marketing.source': 'Web' }) }, { ...DEFAULT_OWNERSHIP, 'person.title': 'salesforce-unless-blank' });
     expect(lead.person.title).toBe('CTO');
     expect(lead.marketing.source).toBe('PAID_SEARCH');
     expect(lead.sales.status).toBe('Working - Contacted');
