@@ -5,6 +5,10 @@
  * breached, feedback synced) and the dashboard's URL.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DateTime } from 'luxon';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -87,10 +91,10 @@ async function narrate(ctx: SyncContext, sandboxes: Sandboxes, after: string, wr
 /** One round of what people do: visitors engage in HubSpot; reps work their leads in Salesforce. */
 async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: () => number): Promise<void> {
   const people = sandboxes.world.people.filter((p) => p.hubspot);
-  for (let i = 0; i < Math.max(3, Math.round(people.length / 40)); i += 1) {
+  for (let i = 0; i < Math.max(5, Math.round(people.length / 15)); i += 1) {
     const person = people[Math.floor(random() * people.length)];
     if (!person?.hubspot) continue;
-    const kind = random() < 0.3 ? 'form_submission' : random() < 0.5 ? 'email_click' : 'page_view';
+    const kind = random() < 0.4 ? 'form_submission' : random() < 0.5 ? 'email_click' : 'page_view';
     await control(sandboxes.hubspot.baseUrl, '/activity', { email: person.hubspot.email, kind, count: kind === 'page_view' ? 1 + Math.floor(random() * 6) : 1, ...(kind === 'form_submission' ? { name: random() < 0.5 ? 'Demo request' : 'Pricing guide' } : {}) });
   }
   // Reps act on some of the leads handed to them: accept, reject with a reason, or log a call.
@@ -109,6 +113,45 @@ async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: 
   }
 }
 
+/**
+ * The demo's rules: the built-in scoring, and routing over the seeded reps (North America and the
+ * rest of the world; the last rep is away), with the SLA on New York business hours.
+ */
+function writeDemoConfig(sandboxes: Sandboxes): string {
+  const owners = sandboxes.world.owners;
+  const member = (o: (typeof owners)[number], weight = 1) => `{ owner: "${o.salesforceId}", weight: ${weight}${o.away ? ', away: true' : ''} }`;
+  const half = Math.ceil(owners.length / 2);
+  const yaml = `
+routing:
+  rules:
+    - { when: { field: person.country, in: [US, CA] }, pool: north-america }
+  defaultPool: rest-of-world
+  pools:
+    north-america:
+      members: [${owners.slice(0, half).map((o, i) => member(o, i === 0 ? 2 : 1)).join(', ')}]
+    rest-of-world:
+      members: [${owners.slice(half).map((o) => member(o)).join(', ')}]
+sla:
+  firstTouch:
+    within: 4h
+    calendar: { tz: America/New_York, days: Mon-Fri, hours: "09:00-17:00" }
+sync:
+  batchWait: 300ms
+  searchSafetyMargin: 0s
+`;
+  const dir = mkdtempSync(join(tmpdir(), 'smk-demo-'));
+  const path = join(dir, 'smarketing.yaml');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/** The next weekday 09:30 in New York from `now`: the demo starts as the sales day begins. */
+export function nextBusinessMorning(now: number): number {
+  let day = DateTime.fromMillis(now, { zone: 'America/New_York' }).plus({ days: 1 }).set({ hour: 9, minute: 30, second: 0, millisecond: 0 });
+  while (day.weekday > 5) day = day.plus({ days: 1 });
+  return day.toMillis();
+}
+
 export async function runDemo(options: DemoOptions): Promise<void> {
   const out = options.out ?? process.stdout;
   const write = (line: string) => out.write(`${line}\n`);
@@ -125,7 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     SMK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     SMK_KEY_PREFIX: `smk-demo-${randomBytes(4).toString('hex')}`,
   };
-  const config = loadConfig({ env });
+  const config = loadConfig({ env: { ...env, SMK_CONFIG: writeDemoConfig(sandboxes) } });
   let runtime: Runtime | null = null;
   let server: { url: string; close(): Promise<void> } | null = null;
   let workers: { close(): Promise<void> } | null = null;
@@ -149,6 +192,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   try {
     runtime = await bootstrap({ config, logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), controllableClock: true });
     const { ctx } = runtime;
+    // Start the demo's clock (service and sandboxes alike) as a sales day begins, so SLAs run.
+    const morning = nextBusinessMorning(Date.now());
+    await (ctx.clock as unknown as { set(ms: number): Promise<void> }).set(morning);
+    sandboxes.clock.set(morning);
     for (const crm of ['hubspot', 'salesforce'] as const) {
       for (const line of describeSchemaReport(await ctx.connectors[crm].ensureSchema())) write(line);
     }
@@ -162,7 +209,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const crm of ['hubspot', 'salesforce'] as const) await processPoll(ctx, crm);
     await waitUntilIdle(ctx);
     write(`First sync done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${await ctx.leads.count()} leads; ${await ctx.errors.count()} sync error(s).`);
-    let cursor = await narrate(ctx, sandboxes, '0', () => undefined);
+    const firstEvents = await ctx.events.read('0', 100_000);
+    const handoffs = firstEvents.filter((e) => e.type === 'handoff');
+    const byOwner = new Map<string, number>();
+    for (const e of handoffs) {
+      const name = ownerName(sandboxes, (e.detail as Record<string, unknown>).ownerId);
+      byOwner.set(name, (byOwner.get(name) ?? 0) + 1);
+    }
+    write(`${handoffs.length} MQLs handed off to sales: ${[...byOwner.entries()].map(([n, c]) => `${n} ${c}`).join(', ') || 'none'}.`);
+    let cursor = firstEvents.length > 0 ? (firstEvents[firstEvents.length - 1] as { id: string }).id : '0';
     write('Simulating marketing engagement and sales activity (each round is 30 minutes of business time; Ctrl-C stops):');
     const random = createRandom(options.seed);
     const stepMs = (options.stepMinutes ?? 30) * 60_000;

@@ -4,16 +4,21 @@ import type { SchemaReport } from '../../connectors/types.js';
 
 export function describeSchemaReport(report: SchemaReport): string[] {
   const lines: string[] = [];
-  const created = report.changes.filter((c) => c.action === 'created');
-  const updated = report.changes.filter((c) => c.action === 'updated');
-  const unchanged = report.changes.filter((c) => c.action === 'unchanged');
   const name = report.crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
+  const list = (action: 'created' | 'updated') => {
+    const byObject = new Map<string, string[]>();
+    for (const c of report.changes.filter((x) => x.action === action)) byObject.set(c.object, [...(byObject.get(c.object) ?? []), c.field]);
+    return [...byObject.entries()].map(([object, fields]) => `${fields.length} on ${object} (${fields.join(', ')})`);
+  };
+  const created = list('created');
+  const updated = list('updated');
+  const unchanged = report.changes.filter((c) => c.action === 'unchanged').length;
   if (created.length === 0 && updated.length === 0 && report.problems.length === 0) {
-    lines.push(`${name}: all ${unchanged.length} fields already in place; nothing to change.`);
+    lines.push(`${name}: all ${unchanged} fields already in place; nothing to change.`);
   } else {
-    for (const c of created) lines.push(`${name}: created ${c.object}.${c.field}`);
-    for (const c of updated) lines.push(`${name}: updated ${c.object}.${c.field}`);
-    if (unchanged.length > 0) lines.push(`${name}: ${unchanged.length} fields already in place.`);
+    if (created.length > 0) lines.push(`${name}: created ${created.join('; ')}`);
+    if (updated.length > 0) lines.push(`${name}: updated ${updated.join('; ')}`);
+    if (unchanged > 0) lines.push(`${name}: ${unchanged} fields already in place.`);
   }
   for (const p of report.problems) lines.push(`${name}: PROBLEM ${p.object}${p.field ? `.${p.field}` : ''}: ${p.message}\n  fix: ${p.fix}`);
   return lines;

@@ -14,6 +14,12 @@ import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 (any free port) to 65535');
+  return n;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number above 0');
@@ -42,7 +48,7 @@ export function buildProgram(): Command {
   program
     .command('start')
     .description('run the service: web server (dashboard, webhooks, admin API), schedulers and workers')
-    .option('--port <port>', 'HTTP port (default: $PORT or 3000)', positiveInt)
+    .option('--port <port>', 'HTTP port (default: $PORT or 3000)', port)
     .action((opts: { port?: number }) => runStart({ configPath: program.opts().config, port: opts.port }));
 
   program
@@ -91,9 +97,14 @@ export function buildProgram(): Command {
     .description('start Redis if needed, both sandboxes, the service and workers; sync, then simulate marketing and sales activity')
     .option('--people <n>', 'people in the sandboxes', positiveInt, 300)
     .option('--seed <s>', 'seed of the sandboxes', positiveInt, 7)
-    .option('--minutes <m>', 'how long the simulated activity runs (0 = until stopped)', (v) => Number(v), 0)
-    .option('--port <port>', 'dashboard port', positiveInt, 3000)
-    .action((opts: { people: number; seed: number; minutes: number; port: number }) => runDemo(opts));
+    .option('--minutes <m>', 'how long the simulated activity runs (0 = until stopped)', (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of minutes, 0 or more');
+      return n;
+    }, 0)
+    .option('--rounds <n>', 'stop after this many rounds of simulated activity', positiveInt)
+    .option('--port <port>', 'dashboard port (0 = any free port)', port, 3000)
+    .action((opts: { people: number; seed: number; minutes: number; port: number; rounds?: number }) => runDemo(opts));
 
   return program;
 }
