@@ -1,0 +1,98 @@
+/**
+ * `smk doctor` finds and explains each misconfiguration: every check that fails names what is
+ * wrong and how to fix it, and one failure does not hide the others.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diagnose } from '../../src/cli/doctor.js';
+import type { Check } from '../../src/cli/doctor.js';
+import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
+import type { Sandboxes } from '../../connectors/sandbox/start.js';
+import { writeConfig } from '../helpers/pipeline.js';
+import { testRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
+import { bootstrap } from '../../jobs/bootstrap.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+function find(checks: Check[], name: RegExp): Check {
+  const check = checks.find((c) => name.test(c.name));
+  if (!check) throw new Error(`no check named ${String(name)} in ${JSON.stringify(checks.map((c) => c.name))}`);
+  return check;
+}
+
+describe('smk doctor', () => {
+  let sandboxes: Sandboxes;
+  let t: TestRedis;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    sandboxes = await startSandboxes({ people: 30, seed: 4, hubspotPerTenSeconds: 0 });
+    t = await testRedis('doctor');
+    env = {
+      ...sandboxEnv(sandboxes.connection),
+      REDIS_URL: t.url,
+      SMK_KEY_PREFIX: t.prefix.replace(/:$/, ''),
+      SMK_ADMIN_TOKEN: 'doctor-admin-token-123456',
+      SMK_ENCRYPTION_KEY: 'b'.repeat(64),
+    };
+  });
+
+  afterAll(async () => {
+    await t?.cleanup();
+    await sandboxes?.close();
+  });
+
+  it('says the fields are missing before `smk install`, and all is well after it', async () => {
+    const before = await diagnose({ env });
+    expect(find(before, /HubSpot fields/)).toMatchObject({ status: 'fail', fix: 'run `smk install`' });
+    expect(find(before, /Salesforce fields/)).toMatchObject({ status: 'fail', fix: 'run `smk install`' });
+    expect(find(before, /HubSpot connection/).status).toBe('ok');
+
+    const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'silent' }) });
+    for (const crm of ['hubspot', 'salesforce'] as const) await runtime.ctx.connectors[crm].ensureSchema();
+    await runtime.close();
+
+    const after = await diagnose({ env });
+    expect(after.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(find(after, /HubSpot fields/).detail).toMatch(/smk fields in place/);
+  });
+
+  it('explains a config file mistake by path', async () => {
+    const checks = await diagnose({ env: { ...env, SMK_CONFIG: writeConfig('scoring:\n  grades: { hot: "high" }\n') } });
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ name: 'config', status: 'fail' });
+    expect(checks[0]?.detail).toContain('scoring.grades.hot: expected a number, got "high"');
+  });
+
+  it('explains a HubSpot token that is refused, and still checks Salesforce', async () => {
+    const checks = await diagnose({ env: { ...env, HUBSPOT_ACCESS_TOKEN: 'pat-na1-wrong-token' } });
+    const hubspot = find(checks, /HubSpot connection/);
+    expect(hubspot.status).toBe('fail');
+    expect(hubspot.detail).toMatch(/AUTH_INVALID/);
+    expect(hubspot.fix).toMatch(/private app token/);
+    expect(JSON.stringify(checks)).not.toContain('pat-na1-wrong-token');
+    expect(find(checks, /Salesforce connection/).status).toBe('ok');
+  });
+
+  it('explains a Salesforce refresh token without the connected app that can use it', async () => {
+    const { SALESFORCE_CLIENT_ID: _id, SALESFORCE_ACCESS_TOKEN: _token, ...rest } = env;
+    const checks = await diagnose({ env: rest });
+    const credentials = find(checks, /Salesforce credentials/);
+    expect(credentials.status).toBe('fail');
+    expect(credentials.fix).toMatch(/SALESFORCE_CLIENT_ID/);
+  });
+
+  it('explains a Redis that does not answer', async () => {
+    const checks = await diagnose({ env: { ...env, REDIS_URL: 'redis://127.0.0.1:1' } });
+    const redis = find(checks, /Redis/);
+    expect(redis.status).toBe('fail');
+    expect(redis.fix).toMatch(/apt-get install redis-server|docker compose/);
+  });
+
+  it('warns when the admin token or the encryption key is missing', async () => {
+    const { SMK_ADMIN_TOKEN: _a, SMK_ENCRYPTION_KEY: _k, ...rest } = env;
+    const checks = await diagnose({ env: rest });
+    expect(find(checks, /admin token/)).toMatchObject({ status: 'warn' });
+    expect(find(checks, /encryption key/).fix).toMatch(/openssl rand -hex 32/);
+  });
+});
