@@ -1,0 +1,82 @@
+/**
+ * The `smk` command as an admin runs it (bin/smk.js in a child process), against both sandboxes
+ * and a real Redis under the test's own key prefix.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
+import type { Sandboxes } from '../../connectors/sandbox/start.js';
+import { writeConfig } from '../helpers/pipeline.js';
+import { testRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function smk(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/smk.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('smk', () => {
+  let sandboxes: Sandboxes;
+  let t: TestRedis;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    sandboxes = await startSandboxes({ people: 80, seed: 9, hubspotPerTenSeconds: 0 });
+    t = await testRedis('cli');
+    env = {
+      ...sandboxEnv(sandboxes.connection),
+      REDIS_URL: t.url,
+      SMK_KEY_PREFIX: t.prefix.replace(/:$/, ''),
+      SMK_CONFIG: writeConfig('sync:\n  batchWait: 200ms\n  searchSafetyMargin: 0s\n'),
+    };
+  });
+
+  afterAll(async () => {
+    await t?.cleanup();
+    await sandboxes?.close();
+  });
+
+  it('provisions the fields, and a second install changes nothing and says so', async () => {
+    const first = await smk(['install'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/HubSpot: created .*smk_score/);
+    expect(first.stdout).toMatch(/Salesforce: created .*on Lead .*Smk_Score__c/);
+    const second = await smk(['install'], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/HubSpot: all \d+ fields already in place; nothing to change\./);
+    expect(second.stdout).toMatch(/Salesforce: all \d+ fields already in place; nothing to change\./);
+  }, 60_000);
+
+  it('runs sync --once to the end and exits 0, then lists no unexpected errors', async () => {
+    const run = await smk(['sync', '--once'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/sync done in [\d.]+ s: read \d+ HubSpot and \d+ Salesforce records/);
+    const errors = await smk(['errors', 'list'], env);
+    expect(errors.code).toBe(0);
+    expect(errors.stdout).not.toMatch(/VALIDATION|TRANSIENT|JOB_FAILED/);
+  }, 120_000);
+
+  it('explains bad input in one line, without a stack trace', async () => {
+    const bad = await smk(['errors', 'list', '--crm', 'pipedrive'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('smk: --crm must be hubspot or salesforce, got "pipedrive"');
+    const config = await smk(['sync', '--once'], { ...env, SMK_CONFIG: writeConfig('sync:\n  pollEvery: sometimes\n') });
+    expect(config.code).toBe(1);
+    expect(config.stderr).toContain('sync.pollEvery: expected a duration such as 30s');
+    expect(config.stderr).not.toMatch(/\n\s+at /);
+    const help = await smk(['--help'], env);
+    expect(help.stdout).toMatch(/install[\s\S]*sync[\s\S]*start[\s\S]*worker[\s\S]*doctor[\s\S]*rules[\s\S]*errors[\s\S]*sandbox[\s\S]*demo/);
+  }, 60_000);
+});
