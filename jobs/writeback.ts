@@ -10,7 +10,7 @@ import type { CrmName } from '../src/model/lead.js';
 import type { PendingEntry, PendingStore } from '../src/store/pending.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './ingest.js';
-import type { CreatePayload, TaskPayload, WritePayload } from './queues.js';
+import type { CreatePayload, TaskPayload } from './queues.js';
 
 export const MAX_RECORD_ATTEMPTS = 5;
 
@@ -70,15 +70,25 @@ async function rescheduleAll<T>(ctx: SyncContext, store: PendingStore<T>, entrie
   for (const entry of entries) await store.retryLater(entry, at, now);
 }
 
-async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
-  const store = ctx.pending[crm].write;
-  const connector = ctx.connectors[crm];
+/**
+ * The one batching loop: take up to `size` due entries, make one call, settle each entry. A
+ * failure of the whole call reschedules the batch (nothing is dropped); a spent budget or a dead
+ * session stops the drain until the entries fall due again.
+ */
+async function drainBatches<T, O>(
+  ctx: SyncContext,
+  store: PendingStore<T>,
+  size: number,
+  result: WritebackResult,
+  call: (payloads: T[]) => Promise<O[]>,
+  settle: (entries: Array<PendingEntry<T>>, outcomes: O[], now: number) => Promise<void>,
+): Promise<void> {
   for (;;) {
-    const entries = await store.take(connector.batchSizes.write, ctx.config.file.sync.writeLease, ctx.clock.now());
+    const entries = await store.take(size, ctx.config.file.sync.writeLease, ctx.clock.now());
     if (entries.length === 0) return;
-    let outcomes;
+    let outcomes: O[];
     try {
-      outcomes = await connector.write(entries.map((e) => e.payload));
+      outcomes = await call(entries.map((e) => e.payload));
     } catch (err) {
       if (!isCrmError(err)) throw err;
       await rescheduleAll(ctx, store, entries, err);
@@ -86,58 +96,50 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
       if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
       continue;
     }
-    const now = ctx.clock.now();
-    for (let i = 0; i < entries.length; i += 1) {
-      const entry = entries[i] as PendingEntry<WritePayload>;
+    await settle(entries, outcomes, ctx.clock.now());
+  }
+}
+
+async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
+  const store = ctx.pending[crm].write;
+  const connector = ctx.connectors[crm];
+  await drainBatches(ctx, store, connector.batchSizes.write, result, (updates) => connector.write(updates), async (entries, outcomes, now) => {
+    for (const [i, entry] of entries.entries()) {
       const outcome = outcomes[i];
       if (outcome?.ok) {
         await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined);
         await store.ack(entry, now);
         result.written += 1;
-      } else {
-        // A connector that answered nothing for this record: treat it as a passing fault.
-        const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this record', recordId: entry.payload.ref.id });
-        const verdict = await failEntry(ctx, store, entry, error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
-        if (verdict === 'reported') result.failed += 1;
+        continue;
       }
+      // A connector that answered nothing for this record: treat it as a passing fault.
+      const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this record', recordId: entry.payload.ref.id });
+      const verdict = await failEntry(ctx, store, entry, error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
+      if (verdict === 'reported') result.failed += 1;
     }
-  }
+  });
 }
 
 async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
   const store = ctx.pending[crm].create;
   const connector = ctx.connectors[crm];
-  for (;;) {
-    const entries = await store.take(connector.batchSizes.create, ctx.config.file.sync.writeLease, ctx.clock.now());
-    if (entries.length === 0) return;
-    let outcomes;
-    try {
-      outcomes = await connector.create(entries.map((e) => e.payload));
-    } catch (err) {
-      if (!isCrmError(err)) throw err;
-      await rescheduleAll(ctx, store, entries, err);
-      result.rescheduled += entries.length;
-      if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
-      continue;
-    }
+  await drainBatches(ctx, store, connector.batchSizes.create, result, (requests) => connector.create(requests), async (entries, outcomes, now) => {
     const linked: string[] = [];
-    const now = ctx.clock.now();
-    for (let i = 0; i < entries.length; i += 1) {
-      const entry = entries[i] as PendingEntry<CreatePayload>;
+    for (const [i, entry] of entries.entries()) {
       const outcome = outcomes.find((o) => o.leadId === entry.leadId) ?? outcomes[i];
       if (outcome?.ok) {
         await linkCreated(ctx, crm, entry.leadId, outcome.ref, entry.payload, now);
         await store.ack(entry, now);
         linked.push(entry.leadId);
         result.created += 1;
-      } else {
-        const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this create' });
-        const verdict = await failEntry(ctx, store, entry, error, { crm, object: null, recordId: null, stage: 'create' });
-        if (verdict === 'reported') result.failed += 1;
+        continue;
       }
+      const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this create' });
+      const verdict = await failEntry(ctx, store, entry, error, { crm, object: null, recordId: null, stage: 'create' });
+      if (verdict === 'reported') result.failed += 1;
     }
     await enqueueEvaluate(ctx, linked, `created in ${crm}`);
-  }
+  });
 }
 
 /** Links the new record to its lead; the lead's next evaluation writes whatever still differs. */
@@ -180,31 +182,18 @@ async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResul
   const createTasks = ctx.connectors.salesforceTasks;
   if (crm !== 'salesforce' || !createTasks) return;
   const store = ctx.pending.salesforce.task;
-  for (;;) {
-    const entries = await store.take(200, ctx.config.file.sync.writeLease, ctx.clock.now());
-    if (entries.length === 0) return;
-    let outcomes;
-    try {
-      outcomes = await createTasks(entries.map((e) => e.payload as TaskPayload));
-    } catch (err) {
-      if (!isCrmError(err)) throw err;
-      await rescheduleAll(ctx, store, entries, err);
-      result.rescheduled += entries.length;
-      if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
-      continue;
-    }
-    const now = ctx.clock.now();
+  await drainBatches(ctx, store, 200, result, (tasks) => createTasks(tasks), async (entries, outcomes, now) => {
     for (const entry of entries) {
       const outcome = outcomes.find((o) => o.key === entry.payload.key);
       if (outcome?.ok) {
         await store.ack(entry, now);
         result.tasks += 1;
-      } else {
-        const error = outcome?.error;
-        await failEntry(ctx, store, entry, isCrmError(error) ? error : new CrmError({ crm, code: 'TRANSIENT', message: error?.message ?? 'the task was not created' }), { crm, object: 'Task', recordId: null, stage: 'task' });
+        continue;
       }
+      const error = outcome?.error;
+      await failEntry(ctx, store, entry, isCrmError(error) ? error : new CrmError({ crm, code: 'TRANSIENT', message: error?.message ?? 'the task was not created' }), { crm, object: 'Task', recordId: null, stage: 'task' });
     }
-  }
+  });
 }
 
 /** Records written or created so far (all CRMs): `sync --once` reads again while it moves. */
