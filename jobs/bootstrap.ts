@@ -6,6 +6,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createConnectors } from '../connectors/index.js';
+import type { QuotaGate } from '../connectors/types.js';
+import type { CrmName } from '../src/model/lead.js';
 import { loadConfig } from '../src/config.js';
 import type { AppConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -36,6 +38,8 @@ export interface BootstrapOptions {
   /** Use a clock whose offset is shared through Redis (tests and the demo only). */
   controllableClock?: boolean;
   keyPrefix?: string;
+  /** Told of every CRM API call as it takes its quota token (metrics). */
+  onApiCall?: (crm: CrmName, kind: 'read' | 'write' | 'search', calls: number) => void;
 }
 
 export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime> {
@@ -51,7 +55,18 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
     salesforce: { share: budget.salesforce.share, ...(budget.salesforce.dailyCalls !== undefined ? { dailyCalls: budget.salesforce.dailyCalls } : {}) },
   });
   const tokens = config.env.SMK_ENCRYPTION_KEY ? new RedisTokenStore(redis, keys, new SecretBox(config.env.SMK_ENCRYPTION_KEY)) : null;
-  const connectors = await createConnectors({ env: config.env, sync: config.file.sync, gate, tokens, logger: logger.child({ component: 'connector' }) });
+  // Every API call passes the gate: the one place that sees them all, so metrics count there.
+  const observed: QuotaGate = options.onApiCall
+    ? {
+        take: async (crm, kind, calls = 1) => {
+          await gate.take(crm, kind, calls);
+          options.onApiCall?.(crm, kind, calls);
+        },
+        observe: (crm, info) => gate.observe(crm, info),
+        report: (crm) => gate.report(crm),
+      }
+    : gate;
+  const connectors = await createConnectors({ env: config.env, sync: config.file.sync, gate: observed, tokens, logger: logger.child({ component: 'connector' }) });
   const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
   const ctx = createSyncContext({ config, redis, queueConnection, connectors, logger, clock, keyPrefix: keys.prefix });
   return {

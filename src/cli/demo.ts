@@ -23,7 +23,7 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { resolveRedis } from '../store/redis.js';
 import { startServer } from '../server/index.js';
-import { jobObserver } from '../server/metrics.js';
+import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { describeSchemaReport } from './install.js';
 
 export interface DemoOptions {
@@ -190,7 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await redis.stop();
   };
   try {
-    runtime = await bootstrap({ config, logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), controllableClock: true });
+    runtime = await bootstrap({ config, logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), controllableClock: true, onApiCall: (crm, kind, calls) => recordApiCall(crm, kind, calls) });
     const { ctx } = runtime;
     // Start the demo's clock (service and sandboxes alike) as a sales day begins, so SLAs run.
     const morning = nextBusinessMorning(Date.now());

@@ -4,7 +4,7 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { syncOnce } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { startServer } from '../server/index.js';
-import { jobObserver } from '../server/metrics.js';
+import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { createProgress } from './progress.js';
 
 /** Stops cleanly on SIGTERM/SIGINT: in-flight jobs finish (or go back to the queue), then exit. */
@@ -54,8 +54,10 @@ export async function runSync(options: { configPath?: string; once: boolean; ful
   }
 }
 
+const onApiCall = (crm: 'hubspot' | 'salesforce', kind: string, calls: number) => recordApiCall(crm, kind, calls);
+
 export async function runWorker(options: { configPath?: string }): Promise<void> {
-  const runtime = await bootstrap({ configPath: options.configPath });
+  const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   runtime.ctx.logger.info({ queues: workers.workers.length }, 'workers started');
   await onShutdown(async () => {
@@ -65,7 +67,7 @@ export async function runWorker(options: { configPath?: string }): Promise<void>
 }
 
 export async function runStart(options: { configPath?: string; port?: number }): Promise<void> {
-  const runtime = await bootstrap({ configPath: options.configPath });
+  const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   await scheduleRecurring(runtime);
   const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT, quotaFallback: (crm) => runtime.gate.report(crm) });
