@@ -67,8 +67,12 @@ export interface Queues {
   close(): Promise<void>;
 }
 
+/**
+ * BullMQ's key prefix. The `{q}` hash tag puts the queues' keys (which BullMQ's Lua scripts touch
+ * together) in one Redis Cluster slot, and every key still starts with the service's own prefix.
+ */
 export function queuePrefix(keyPrefix: string): string {
-  return `${keyPrefix}:q`;
+  return `${keyPrefix}:{q}`;
 }
 
 export function createQueues(connection: Redis, keyPrefix: string): Queues {

@@ -37,7 +37,7 @@ export function createKeys(prefix = 'smk'): Keys {
   const p = prefix.replace(/:+$/, '');
   return {
     prefix: p,
-    queuePrefix: `${p}:q`,
+    queuePrefix: `${p}:{q}`,
     token: (crm) => `${p}:token:${crm}`,
     quotaWindow: (crm, kind) => `${p}:quota:{${crm}}:window:${kind}`,
     quotaDay: (crm, day) => `${p}:quota:{${crm}}:day:${day}`,
@@ -52,8 +52,8 @@ export function createKeys(prefix = 'smk'): Keys {
     written: (crm, leadId) => `${p}:held:${crm}:${leadId}`,
     pendingWrites: (crm) => `${p}:pending:{${crm}}:ids`,
     pendingWriteData: (crm) => `${p}:pending:{${crm}}:data`,
-    syncErrors: () => `${p}:sync-errors`,
-    syncError: (id) => `${p}:sync-error:${id}`,
+    syncErrors: () => `${p}:{sync-errors}:index`,
+    syncError: (id) => `${p}:{sync-errors}:${id}`,
     events: () => `${p}:events`,
     webhookSeen: () => `${p}:webhook-seen`,
     oauthState: (state) => `${p}:oauth-state:${state}`,
