@@ -147,7 +147,7 @@ export function createSyncContext(input: {
     cursors: new CursorStore(redis, keys),
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
-    locks: new Locks(redis, keys),
+    locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },
     connectors: input.connectors,
     queues: createQueues(input.queueConnection, keys.prefix),

@@ -174,5 +174,5 @@ export async function processEvaluate(ctx: SyncContext, leadId: string): Promise
       if ((await ctx.leads.version(leadId)) === version) return { leadId, planned, rounds: round };
     }
     return { leadId, planned, rounds: MAX_ROUNDS };
-  }, { ttlMs: 60_000, waitMs: 30_000 });
+  });
 }

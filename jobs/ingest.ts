@@ -4,7 +4,6 @@
  * A bad record lands in sync errors and the rest go on.
  */
 import type { RecordRef, RemovedRecord } from '../connectors/types.js';
-import { isCrmError } from '../connectors/errors.js';
 import { SMK_FIELD_BY_KEY } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/model/lead.js';
@@ -78,9 +77,10 @@ function isCurrentRecord(stored: StoredLead | null, fragment: LeadFragment): boo
   if (!stored) return true;
   const current = linkedRecordId(stored.lead.links, fragment.source);
   if (current === undefined || current === fragment.recordId) return true;
-  // The lead's converted Lead still reports (its conversion fields): accept it only to move the link.
-  return fragment.source === 'salesforce' && fragment.object === 'Lead' && !!fragment.identity.convertedContactId &&
-    stored.lead.links.salesforce?.convertedFrom === fragment.recordId;
+  // The Lead that was converted into the linked Contact: its conversion is news (the stage moves
+  // to SQL), whichever of the two was read first.
+  const converted = fragment.source === 'salesforce' && fragment.object === 'Lead' ? fragment.identity.convertedContactId : null;
+  return !!converted && (stored.lead.links.salesforce?.convertedFrom === fragment.recordId || stored.lead.links.salesforce?.id === converted);
 }
 
 async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<{ leadId: string } | { ambiguous: string; leadId: string }> {
@@ -265,7 +265,10 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
         if (leadId) changed.add(leadId);
       }
     } catch (err) {
-      if (isCrmError(err)) throw err;
+      // Only a record whose data breaks the code (a type or range error) is reported and skipped.
+      // Anything else (the CRM, Redis going away, a lead locked by a worker that died) retries the
+      // job: re-applying the page is harmless, and a change is never dropped for a passing fault.
+      if (!(err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError)) throw err;
       problems += 1;
       await ctx.errors.record({
         crm: job.crm, object: parsed.data.object, recordId: parsed.data.recordId, code: 'INGEST_FAILED', stage: 'map',

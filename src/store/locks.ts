@@ -16,14 +16,16 @@ export class Locks {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    /** How long a lock outlives a worker that died holding it. */
+    private readonly defaultTtlMs = 30_000,
   ) {}
 
   /** Runs `fn` holding the lock; waits up to `waitMs` for it. The lock expires after `ttlMs` if a worker dies. */
   async with<T>(name: string, fn: () => Promise<T>, options: { ttlMs?: number; waitMs?: number } = {}): Promise<T> {
     const key = this.keys.lock(name);
     const token = randomUUID();
-    const ttl = options.ttlMs ?? 30_000;
-    const deadline = Date.now() + (options.waitMs ?? 10_000);
+    const ttl = options.ttlMs ?? this.defaultTtlMs;
+    const deadline = Date.now() + (options.waitMs ?? Math.max(10_000, ttl + 1000));
     let delay = 5;
     while ((await this.redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
       if (Date.now() > deadline) throw new LockTimeoutError(name);
