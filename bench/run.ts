@@ -1,0 +1,1147 @@
+/**
+ * `npm run bench [-- --leads 200000 --seed 1 --skip-naive --phases 1,2,3,4 --runs limited,unlimited]`
+ *
+ * Seeds both CRM sandboxes (a child process) with N people and runs the service's workers as
+ * `smk worker` child processes and its HTTP server as another, all on a Redis key prefix of their
+ * own. Then, once with HubSpot's real rate limit on (190 calls per 10 s, our budget share 1.0) and
+ * once with every limit off:
+ *   1. the initial full sync: read both CRMs, score, write back (then the feed catches up once);
+ *   2. a burst of changes to 1% of people in each CRM, through the official clients; HubSpot's
+ *      arrive by signed webhook, Salesforce's by polling;
+ *   3. a quiet poll cycle with no changes;
+ *   4. a reconcile after a rule change that moves about a tenth of the scores.
+ * And the same work as phase 2 done by a naive per-record script, pure rule speed on one core,
+ * memory of every process and of Redis. Prints a table, writes bench/results/<timestamp>.json,
+ * and ends stdout with one JSON line of the headline figures. See bench/README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, tmpdir, hostname, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@hubspot/api-client';
+import { Job } from 'bullmq';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Redis } from 'ioredis';
+import jsforce from 'jsforce';
+import { bootstrap } from '../jobs/bootstrap.js';
+import type { Runtime } from '../jobs/bootstrap.js';
+import type { SyncContext } from '../jobs/context.js';
+import { outstandingByPlace, waitUntilIdle } from '../jobs/run-once.js';
+import { createConnectors } from '../connectors/index.js';
+import type { QuotaGate, QuotaReport } from '../connectors/types.js';
+import { sandboxEnv } from '../connectors/sandbox/start.js';
+import type { SandboxConnection } from '../connectors/sandbox/start.js';
+import { loadConfig, parseConfigText } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createRedis, resolveRedis } from '../src/store/redis.js';
+import type { CrmName } from '../src/model/lead.js';
+import { benchConfigYaml, SENIOR_TITLE } from './lib/config.js';
+import type { BenchSyncSettings } from './lib/config.js';
+import { measureEvalSpeed } from './lib/eval-speed.js';
+import type { EvalSpeed } from './lib/eval-speed.js';
+import { batchingFloor, byEndpoint, callRate, changeLatency, percentile, splitCalls, subtractCalls } from './lib/figures.js';
+import type { CallStats, Floor, FloorInput, Timeline } from './lib/figures.js';
+import { runNaive } from './lib/naive.js';
+import type { NaiveResult } from './lib/naive.js';
+import { procMemory, spawnChild } from './lib/proc.js';
+import type { Child } from './lib/proc.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HUBSPOT_CEILING = 190;
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+interface Options {
+  leads: number;
+  seed: number;
+  skipNaive: boolean;
+  phases: Set<number>;
+  /** Phases of the run without limits (raw speed is the full sync's, by default). */
+  unlimitedPhases: Set<number>;
+  runs: Array<'limited' | 'unlimited'>;
+  workers: number;
+  batchWait: string;
+  pollEvery: string;
+  safetyMargin: string;
+  changes: 'api' | 'ui';
+  evalSeconds: number;
+  phaseTimeoutMin: number;
+  out: string;
+  /** Write V8 CPU profiles of the worker processes into the run's log folder. */
+  profile: boolean;
+}
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command('bench')
+    .description('API calls against the batching floor, throughput within the rate limits, write-back latency, rule speed and memory')
+    .option('--leads <n>', 'people seeded in both sandboxes', integer('--leads', 100, 1_000_000), 20_000)
+    .option('--seed <s>', 'seed of the world and of the change sample', integer('--seed', 0, 2 ** 31), 1)
+    .option('--skip-naive', 'do not run the naive per-record baseline')
+    .option('--phases <list>', 'phases after the initial sync (1 always runs: the others need its state)', '1,2,3,4')
+    .option('--unlimited-phases <list>', 'phases of the run without limits (default: the full sync only, for raw speed)', '1')
+    .option('--runs <list>', 'limited (HubSpot 190/10 s, our share 1.0) and/or unlimited (no limits)', 'limited,unlimited')
+    .option('--workers <n>', '`smk worker` processes', integer('--workers', 1, 8), 2)
+    .option('--batch-wait <d>', 'sync.batchWait: the longest a write waits for its batch', '2s')
+    .option('--poll-every <d>', 'Salesforce poll interval during the change burst', '1s')
+    .option('--safety-margin <d>', 'sync.searchSafetyMargin: how far the feed cursors stay behind now', '1s')
+    .option('--changes <how>', 'api (official clients) or ui (the sandboxes\' uncounted "UI" edits)', 'api')
+    .option('--eval-seconds <s>', 'how long the rule-speed loop runs', (v) => Number(v), 3)
+    .option('--phase-timeout <min>', 'minutes a phase may take before it is reported as failed', (v) => Number(v), 15)
+    .option('--out <dir>', 'results folder', join(ROOT, 'bench', 'results'))
+    .option('--profile', 'write V8 CPU profiles of the worker processes (in the run\'s log folder)')
+    .parse(argv);
+  const o = program.opts<{
+    leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
+    pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout: number; out: string; profile?: boolean;
+  }>();
+  const phaseSet = (list: string) => {
+    const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
+    set.add(1);
+    return set;
+  };
+  const phases = phaseSet(o.phases);
+  const unlimitedPhases = phaseSet(o.unlimitedPhases);
+  const runs = o.runs.split(',').map((r) => r.trim()).filter((r): r is 'limited' | 'unlimited' => r === 'limited' || r === 'unlimited');
+  if (runs.length === 0) throw new InvalidArgumentError('--runs takes limited, unlimited or both');
+  if (o.changes !== 'api' && o.changes !== 'ui') throw new InvalidArgumentError('--changes takes api or ui');
+  return {
+    leads: o.leads, seed: o.seed, skipNaive: !!o.skipNaive, phases, unlimitedPhases, runs, workers: o.workers, batchWait: o.batchWait,
+    pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
+    phaseTimeoutMin: o.phaseTimeout, out: o.out, profile: !!o.profile,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const round = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits)));
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+const postJson = <T>(url: string, body: unknown = {}, method = 'POST') =>
+  getJson<T>(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`expected a duration such as 500ms, 2s or 1m, got ${text}`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+}
+
+async function redisUsedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN);
+}
+
+async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// what the sandbox child reports
+
+interface BenchConnection extends SandboxConnection {
+  bench: { url: string };
+}
+
+interface PhaseReport {
+  startedAt: number;
+  endedAt: number;
+  hubspot: { written: number; created: number; callTimes: number[]; statuses: Record<string, number> };
+  salesforce: { written: Record<string, number>; created: Record<string, number>; statuses: Record<string, number> };
+}
+
+interface Counts {
+  hubspotContacts: number;
+  salesforceLeads: number;
+  salesforceConvertedLeads: number;
+  salesforceContacts: number;
+  people: number;
+}
+
+interface Candidate {
+  email: string;
+  hubspotId: string;
+  salesforceId: string;
+  title: string | null;
+  employees: number | null;
+  hubspotScore: number | null;
+  salesforceScore: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// results
+
+interface LatencyFigures {
+  changes: number;
+  arrived: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+interface PhaseResult {
+  phase: number;
+  name: string;
+  ok: boolean;
+  error?: string;
+  wallMs: number;
+  /** Phase 1: until the sync was idle, before the feed's catch-up poll. */
+  syncMs?: number;
+  leads: number;
+  leadsPerSec: number | null;
+  calls: Record<CrmName, CallStats>;
+  endpoints: Record<CrmName, Record<string, number>>;
+  reads: Record<CrmName, number>;
+  writes: Record<CrmName, number>;
+  totalCalls: number;
+  callsPer1000Leads: number | null;
+  floor: Floor;
+  floorInput: FloorInput;
+  floorRatio: number | null;
+  touched: { hubspotWritten: number; hubspotCreated: number; salesforceWritten: Record<string, number>; salesforceCreated: Record<string, number> };
+  statuses: Record<CrmName, Record<string, number>>;
+  hubspotRate?: { calls: number; spanMs: number; avgPer10s: number; peakPer10s: number; ceilingFraction: number };
+  latency?: { hubspot: { toOther: LatencyFigures; toBoth: LatencyFigures }; salesforce: { toOther: LatencyFigures; toBoth: LatencyFigures } };
+  userCalls?: Record<CrmName, Record<string, number>>;
+  polls?: number;
+  /** Where work waited during the phase: per queue or pending batch, the largest and the mean backlog sampled each second. */
+  backlog?: Record<string, { max: number; mean: number }>;
+  /** CPU seconds each kind of process used during the phase (Redis is shared with other users). */
+  cpuSeconds?: Record<string, number | null>;
+  notes: string[];
+}
+
+interface RunResult {
+  kind: 'limited' | 'unlimited';
+  prefix: string;
+  hubspotLimit: number;
+  counts: Counts | null;
+  phases: PhaseResult[];
+  rssMb: Record<string, number | null>;
+  redis: { beforeBytes: number; afterSyncBytes: number | null; afterBytes: number | null; deltaMb: number | null; keysDeleted: number };
+  changeSet?: { hubspot: Array<{ hubspotId: string; salesforceId: string }>; salesforce: Array<{ hubspotId: string; salesforceId: string }> };
+  logDir: string;
+  error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// one run: sandboxes, service processes, phases
+
+class BenchRun {
+  readonly prefix = `smk-bench-${randomBytes(4).toString('hex')}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'smk-bench-'));
+  private sandbox: Child | null = null;
+  private server: Child | null = null;
+  private workers: Child[] = [];
+  private retired: Child[] = [];
+  private conn!: BenchConnection;
+  private runtime!: Runtime;
+  private env!: NodeJS.ProcessEnv;
+  private redis!: Redis;
+  private redisUrl!: string;
+  readonly result: RunResult;
+  private changeSet: RunResult['changeSet'];
+
+  constructor(
+    private readonly o: Options,
+    readonly kind: 'limited' | 'unlimited',
+  ) {
+    this.result = {
+      kind, prefix: this.prefix, hubspotLimit: kind === 'limited' ? HUBSPOT_CEILING : 0, counts: null, phases: [], rssMb: {},
+      redis: { beforeBytes: 0, afterSyncBytes: null, afterBytes: null, deltaMb: null, keysDeleted: 0 }, logDir: this.dir,
+    };
+  }
+
+  private get ctx(): SyncContext {
+    return this.runtime.ctx;
+  }
+
+  private settings(): BenchSyncSettings {
+    return {
+      hubspotPerTenSeconds: this.kind === 'limited' ? HUBSPOT_CEILING : 1_000_000,
+      batchWait: this.o.batchWait,
+      searchSafetyMargin: this.o.safetyMargin,
+      pollEvery: this.o.pollEvery,
+    };
+  }
+
+  async start(): Promise<void> {
+    const limited = this.kind === 'limited';
+    const configPath = join(this.dir, 'smarketing.yaml');
+    const changedPath = join(this.dir, 'smarketing-rule-change.yaml');
+    writeFileSync(configPath, benchConfigYaml(this.settings()));
+    writeFileSync(changedPath, benchConfigYaml(this.settings(), { ruleChange: true }));
+    log(`${this.kind}: seeding ${this.o.leads} people (seed ${this.o.seed}); logs in ${this.dir}`);
+    this.sandbox = spawnChild(
+      'sandbox',
+      ['--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(this.o.leads), '--seed', String(this.o.seed),
+        '--hubspot-rate', String(limited ? HUBSPOT_CEILING : 0), '--salesforce-daily', String(limited ? 100_000 : 0)],
+      { env: { ...process.env }, cwd: ROOT, logPath: join(this.dir, 'sandbox.log'), firstLineTimeoutMs: 15 * 60_000 },
+    );
+    this.conn = JSON.parse(await this.sandbox.firstLine) as BenchConnection;
+    this.result.counts = await getJson<Counts>(`${this.conn.bench.url}/counts`);
+    const redisInfo = await resolveRedis({ allowPrivate: false, env: process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {} });
+    this.redisUrl = redisInfo.url;
+    this.redis = createRedis(this.redisUrl);
+    this.result.redis.beforeBytes = await redisUsedMemory(this.redis);
+    this.env = {
+      ...process.env,
+      ...sandboxEnv(this.conn),
+      REDIS_URL: this.redisUrl,
+      SMK_KEY_PREFIX: this.prefix,
+      SMK_CONFIG: configPath,
+      SMK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      SMK_ADMIN_TOKEN: randomBytes(18).toString('hex'),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    };
+    this.runtime = await bootstrap({ config: loadConfig({ env: this.env }), logger: createLogger({ level: 'silent' }), keyPrefix: this.prefix });
+    // `smk install`: provisions the smk fields (before any phase, so not counted).
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const report = await this.ctx.connectors[crm].ensureSchema();
+      if (report.problems.length > 0) throw new Error(`${crm} schema: ${report.problems.join('; ')}`);
+    }
+    this.startWorkers(configPath);
+  }
+
+  private startWorkers(configPath: string): void {
+    for (let i = 0; i < this.o.workers; i += 1) {
+      const n = this.workers.length + this.retired.length + 1;
+      this.workers.push(
+        spawnChild(`worker-${n}`, [...(this.o.profile ? ['--cpu-prof', '--cpu-prof-dir', join(this.dir, 'profiles')] : []), join(ROOT, 'bin', 'smk.js'), 'worker'], {
+          env: { ...this.env, SMK_CONFIG: configPath },
+          cwd: ROOT,
+          logPath: join(this.dir, `worker-${n}.log`),
+        }),
+      );
+    }
+  }
+
+  private async restartWorkers(configPath: string): Promise<void> {
+    for (const w of this.workers) {
+      await w.stop('SIGTERM', 60_000);
+      this.retired.push(w);
+    }
+    this.workers = [];
+    this.startWorkers(configPath);
+  }
+
+  // --- measurement ---------------------------------------------------------------------------
+
+  private async stats(crm: CrmName): Promise<CallStats> {
+    const base = crm === 'hubspot' ? this.conn.hubspot.baseUrl : this.conn.salesforce.instanceUrl;
+    return getJson<CallStats>(`${base}/__sandbox/stats`);
+  }
+
+  private cpuAtBegin: Record<string, number | null> = {};
+  private backlogTimer: NodeJS.Timeout | null = null;
+  private backlogSamples: Array<Record<string, number>> = [];
+
+  private startBacklog(): void {
+    this.backlogSamples = [];
+    const sample = async () => {
+      try {
+        const places = await outstandingByPlace(this.ctx);
+        const polls = await this.pollQueueBusy();
+        if (polls > 0) places['queue poll'] = polls;
+        this.backlogSamples.push(places);
+        if (this.backlogSamples.length % 30 === 0) {
+          const where = Object.entries(places).map(([k, n]) => `${n} in ${k}`).join(', ');
+          log(`${this.kind}: ${this.backlogSamples.length} s into the phase; waiting: ${where || 'nothing'}`);
+        }
+      } catch {
+        // a missed sample
+      }
+    };
+    this.backlogTimer = setInterval(() => void sample(), 1000);
+  }
+
+  private stopBacklog(): Record<string, { max: number; mean: number }> {
+    if (this.backlogTimer) clearInterval(this.backlogTimer);
+    this.backlogTimer = null;
+    const out: Record<string, { max: number; mean: number }> = {};
+    const n = Math.max(1, this.backlogSamples.length);
+    for (const sample of this.backlogSamples) {
+      for (const [k, v] of Object.entries(sample)) {
+        const o = (out[k] ??= { max: 0, mean: 0 });
+        o.max = Math.max(o.max, v);
+        o.mean += v / n;
+      }
+    }
+    for (const o of Object.values(out)) o.mean = Math.round(o.mean);
+    return Object.fromEntries(Object.entries(out).sort((a, b) => b[1].mean - a[1].mean));
+  }
+
+  /** CPU seconds so far of each kind of process. */
+  private async cpu(): Promise<Record<string, number | null>> {
+    const sum = (children: Child[]) => children.reduce((a, c) => a + (c.cpuSeconds() ?? 0), 0);
+    const usage = process.cpuUsage();
+    return {
+      workers: sum([...this.retired, ...this.workers]),
+      server: this.server?.cpuSeconds() ?? 0,
+      sandbox: this.sandbox?.cpuSeconds() ?? null,
+      bench: (usage.user + usage.system) / 1e6,
+      redis: await redisCpuSeconds(this.redis).catch(() => null),
+    };
+  }
+
+  private async beginPhase(): Promise<void> {
+    await postJson(`${this.conn.hubspot.baseUrl}/__sandbox/reset-stats`);
+    await postJson(`${this.conn.salesforce.instanceUrl}/__sandbox/reset-stats`);
+    await postJson(`${this.conn.bench.url}/phase`);
+    this.cpuAtBegin = await this.cpu();
+    this.startBacklog();
+  }
+
+  private async endPhase(): Promise<{ calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }> }> {
+    const backlog = this.stopBacklog();
+    const calls = { hubspot: await this.stats('hubspot'), salesforce: await this.stats('salesforce') };
+    const report = await postJson<PhaseReport>(`${this.conn.bench.url}/phase`);
+    const now = await this.cpu();
+    const cpuSeconds: Record<string, number | null> = {};
+    for (const [k, v] of Object.entries(now)) {
+      const before = this.cpuAtBegin[k];
+      cpuSeconds[k] = v === null || before === null || before === undefined ? null : round(v - before, 1);
+    }
+    return { calls, report, cpuSeconds, backlog };
+  }
+
+  private async pollQueueBusy(): Promise<number> {
+    const counts = await this.ctx.queues.poll.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Every queue, pending batch and webhook delivery empty, twice in a row. A phase whose work stops
+   * moving (the same backlog and no API call for `STALL_MS`) fails at once with what is stuck.
+   */
+  private async settle(deadline: number): Promise<void> {
+    const STALL_MS = 180_000;
+    let quiet = 0;
+    let signature = '';
+    let movedAt = Date.now();
+    while (quiet < 2) {
+      const places = await outstandingByPlace(this.ctx);
+      const polls = await this.pollQueueBusy();
+      const hooks = await getJson<{ pending: number }>(`${this.conn.bench.url}/webhooks`);
+      const calls = (await this.stats('hubspot')).total + (await this.stats('salesforce')).total;
+      const where = Object.entries({ ...places, ...(polls ? { 'queue poll': polls } : {}), ...(hooks.pending ? { 'webhook deliveries': hooks.pending } : {}) })
+        .map(([k, n]) => `${n} in ${k}`)
+        .join(', ');
+      const now = JSON.stringify([where, calls]);
+      if (now !== signature) {
+        signature = now;
+        movedAt = Date.now();
+      }
+      if (Date.now() - movedAt > STALL_MS) throw new Error(`no progress for ${STALL_MS / 1000} s (no API call, same backlog): ${where || 'nothing outstanding'}`);
+      if (Date.now() > deadline) throw new Error(`not idle within the phase timeout; still waiting: ${where || 'nothing (it just finished)'}`);
+      quiet = where === '' ? quiet + 1 : 0;
+      await sleep(quiet === 0 ? 250 : 300);
+    }
+    // The pipeline's own idle check (two quiet rounds of every queue and pending batch).
+    await waitUntilIdle(this.ctx, { timeoutMs: Math.max(1000, deadline - Date.now()) });
+  }
+
+  /** One poll of each named CRM, run by the workers, then everything it caused. */
+  private async pollCycle(crms: CrmName[], deadline: number, full = false): Promise<void> {
+    for (const crm of crms) await this.ctx.queues.poll.add('poll', { crm, ...(full ? { full: true } : {}) });
+    await this.settle(deadline);
+  }
+
+  private phaseResult(
+    phase: number,
+    name: string,
+    measured: { calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }> },
+    wallMs: number,
+    leads: number,
+    floorInput: FloorInput,
+  ): PhaseResult {
+    const { calls, report } = measured;
+    const split = { hubspot: splitCalls(calls.hubspot), salesforce: splitCalls(calls.salesforce) };
+    const floor = batchingFloor(floorInput);
+    const totalCalls = calls.hubspot.total + calls.salesforce.total;
+    return {
+      phase,
+      name,
+      ok: true,
+      wallMs,
+      leads,
+      leadsPerSec: leads > 0 && wallMs > 0 ? leads / (wallMs / 1000) : null,
+      calls,
+      endpoints: { hubspot: byEndpoint(calls.hubspot), salesforce: byEndpoint(calls.salesforce) },
+      reads: { hubspot: split.hubspot.reads, salesforce: split.salesforce.reads },
+      writes: { hubspot: split.hubspot.writes, salesforce: split.salesforce.writes },
+      totalCalls,
+      callsPer1000Leads: leads > 0 ? (totalCalls / leads) * 1000 : null,
+      floor,
+      floorInput,
+      floorRatio: floor.total > 0 ? totalCalls / floor.total : null,
+      touched: {
+        hubspotWritten: report.hubspot.written,
+        hubspotCreated: report.hubspot.created,
+        salesforceWritten: report.salesforce.written,
+        salesforceCreated: report.salesforce.created,
+      },
+      statuses: { hubspot: report.hubspot.statuses, salesforce: report.salesforce.statuses },
+      cpuSeconds: measured.cpuSeconds,
+      backlog: measured.backlog,
+      notes: [],
+    };
+  }
+
+  private floorWrites(report: PhaseReport): Pick<FloorInput, 'hubspotWritten' | 'hubspotCreated' | 'salesforceWritten' | 'salesforceCreated'> {
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    return {
+      hubspotWritten: report.hubspot.written,
+      hubspotCreated: report.hubspot.created,
+      salesforceWritten: sum(report.salesforce.written),
+      salesforceCreated: sum(report.salesforce.created),
+    };
+  }
+
+  private failed(phase: number, name: string, started: number, err: unknown): PhaseResult {
+    this.stopBacklog();
+    const empty: CallStats = { total: 0, calls: {} };
+    const floorInput: FloorInput = { hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 };
+    return {
+      phase, name, ok: false, error: err instanceof Error ? err.message : String(err), wallMs: Date.now() - started, leads: 0, leadsPerSec: null,
+      calls: { hubspot: empty, salesforce: empty }, endpoints: { hubspot: {}, salesforce: {} }, reads: { hubspot: 0, salesforce: 0 },
+      writes: { hubspot: 0, salesforce: 0 }, totalCalls: 0, callsPer1000Leads: null, floor: batchingFloor(floorInput), floorInput,
+      floorRatio: null, touched: { hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: {}, salesforceCreated: {} },
+      statuses: { hubspot: {}, salesforce: {} }, notes: [],
+    };
+  }
+
+  private deadline(): number {
+    return Date.now() + this.o.phaseTimeoutMin * 60_000;
+  }
+
+  // --- phase 1: initial full sync --------------------------------------------------------------
+
+  async phase1(): Promise<PhaseResult> {
+    const name = 'initial full sync';
+    log(`${this.kind}: phase 1, ${name}`);
+    await this.beginPhase();
+    const started = Date.now();
+    try {
+      const deadline = this.deadline();
+      await this.pollCycle(['hubspot', 'salesforce'], deadline, true);
+      const synced = Date.now();
+      log(`${this.kind}: phase 1 synced in ${((synced - started) / 1000).toFixed(1)} s; the feeds catch up once`);
+      // The feeds re-read what the sync wrote (their cursors start before it): part of the sync's cost.
+      await this.pollCycle(['hubspot', 'salesforce'], deadline);
+      const wallMs = Date.now() - started;
+      const measured = await this.endPhase();
+      const counts = this.result.counts as Counts;
+      const leads = await this.ctx.leads.count();
+      const result = this.phaseResult(1, name, measured, wallMs, leads, {
+        fullRead: { hubspot: counts.hubspotContacts, salesforceLeads: counts.salesforceLeads, salesforceContacts: counts.salesforceContacts },
+        hubspotPolls: 1,
+        salesforcePolls: 1,
+        ...this.floorWrites(measured.report),
+      });
+      result.syncMs = synced - started;
+      const syncTimes = measured.report.hubspot.callTimes.filter((t) => t <= synced);
+      const rate = callRate(syncTimes);
+      result.hubspotRate = { ...rate, ceilingFraction: rate.avgPer10s / HUBSPOT_CEILING };
+      result.notes.push(`sync ${(result.syncMs / 1000).toFixed(1)} s + feed catch-up ${((wallMs - result.syncMs) / 1000).toFixed(1)} s`);
+      const { errors } = await this.ctx.errors.list({ limit: 10_000 });
+      if (errors.length > 0) {
+        const byCode = new Map<string, number>();
+        for (const e of errors) byCode.set(`${e.crm} ${e.code}`, (byCode.get(`${e.crm} ${e.code}`) ?? 0) + 1);
+        result.notes.push(`sync errors: ${[...byCode].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+      }
+      this.result.redis.afterSyncBytes = await redisUsedMemory(this.redis);
+      return result;
+    } catch (err) {
+      return this.failed(1, name, started, err);
+    }
+  }
+
+  // --- phase 2: a burst of changes -------------------------------------------------------------
+
+  private chooseChanges(candidates: Candidate[], nHubSpot: number, nSalesforce: number) {
+    const hubspot: Array<Candidate & { newTitle: string }> = [];
+    const salesforce: Array<Candidate & { newEmployees: number }> = [];
+    for (const c of candidates) {
+      const score = c.hubspotScore;
+      if (score === null || c.salesforceScore !== score) continue;
+      if (hubspot.length < nHubSpot) {
+        // A title change that moves the fit score by 10 or 20 points, away from the bounds.
+        const senior = c.title !== null && SENIOR_TITLE.test(c.title);
+        if (senior && score > 0) hubspot.push({ ...c, newTitle: 'Software Engineer' });
+        // From a manager title +10, from any other +20.
+        else if (!senior && score < 100) hubspot.push({ ...c, newTitle: 'Chief Revenue Officer' });
+        continue;
+      }
+      if (salesforce.length < nSalesforce && c.employees !== null) {
+        // A company-size change in Salesforce (which owns it) that moves the fit score by 10 or 15.
+        if (c.employees >= 200 && score > 0) salesforce.push({ ...c, newEmployees: 10 });
+        else if (c.employees < 200 && score < 100) salesforce.push({ ...c, newEmployees: 5000 });
+      }
+      if (hubspot.length >= nHubSpot && salesforce.length >= nSalesforce) break;
+    }
+    return { hubspot, salesforce };
+  }
+
+  private async hubspotUserClient(): Promise<Client> {
+    const base = this.conn.hubspot.baseUrl;
+    const info = await getJson<{ clientId: string; clientSecret: string }>(`${base}/__sandbox/info`);
+    const { code } = await postJson<{ code: string }>(`${base}/__sandbox/oauth/code`, {});
+    // The user's script is another app of the portal: its own token and rate-limit bucket.
+    const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: info.clientId, client_secret: info.clientSecret, code });
+    const token = await getJson<{ access_token: string }>(`${base}/oauth/v1/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    return new Client({ accessToken: token.access_token, basePath: base, numberOfApiCallRetries: 6 });
+  }
+
+  private salesforceUserConnection(): jsforce.Connection {
+    const sf = this.conn.salesforce;
+    return new jsforce.Connection({
+      instanceUrl: sf.instanceUrl,
+      accessToken: sf.accessToken,
+      refreshToken: sf.refreshToken,
+      version: '62.0',
+      oauth2: { clientId: sf.clientId, clientSecret: sf.clientSecret, loginUrl: sf.loginUrl },
+    });
+  }
+
+  async phase2(): Promise<PhaseResult> {
+    const name = 'change burst (1% per CRM)';
+    log(`${this.kind}: phase 2, ${name}`);
+    const started = Date.now();
+    let polling = false;
+    let pollLoop: Promise<void> = Promise.resolve();
+    try {
+      const deadline = this.deadline();
+      if (!this.server) {
+        this.server = spawnChild('server', ['--import', 'tsx', join(ROOT, 'bench', 'server-child.ts')], { env: this.env, cwd: ROOT, logPath: join(this.dir, 'server.log') });
+        const { url } = JSON.parse(await this.server.firstLine) as { url: string };
+        await postJson(`${this.conn.hubspot.baseUrl}/__sandbox/webhook`, { url: `${url}/webhooks/hubspot` }, 'PUT');
+      }
+      const counts = await getJson<Counts>(`${this.conn.bench.url}/counts`);
+      const nHubSpot = Math.max(1, Math.round(counts.hubspotContacts * 0.01));
+      const nSalesforce = Math.max(1, Math.round((counts.salesforceLeads - counts.salesforceConvertedLeads + counts.salesforceContacts) * 0.01));
+      const candidates = await getJson<Candidate[]>(`${this.conn.bench.url}/candidates?seed=${this.o.seed}`);
+      const chosen = this.chooseChanges(candidates, nHubSpot, nSalesforce);
+      this.changeSet = {
+        hubspot: chosen.hubspot.map((c) => ({ hubspotId: c.hubspotId, salesforceId: c.salesforceId })),
+        salesforce: chosen.salesforce.map((c) => ({ hubspotId: c.hubspotId, salesforceId: c.salesforceId })),
+      };
+      this.result.changeSet = this.changeSet;
+      await postJson(`${this.conn.bench.url}/watch`, {
+        hubspot: [...chosen.hubspot, ...chosen.salesforce].map((c) => c.hubspotId),
+        salesforce: [...chosen.hubspot, ...chosen.salesforce].map((c) => c.salesforceId),
+      });
+      const hubspotUser = this.o.changes === 'api' ? await this.hubspotUserClient() : null;
+      const salesforceUser = this.salesforceUserConnection();
+      await this.beginPhase();
+      const t0 = Date.now();
+
+      // Salesforce changes arrive by polling: one poll at a time, started every pollEvery.
+      polling = true;
+      let polls = 0;
+      const pollJobIds: string[] = [];
+      const every = durationMs(this.o.pollEvery);
+      pollLoop = (async () => {
+        while (polling) {
+          const at = Date.now();
+          // Kept after completion, so that its start and end times tell when each change was read.
+          const job = await this.ctx.queues.poll.add('poll', { crm: 'salesforce' }, { jobId: `bench-poll-sf-${this.prefix}-${polls}`, removeOnComplete: false });
+          pollJobIds.push(job.id ?? '');
+          polls += 1;
+          while (polling || (await job.getState()) === 'active') {
+            const state = await job.getState();
+            if (state !== 'waiting' && state !== 'active' && state !== 'delayed' && state !== 'prioritized') break;
+            await sleep(25);
+          }
+          await sleep(Math.max(0, at + every - Date.now()));
+        }
+      })();
+
+      // The burst: HubSpot through the official client (batch update of 100, another app's token),
+      // Salesforce through jsforce (collections of 200), at the same time.
+      const userCalls: Record<CrmName, Record<string, number>> = { hubspot: {}, salesforce: {} };
+      const bump = (crm: CrmName, key: string) => (userCalls[crm][key] = (userCalls[crm][key] ?? 0) + 1);
+      const hubspotBurst = (async () => {
+        if (hubspotUser) {
+          for (let i = 0; i < chosen.hubspot.length; i += 100) {
+            const inputs = chosen.hubspot.slice(i, i + 100).map((c) => ({ id: c.hubspotId, properties: { jobtitle: c.newTitle } }));
+            bump('hubspot', 'POST /crm/v3/objects/contacts/batch/update');
+            await hubspotUser.crm.contacts.batchApi.update({ inputs });
+          }
+        } else {
+          for (const c of chosen.hubspot) {
+            await postJson(`${this.conn.hubspot.baseUrl}/__sandbox/contacts/${c.hubspotId}`, { properties: { jobtitle: c.newTitle } }, 'PATCH');
+          }
+        }
+      })();
+      const salesforceBurst = (async () => {
+        if (this.o.changes === 'api') {
+          for (let i = 0; i < chosen.salesforce.length; i += 200) {
+            const records = chosen.salesforce.slice(i, i + 200).map((c) => ({ Id: c.salesforceId, NumberOfEmployees: c.newEmployees }));
+            bump('salesforce', 'PATCH /services/data/v62.0/composite/sobjects');
+            const results = await salesforceUser.sobject('Lead').update(records, { allOrNone: false });
+            const failed = results.filter((r) => !r.success);
+            if (failed.length > 0) throw new Error(`${failed.length} Salesforce user changes failed: ${JSON.stringify(failed[0])}`);
+          }
+        } else {
+          for (const c of chosen.salesforce) {
+            await postJson(`${this.conn.salesforce.instanceUrl}/__sandbox/activity`, { kind: 'field', id: c.salesforceId, fields: { NumberOfEmployees: c.newEmployees } });
+          }
+        }
+      })();
+      await Promise.all([hubspotBurst, salesforceBurst]);
+      const burstMs = Date.now() - t0;
+
+      // Wait until every change is visible in both CRMs (or stops making progress).
+      const total = chosen.hubspot.length + chosen.salesforce.length;
+      let arrived = 0;
+      let lastProgress = Date.now();
+      let timelines: { hubspot: Record<string, Timeline[]>; salesforce: Record<string, Timeline[]> } = { hubspot: {}, salesforce: {} };
+      const compute = () => {
+        const hub = chosen.hubspot.map((c) => changeLatency(timelines.hubspot[c.hubspotId] ?? [], timelines.salesforce[c.salesforceId] ?? []));
+        const sf = chosen.salesforce.map((c) => changeLatency(timelines.salesforce[c.salesforceId] ?? [], timelines.hubspot[c.hubspotId] ?? []));
+        return { hub, sf };
+      };
+      const stallMs = 30_000 + 3 * every + durationMs(this.o.batchWait) * 3;
+      for (;;) {
+        timelines = await getJson(`${this.conn.bench.url}/timelines`);
+        const { hub, sf } = compute();
+        const now = [...hub, ...sf].filter((l) => l.toBoth !== null).length;
+        if (now > arrived) {
+          arrived = now;
+          lastProgress = Date.now();
+        }
+        if (arrived >= total || Date.now() - lastProgress > stallMs || Date.now() > deadline) break;
+        await sleep(250);
+      }
+      const arrivedAt = Date.now();
+      polling = false;
+      await pollLoop;
+      await this.settle(deadline);
+      // The feeds catch up with everything phase 2 wrote (HubSpot was followed by webhook only).
+      await this.pollCycle(['hubspot', 'salesforce'], deadline);
+      const wallMs = Date.now() - t0;
+      const measured = await this.endPhase();
+      measured.calls.hubspot = subtractCalls(measured.calls.hubspot, userCalls.hubspot);
+      measured.calls.salesforce = subtractCalls(measured.calls.salesforce, userCalls.salesforce);
+      const { hub, sf } = compute();
+      // Both CRMs agree on the new score of every changed person, and it moved.
+      const after = new Map((await getJson<Candidate[]>(`${this.conn.bench.url}/candidates?seed=${this.o.seed}`)).map((c) => [c.hubspotId, c]));
+      let agree = 0;
+      let moved = 0;
+      for (const c of [...chosen.hubspot, ...chosen.salesforce]) {
+        const now = after.get(c.hubspotId);
+        if (now && now.hubspotScore !== null && now.hubspotScore === now.salesforceScore) agree += 1;
+        if (now && now.hubspotScore !== c.hubspotScore) moved += 1;
+      }
+      const figures = (values: Array<number | null>): LatencyFigures => {
+        const got = values.filter((v): v is number => v !== null);
+        return { changes: values.length, arrived: got.length, p50: percentile(got, 50), p95: percentile(got, 95), p99: percentile(got, 99), max: got.length ? Math.max(...got) : null };
+      };
+      const result = this.phaseResult(2, name, measured, wallMs, total, {
+        hubspotReadById: chosen.hubspot.length,
+        salesforcePolls: polls + 1,
+        salesforceChanged: chosen.salesforce.length,
+        hubspotPolls: 1,
+        ...this.floorWrites(measured.report),
+      });
+      // Throughput of the burst: changes per second until the last one was visible in both CRMs.
+      result.leadsPerSec = total / ((arrivedAt - t0) / 1000);
+      result.polls = polls;
+      result.userCalls = userCalls;
+      result.latency = {
+        hubspot: { toOther: figures(hub.map((l) => l.toOther)), toBoth: figures(hub.map((l) => l.toBoth)) },
+        salesforce: { toOther: figures(sf.map((l) => l.toOther)), toBoth: figures(sf.map((l) => l.toBoth)) },
+      };
+      // Where a Salesforce change's time goes: until the first poll whose window (up to its start
+      // minus the safety margin) covers it has finished, and from there to the write-back.
+      const margin = durationMs(this.o.safetyMargin);
+      const pollTimes: Array<{ start: number; end: number }> = [];
+      for (const id of pollJobIds) {
+        const job = await Job.fromId(this.ctx.queues.poll, id);
+        if (job?.processedOn && job.finishedOn) pollTimes.push({ start: job.processedOn, end: job.finishedOn });
+      }
+      const readDelays: number[] = [];
+      const afterRead: number[] = [];
+      for (const l of sf) {
+        if (l.changedAt === null) continue;
+        const poll = pollTimes.find((p) => p.start - margin >= (l.changedAt as number));
+        if (!poll) continue;
+        readDelays.push(poll.end - l.changedAt);
+        if (l.toOther !== null) afterRead.push(l.toOther - (poll.end - l.changedAt));
+      }
+      result.notes.push(
+        `Salesforce changes: read by a poll after p50 ${percentile(readDelays, 50) ?? '-'} ms (p99 ${percentile(readDelays, 99) ?? '-'} ms), ` +
+          `then in HubSpot after p50 ${percentile(afterRead, 50) ?? '-'} ms more (p99 ${percentile(afterRead, 99) ?? '-'} ms); polls took ` +
+          `p50 ${percentile(pollTimes.map((p) => p.end - p.start), 50) ?? '-'} ms`,
+      );
+      result.notes.push(
+        `${chosen.hubspot.length} HubSpot and ${chosen.salesforce.length} Salesforce changes made in ${burstMs} ms; ${arrived}/${total} visible in both CRMs after ${((arrivedAt - t0) / 1000).toFixed(1)} s; ${polls} Salesforce polls`,
+      );
+      if (arrived < total) result.notes.push(`${total - arrived} change(s) never reached both CRMs`);
+      result.notes.push(`afterwards ${agree}/${total} changed people have the same smk_score in both CRMs, and ${moved}/${total} scores moved`);
+      return result;
+    } catch (err) {
+      polling = false;
+      await pollLoop.catch(() => undefined);
+      return this.failed(2, name, started, err);
+    }
+  }
+
+  // --- phase 3: a quiet cycle ------------------------------------------------------------------
+
+  async phase3(): Promise<PhaseResult> {
+    const name = 'quiet poll cycle';
+    log(`${this.kind}: phase 3, ${name}`);
+    const started = Date.now();
+    try {
+      await this.beginPhase();
+      await this.pollCycle(['hubspot', 'salesforce'], this.deadline());
+      const wallMs = Date.now() - started;
+      const measured = await this.endPhase();
+      return this.phaseResult(3, name, measured, wallMs, 0, { hubspotPolls: 1, salesforcePolls: 1, ...this.floorWrites(measured.report) });
+    } catch (err) {
+      return this.failed(3, name, started, err);
+    }
+  }
+
+  // --- phase 4: reconcile after a rule change --------------------------------------------------
+
+  async phase4(): Promise<PhaseResult> {
+    const name = 'reconcile after a rule change';
+    log(`${this.kind}: phase 4, ${name}`);
+    const started = Date.now();
+    try {
+      await this.restartWorkers(join(this.dir, 'smarketing-rule-change.yaml'));
+      await this.beginPhase();
+      const t0 = Date.now();
+      const deadline = this.deadline();
+      await this.ctx.queues.reconcile.add('reconcile', { reason: 'rule change (bench)' });
+      await this.settle(deadline);
+      const reconciled = Date.now();
+      await this.pollCycle(['hubspot', 'salesforce'], deadline);
+      const wallMs = Date.now() - t0;
+      const measured = await this.endPhase();
+      const leads = await this.ctx.leads.count();
+      const result = this.phaseResult(4, name, measured, wallMs, leads, { hubspotPolls: 1, salesforcePolls: 1, ...this.floorWrites(measured.report) });
+      const moved = measured.report.hubspot.written;
+      const contacts = (this.result.counts as Counts).hubspotContacts;
+      result.notes.push(
+        `reconcile ${((reconciled - t0) / 1000).toFixed(1)} s + feed catch-up ${((wallMs - (reconciled - t0)) / 1000).toFixed(1)} s; ` +
+          `${moved} HubSpot contacts (${((moved / Math.max(1, contacts)) * 100).toFixed(1)}%) rewritten by the rule change`,
+      );
+      const rate = callRate(measured.report.hubspot.callTimes);
+      result.hubspotRate = { ...rate, ceilingFraction: rate.avgPer10s / HUBSPOT_CEILING };
+      return result;
+    } catch (err) {
+      return this.failed(4, name, started, err);
+    }
+  }
+
+  // --- the whole run ---------------------------------------------------------------------------
+
+  async run(): Promise<RunResult> {
+    try {
+      await this.start();
+      const p1 = await this.phase1();
+      this.result.phases.push(p1);
+      if (!p1.ok) log(`${this.kind}: phase 1 failed: ${p1.error}`);
+      const wanted = this.kind === 'limited' ? this.o.phases : this.o.unlimitedPhases;
+      for (const phase of [2, 3, 4]) {
+        if (!wanted.has(phase)) continue;
+        if (!p1.ok) break;
+        const r = phase === 2 ? await this.phase2() : phase === 3 ? await this.phase3() : await this.phase4();
+        if (!r.ok) log(`${this.kind}: phase ${phase} failed: ${r.error}`);
+        this.result.phases.push(r);
+      }
+    } catch (err) {
+      this.result.error = err instanceof Error ? err.stack ?? err.message : String(err);
+      log(`${this.kind}: run failed: ${this.result.error}`);
+    } finally {
+      await this.stop();
+    }
+    return this.result;
+  }
+
+  private async stop(): Promise<void> {
+    try {
+      if (this.redis) this.result.redis.afterBytes = await redisUsedMemory(this.redis);
+    } catch {
+      // reported as null
+    }
+    const children = [...this.retired, ...this.workers, ...(this.server ? [this.server] : []), ...(this.sandbox ? [this.sandbox] : [])];
+    for (const c of children) {
+      const live = procMemory(c.pid);
+      this.result.rssMb[c.name] = round(Math.max(c.peakRssMb() ?? 0, live?.peakMb ?? 0), 1);
+    }
+    for (const c of [...this.workers, ...(this.server ? [this.server] : [])]) await c.stop('SIGTERM', 30_000).catch(() => undefined);
+    if (this.runtime) await this.runtime.close().catch(() => undefined);
+    if (this.sandbox) await this.sandbox.stop('SIGTERM', 10_000).catch(() => undefined);
+    if (this.redis) {
+      this.result.redis.keysDeleted = await deletePrefix(this.redis, this.prefix).catch(() => 0);
+      const r = this.result.redis;
+      r.deltaMb = r.afterBytes !== null ? round((r.afterBytes - r.beforeBytes) / 1_048_576, 1) : null;
+      this.redis.disconnect();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the naive baseline
+
+const openGate: QuotaGate = {
+  take: async () => undefined,
+  observe: async () => undefined,
+  report: async () => ({}) as QuotaReport,
+};
+
+async function naiveBaseline(o: Options, changeSet: NonNullable<RunResult['changeSet']>): Promise<{ result: NaiveResult; calls: Record<CrmName, CallStats>; rssMb: number | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'smk-bench-naive-'));
+  log(`naive: fresh sandboxes of seed ${o.seed}`);
+  const sandbox = spawnChild(
+    'naive-sandbox',
+    ['--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(o.leads), '--seed', String(o.seed), '--hubspot-rate', '0', '--salesforce-daily', '0'],
+    { env: { ...process.env }, cwd: ROOT, logPath: join(dir, 'sandbox.log'), firstLineTimeoutMs: 15 * 60_000 },
+  );
+  try {
+    const conn = JSON.parse(await sandbox.firstLine) as BenchConnection;
+    const env = loadConfig({ env: { ...sandboxEnv(conn) } });
+    const connectors = await createConnectors({ env: env.env, sync: env.file.sync, gate: openGate, tokens: null, logger: createLogger({ level: 'silent' }) });
+    for (const crm of ['hubspot', 'salesforce'] as const) await connectors[crm].ensureSchema();
+    await postJson(`${conn.hubspot.baseUrl}/__sandbox/reset-stats`);
+    await postJson(`${conn.salesforce.instanceUrl}/__sandbox/reset-stats`);
+    const people = [...changeSet.hubspot, ...changeSet.salesforce];
+    const result = await runNaive(conn, {
+      hubspotIds: people.map((p) => p.hubspotId),
+      salesforce: people.map((p) => ({ object: 'Lead' as const, id: p.salesforceId })),
+    });
+    const calls = {
+      hubspot: await getJson<CallStats>(`${conn.hubspot.baseUrl}/__sandbox/stats`),
+      salesforce: await getJson<CallStats>(`${conn.salesforce.instanceUrl}/__sandbox/stats`),
+    };
+    return { result, calls, rssMb: sandbox.peakRssMb() };
+  } finally {
+    await sandbox.stop('SIGTERM', 10_000);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// output
+
+function fmt(n: number | null | undefined, digits = 0): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r, k) => {
+    const line = r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+    return k === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}
+
+function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Awaited<ReturnType<typeof naiveBaseline>> | null; summary: Summary }): string {
+  const out: string[] = [];
+  for (const run of results.runs) {
+    out.push(`\n== ${run.kind === 'limited' ? 'rate limits ON (HubSpot 190 calls/10 s, our share 1.0)' : 'rate limits OFF'}: ${fmt(run.counts?.people)} people, ` +
+      `${fmt(run.counts?.hubspotContacts)} HubSpot contacts, ${fmt(run.counts?.salesforceLeads)} SF leads, ${fmt(run.counts?.salesforceContacts)} SF contacts`);
+    const rows = [['phase', 'wall s', 'leads', 'leads/s', 'HS reads', 'HS writes', 'SF reads', 'SF writes', 'calls/1k leads', 'floor', 'x floor', '429s']];
+    for (const p of run.phases) {
+      rows.push([
+        `${p.phase}. ${p.name}${p.ok ? '' : ' (FAILED)'}`,
+        fmt(p.wallMs / 1000, 1), fmt(p.leads), fmt(p.leadsPerSec, 0),
+        fmt(p.reads.hubspot), fmt(p.writes.hubspot), fmt(p.reads.salesforce), fmt(p.writes.salesforce),
+        fmt(p.callsPer1000Leads, 1), fmt(p.floor.total), fmt(p.floorRatio, 2),
+        fmt((p.statuses.hubspot['429'] ?? 0) + (p.statuses.salesforce['429'] ?? 0)),
+      ]);
+    }
+    out.push(table(rows));
+    for (const p of run.phases) {
+      if (p.error) out.push(`  phase ${p.phase} failed: ${p.error}`);
+      for (const note of p.notes) out.push(`  phase ${p.phase}: ${note}`);
+      if (p.hubspotRate) {
+        out.push(`  phase ${p.phase}: HubSpot ${fmt(p.hubspotRate.avgPer10s, 1)} calls/10 s on average (busiest 10 s: ${p.hubspotRate.peakPer10s}) = ` +
+          `${fmt(p.hubspotRate.ceilingFraction * 100, 1)}% of the 190 ceiling`);
+      }
+      if (p.backlog && Object.keys(p.backlog).length > 0) {
+        out.push(`  phase ${p.phase} backlog (mean/max): ${Object.entries(p.backlog).slice(0, 6).map(([k, v]) => `${k} ${v.mean}/${v.max}`).join(', ')}`);
+      }
+      if (p.cpuSeconds) out.push(`  phase ${p.phase} CPU s: ${Object.entries(p.cpuSeconds).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
+      const top = (crm: CrmName) => Object.entries(p.endpoints[crm]).slice(0, 6).map(([k, n]) => `${k} ${n}`).join('; ');
+      if (p.totalCalls > 0) out.push(`  phase ${p.phase} endpoints: HubSpot: ${top('hubspot') || '-'} | Salesforce: ${top('salesforce') || '-'}`);
+      if (p.latency) {
+        const l = p.latency;
+        const line = (label: string, f: LatencyFigures) => `${label} p50 ${fmt(f.p50)} ms, p95 ${fmt(f.p95)} ms, p99 ${fmt(f.p99)} ms, max ${fmt(f.max)} ms (${f.arrived}/${f.changes})`;
+        out.push(`  latency ${line('HubSpot change -> both CRMs:', l.hubspot.toBoth)}`);
+        out.push(`  latency ${line('Salesforce change -> HubSpot:', l.salesforce.toOther)}`);
+        out.push(`  latency ${line('Salesforce change -> both CRMs:', l.salesforce.toBoth)}`);
+      }
+    }
+    out.push(`  peak RSS (MB): ${Object.entries(run.rssMb).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; parent ${fmt(results.summary.parentRssMb, 0)}`);
+    out.push(`  Redis used_memory: +${fmt(run.redis.deltaMb, 1)} MB over the run (after the sync: +${fmt(run.redis.afterSyncBytes !== null ? (run.redis.afterSyncBytes - run.redis.beforeBytes) / 1_048_576 : null, 1)} MB; a shared Redis: other users' keys move it too); ${fmt(run.redis.keysDeleted)} bench keys deleted`);
+    if (run.error) out.push(`  run error: ${run.error}`);
+  }
+  const e = results.evalSpeed;
+  out.push(`\nrule speed: ${fmt(e.evalPerSec)} evaluateLead calls per CPU second on one thread (${fmt(e.evaluations)} in ${e.cpuSeconds.toFixed(1)} CPU s / ${e.seconds.toFixed(1)} s wall = ${fmt(e.evalPerWallSec)}/s wall, over ${fmt(e.leads)} leads, ${e.avgEngagementEvents.toFixed(1)} engagement events each)`);
+  if (results.naive) {
+    const n = results.naive;
+    out.push(`naive per-record script, same work as phase 2: ${fmt(n.calls.hubspot.total + n.calls.salesforce.total)} calls (HubSpot ${fmt(n.calls.hubspot.total)}, Salesforce ${fmt(n.calls.salesforce.total)}) for ${fmt(n.result.records)} records in ${(n.result.ms / 1000).toFixed(1)} s; ` +
+      `${fmt(results.summary.naiveCallRatio, 1)}x the connector's calls`);
+  }
+  const s = results.summary;
+  out.push(`\nheadline: floorRatio ${fmt(s.floorRatio, 3)} (target <= 1.1), quietWrites ${s.quietWrites ?? '-'} (target 0), ceilingFraction ${fmt(s.ceilingFraction, 3)} (target >= 0.9), ` +
+    `p99 HubSpot ${fmt(s.p99Ms.hubspot)} ms (target <= ${fmt(s.p99TargetMs)} ms), p99 Salesforce ${fmt(s.p99Ms.salesforce)} ms, evalPerSec ${fmt(s.evalPerSec)} (target >= 50,000), ` +
+    `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
+  return out.join('\n');
+}
+
+interface Summary {
+  leads: number;
+  seed: number;
+  floorRatio: number | null;
+  floorRatioByPhase: Record<string, number | null>;
+  quietWrites: number | null;
+  ceilingFraction: number | null;
+  p99Ms: { hubspot: number | null; salesforce: number | null };
+  p99TargetMs: number;
+  evalPerSec: number;
+  peakRssMb: number | null;
+  sandboxRssMb: number | null;
+  parentRssMb: number;
+  naiveCallRatio: number | null;
+  redisDeltaMb: number | null;
+  /** The service's peak RSS in the newest earlier result of another size, for "does not grow with N". */
+  rssAtOtherSize: { leads: number; peakRssMb: number; file: string } | null;
+  fullSyncLeadsPerSec: { limited: number | null; unlimited: number | null };
+  wallSeconds: number;
+}
+
+/** The newest earlier result in the results folder with another number of people. */
+function otherSize(o: Options): Summary['rssAtOtherSize'] {
+  if (!existsSync(o.out)) return null;
+  const files = readdirSync(o.out).filter((f) => f.endsWith('.json')).sort().reverse();
+  for (const file of files) {
+    try {
+      const summary = (JSON.parse(readFileSync(join(o.out, file), 'utf8')) as { summary?: { leads?: number; peakRssMb?: number | null } }).summary;
+      if (summary?.leads && summary.leads !== o.leads && typeof summary.peakRssMb === 'number') return { leads: summary.leads, peakRssMb: summary.peakRssMb, file };
+    } catch {
+      // not a result file
+    }
+  }
+  return null;
+}
+
+function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: Awaited<ReturnType<typeof naiveBaseline>> | null, startedAt: number): Summary {
+  const main = runs.find((r) => r.kind === 'limited') ?? runs[0];
+  const phase = (r: RunResult | undefined, n: number) => r?.phases.find((p) => p.phase === n && p.ok);
+  const work = (main?.phases ?? []).filter((p) => p.ok && p.phase !== 3);
+  const calls = work.reduce((a, p) => a + p.totalCalls, 0);
+  const floor = work.reduce((a, p) => a + p.floor.total, 0);
+  const quiet = runs.map((r) => phase(r, 3)).filter((p): p is PhaseResult => !!p);
+  const burst = phase(main, 2);
+  const serviceRss = runs.flatMap((r) => Object.entries(r.rssMb).filter(([k]) => k.startsWith('worker') || k === 'server').map(([, v]) => v ?? 0));
+  const sandboxRss = runs.map((r) => r.rssMb.sandbox ?? 0);
+  const naiveCalls = naive ? naive.calls.hubspot.total + naive.calls.salesforce.total : null;
+  return {
+    leads: o.leads,
+    seed: o.seed,
+    floorRatio: floor > 0 ? round(calls / floor, 3) : null,
+    floorRatioByPhase: Object.fromEntries((main?.phases ?? []).map((p) => [`${p.phase}`, round(p.floorRatio, 3)])),
+    quietWrites: quiet.length ? Math.max(...quiet.map((p) => p.writes.hubspot + p.writes.salesforce)) : null,
+    ceilingFraction: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.hubspotRate?.ceilingFraction, 3),
+    p99Ms: { hubspot: burst?.latency?.hubspot.toBoth.p99 ?? null, salesforce: burst?.latency?.salesforce.toBoth.p99 ?? null },
+    p99TargetMs: 2000 + durationMs(o.batchWait),
+    evalPerSec: Math.round(evalSpeed.evalPerSec),
+    peakRssMb: serviceRss.length ? round(Math.max(...serviceRss), 1) : null,
+    sandboxRssMb: sandboxRss.length ? round(Math.max(...sandboxRss), 1) : null,
+    parentRssMb: round(process.resourceUsage().maxRSS / 1024, 1) ?? 0,
+    naiveCallRatio: naiveCalls !== null && burst && burst.totalCalls > 0 ? round(naiveCalls / burst.totalCalls, 2) : null,
+    redisDeltaMb: main?.redis.deltaMb ?? null,
+    rssAtOtherSize: otherSize(o),
+    fullSyncLeadsPerSec: {
+      limited: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.leadsPerSec, 0),
+      unlimited: round(phase(runs.find((r) => r.kind === 'unlimited'), 1)?.leadsPerSec, 0),
+    },
+    wallSeconds: Math.round((Date.now() - startedAt) / 1000),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv);
+  const startedAt = Date.now();
+  const machine = {
+    hostname: hostname(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    kernel: release(),
+    loadAverageAtStart: loadavg().map((v) => round(v, 2)),
+  };
+  log(`machine: ${machine.cores} x ${machine.cpu}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
+
+  // Pure rule speed first, while none of the benchmark's other processes run.
+  const rules = parseConfigText(benchConfigYaml({ hubspotPerTenSeconds: HUBSPOT_CEILING, batchWait: o.batchWait, searchSafetyMargin: o.safetyMargin, pollEvery: o.pollEvery }), 'bench');
+  const evalSpeed = measureEvalSpeed(rules, { people: Math.min(o.leads, 20_000), seed: o.seed, seconds: o.evalSeconds });
+  log(`rule speed: ${Math.round(evalSpeed.evalPerSec)} evaluations per CPU second (${Math.round(evalSpeed.evalPerWallSec)}/s wall)`);
+
+  const runs: RunResult[] = [];
+  for (const kind of o.runs) {
+    const run = new BenchRun(o, kind);
+    runs.push(await run.run());
+  }
+  const withChanges = runs.find((r) => r.changeSet && r.kind === 'limited') ?? runs.find((r) => r.changeSet);
+  let naive: Awaited<ReturnType<typeof naiveBaseline>> | null = null;
+  if (!o.skipNaive && withChanges?.changeSet) {
+    try {
+      naive = await naiveBaseline(o, withChanges.changeSet);
+    } catch (err) {
+      log(`naive baseline failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const summary = summarise(o, runs, evalSpeed, naive, startedAt);
+  const results = { summary, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) }, options: { ...o, phases: [...o.phases], unlimitedPhases: [...o.unlimitedPhases] }, evalSpeed, naive, runs };
+  process.stdout.write(`${render({ runs, evalSpeed, naive, summary })}\n`);
+  mkdirSync(o.out, { recursive: true });
+  const file = join(o.out, `${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}-${o.leads}.json`);
+  // Call timestamps are bulky: keep their summary (hubspotRate), not the list.
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${file}`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

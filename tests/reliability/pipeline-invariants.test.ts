@@ -1,0 +1,225 @@
+/**
+ * DESIGN.md invariants that the chaos run broke, each reproduced here deterministically, so that
+ * the bug is visible in CI and its fix can be checked. A test of an open bug is `it.fails` until
+ * the product is fixed (SMK_HOSTILE_SHOW_BUGS=1 runs them as plain tests, to see how they fail);
+ * those of bugs fixed since stay as regression tests.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrap } from '../../jobs/bootstrap.js';
+import type { Runtime } from '../../jobs/bootstrap.js';
+import type { SyncContext } from '../../jobs/context.js';
+import { processEvaluate } from '../../jobs/evaluate.js';
+import { processIngest } from '../../jobs/ingest.js';
+import { processPoll } from '../../jobs/poll.js';
+import { waitUntilIdle } from '../../jobs/run-once.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { harnessEnv, startHarness, writeConfig } from '../helpers/pipeline.js';
+import type { Harness } from '../helpers/pipeline.js';
+import { testRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
+import { syncInPhases } from './helpers/phased-sync.js';
+
+const itFailsUntilFixed = process.env.SMK_HOSTILE_SHOW_BUGS ? it : it.fails;
+
+const CONFIG = `
+sync:
+  batchWait: 200ms
+  jobLock: 5s
+  writeLease: 5s
+  searchSafetyMargin: 0s
+  create: { salesforce: never }
+  budget:
+    hubspot: { share: 1, perTenSeconds: 100000 }
+`;
+
+async function drainWith(ctx: SyncContext, run: () => Promise<unknown>): Promise<void> {
+  const workers = startWorkers(ctx, { queues: ['ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce'] });
+  try {
+    await run();
+    await waitUntilIdle(ctx, { timeoutMs: 90_000 });
+  } finally {
+    await workers.close();
+  }
+}
+
+describe('a change that meets a lock left by a killed worker', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 20, seed: 6, configYaml: CONFIG, label: 'inv-lock' });
+    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
+    await syncInPhases(h.runtime.ctx);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  // Found by the chaos run: jobs/ingest.ts processIngest recorded every non-CrmError of
+  // applyFragment as an INGEST_FAILED sync error and acknowledged the job, so a lead lock left by
+  // a SIGKILLed worker (LockTimeoutError) or a Redis restart (MaxRetriesPerRequestError) dropped
+  // the change for good. Fixed in the product since (only TypeError, RangeError and SyntaxError
+  // are reported and skipped; anything else fails the job, which BullMQ retries). Regression test.
+  it('is applied once the lock lapses, not dropped into sync errors', async () => {
+    const ctx = h.runtime.ctx;
+    const contacts = await h.hubspot.crm.contacts.getAll(100, undefined, ['smk_lead_id']);
+    const contact = contacts.find((c) => c.properties.smk_lead_id);
+    expect(contact).toBeDefined();
+    const leadId = contact!.properties.smk_lead_id as string;
+    await h.hubspot.crm.contacts.basicApi.update(contact!.id, { properties: { jobtitle: 'Chief Lock Officer' } });
+
+    // A worker died inside this lead's evaluation: its lock stays until it expires.
+    const lock = ctx.keys.lock(`lead:${leadId}`);
+    await ctx.redis.set(lock, 'a-worker-that-was-killed', 'PX', 60_000);
+    const job = { crm: 'hubspot' as const, readAt: ctx.clock.now(), refs: [{ object: 'contact' as const, id: contact!.id }] };
+    let failed = false;
+    try {
+      await processIngest(ctx, job);
+    } catch {
+      failed = true;
+    }
+    // The lock lapses; a failed job is retried by the queue (here: by hand).
+    await ctx.redis.del(lock);
+    if (failed) await processIngest(ctx, job);
+    const stored = await ctx.leads.get(leadId);
+    expect((await ctx.errors.list({ code: 'INGEST_FAILED' })).errors).toEqual([]);
+    expect(stored?.lead.person.title).toBe('Chief Lock Officer');
+  }, 60_000);
+});
+
+describe('a converted Salesforce lead, whichever record is read first', () => {
+  let h: Harness;
+  let other: { t: TestRedis; runtime: Runtime } | null = null;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 150, seed: 11, configYaml: CONFIG, label: 'inv-convert' });
+    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
+    const t = await testRedis('inv-convert-b');
+    const env = harnessEnv(h.sandboxes, t, writeConfig(CONFIG));
+    other = { t, runtime: await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'silent' }) }) };
+  }, 120_000);
+
+  afterAll(async () => {
+    await other?.runtime.close();
+    await other?.t.cleanup();
+    await h?.close();
+  });
+
+  // BUG: jobs/ingest.ts keeps one Salesforce view per lead. A converted Lead's fragment carries
+  // the conversion (sales.converted); its Contact's fragment replaces that view, and a Lead read
+  // after its Contact is ignored (isCurrentRecord only accepts it when links.salesforce.convertedFrom
+  // is already known). So the conversion survives only if an evaluation happens to run between the
+  // Lead and the Contact (the stage then sticks at sql): with both read before the lead is
+  // evaluated, in either order, it ends at `lead`. The chaos run shows it as converted people at
+  // `lead`/`mql` instead of `sql`. Fix: compose sales.converted = true once
+  // links.salesforce.convertedFrom is set (or keep the converted Lead's view beside the Contact's),
+  // and let a converted Lead read after its Contact set convertedFrom.
+  itFailsUntilFixed('ends at sql, whichever record is read first, however soon the other follows', async () => {
+    const converted = await h.salesforce.query<{ Id: string; ConvertedContactId: string }>('SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true');
+    expect(converted.records.length).toBeGreaterThan(0);
+    const pair = converted.records[0]!;
+    const lead = { object: 'Lead' as const, id: pair.Id };
+    const contact = { object: 'Contact' as const, id: pair.ConvertedContactId };
+    const stageAfter = async (ctx: SyncContext, first: typeof lead | typeof contact, second: typeof lead | typeof contact) => {
+      await processIngest(ctx, { crm: 'salesforce', readAt: ctx.clock.now(), refs: [first] });
+      await processIngest(ctx, { crm: 'salesforce', readAt: ctx.clock.now(), refs: [second] });
+      const leadId = await ctx.leads.linkOf('salesforce', 'Contact', contact.id);
+      expect(leadId).toBeTruthy();
+      await processEvaluate(ctx, leadId as string);
+      const stored = await ctx.leads.get(leadId as string);
+      return { stage: stored?.lead.stage?.current, converted: stored?.lead.sales.converted ?? null };
+    };
+    const leadFirst = await stageAfter(h.runtime.ctx, lead, contact);
+    const contactFirst = await stageAfter(other!.runtime.ctx, contact, lead);
+    expect({ leadFirst: leadFirst.stage, contactFirst: contactFirst.stage }).toEqual({ leadFirst: 'sql', contactFirst: 'sql' });
+  }, 60_000);
+});
+
+describe('an evaluation run twice', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 60, seed: 11, configYaml: CONFIG, label: 'inv-twice' });
+    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
+    await syncInPhases(h.runtime.ctx);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  // BUG: jobs/evaluate.ts plans HubSpot's lifecycle stage from the lead's HubSpot view
+  // (planLifecycleWrite(lead.marketing.lifecycleStage, stage)), which only changes when HubSpot is
+  // read again; what was written is not remembered (held.recordWritten keeps smk values only).
+  // Evaluating a lead again before HubSpot's echo is read (a retried job, an SLA timer, the
+  // Salesforce echo arriving first) writes the lifecycle stage again: the chaos run's first sync
+  // after the drain made these writes. Fix: record the written lifecycle stage with the held
+  // values (jobs/writeback.ts drainWrites) and plan against `held ?? view`.
+  itFailsUntilFixed('makes no second write (DESIGN.md: any job may run twice, no extra CRM write)', async () => {
+    const ctx = h.runtime.ctx;
+    expect(await ctx.pending.hubspot.write.size()).toBe(0);
+    for await (const page of ctx.leads.all(500)) {
+      for (const stored of page) await processEvaluate(ctx, stored.lead.id);
+    }
+    const planned = { hubspot: await ctx.pending.hubspot.write.size(), salesforce: await ctx.pending.salesforce.write.size() };
+    expect(planned).toEqual({ hubspot: 0, salesforce: 0 });
+  }, 60_000);
+});
+
+describe('creating in Salesforce a person whose record Salesforce has not been read for yet', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 150, seed: 11, configYaml: CONFIG.replace('salesforce: never', 'salesforce: mql'), label: 'inv-create' });
+    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
+    // The two feeds run on their own schedules: HubSpot's first read (and the writes and creates
+    // it leads to) can be done before Salesforce's first read reaches the same people, as when
+    // `smk start` meets a large org. `syncOnce` has the same race in a smaller window.
+    await drainWith(h.runtime.ctx, () => processPoll(h.runtime.ctx, 'hubspot'));
+    await drainWith(h.runtime.ctx, () => processPoll(h.runtime.ctx, 'salesforce'));
+  }, 180_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  // Found by the chaos run's reference (a fault-free syncOnce created Salesforce duplicates of
+  // people whose Salesforce record was not ingested yet: DUPLICATE_CREATED); the product now plans
+  // creates only once both CRMs were read in full (jobs/evaluate.ts bothCrmsRead). Kept as a
+  // regression test. What remains open: connectors/salesforce/records.ts createRecords still does
+  // not look for an existing Lead or Contact by email before creating, so a person a rep adds
+  // between two polls can still be duplicated.
+  it('does not create a second record for them', async () => {
+    const byEmail = new Map<string, number>();
+    const seededTwice = new Set(h.sandboxes.world.people.filter((p) => p.salesforce?.duplicateLead || p.salesforce?.converted).map((p) => p.email.toLowerCase()));
+    for (const object of ['Lead', 'Contact'] as const) {
+      const where = object === 'Lead' ? ' WHERE IsConverted = false' : '';
+      const rows = await h.salesforce.query<{ Email: string | null }>(`SELECT Id, Email FROM ${object}${where}`, { autoFetch: true, maxFetch: 100_000 });
+      for (const r of rows.records) if (r.Email) byEmail.set(r.Email.toLowerCase(), (byEmail.get(r.Email.toLowerCase()) ?? 0) + 1);
+    }
+    const duplicated = [...byEmail].filter(([email, n]) => n > 1 && !seededTwice.has(email)).map(([email]) => email);
+    const reported = (await h.runtime.ctx.errors.list({ code: 'DUPLICATE_CREATED' })).errors;
+    expect({ duplicated, reported: reported.length }).toEqual({ duplicated: [], reported: 0 });
+  }, 60_000);
+  // BUG: jobs/evaluate.ts keeps the follow-up task of a handoff that happens while the lead has no
+  // Salesforce record yet under `deferred-task:<lead>`, and only jobs/writeback.ts linkCreated (the
+  // connector creating the record) releases it. When the record already existed in Salesforce and
+  // is linked by ingest instead (read after the handoff: the feeds' order, or a slow first read),
+  // the task is never created: the rep gets the lead, with its SLA running, but no task. The chaos
+  // run shows it as tasks one run has and the other has not. Fix: release the deferred task
+  // wherever a lead gains its Salesforce link (jobs/ingest.ts applyFragment, or at the start of
+  // evaluateOnce when salesforceRef is set and a deferred task exists).
+  itFailsUntilFixed('gives every lead handed off to sales its follow-up task in Salesforce', async () => {
+    const tasks = await h.salesforce.query<{ WhoId: string | null }>("SELECT Id, WhoId, Subject FROM Task WHERE Subject LIKE 'Follow up on MQL%'", { autoFetch: true, maxFetch: 100_000 });
+    const withTask = new Set(tasks.records.map((t) => t.WhoId));
+    const missing: string[] = [];
+    for await (const page of h.runtime.ctx.leads.all(500)) {
+      for (const { lead } of page) {
+        if (lead.sla?.handoffAt && lead.links.salesforce && !withTask.has(lead.links.salesforce.id)) missing.push(`${lead.id} (${lead.links.salesforce.object} ${lead.links.salesforce.id})`);
+      }
+    }
+    expect(missing).toEqual([]);
+  }, 60_000);
+});

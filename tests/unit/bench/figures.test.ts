@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import {
+  batchingFloor,
+  byEndpoint,
+  callRate,
+  changeLatency,
+  endpointOf,
+  isReadCall,
+  percentile,
+  splitCalls,
+  subtractCalls,
+} from '../../../bench/lib/figures.js';
+import { leadsFromWorld } from '../../../bench/lib/eval-speed.js';
+import { generateWorld } from '../../../connectors/sandbox/seed.js';
+import { leadSchema } from '../../../src/model/lead.js';
+
+describe('the batching floor', () => {
+  it('counts list pages of 100, SOQL pages of 2000, HubSpot batches of 100 and collections of 200', () => {
+    const floor = batchingFloor({
+      fullRead: { hubspot: 17_030, salesforceLeads: 11_030, salesforceContacts: 4_550 },
+      hubspotWritten: 17_030,
+      hubspotCreated: 2_970,
+      salesforceWritten: 15_580,
+      salesforceCreated: 401,
+    });
+    expect(floor.hubspot).toEqual({ reads: 171, writes: 171 + 30 });
+    expect(floor.salesforce).toEqual({ reads: 6 + 3, writes: 78 + 3 });
+    expect(floor.total).toBe(171 + 201 + 9 + 81);
+  });
+
+  it('needs one query per Salesforce object per poll, and one batch read per 100 webhook changes', () => {
+    const floor = batchingFloor({ hubspotReadById: 200, salesforcePolls: 5, salesforceChanged: 180, hubspotWritten: 380, hubspotCreated: 0, salesforceWritten: 380, salesforceCreated: 0 });
+    expect(floor.hubspot).toEqual({ reads: 2, writes: 4 });
+    expect(floor.salesforce).toEqual({ reads: 10, writes: 2 });
+  });
+
+  it('is zero for no work', () => {
+    expect(batchingFloor({ hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 }).total).toBe(0);
+  });
+});
+
+describe('call classification', () => {
+  it('tells reads from writes the way the sandboxes key them', () => {
+    expect(isReadCall('GET /services/data/v62.0/query')).toBe(true);
+    expect(isReadCall('POST /crm/v3/objects/contacts/search')).toBe(true);
+    expect(isReadCall('POST /crm/v3/objects/contacts/batch/read')).toBe(true);
+    expect(isReadCall('POST /crm/v3/objects/contacts/batch/update')).toBe(false);
+    expect(isReadCall('PATCH /services/data/v62.0/composite/sobjects')).toBe(false);
+    expect(splitCalls({ total: 6, calls: { 'GET /a': 2, 'POST /b/batch/update': 4 } })).toEqual({ reads: 2, writes: 4, total: 6 });
+  });
+
+  it('takes the bench user\'s own calls out, never below zero', () => {
+    const out = subtractCalls({ total: 10, calls: { 'POST /x': 3, 'GET /y': 7 } }, { 'POST /x': 5 });
+    expect(out).toEqual({ total: 7, calls: { 'GET /y': 7 } });
+  });
+
+  it('groups endpoints whatever the record id or API version', () => {
+    expect(endpointOf('PATCH /services/data/v62.0/sobjects/Lead/00Q000000000001AAA')).toBe('PATCH /services/data/vXX.X/sobjects/Lead/:id');
+    expect(endpointOf('GET /crm/v3/objects/contacts/1234')).toBe('GET /crm/v3/objects/contacts/:id');
+    expect(byEndpoint({ total: 3, calls: { 'GET /crm/v3/objects/contacts/1': 1, 'GET /crm/v3/objects/contacts/2': 2 } })).toEqual({ 'GET /crm/v3/objects/contacts/:id': 3 });
+  });
+});
+
+describe('percentiles, rates and latencies', () => {
+  it('uses the nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNull();
+  });
+
+  it('averages calls per 10 s over the busy span and finds the busiest window', () => {
+    const times = Array.from({ length: 380 }, (_, i) => i * 100); // 10 calls a second for 38 s
+    const rate = callRate(times);
+    expect(rate.avgPer10s).toBeCloseTo(100, 0);
+    expect(rate.peakPer10s).toBe(100);
+    expect(callRate([5, 6, 7]).avgPer10s).toBe(3);
+  });
+
+  it('times a change to the first connector write after it, in the changed record and the other', () => {
+    const source = [{ t: 1000, who: 'user' as const }, { t: 3000, who: 'connector' as const }];
+    const other = [{ t: 500, who: 'connector' as const }, { t: 3500, who: 'connector' as const }];
+    expect(changeLatency(source, other)).toEqual({ changedAt: 1000, toOther: 2500, toBoth: 2500 });
+    expect(changeLatency(source, [])).toEqual({ changedAt: 1000, toOther: null, toBoth: null });
+    expect(changeLatency([], other).changedAt).toBeNull();
+  });
+});
+
+describe('the rule-speed leads', () => {
+  it('are valid common Leads with engagement from the seed\'s counters', () => {
+    const world = generateWorld({ people: 200, seed: 3 });
+    const leads = leadsFromWorld(world, 200);
+    expect(leads).toHaveLength(200);
+    for (const lead of leads) expect(leadSchema.safeParse(lead).success).toBe(true);
+    expect(leads.filter((l) => l.marketing.engagement.length > 0).length).toBeGreaterThan(100);
+  });
+});
