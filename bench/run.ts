@@ -96,13 +96,13 @@ function parseOptions(argv: string[]): Options {
     .option('--safety-margin <d>', 'sync.searchSafetyMargin: how far the feed cursors stay behind now', '1s')
     .option('--changes <how>', 'api (official clients) or ui (the sandboxes\' uncounted "UI" edits)', 'api')
     .option('--eval-seconds <s>', 'how long the rule-speed loop runs', (v) => Number(v), 3)
-    .option('--phase-timeout <min>', 'minutes a phase may take before it is reported as failed', (v) => Number(v), 15)
+    .option('--phase-timeout <min>', 'minutes a phase may take before it is reported as failed (default: 15, or a minute per 1,000 people)', (v) => Number(v))
     .option('--out <dir>', 'results folder', join(ROOT, 'bench', 'results'))
     .option('--profile', 'write V8 CPU profiles of the worker processes (in the run\'s log folder)')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
-    pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout: number; out: string; profile?: boolean;
+    pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -117,7 +117,7 @@ function parseOptions(argv: string[]): Options {
   return {
     leads: o.leads, seed: o.seed, skipNaive: !!o.skipNaive, phases, unlimitedPhases, runs, workers: o.workers, batchWait: o.batchWait,
     pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
-    phaseTimeoutMin: o.phaseTimeout, out: o.out, profile: !!o.profile,
+    phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
   };
 }
 
@@ -891,6 +891,11 @@ class BenchRun {
     return this.result;
   }
 
+  /** Ctrl-C: stop every child and delete this run's keys. */
+  async abort(): Promise<void> {
+    await this.stop();
+  }
+
   private async stop(): Promise<void> {
     try {
       if (this.redis) this.result.redis.afterBytes = await redisUsedMemory(this.redis);
@@ -943,9 +948,11 @@ async function naiveBaseline(o: Options, changeSet: NonNullable<RunResult['chang
       hubspotIds: people.map((p) => p.hubspotId),
       salesforce: people.map((p) => ({ object: 'Lead' as const, id: p.salesforceId })),
     });
+    // By endpoint: the naive script's calls name one record each.
+    const grouped = (stats: CallStats): CallStats => ({ total: stats.total, calls: byEndpoint(stats) });
     const calls = {
-      hubspot: await getJson<CallStats>(`${conn.hubspot.baseUrl}/__sandbox/stats`),
-      salesforce: await getJson<CallStats>(`${conn.salesforce.instanceUrl}/__sandbox/stats`),
+      hubspot: grouped(await getJson<CallStats>(`${conn.hubspot.baseUrl}/__sandbox/stats`)),
+      salesforce: grouped(await getJson<CallStats>(`${conn.salesforce.instanceUrl}/__sandbox/stats`)),
     };
     return { result, calls, rssMb: sandbox.peakRssMb() };
   } finally {
@@ -1117,9 +1124,17 @@ async function main(): Promise<void> {
   log(`rule speed: ${Math.round(evalSpeed.evalPerSec)} evaluations per CPU second (${Math.round(evalSpeed.evalPerWallSec)}/s wall)`);
 
   const runs: RunResult[] = [];
+  let active: BenchRun | null = null;
+  const interrupt = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the benchmark's processes and deleting its keys`);
+    void (active?.abort() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   for (const kind of o.runs) {
-    const run = new BenchRun(o, kind);
-    runs.push(await run.run());
+    active = new BenchRun(o, kind);
+    runs.push(await active.run());
+    active = null;
   }
   const withChanges = runs.find((r) => r.changeSet && r.kind === 'limited') ?? runs.find((r) => r.changeSet);
   let naive: Awaited<ReturnType<typeof naiveBaseline>> | null = null;
