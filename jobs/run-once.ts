@@ -2,6 +2,7 @@
  * `smk sync --once`: run both change feeds, then evaluation and write-back until every queue and
  * every pending batch is empty, then return. For cron, tests and admins.
  */
+import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { SyncContext } from './context.js';
 import { processPoll } from './poll.js';
@@ -10,10 +11,20 @@ import type { QueueName } from './queues.js';
 import { startWorkers } from './workers.js';
 import { writeCount } from './writeback.js';
 
+/** A CRM whose API budget is spent: its work waits, in Redis, until `until`. */
+export interface PausedCrm {
+  crm: CrmName;
+  until: string | null;
+  /** Writes, creates and tasks waiting for the budget. */
+  waiting: number;
+}
+
 export interface SyncOnceResult {
   polls: Record<CrmName, PollResult>;
   ms: number;
   syncErrors: number;
+  /** Present when the pass stopped because a budget is spent: everything else was done. */
+  paused?: PausedCrm[];
 }
 
 export interface SyncProgress {
@@ -58,18 +69,63 @@ export async function outstandingWork(ctx: SyncContext): Promise<number> {
   return Object.values(await outstandingByPlace(ctx)).reduce((a, b) => a + b, 0);
 }
 
-export async function waitUntilIdle(ctx: SyncContext, options: { timeoutMs?: number; onProgress?: (remaining: number) => void } = {}): Promise<void> {
+/**
+ * The CRMs whose spent budget is all that is left: no job runs or waits to run, no other CRM has
+ * writes pending, and the paused CRMs' writes are parked. Empty when anything else can still move.
+ */
+export async function pausedOnly(ctx: SyncContext): Promise<PausedCrm[]> {
+  const reports = await Promise.all((['hubspot', 'salesforce'] as const).map((crm) => ctx.connectors[crm].quota()));
+  if (!reports.some((r) => r.paused)) return [];
+  const busy = await Promise.all([
+    ...[ctx.queues.ingest, ctx.queues.evaluate, ctx.queues.reconcile].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+    ...Object.values(ctx.queues.writeback).map((q) => q.getJobCounts('waiting', 'active', 'prioritized')),
+  ]);
+  if (busy.some((counts) => Object.values(counts).some((n) => n > 0))) return [];
+  const paused: PausedCrm[] = [];
+  for (const report of reports) {
+    const stores = Object.values(ctx.pending[report.crm]);
+    const waiting = (await Promise.all(stores.map((store) => store.size()))).reduce((a, b) => a + b, 0);
+    if (!report.paused && waiting > 0) return [];
+    if (report.paused) paused.push({ crm: report.crm, until: report.resumesAt ?? null, waiting });
+  }
+  return paused;
+}
+
+export async function waitUntilIdle(
+  ctx: SyncContext,
+  options: { timeoutMs?: number; onProgress?: (remaining: number) => void; stopWhenPaused?: boolean } = {},
+): Promise<{ paused?: PausedCrm[] }> {
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let quietRounds = 0;
+  let pausedRounds = 0;
   while (quietRounds < 2) {
     const remaining = await outstandingWork(ctx);
     options.onProgress?.(remaining);
     quietRounds = remaining === 0 ? quietRounds + 1 : 0;
+    if (remaining > 0 && options.stopWhenPaused) {
+      const paused = await pausedOnly(ctx);
+      pausedRounds = paused.length > 0 ? pausedRounds + 1 : 0;
+      if (pausedRounds >= 2) return { paused };
+    }
     if (Date.now() > deadline) {
       const where = Object.entries(await outstandingByPlace(ctx)).map(([k, n]) => `${n} in ${k}`).join(', ');
       throw new Error(`sync did not finish within ${Math.round((options.timeoutMs ?? 30 * 60_000) / 1000)} s; still waiting: ${where || 'nothing (it just finished)'}`);
     }
     await new Promise((r) => setTimeout(r, remaining === 0 ? 50 : 150));
+  }
+  return {};
+}
+
+/** One feed read; a spent budget ends it (the cursor keeps its place) instead of failing the pass. */
+async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<typeof processPoll>[2]): Promise<PollResult | 'paused'> {
+  try {
+    return await processPoll(ctx, crm, options);
+  } catch (err) {
+    if (isCrmError(err) && err.code === 'QUOTA_EXHAUSTED') {
+      ctx.logger.warn({ crm, resumesAt: err.retryAfterMs ? new Date(ctx.clock.now() + err.retryAfterMs).toISOString() : undefined }, 'the API budget is spent: the feed resumes from its cursor later');
+      return 'paused';
+    }
+    throw err;
   }
 }
 
@@ -87,24 +143,42 @@ export async function syncOnce(
   try {
     const polls = {} as Record<CrmName, PollResult>;
     const maxRounds = options.maxRounds ?? 3;
+    let paused: PausedCrm[] | undefined;
+    const feedPaused = new Set<CrmName>();
     for (let round = 1; round <= maxRounds; round += 1) {
       const writesBefore = await writeCount(ctx);
       for (const crm of ['hubspot', 'salesforce'] as const) {
         let records = 0;
-        const poll = await processPoll(ctx, crm, {
+        const poll = await readFeed(ctx, crm, {
           full: round === 1 ? options.full : false,
           onPage: (n) => {
             records += n;
             options.onProgress?.({ phase: 'read', crm, records });
           },
         });
+        if (poll === 'paused') {
+          feedPaused.add(crm);
+          polls[crm] ??= { pages: 0, records: 0, removed: 0, full: false };
+          continue;
+        }
         const before = polls[crm];
         polls[crm] = before ? { ...poll, pages: before.pages + poll.pages, records: before.records + poll.records, removed: before.removed + poll.removed, full: before.full || poll.full } : poll;
       }
-      await waitUntilIdle(ctx, { timeoutMs: options.timeoutMs, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
+      const idle = await waitUntilIdle(ctx, { timeoutMs: options.timeoutMs, stopWhenPaused: true, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
+      paused = idle.paused;
+      if (paused) break;
       if ((await writeCount(ctx)) === writesBefore) break;
     }
-    return { polls, ms: Date.now() - started, syncErrors: await ctx.errors.count() };
+    // A feed that could not be read for the budget: the pass is paused even with nothing pending.
+    if (!paused && feedPaused.size > 0) {
+      paused = [];
+      for (const crm of feedPaused) {
+        const report = await ctx.connectors[crm].quota();
+        const waiting = (await Promise.all(Object.values(ctx.pending[crm]).map((store) => store.size()))).reduce((a, b) => a + b, 0);
+        paused.push({ crm, until: report.resumesAt ?? null, waiting });
+      }
+    }
+    return { polls, ms: Date.now() - started, syncErrors: await ctx.errors.count(), ...(paused && paused.length > 0 ? { paused } : {}) };
   } finally {
     await workers?.close();
   }

@@ -62,6 +62,14 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   for (const crm of ['hubspot', 'salesforce'] as const) {
     make<WritebackJob>(`writeback-${crm}`, () => processWriteback(ctx, crm), concurrency.writeback);
   }
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    // A drain at start: writes left by a stopped service, or parked behind a budget since raised.
+    if (wanted.has(`writeback-${crm}`)) {
+      ctx.queues.writeback[crm].add('drain', { crm }, { jobId: `drain-${crm}-now` }).catch((err: unknown) => {
+        ctx.logger.warn({ crm, err: err instanceof Error ? err.message : String(err) }, 'could not schedule the start-up drain');
+      });
+    }
+  }
   make<SlaJob>('sla', (job) => processEvaluate(ctx, job.data.leadId), 2);
   make<ReconcileJob>('reconcile', (job) => processReconcile(ctx, { reread: job.data.reread, onProgress: (done, total) => job.updateProgress({ done, total }) }), 1);
 

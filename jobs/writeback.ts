@@ -50,6 +50,11 @@ async function failEntry<T>(
   report: { crm: CrmName; object: string | null; recordId: string | null; stage: 'write' | 'create' | 'task' },
 ): Promise<'retry' | 'reported'> {
   const now = ctx.clock.now();
+  // A spent budget is nobody's fault: the record waits for it and no attempt is counted.
+  if (error.code === 'QUOTA_EXHAUSTED') {
+    await parkForQuota(ctx, store, [entry], error);
+    return 'retry';
+  }
   if (isRetryable(error.code) && entry.attempts + 1 < MAX_RECORD_ATTEMPTS) {
     await store.retryLater(entry, now + backoffMs(entry.attempts + 1, error), now);
     return 'retry';
@@ -63,11 +68,55 @@ async function failEntry<T>(
   return 'reported';
 }
 
-/** A failure of the whole call: every entry of the batch waits and is tried again. */
+/**
+ * A spent budget is checked again this often: the gate refuses locally at no API cost, and a
+ * budget that was raised (or a daily window that reset) lets the parked work go within a minute.
+ */
+export const QUOTA_RECHECK_MS = 60_000;
+
+function quotaParkedKey(ctx: SyncContext, crm: CrmName): string {
+  return ctx.keys.meta(`quota-parked:${crm}`);
+}
+
+/**
+ * A failure of the whole call: every entry of the batch waits and is tried again. A spent budget
+ * parks every due entry of the CRM (not only this batch) without counting it as an attempt, and
+ * remembers where, so that a worker that finds the budget allowing again can let them go at once.
+ */
 async function rescheduleAll<T>(ctx: SyncContext, store: PendingStore<T>, entries: Array<PendingEntry<T>>, error: CrmError): Promise<void> {
+  if (error.code === 'QUOTA_EXHAUSTED') {
+    await parkForQuota(ctx, store, entries, error);
+    return;
+  }
   const now = ctx.clock.now();
   const at = now + Math.max(error.retryAfterMs ?? 0, backoffMs(1, error));
   for (const entry of entries) await store.retryLater(entry, at, now);
+}
+
+async function parkForQuota<T>(ctx: SyncContext, store: PendingStore<T>, entries: Array<PendingEntry<T>>, error: CrmError): Promise<void> {
+  const now = ctx.clock.now();
+  const crm = store.crm;
+  const at = now + Math.min(Math.max(error.retryAfterMs ?? QUOTA_RECHECK_MS, 1000), QUOTA_RECHECK_MS);
+  await ctx.redis.multi().sadd(quotaParkedKey(ctx, crm), String(at)).expire(quotaParkedKey(ctx, crm), 2 * 86_400).exec();
+  for (const entry of entries) await store.retryLater(entry, at, now, false);
+  for (const kind of ['write', 'create', 'task'] as const) await ctx.pending[crm][kind].deferDue(at, now);
+}
+
+/**
+ * Work parked behind a spent budget goes at once when the CRM's budget allows again (a raised
+ * budget after a restart, a new daily window). Returns how many entries were let go.
+ */
+export async function releaseQuotaParked(ctx: SyncContext, crm: CrmName): Promise<number> {
+  const key = quotaParkedKey(ctx, crm);
+  const scores = (await ctx.redis.smembers(key)).map(Number).filter((n) => Number.isFinite(n));
+  if (scores.length === 0) return 0;
+  if ((await ctx.connectors[crm].quota()).paused) return 0;
+  const now = ctx.clock.now();
+  let released = 0;
+  for (const kind of ['write', 'create', 'task'] as const) released += await ctx.pending[crm][kind].promoteParked(scores, now);
+  await ctx.redis.srem(key, ...scores.map(String));
+  if (released > 0) ctx.logger.info({ crm, released }, 'the API budget allows again: parked writes go now');
+  return released;
 }
 
 /**
@@ -75,7 +124,7 @@ async function rescheduleAll<T>(ctx: SyncContext, store: PendingStore<T>, entrie
  * failure of the whole call reschedules the batch (nothing is dropped); a spent budget or a dead
  * session stops the drain until the entries fall due again.
  */
-async function drainBatches<T, O>(
+async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
   ctx: SyncContext,
   store: PendingStore<T>,
   size: number,
@@ -97,6 +146,8 @@ async function drainBatches<T, O>(
       continue;
     }
     await settle(entries, outcomes, ctx.clock.now());
+    // Records refused for the budget (a later chunk of the call): the rest wait with them.
+    if (outcomes.some((o) => !o.ok && isCrmError(o.error) && o.error.code === 'QUOTA_EXHAUSTED')) return;
   }
 }
 
@@ -204,6 +255,7 @@ export async function writeCount(ctx: SyncContext): Promise<number> {
 export async function processWriteback(ctx: SyncContext, crm: CrmName): Promise<WritebackResult> {
   await ctx.clock.sync();
   const result: WritebackResult = { written: 0, failed: 0, created: 0, tasks: 0, rescheduled: 0 };
+  await releaseQuotaParked(ctx, crm);
   await drainCreates(ctx, crm, result);
   await drainWrites(ctx, crm, result);
   await drainTasks(ctx, crm, result);

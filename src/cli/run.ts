@@ -49,6 +49,10 @@ export async function runSync(options: { configPath?: string; once: boolean; ful
     progress.stop();
     const read = `${result.polls.hubspot.records} HubSpot and ${result.polls.salesforce.records} Salesforce records`;
     process.stdout.write(`sync done in ${(result.ms / 1000).toFixed(1)} s: read ${read}; ${result.syncErrors} sync error(s)${result.syncErrors ? ' (see `smk errors`)' : ''}\n`);
+    for (const p of result.paused ?? []) {
+      const label = p.crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
+      process.stdout.write(`${label} API budget spent: paused until ${p.until ?? 'the budget allows'}, with ${p.waiting} write(s) waiting in Redis; they go on by themselves (smk start) or with the next smk sync --once after then, or raise sync.budget.${p.crm} in the config\n`);
+    }
   } finally {
     await runtime.close();
   }

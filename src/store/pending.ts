@@ -72,19 +72,38 @@ redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
 return 0
 `;
 
-// Try again at ARGV[3] with one more attempt (unless a newer plan arrived: then it is due now).
+// Try again at ARGV[3], with one more attempt when ARGV[5] is '1' (unless a newer plan arrived: then it is due now).
 const RETRY = `
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return 0 end
 local current = cjson.decode(raw)
 if current.version == tonumber(ARGV[2]) then
-  current.attempts = current.attempts + 1
-  redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(current))
+  if ARGV[5] == '1' then
+    current.attempts = current.attempts + 1
+    redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(current))
+  end
   redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
 else
   redis.call('ZADD', KEYS[1], tonumber(ARGV[4]), ARGV[1])
 end
 return current.attempts
+`;
+
+// Every due entry (not leased: a leased entry's score is its lease's end) waits until ARGV[2].
+const DEFER_DUE = `
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]))
+for i, key in ipairs(keys) do redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), key) end
+return #keys
+`;
+
+// Entries parked at exactly one of the scores ARGV[2..] are due at ARGV[1] instead.
+const PROMOTE = `
+local n = 0
+for i = 2, #ARGV do
+  local keys = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[i], ARGV[i])
+  for j, key in ipairs(keys) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), key) n = n + 1 end
+end
+return n
 `;
 
 export type PendingKind = 'write' | 'create' | 'task';
@@ -119,8 +138,20 @@ export class PendingStore<T> {
     await this.redis.eval(ACK, 2, this.idsKey, this.dataKey, entry.key, entry.version, now);
   }
 
-  async retryLater(entry: PendingEntry<T>, atMs: number, now = Date.now()): Promise<number> {
-    return Number(await this.redis.eval(RETRY, 2, this.idsKey, this.dataKey, entry.key, entry.version, atMs, now));
+  /** Try again at `atMs`; `countAttempt: false` for a wait that is not the record's fault (a spent budget). */
+  async retryLater(entry: PendingEntry<T>, atMs: number, now = Date.now(), countAttempt = true): Promise<number> {
+    return Number(await this.redis.eval(RETRY, 2, this.idsKey, this.dataKey, entry.key, entry.version, atMs, now, countAttempt ? '1' : '0'));
+  }
+
+  /** Parks every due entry until `untilMs` (a spent budget: nothing due can go before then). */
+  async deferDue(untilMs: number, now = Date.now()): Promise<number> {
+    return Number(await this.redis.eval(DEFER_DUE, 1, this.idsKey, now, untilMs));
+  }
+
+  /** Makes the entries parked at one of `scores` due at `now` (a budget that allows again). */
+  async promoteParked(scores: number[], now = Date.now()): Promise<number> {
+    if (scores.length === 0) return 0;
+    return Number(await this.redis.eval(PROMOTE, 1, this.idsKey, now, ...scores));
   }
 
   /** Entries due now (not leased, not waiting for a retry). */

@@ -58,6 +58,22 @@ describe('pending write batches', () => {
     const [back] = await store.take(10, 60_000, 5000);
     expect(back?.attempts).toBe(1);
   });
+
+  it('parks due entries behind a spent budget without counting attempts, leases untouched, and lets them go at once', async () => {
+    const store = new PendingStore<RecordUpdate>(t.redis, createKeys(`${t.prefix}q`), 'salesforce', 'write', 'smk');
+    for (let i = 0; i < 5; i += 1) await store.add(`Lead:${i}`, `L${i}`, { ref: { object: 'Lead', id: String(i) }, smk: { score: String(i) } }, 1000);
+    const [leased] = await store.take(1, 60_000, 1000);
+    expect(await store.retryLater(leased!, 31_000, 1001, false)).toBe(0);
+    // The four still due are parked with it; the leased one keeps its own time.
+    expect(await store.deferDue(31_000, 1001)).toBe(4);
+    expect(await store.dueCount(30_999)).toBe(0);
+    await store.add('Lead:9', 'L9', { ref: { object: 'Lead', id: '9' }, smk: { score: '9' } }, 2000);
+    // Only the parked ones come forward (not the newcomer, which is already due).
+    expect(await store.promoteParked([31_000], 3000)).toBe(5);
+    const back = await store.take(10, 60_000, 3000);
+    expect(back.map((e) => e.key).sort()).toEqual(['Lead:0', 'Lead:1', 'Lead:2', 'Lead:3', 'Lead:4', 'Lead:9']);
+    expect(back.every((e) => e.attempts === 0)).toBe(true);
+  });
 });
 
 describe('held values (echo suppression)', () => {
