@@ -8,6 +8,7 @@ import type { CreateRequest, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
 import type { EvaluateOutput } from '../src/rules/evaluate.js';
+import { planLifecycleWrite } from '../src/rules/lifecycle.js';
 import { emptyPoolState } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { StoredLead } from '../src/store/leads.js';
@@ -89,6 +90,17 @@ async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, own
   return planned;
 }
 
+/**
+ * The lifecycle write, planned against what the contact is known to hold: the stage we wrote last
+ * counts until HubSpot is read again, so evaluating twice before the echo writes nothing twice.
+ */
+function lifecycleToWrite(output: EvaluateOutput, held: string | undefined): EvaluateOutput['lifecycle'] {
+  const stage = output.lead.stage?.current;
+  if (!output.lifecycle || held === undefined || !stage) return output.lifecycle;
+  const plan = planLifecycleWrite(held, stage);
+  return plan.value === null ? null : { value: plan.value, clearFirst: plan.clearFirst };
+}
+
 async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned: number; missing: boolean }> {
   const stored = await ctx.leads.get(leadId);
   if (!stored) return { planned: 0, missing: true };
@@ -123,7 +135,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     owner: ownerSalesforce
       ? { salesforce: ownerSalesforce, hubspot: ctx.owners.translate(ownerSalesforce, 'salesforce', 'hubspot') }
       : undefined,
-    lifecycleStage: output.lifecycle ?? null,
+    lifecycleStage: lifecycleToWrite(output, heldHubspot?.lifecycle),
   });
   const now = ctx.clock.now();
   const touched = new Set<CrmName>();

@@ -18,6 +18,7 @@ import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import type { IngestJob } from './queues.js';
 import { evaluateJobOptions } from './queues.js';
+import { releaseDeferredTask, scheduleWriteback } from './writeback.js';
 
 export interface IngestResult {
   ingested: number;
@@ -125,7 +126,11 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     const before = stored ? relevantSignature(stored.lead) : '';
     const previousView = base.views[fragment.source];
     const links = withLink(base.lead.links, fragment);
-    const view: SourceView = nextView(previousView, { object: fragment.object, id: fragment.recordId }, fragment.modifiedAt, flattenFragment(fragment));
+    // A converted Lead read after the Contact it became is history: it gives the link its
+    // `convertedFrom` (and so the conversion), while the Contact's values stay the lead's view.
+    const history = fragment.source === 'salesforce' && fragment.object === 'Lead' && !!fragment.identity.convertedContactId
+      && previousView?.ref.id === fragment.identity.convertedContactId;
+    const view: SourceView = history && previousView ? previousView : nextView(previousView, { object: fragment.object, id: fragment.recordId }, fragment.modifiedAt, flattenFragment(fragment));
     const views = { ...base.views, [fragment.source]: view };
 
     let lead: Lead = { ...base.lead, links };
@@ -148,10 +153,20 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     if (links.salesforce && fragment.source === 'salesforce' && links.salesforce.id !== fragment.recordId) {
       await ctx.leads.setLink('salesforce', links.salesforce.object, links.salesforce.id, leadId);
     }
-    await ctx.held.recordRead(fragment.source, leadId, heldFrom(fragment), readAt, fragment.sales.ownerId ?? null);
+    // What a record holds is known for the record the lead writes to, not for a converted Lead;
+    // when the lead moves to another record (a conversion), what the old one held no longer counts.
+    const linkedBefore = linkedRecordId(base.lead.links, fragment.source);
+    if (linkedBefore !== undefined && linkedBefore !== linkedRecordId(links, fragment.source)) await ctx.held.forget(fragment.source, leadId);
+    if (linkedRecordId(links, fragment.source) === fragment.recordId) {
+      const lifecycle = fragment.source === 'hubspot' ? fragment.marketing.lifecycleStage : null;
+      await ctx.held.recordRead(fragment.source, leadId, heldFrom(fragment), readAt, fragment.sales.ownerId ?? null, typeof lifecycle === 'string' ? lifecycle : null);
+    }
     if (!stored || before !== after || viewChanged) {
       lead.updatedAt = nowIso;
       await ctx.leads.save({ ...base, lead, views });
+    }
+    if (fragment.source === 'salesforce' && linkedBefore === undefined && links.salesforce) {
+      if (await releaseDeferredTask(ctx, leadId, links.salesforce.id, ctx.clock.now())) await scheduleWriteback(ctx, 'salesforce');
     }
     if (!stored || before !== after) {
       await ctx.leads.bumpVersion(leadId);

@@ -158,7 +158,7 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
     for (const [i, entry] of entries.entries()) {
       const outcome = outcomes[i];
       if (outcome?.ok) {
-        await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined);
+        await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined, entry.payload.lifecycleStage?.value);
         await store.ack(entry, now);
         result.written += 1;
         continue;
@@ -193,6 +193,19 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
   });
 }
 
+/**
+ * A handoff that happened before the lead had a Salesforce record left the rep's task waiting; it
+ * goes now that the lead has one (created by the connector, or found by a read). Returns whether
+ * a task was waiting.
+ */
+export async function releaseDeferredTask(ctx: SyncContext, leadId: string, whoId: string, now: number): Promise<boolean> {
+  const deferred = await ctx.redis.getdel(ctx.keys.meta(`deferred-task:${leadId}`));
+  if (!deferred) return false;
+  const task = JSON.parse(deferred) as Omit<TaskPayload, 'whoId'>;
+  await ctx.pending.salesforce.task.add(`task:${task.key}`, leadId, { ...task, whoId }, now);
+  return true;
+}
+
 /** Links the new record to its lead; the lead's next evaluation writes whatever still differs. */
 async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: { object: 'contact' | 'Lead' | 'Contact'; id: string }, payload: CreatePayload, now: number): Promise<void> {
   await ctx.leads.setLink(crm, ref.object, ref.id, leadId);
@@ -218,14 +231,7 @@ async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: 
   }
   await ctx.held.recordWritten(crm, leadId, payload.smk, now, payload.ownerId ?? undefined);
   await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
-  if (crm === 'salesforce') {
-    // A handoff that happened before the rep's record existed left its task waiting.
-    const deferred = await ctx.redis.getdel(ctx.keys.meta(`deferred-task:${leadId}`));
-    if (deferred) {
-      const task = JSON.parse(deferred) as Omit<TaskPayload, 'whoId'>;
-      await ctx.pending.salesforce.task.add(`task:${task.key}`, leadId, { ...task, whoId: ref.id }, now);
-    }
-  }
+  if (crm === 'salesforce') await releaseDeferredTask(ctx, leadId, ref.id, now);
   await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);
 }
 

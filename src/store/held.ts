@@ -14,16 +14,20 @@ export interface HeldValues {
   /** Our clock (ms) when the values were last known to be in the CRM. */
   at: number;
   ownerId: string | null;
+  /** HubSpot's lifecycle stage as last read or written (HubSpot only; absent when unknown). */
+  lifecycle?: string;
 }
 
 const heldSchema = z.object({
   values: z.record(z.string(), z.string().nullable()),
   at: z.number(),
   ownerId: z.string().nullable().default(null),
+  lifecycle: z.string().optional(),
 });
 
-// KEYS[1] held key; ARGV: values JSON, at, ownerId ('' = null), mode ('read' | 'write').
-// A read replaces everything unless a write happened after the read began; a write merges.
+// KEYS[1] held key; ARGV: values JSON, at, ownerId ('' = null), mode ('read' | 'write'),
+// lifecycle stage ('' = none read / none written). A read replaces everything unless a write
+// happened after the read began; a write merges.
 const RECORD = `
 local raw = redis.call('GET', KEYS[1])
 local at = tonumber(ARGV[2])
@@ -36,7 +40,7 @@ if ARGV[4] == 'read' then
       return 0
     end
   end
-  redis.call('SET', KEYS[1], cjson.encode({ values = incoming, at = at, ownerId = ARGV[3] }))
+  redis.call('SET', KEYS[1], cjson.encode({ values = incoming, at = at, ownerId = ARGV[3], lifecycle = ARGV[5] }))
   return 1
 end
 local current = { values = {}, at = 0, ownerId = '' }
@@ -44,19 +48,22 @@ if raw then current = cjson.decode(raw) end
 for k, v in pairs(incoming) do current.values[k] = v end
 current.at = math.max(current.at, at)
 if ARGV[3] ~= '' then current.ownerId = ARGV[3] end
+if ARGV[5] ~= '' then current.lifecycle = ARGV[5] end
 redis.call('SET', KEYS[1], cjson.encode(current))
 return 1
 `;
 
 function parse(raw: string | null): HeldValues | null {
   if (!raw) return null;
-  const data = JSON.parse(raw) as { values?: unknown; at?: unknown; ownerId?: unknown };
+  const data = JSON.parse(raw) as { values?: unknown; at?: unknown; ownerId?: unknown; lifecycle?: unknown };
   // cjson encodes an empty table as {} and JSON null as a sentinel; empty owner means none.
   const parsed = heldSchema.parse({
     values: Array.isArray(data.values) ? {} : data.values,
     at: data.at,
     ownerId: data.ownerId === '' ? null : data.ownerId,
+    lifecycle: data.lifecycle === '' ? undefined : data.lifecycle,
   });
+  if (parsed.lifecycle === undefined) delete parsed.lifecycle;
   return parsed as HeldValues;
 }
 
@@ -84,12 +91,12 @@ export class HeldStore {
     return decodeValues(parse(await this.redis.get(this.keys.written(crm, leadId))));
   }
 
-  async recordRead(crm: CrmName, leadId: string, values: SmkValues, readAt: number, ownerId: string | null): Promise<void> {
-    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), readAt, ownerId ?? '', 'read');
+  async recordRead(crm: CrmName, leadId: string, values: SmkValues, readAt: number, ownerId: string | null, lifecycle?: string | null): Promise<void> {
+    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), readAt, ownerId ?? '', 'read', lifecycle ?? '');
   }
 
-  async recordWritten(crm: CrmName, leadId: string, values: SmkValues, at: number, ownerId?: string | null): Promise<void> {
-    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), at, ownerId ?? '', 'write');
+  async recordWritten(crm: CrmName, leadId: string, values: SmkValues, at: number, ownerId?: string | null, lifecycle?: string | null): Promise<void> {
+    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), at, ownerId ?? '', 'write', lifecycle ?? '');
   }
 
   async forget(crm: CrmName, leadId: string): Promise<void> {

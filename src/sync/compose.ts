@@ -129,6 +129,8 @@ export function composeLead(
     setPath(lead, path, pickValue(ownership[path], views.hubspot, views.salesforce, path));
   }
   if (lead.marketing.counters === undefined) delete lead.marketing.counters;
+  // A Contact that a Lead was converted into carries the conversion, whichever was read first.
+  if (base.links.salesforce?.convertedFrom && ownership['sales.converted'] !== 'none') lead.sales.converted = true;
   return lead;
 }
 

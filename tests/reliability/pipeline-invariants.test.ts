@@ -21,8 +21,6 @@ import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { syncInPhases } from './helpers/phased-sync.js';
 
-const itFailsUntilFixed = process.env.SMK_HOSTILE_SHOW_BUGS ? it : it.fails;
-
 const CONFIG = `
 sync:
   batchWait: 200ms
@@ -107,16 +105,12 @@ describe('a converted Salesforce lead, whichever record is read first', () => {
     await h?.close();
   });
 
-  // BUG: jobs/ingest.ts keeps one Salesforce view per lead. A converted Lead's fragment carries
-  // the conversion (sales.converted); its Contact's fragment replaces that view, and a Lead read
-  // after its Contact is ignored (isCurrentRecord only accepts it when links.salesforce.convertedFrom
-  // is already known). So the conversion survives only if an evaluation happens to run between the
-  // Lead and the Contact (the stage then sticks at sql): with both read before the lead is
-  // evaluated, in either order, it ends at `lead`. The chaos run shows it as converted people at
-  // `lead`/`mql` instead of `sql`. Fix: compose sales.converted = true once
-  // links.salesforce.convertedFrom is set (or keep the converted Lead's view beside the Contact's),
-  // and let a converted Lead read after its Contact set convertedFrom.
-  itFailsUntilFixed('ends at sql, whichever record is read first, however soon the other follows', async () => {
+  // Found by the chaos run: the Contact's view replaced the converted Lead's (and with it the
+  // conversion), and a converted Lead read after its Contact was ignored, so a converted person
+  // ended at `lead` when both were read before an evaluation. Fixed: the conversion follows from
+  // links.salesforce.convertedFrom (src/sync/compose.ts), which a Lead read after its Contact now
+  // sets without replacing the Contact's view (jobs/ingest.ts). Regression test.
+  it('ends at sql, whichever record is read first, however soon the other follows', async () => {
     const converted = await h.salesforce.query<{ Id: string; ConvertedContactId: string }>('SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true');
     expect(converted.records.length).toBeGreaterThan(0);
     const pair = converted.records[0]!;
@@ -150,14 +144,10 @@ describe('an evaluation run twice', () => {
     await h?.close();
   });
 
-  // BUG: jobs/evaluate.ts plans HubSpot's lifecycle stage from the lead's HubSpot view
-  // (planLifecycleWrite(lead.marketing.lifecycleStage, stage)), which only changes when HubSpot is
-  // read again; what was written is not remembered (held.recordWritten keeps smk values only).
-  // Evaluating a lead again before HubSpot's echo is read (a retried job, an SLA timer, the
-  // Salesforce echo arriving first) writes the lifecycle stage again: the chaos run's first sync
-  // after the drain made these writes. Fix: record the written lifecycle stage with the held
-  // values (jobs/writeback.ts drainWrites) and plan against `held ?? view`.
-  itFailsUntilFixed('makes no second write (DESIGN.md: any job may run twice, no extra CRM write)', async () => {
+  // Found by the chaos run: the lifecycle stage was planned from the last HubSpot read only, so an
+  // evaluation before the echo was read wrote it again. Fixed: the written stage is kept with the
+  // held values (src/store/held.ts) and planned against (jobs/evaluate.ts). Regression test.
+  it('makes no second write (DESIGN.md: any job may run twice, no extra CRM write)', async () => {
     const ctx = h.runtime.ctx;
     expect(await ctx.pending.hubspot.write.size()).toBe(0);
     for await (const page of ctx.leads.all(500)) {
@@ -172,7 +162,12 @@ describe('creating in Salesforce a person whose record Salesforce has not been r
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 150, seed: 11, configYaml: CONFIG.replace('salesforce: never', 'salesforce: mql'), label: 'inv-create' });
+    // Routing hands every MQL to a rep of the seeded org, which is what gives them a task.
+    const probe = await startHarness({ people: 5, seed: 11, label: 'inv-create-probe' });
+    const reps = probe.sandboxes.world.owners.slice(0, 2).map((o) => `{ owner: "${o.salesforceId}" }`);
+    await probe.close();
+    const routing = `routing:\n  defaultPool: everyone\n  pools:\n    everyone:\n      members: [${reps.join(', ')}]\n`;
+    h = await startHarness({ people: 150, seed: 11, configYaml: CONFIG.replace('salesforce: never', 'salesforce: mql') + routing, label: 'inv-create' });
     for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
     // The two feeds run on their own schedules: HubSpot's first read (and the writes and creates
     // it leads to) can be done before Salesforce's first read reaches the same people, as when
@@ -203,23 +198,23 @@ describe('creating in Salesforce a person whose record Salesforce has not been r
     const reported = (await h.runtime.ctx.errors.list({ code: 'DUPLICATE_CREATED' })).errors;
     expect({ duplicated, reported: reported.length }).toEqual({ duplicated: [], reported: 0 });
   }, 60_000);
-  // BUG: jobs/evaluate.ts keeps the follow-up task of a handoff that happens while the lead has no
-  // Salesforce record yet under `deferred-task:<lead>`, and only jobs/writeback.ts linkCreated (the
-  // connector creating the record) releases it. When the record already existed in Salesforce and
-  // is linked by ingest instead (read after the handoff: the feeds' order, or a slow first read),
-  // the task is never created: the rep gets the lead, with its SLA running, but no task. The chaos
-  // run shows it as tasks one run has and the other has not. Fix: release the deferred task
-  // wherever a lead gains its Salesforce link (jobs/ingest.ts applyFragment, or at the start of
-  // evaluateOnce when salesforceRef is set and a deferred task exists).
-  itFailsUntilFixed('gives every lead handed off to sales its follow-up task in Salesforce', async () => {
+
+  // Found by the chaos run: a task deferred while the lead had no Salesforce record was released
+  // only when the connector created one, never when ingest linked an existing record. Fixed:
+  // jobs/ingest.ts releases it wherever the lead gains its Salesforce link. Regression test.
+  it('gives every lead handed off to sales its follow-up task in Salesforce', async () => {
     const tasks = await h.salesforce.query<{ WhoId: string | null }>("SELECT Id, WhoId, Subject FROM Task WHERE Subject LIKE 'Follow up on MQL%'", { autoFetch: true, maxFetch: 100_000 });
     const withTask = new Set(tasks.records.map((t) => t.WhoId));
     const missing: string[] = [];
+    let handedOff = 0;
     for await (const page of h.runtime.ctx.leads.all(500)) {
-      for (const { lead } of page) {
-        if (lead.sla?.handoffAt && lead.links.salesforce && !withTask.has(lead.links.salesforce.id)) missing.push(`${lead.id} (${lead.links.salesforce.object} ${lead.links.salesforce.id})`);
+      for (const { lead, routedOwnerId } of page) {
+        if (!lead.sla?.handoffAt || !routedOwnerId || !lead.links.salesforce) continue;
+        handedOff += 1;
+        if (!withTask.has(lead.links.salesforce.id)) missing.push(`${lead.id} (${lead.links.salesforce.object} ${lead.links.salesforce.id})`);
       }
     }
+    expect(handedOff, 'leads routed to a rep').toBeGreaterThan(5);
     expect(missing).toEqual([]);
   }, 60_000);
 });

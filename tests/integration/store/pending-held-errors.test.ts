@@ -95,6 +95,19 @@ describe('held values (echo suppression)', () => {
     await held.recordRead('hubspot', 'L1', { score: '20', grade: 'hot' }, 2500, null);
     expect(await held.get('hubspot', 'L1')).toEqual({ values: { score: '20', grade: 'hot' }, at: 2500, ownerId: null });
   });
+
+  it('keeps the lifecycle stage written until a newer read says otherwise', async () => {
+    const held = new HeldStore(t.redis, createKeys(t.prefix));
+    await held.recordRead('hubspot', 'L2', { score: '10' }, 1000, null, 'lead');
+    expect((await held.get('hubspot', 'L2'))?.lifecycle).toBe('lead');
+    await held.recordWritten('hubspot', 'L2', { stage: 'mql' }, 2000, null, 'marketingqualifiedlead');
+    // The echo of an older read does not roll it back; a write without a stage keeps it.
+    await held.recordRead('hubspot', 'L2', { score: '10' }, 1500, null, 'lead');
+    await held.recordWritten('hubspot', 'L2', { score: '11' }, 2100);
+    expect((await held.get('hubspot', 'L2'))?.lifecycle).toBe('marketingqualifiedlead');
+    await held.recordRead('hubspot', 'L2', { score: '11' }, 3000, null, null);
+    expect(await held.get('hubspot', 'L2')).toEqual({ values: { score: '11' }, at: 3000, ownerId: null });
+  });
 });
 
 describe('sync errors', () => {

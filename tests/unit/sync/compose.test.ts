@@ -53,6 +53,15 @@ describe('composeLead', () => {
     expect(a.person.city).toBe('Berlin');
   });
 
+  it('keeps a conversion once the lead follows a Contact converted from a Lead, whatever the Contact says', () => {
+    const contact: SourceView = { ref: { object: 'Contact', id: '003000000000001AAA' }, modifiedAt: '2026-01-02T00:00:00.000Z', values: { 'sales.converted': null } };
+    const converted = { ...base, links: { ...base.links, salesforce: { object: 'Contact' as const, id: '003000000000001AAA', convertedFrom: '00Q000000000001AAA' } } };
+    expect(composeLead(converted, { salesforce: contact }, DEFAULT_OWNERSHIP).sales.converted).toBe(true);
+    const plain = { ...base, links: { ...base.links, salesforce: { object: 'Contact' as const, id: '003000000000001AAA' } } };
+    expect(composeLead(plain, { salesforce: contact }, DEFAULT_OWNERSHIP).sales.converted).toBeNull();
+    expect(composeLead(converted, { salesforce: contact }, { ...DEFAULT_OWNERSHIP, 'sales.converted': 'none' }).sales.converted).toBeUndefined();
+  });
+
   it('flattens a fragment into owned paths and ignores non-owned ones', () => {
     const fragment = leadFragmentSchema.parse({
       source: 'hubspot', recordId: '9', object: 'contact', email: 'X@Y.com', modifiedAt: '2026-01-01T00:00:00.000Z',
