@@ -23,21 +23,23 @@ export interface WritebackResult {
 }
 
 /**
- * Schedules a drain: at once when a full batch waits, and in any case a timer at the next due
- * time (at least the batching wait away). Timer ids carry their second, so a drain that is still
- * running cannot swallow the timer meant for entries it will not see.
+ * Schedules a drain: at once when a full batch waits, and in any case a timer for when the oldest
+ * entry will have waited the batching wait (a partial batch goes then). Timer ids carry their
+ * second, so a drain that is still running cannot swallow the timer meant for entries it will not see.
  */
 export async function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise<void> {
   const queue = ctx.queues.writeback[crm];
   const now = ctx.clock.now();
-  const batch = ctx.connectors[crm].batchSizes.write;
-  if ((await ctx.pending[crm].write.dueCount(now)) >= batch) {
+  const { batchWait } = ctx.config.file.sync;
+  const sizes = ctx.connectors[crm].batchSizes;
+  const [writes, creates] = await Promise.all([ctx.pending[crm].write.dueCount(now), ctx.pending[crm].create.dueCount(now)]);
+  if (writes >= sizes.write || creates >= sizes.create) {
     await queue.add('drain', { crm }, { jobId: `drain-${crm}-now` });
   }
   const nexts = await Promise.all([ctx.pending[crm].write.nextDueAt(), ctx.pending[crm].create.nextDueAt(), ctx.pending[crm].task.nextDueAt()]);
   const next = Math.min(...nexts.map((v) => v ?? Infinity));
   if (next === Infinity) return;
-  const at = Math.max(now + ctx.config.file.sync.batchWait, next);
+  const at = Math.max(now + Math.min(batchWait, 1000), next + batchWait);
   const second = Math.ceil(at / 1000);
   await queue.add('drain', { crm }, { jobId: `drain-${crm}-at-${second}`, delay: Math.max(0, second * 1000 - now) });
 }
@@ -133,7 +135,9 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
   settle: (entries: Array<PendingEntry<T>>, outcomes: O[], now: number) => Promise<void>,
 ): Promise<void> {
   for (;;) {
-    const entries = await store.take(size, ctx.config.file.sync.writeLease, ctx.clock.now());
+    // Full batches go at once; a partial one once its oldest entry has waited the batching wait.
+    const now = ctx.clock.now();
+    const entries = await store.take(size, ctx.config.file.sync.writeLease, now, now - ctx.config.file.sync.batchWait);
     if (entries.length === 0) return;
     let outcomes: O[];
     try {

@@ -8,18 +8,39 @@ import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { createProgress } from './progress.js';
 
 /** Stops cleanly on SIGTERM/SIGINT: in-flight jobs finish (or go back to the queue), then exit. */
-function onShutdown(stop: () => Promise<void>): Promise<void> {
+/**
+ * Waits for SIGTERM or SIGINT, then stops gracefully: in-flight jobs finish. If that takes longer
+ * than `graceMs` (Redis unreachable, a job stuck on a CRM) or a second signal comes, the process
+ * exits anyway: every job is leased, so another worker takes what this one left.
+ */
+function onShutdown(stop: () => Promise<void>, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) {
+        process.stderr.write(`smk: second ${signal}: exiting now; unfinished jobs go back to the queue\n`);
+        process.exit(1);
+      }
       stopping = true;
-      process.stderr.write(`smk: ${signal} received, finishing in-flight jobs...\n`);
-      void stop().then(resolve);
+      process.stderr.write(`smk: ${signal} received, finishing in-flight jobs (at most ${Math.round(graceMs / 1000)} s)...\n`);
+      const timer = setTimeout(() => {
+        process.stderr.write(`smk: in-flight jobs did not finish within ${Math.round(graceMs / 1000)} s: exiting; they go back to the queue\n`);
+        process.exit(1);
+      }, graceMs);
+      timer.unref();
+      void stop().then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     };
-    process.once('SIGTERM', handler);
-    process.once('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
   });
+}
+
+/** How long a stopping process waits for its jobs: a job's lock lifetime, and at least 30 s. */
+function graceFor(runtime: Runtime): number {
+  return Math.max(30_000, runtime.ctx.config.file.sync.jobLock);
 }
 
 /** Keeps the change feeds and the reconcile on their schedules (one scheduler per job, shared by every process). */
@@ -67,7 +88,7 @@ export async function runWorker(options: { configPath?: string }): Promise<void>
   await onShutdown(async () => {
     await workers.close();
     await runtime.close();
-  });
+  }, graceFor(runtime));
 }
 
 export async function runStart(options: { configPath?: string; port?: number }): Promise<void> {
@@ -81,5 +102,5 @@ export async function runStart(options: { configPath?: string; port?: number }):
     await server.close();
     await workers.close();
     await runtime.close();
-  });
+  }, graceFor(runtime));
 }

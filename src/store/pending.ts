@@ -45,10 +45,16 @@ redis.call('ZADD', KEYS[1], now, ARGV[1])
 return 1
 `;
 
-// Takes up to ARGV[2] due entries, leasing them until ARGV[1] + ARGV[3].
+// Takes up to ARGV[2] due entries, leasing them until ARGV[1] + ARGV[3]. With ARGV[4] (a time),
+// fewer than ARGV[2] are taken only when the oldest of them has been due since ARGV[4] or before:
+// a partial batch waits for more entries until it has waited long enough.
 const TAKE = `
 local now = tonumber(ARGV[1])
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local limit = tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
+local keys = {}
+for i = 1, #due, 2 do table.insert(keys, due[i]) end
+if ARGV[4] ~= '' and #keys > 0 and #keys < limit and tonumber(due[2]) > tonumber(ARGV[4]) then return {} end
 local out = {}
 for i, key in ipairs(keys) do
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), key)
@@ -129,8 +135,12 @@ export class PendingStore<T> {
     return Number(added) === 1;
   }
 
-  async take(limit: number, leaseMs = 120_000, now = Date.now()): Promise<Array<PendingEntry<T>>> {
-    const raws = (await this.redis.eval(TAKE, 2, this.idsKey, this.dataKey, now, limit, leaseMs)) as string[];
+  /**
+   * Leases up to `limit` due entries. With `partialIfDueBy`, a batch smaller than `limit` is taken
+   * only when its oldest entry has been due since then (so batches fill while entries keep coming).
+   */
+  async take(limit: number, leaseMs = 120_000, now = Date.now(), partialIfDueBy?: number): Promise<Array<PendingEntry<T>>> {
+    const raws = (await this.redis.eval(TAKE, 2, this.idsKey, this.dataKey, now, limit, leaseMs, partialIfDueBy ?? '')) as string[];
     return raws.map((raw) => JSON.parse(raw) as PendingEntry<T>);
   }
 

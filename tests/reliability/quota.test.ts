@@ -62,7 +62,7 @@ describe(`a ${PEOPLE}-person sync under a Salesforce budget of ${BUDGET} calls a
     runtime = await open(BUDGET, prefix);
     const started = Date.now();
     try {
-      first = { result: await syncOnce(runtime.ctx, { timeoutMs: 12_000 }), ms: Date.now() - started };
+      first = { result: await syncOnce(runtime.ctx, { timeoutMs: 60_000 }), ms: Date.now() - started };
     } catch (err) {
       first = { error: err as Error, ms: Date.now() - started };
     }
@@ -97,7 +97,7 @@ describe(`a ${PEOPLE}-person sync under a Salesforce budget of ${BUDGET} calls a
 
   it('says it is paused, and until when, instead of waiting out its timeout', () => {
     expect(first.error, first.error?.message).toBeUndefined();
-    expect(first.ms).toBeLessThan(5_000);
+    expect(first.ms, 'well before its 60 s timeout').toBeLessThan(30_000);
     expect(first.result?.paused?.map((p) => p.crm)).toEqual(['salesforce']);
     const [paused] = first.result?.paused ?? [];
     expect(Date.parse(paused?.until ?? '')).toBeGreaterThan(Date.now());
