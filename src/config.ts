@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from './model/duration.js';
-import { rulesConfigSchema } from './rules/config.js';
+import { RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
 
 export const OWNERSHIP_POLICIES = [
   'hubspot',
@@ -224,6 +224,22 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)';
 }
 
+/**
+ * `a value of at least 1`, `at most 100 items`, and for an exclusive bound (zod's `inclusive:
+ * false`, as from `.gt()` / `.positive()`) `a number above 0`, `more than 3 characters`.
+ */
+function bound(side: 'min' | 'max', origin: string, limit: number | bigint, inclusive: boolean | undefined): string {
+  const unit = origin === 'string' ? ' characters' : origin === 'array' ? ' items' : '';
+  const counted = unit !== '';
+  if (inclusive === false) {
+    if (counted) return `${side === 'min' ? 'more' : 'fewer'} than ${String(limit)}${unit}`;
+    const what = origin === 'number' || origin === 'int' || origin === 'bigint' ? 'a number' : 'a value';
+    return `${what} ${side === 'min' ? 'above' : 'below'} ${String(limit)}`;
+  }
+  const word = side === 'min' ? 'at least' : 'at most';
+  return `${origin === 'array' ? word : `a value of ${word}`} ${String(limit)}${unit}`;
+}
+
 /** Turns zod issues into `path: expected X, got Y` lines a RevOps admin can act on. */
 export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] {
   return issues.map((issue) => {
@@ -237,15 +253,75 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] 
       case 'unrecognized_keys':
         return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       case 'too_small':
-        return `${path}: expected ${issue.origin === 'array' ? 'at least' : 'a value of at least'} ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+        return `${path}: expected ${bound('min', issue.origin, issue.minimum, issue.inclusive)}, got ${got}`;
       case 'too_big':
-        return `${path}: expected ${issue.origin === 'array' ? 'at most' : 'a value of at most'} ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+        return `${path}: expected ${bound('max', issue.origin, issue.maximum, issue.inclusive)}, got ${got}`;
       case 'invalid_format':
         return `${path}: expected ${issue.format === 'regex' ? 'text matching the expected pattern' : `a valid ${issue.format}`}${issue.message && !issue.message.startsWith('Invalid') ? ` (${issue.message})` : ''}, got ${got}`;
       default:
         return `${path}: ${issue.message}${issue.input !== undefined && !issue.message.includes('got') ? `, got ${got}` : ''}`;
     }
   });
+}
+
+/** The most alias expansions a config file may use (yaml's guard against a "billion laughs" file). */
+export const MAX_YAML_ALIASES = 100;
+
+/** A value met while walking the config, with the way back to the root (no path copied per step). */
+interface Visit {
+  value: unknown;
+  key: PropertyKey | null;
+  parent: Visit | null;
+}
+
+function pathOf(visit: Visit | null): PropertyKey[] {
+  const path: PropertyKey[] = [];
+  for (let v = visit; v !== null && v.key !== null; v = v.parent) path.push(v.key);
+  return path.reverse();
+}
+
+/**
+ * `path.__proto__: ...` for every reserved key in the data, at any depth. zod skips an own
+ * `__proto__` key of a record silently, so these are found before the schema sees the data.
+ * Iterative, and each object visited once (aliases share objects), so no input can exhaust the stack.
+ */
+export function reservedKeyProblems(data: unknown): string[] {
+  const problems: string[] = [];
+  const seen = new Set<object>();
+  const stack: Visit[] = [{ value: data, key: null, parent: null }];
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+    const { value } = visit;
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    const children: Visit[] = [];
+    if (Array.isArray(value)) {
+      value.forEach((item: unknown, index) => children.push({ value: item, key: index, parent: visit }));
+    } else {
+      for (const key of Object.keys(value)) {
+        if (RESERVED_KEYS.has(key)) {
+          problems.push(`${formatPath([...pathOf(visit), key])}: "${key}" is a reserved word and cannot be used as a key`);
+        } else {
+          children.push({ value: (value as Record<string, unknown>)[key], key, parent: visit });
+        }
+      }
+    }
+    // Reversed onto the stack, so that problems come in the order of the file.
+    for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i] as Visit);
+  }
+  return problems;
+}
+
+/** Validates already-parsed config data (YAML or JSON); every problem is reported at once. */
+export function parseConfigData(data: unknown, source: string): FileConfig {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(source, [`(top level): expected a map of sections, got ${describeValue(data)}`]);
+  }
+  const reserved = reservedKeyProblems(data);
+  const result = fileConfigSchema.safeParse(data, { reportInput: true });
+  if (reserved.length > 0 || !result.success) {
+    throw new ConfigError(source, [...reserved, ...(result.success ? [] : formatIssues(result.error.issues))]);
+  }
+  return result.data;
 }
 
 /** Parses YAML text into the file config; every YAML and schema problem is reported at once. */
@@ -257,13 +333,22 @@ export function parseConfigText(text: string, source: string): FileConfig {
       doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0] ?? e.message}`),
     );
   }
-  const data: unknown = doc.toJS() ?? {};
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ConfigError(source, [`(top level): expected a map of sections, got ${describeValue(data)}`]);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    // yaml throws (a ReferenceError) for an alias bomb or an alias it cannot resolve.
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    throw new ConfigError(
+      source,
+      [
+        /alias count/i.test(message)
+          ? `(top level): the file expands YAML aliases (*name) more than ${MAX_YAML_ALIASES} times; write the values out instead`
+          : `(top level): the YAML could not be read: ${message.slice(0, 200)}`,
+      ],
+    );
   }
-  const result = fileConfigSchema.safeParse(data, { reportInput: true });
-  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
-  return result.data;
+  return parseConfigData(data, source);
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {

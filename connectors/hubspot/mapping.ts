@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { LeadFragment } from '../../src/model/lead.js';
-import { normaliseEmail } from '../../src/model/lead.js';
+import { MAX_DATE_MS, normaliseEmail } from '../../src/model/lead.js';
 import { SMK_FIELDS } from '../../src/model/fields.js';
 import type { SmkField } from '../../src/model/fields.js';
 import type { RecordProblem, RemovedRecord } from '../types.js';
@@ -37,14 +37,23 @@ export function parseContact(raw: unknown): ParsedContact {
   if (parsed.success) return { ok: true, contact: parsed.data };
   const id = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
   const issue = parsed.error.issues[0];
+  const field = issue ? fieldOf(issue.path) : undefined;
   return {
     ok: false,
     problem: {
       ref: id ? { object: 'contact', id } : null,
       code: 'VALIDATION',
       message: `HubSpot contact ${id ?? '(no id)'} does not have the expected shape: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
+      ...(field ? { field } : {}),
     },
   };
+}
+
+/** The field a problem is about: the HubSpot property (`email` for `properties.email`), else the contact's own key (`updatedAt`). */
+function fieldOf(path: ReadonlyArray<PropertyKey>): string | undefined {
+  const [first, second] = path;
+  if (first === 'properties' && second !== undefined) return String(second);
+  return first === undefined ? undefined : String(first);
 }
 
 // ---- value readers -------------------------------------------------------------------------
@@ -71,11 +80,20 @@ export function parseLooseNumber(value: string | null | undefined): number | nul
   return Number.isFinite(n) ? n : null;
 }
 
-/** Epoch ms from an ISO-8601 date-time (v3 reads) or an epoch-ms string (v3 writes, older payloads). */
+const EPOCH_MS = /^-?\d{1,16}$/;
+
+/**
+ * Epoch ms from an ISO-8601 date-time (v3 reads) or an epoch-ms string (v3 writes, older payloads).
+ * Null when there is no date, and for an epoch beyond what a JavaScript Date holds (±8.64e15 ms),
+ * so that a result always converts with toISOString().
+ */
 export function parseTimestamp(value: string | null | undefined): number | null {
   const t = text(value);
   if (t === null) return null;
-  if (/^-?\d{1,16}$/.test(t)) return Number(t);
+  if (EPOCH_MS.test(t)) {
+    const ms = Number(t);
+    return Math.abs(ms) <= MAX_DATE_MS ? ms : null;
+  }
   const ms = Date.parse(t);
   return Number.isFinite(ms) ? ms : null;
 }
@@ -154,6 +172,29 @@ export function countersOf(contact: HubSpotContact): Record<string, number> {
   return counters;
 }
 
+/** Every date property the mapper reads: an unreadable epoch in one of them is a problem, not a silent fallback. */
+const TIMESTAMP_PROPERTIES = [P.lastModified, P.lastContactedAt, ...Object.values(COUNTER_TIMESTAMPS)] as const;
+
+/**
+ * A problem for a date property holding epoch milliseconds beyond a JavaScript Date's range
+ * (the CRM or an integration wrote garbage); null when every date the mapper reads is usable.
+ * Text that is no date at all stays "no value", as before.
+ */
+export function timestampProblem(contact: HubSpotContact): RecordProblem | null {
+  for (const name of TIMESTAMP_PROPERTIES) {
+    const t = text(contact.properties[name]);
+    if (t === null || !EPOCH_MS.test(t) || parseTimestamp(t) !== null) continue;
+    return {
+      ref: { object: 'contact', id: contact.id },
+      code: 'VALIDATION',
+      message: `HubSpot contact ${contact.id} does not have the expected shape: properties.${name}: expected epoch milliseconds within the JavaScript date range, got ${t}`,
+      field: name,
+      value: t,
+    };
+  }
+  return null;
+}
+
 export function contactToFragment(contact: HubSpotContact, picklists: Picklists): LeadFragment {
   const p = contact.properties;
   const lifecycle = text(p[P.lifecycleStage]);
@@ -225,6 +266,7 @@ export interface MappedContacts {
   fragments: LeadFragment[];
   removed: RemovedRecord[];
   problems: RecordProblem[];
+  /** Every contact that parsed (it exists in HubSpot), even one whose values then could not be mapped. */
   contacts: HubSpotContact[];
 }
 
@@ -237,9 +279,26 @@ export function mapContacts(raw: readonly unknown[], picklists: Picklists): Mapp
       out.problems.push(parsed.problem);
       continue;
     }
-    out.contacts.push(parsed.contact);
-    out.fragments.push(contactToFragment(parsed.contact, picklists));
-    out.removed.push(...mergesOf(parsed.contact));
+    const contact = parsed.contact;
+    out.contacts.push(contact);
+    const problem = timestampProblem(contact);
+    if (problem) {
+      out.problems.push(problem);
+      continue;
+    }
+    // Whatever else a contact holds, it fails alone: one bad contact never fails its page.
+    try {
+      const fragment = contactToFragment(contact, picklists);
+      const removed = mergesOf(contact);
+      out.fragments.push(fragment);
+      out.removed.push(...removed);
+    } catch (err) {
+      out.problems.push({
+        ref: { object: 'contact', id: contact.id },
+        code: 'VALIDATION',
+        message: `HubSpot contact ${contact.id} could not be mapped: ${(err instanceof Error ? err.message : String(err)).slice(0, 200)}`,
+      });
+    }
   }
   return out;
 }

@@ -15,6 +15,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { MAX_DATE_MS } from '../../src/model/lead.js';
 import { CrmError } from '../errors.js';
 import type { RecordProblem, RecordRef, RemovedRecord } from '../types.js';
 
@@ -93,7 +94,12 @@ export const webhookEventSchema = z.looseObject({
   eventId: id,
   subscriptionType: z.string().min(1),
   objectId: id,
-  occurredAt: z.number().int(),
+  /** Epoch ms; beyond a JavaScript Date's range the event is a problem, not a 500 from toISOString. */
+  occurredAt: z
+    .number()
+    .int()
+    .min(-MAX_DATE_MS, 'expected epoch milliseconds within the JavaScript date range')
+    .max(MAX_DATE_MS, 'expected epoch milliseconds within the JavaScript date range'),
   portalId: z.number().int().optional(),
   appId: z.number().int().optional(),
   subscriptionId: z.number().int().optional(),
@@ -174,5 +180,32 @@ export function parseWebhookEvents(rawBody: string | Buffer): ParsedWebhook {
         addRef(event.objectId);
     }
   }
+  return out;
+}
+
+export interface PropertyChange {
+  property: string;
+  value: string | null;
+}
+
+/**
+ * The property changes of each contact whose events in this delivery are all `propertyChange`
+ * (with a property name): ingest may find them to be the echo of its own write and skip the read.
+ * A contact with any other event (creation, restore, merge...) is not listed: it is read.
+ */
+export function propertyChangesOnly(events: readonly WebhookEvent[]): Map<string, PropertyChange[]> {
+  const out = new Map<string, PropertyChange[]>();
+  const mustRead = new Set<string>();
+  for (const event of events) {
+    if (!event.subscriptionType.startsWith('contact.')) continue;
+    if (event.subscriptionType !== 'contact.propertyChange' || !event.propertyName) {
+      mustRead.add(event.objectId);
+      continue;
+    }
+    const list = out.get(event.objectId) ?? [];
+    list.push({ property: event.propertyName, value: event.propertyValue ?? null });
+    out.set(event.objectId, list);
+  }
+  for (const id of mustRead) out.delete(id);
   return out;
 }

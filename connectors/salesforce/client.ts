@@ -127,6 +127,16 @@ const jsforceErrorSchema = z.object({
 });
 
 /**
+ * A message with the query string (and fragment) cut from every URL in it, absolute or a REST path:
+ * `.../query?q=SELECT+...+WHERE+Email+%3D+'...'` carries SOQL with record values, which must not
+ * reach the sync-errors report or the logs. The path (which resource failed) stays.
+ */
+export function withoutQueryStrings(message: string): string {
+  // A quote ends neither part: encodeURIComponent leaves `'` as it is, and SOQL quotes its values.
+  return message.replace(/((?:\bhttps?:\/\/|(?<![\w.])\/services\/)[^\s?#"<>`]*)[?#][^\s"<>`]*/gi, '$1');
+}
+
+/**
  * Any failure of a Salesforce call as a CrmError. jsforce's HttpApiError has `name = errorCode`
  * and the first body in `data`; several bodies become MULTIPLE_API_ERRORS with all in `data`;
  * OAuth errors carry the OAuth `error` (lower case) as their name; sockets fail as FetchError.
@@ -135,7 +145,7 @@ export function toCrmError(err: unknown, context: { recordId?: string } = {}): C
   if (err instanceof CrmError) return err;
   const parsed = jsforceErrorSchema.safeParse(err);
   if (!parsed.success) {
-    return new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: `Salesforce call failed: ${String(err)}`, ...context }, { cause: err });
+    return new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: withoutQueryStrings(`Salesforce call failed: ${String(err)}`), ...context }, { cause: err });
   }
   const e = parsed.data;
   let vendorCode = e.errorCode ?? e.name;
@@ -150,13 +160,13 @@ export function toCrmError(err: unknown, context: { recordId?: string } = {}): C
   }
   if (e.name === 'FetchError' || (e.code !== undefined && NETWORK_CODES.has(e.code)) || e.name === 'AbortError' || e.message === 'Request Timeout') {
     return new CrmError(
-      { crm: 'salesforce', code: 'TRANSIENT', message: `Salesforce did not answer: ${e.message}`, vendorCode: e.code ?? e.name, ...context },
+      { crm: 'salesforce', code: 'TRANSIENT', message: withoutQueryStrings(`Salesforce did not answer: ${e.message}`), vendorCode: e.code ?? e.name, ...context },
       { cause: err },
     );
   }
   // jsforce's OAuth2 errors: `name` is the OAuth error (invalid_grant, invalid_client ...).
   if (/^[a-z_]+$/.test(e.name) && e.errorCode === undefined) {
-    return new CrmError({ crm: 'salesforce', code: 'AUTH_INVALID', message: `${e.name}: ${e.message}`, vendorCode: e.name, ...context }, { cause: err });
+    return new CrmError({ crm: 'salesforce', code: 'AUTH_INVALID', message: withoutQueryStrings(`${e.name}: ${e.message}`), vendorCode: e.name, ...context }, { cause: err });
   }
   let code = crmCodeFor(vendorCode);
   // REQUEST_LIMIT_EXCEEDED also covers the concurrent long-running request limit, which clears in seconds.
@@ -166,7 +176,7 @@ export function toCrmError(err: unknown, context: { recordId?: string } = {}): C
     {
       crm: 'salesforce',
       code,
-      message,
+      message: withoutQueryStrings(message),
       vendorCode,
       httpStatus: http ? Number(http[1]) : undefined,
       retryAfterMs: retryAfterFor(code),

@@ -22,7 +22,8 @@ const bool = z.boolean().nullable().optional();
 const id = z.string().refine(isSalesforceId, 'not a Salesforce id');
 const optionalId = id.nullable().optional();
 const dateTime = z.string().refine((v) => toIsoDateTime(v) !== null, 'not a date-time');
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'not a date').nullable().optional();
+/** A calendar date (`2024-05-01`) that exists: `2024-13-45` is a problem of its own field. */
+const date = z.iso.date('not a date').nullable().optional();
 const attributes = z.object({ type: z.string(), url: z.string().optional() }).optional();
 
 export const leadRowSchema = z.looseObject({
@@ -129,47 +130,61 @@ function numberText(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(15)));
 }
 
-const smkNumber = z.union([z.number(), z.string()]).nullable().optional();
-const smkText = z.string().nullable().optional();
+const smkNumber = z.union([z.number(), z.string()], { error: 'expected a number or numeric text' }).nullable();
+const smkText = z.string({ error: 'expected text' }).nullable();
 
-/** One smk value as the common string; undefined when the row does not carry the field. */
-function smkValue(field: SmkField, raw: unknown): string | null | undefined {
-  if (raw === undefined) return undefined;
-  if (raw === null) return null;
+/** What a value is, for a problem message (never the value itself, which may be large). */
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
+}
+
+type SmkRead = { ok: true; value: string | null } | { ok: false; message: string };
+
+/** One smk value as the common string; each is parsed on its own, so a bad one names its field. */
+function smkValue(field: SmkField, raw: unknown): SmkRead {
+  if (field.type === 'number') {
+    const v = smkNumber.safeParse(raw);
+    if (!v.success) return { ok: false, message: `${v.error.issues[0]?.message ?? 'expected a number'}, got ${kindOf(raw)}` };
+    if (v.data === null) return { ok: true, value: null };
+    const n = typeof v.data === 'number' ? v.data : Number(v.data);
+    return { ok: true, value: Number.isFinite(n) ? numberText(n) : null };
+  }
+  const v = smkText.safeParse(raw);
+  if (!v.success) return { ok: false, message: `${v.error.issues[0]?.message ?? 'expected text'}, got ${kindOf(raw)}` };
+  const t = v.data;
   switch (field.type) {
-    case 'number': {
-      const v = smkNumber.parse(raw);
-      if (v === null || v === undefined) return null;
-      const n = typeof v === 'number' ? v : Number(v);
-      return Number.isFinite(n) ? numberText(n) : null;
-    }
-    case 'datetime': {
-      const v = smkText.parse(raw);
-      return v ? toIsoDateTime(v) : null;
-    }
+    case 'datetime':
+      return { ok: true, value: t ? toIsoDateTime(t) : null };
     case 'enum': {
-      const v = smkText.parse(raw);
-      if (!v) return null;
-      const option = field.options?.find((o) => o.value === v.toLowerCase() || o.label.toLowerCase() === v.toLowerCase());
-      return option?.value ?? v;
+      if (!t) return { ok: true, value: null };
+      const option = field.options?.find((o) => o.value === t.toLowerCase() || o.label.toLowerCase() === t.toLowerCase());
+      return { ok: true, value: option?.value ?? t };
     }
     case 'text':
     case 'longtext':
-      return smkText.parse(raw) ?? null;
+      return { ok: true, value: t };
   }
 }
 
-function smkValues(row: Record<string, unknown>): Partial<Record<SmkFieldKey, string | null>> {
-  const out: Partial<Record<SmkFieldKey, string | null>> = {};
+type SmkValues = Partial<Record<SmkFieldKey, string | null>>;
+
+/** The row's smk values (only the fields it carries), or the first field whose value cannot be read. */
+function smkValues(row: Record<string, unknown>): { ok: true; values: SmkValues } | { ok: false; field: string; message: string } {
+  const values: SmkValues = {};
   for (const field of SALESFORCE_SMK_FIELDS) {
-    const value = smkValue(field, row[field.salesforce]);
-    if (value !== undefined) out[field.key] = value;
+    const raw = row[field.salesforce];
+    if (raw === undefined) continue;
+    const read = smkValue(field, raw);
+    if (!read.ok) return { ok: false, field: field.salesforce, message: read.message };
+    values[field.key] = read.value;
   }
-  return out;
+  return { ok: true, values };
 }
 
 /** The sales feedback that reps enter in the Smk fields, also as typed `sales` values. */
-function salesFeedback(smk: Partial<Record<SmkFieldKey, string | null>>) {
+function salesFeedback(smk: SmkValues) {
   const decision = salesDecisionSchema.safeParse(smk.salesDecision);
   const quality = smk.leadQuality != null ? Number(smk.leadQuality) : null;
   return {
@@ -183,8 +198,7 @@ function salesFeedback(smk: Partial<Record<SmkFieldKey, string | null>>) {
 // ---------------------------------------------------------------------------------------------
 // Rows → fragments
 
-export function leadRowToFragment(row: LeadRow, translations: Translations): LeadFragment {
-  const smk = smkValues(row);
+export function leadRowToFragment(row: LeadRow, translations: Translations, smk: SmkValues): LeadFragment {
   return leadFragmentSchema.parse({
     source: 'salesforce',
     recordId: row.Id,
@@ -226,8 +240,7 @@ export function leadRowToFragment(row: LeadRow, translations: Translations): Lea
   });
 }
 
-export function contactRowToFragment(row: ContactRow): LeadFragment {
-  const smk = smkValues(row);
+export function contactRowToFragment(row: ContactRow, smk: SmkValues): LeadFragment {
   const account = row.Account ?? null;
   return leadFragmentSchema.parse({
     source: 'salesforce',
@@ -287,6 +300,11 @@ function shapeProblem(object: SalesforceObject, raw: unknown, error: z.ZodError)
   };
 }
 
+/** A problem with one field of a row that otherwise parsed. */
+function fieldProblem(object: SalesforceObject, rowId: string, field: string, message: string): RecordProblem {
+  return { ref: { object, id: rowId }, code: 'VALIDATION', message: `${object} row does not have the expected shape: ${field} ${message}`, field };
+}
+
 /**
  * One query row → a fragment, a removal (a deleted row, seen through queryAll: the removal is all
  * the pipeline needs) or a problem. The position is kept even for a row that cannot be mapped, so
@@ -303,12 +321,18 @@ export function mapRow(object: SalesforceObject, raw: unknown, translations: Tra
       const parsed = leadRowSchema.safeParse(raw);
       if (!parsed.success) return { position, problem: shapeProblem(object, raw, parsed.error) };
       const removed = removal(parsed.data.Id, parsed.data.IsDeleted);
-      return removed ? { position, removed } : { position, fragment: leadRowToFragment(parsed.data, translations) };
+      if (removed) return { position, removed };
+      const smk = smkValues(parsed.data);
+      if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
+      return { position, fragment: leadRowToFragment(parsed.data, translations, smk.values) };
     }
     const parsed = contactRowSchema.safeParse(raw);
     if (!parsed.success) return { position, problem: shapeProblem(object, raw, parsed.error) };
     const removed = removal(parsed.data.Id, parsed.data.IsDeleted);
-    return removed ? { position, removed } : { position, fragment: contactRowToFragment(parsed.data) };
+    if (removed) return { position, removed };
+    const smk = smkValues(parsed.data);
+    if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
+    return { position, fragment: contactRowToFragment(parsed.data, smk.values) };
   } catch (err) {
     // The fragment schema refused a mapped value (model/lead.ts is the truth).
     if (!(err instanceof z.ZodError)) throw err;

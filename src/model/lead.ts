@@ -11,6 +11,9 @@ export type CrmName = z.infer<typeof crmNameSchema>;
 
 export const isoDateTime = z.iso.datetime({ offset: true });
 
+/** The largest distance from the epoch, in ms, that a JavaScript Date can hold (±100,000,000 days). */
+export const MAX_DATE_MS = 8.64e15;
+
 export const STAGES = [
   'subscriber',
   'lead',

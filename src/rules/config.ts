@@ -15,7 +15,8 @@ import type { ConditionInput } from './conditions.js';
 import { durationError, parseDuration } from './duration.js';
 import { checkLeadPath } from './lead-path.js';
 
-const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys that would reach an object's prototype machinery: refused as names and as config keys. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 const label = z.string().trim().min(1).max(100);
 

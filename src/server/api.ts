@@ -7,7 +7,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
 import type { ReconcileJob } from '../../jobs/queues.js';
-import { ConfigError, fileConfigSchema, formatIssues, parseConfigText } from '../config.js';
+import { ConfigError, parseConfigData, parseConfigText } from '../config.js';
 import type { FileConfig } from '../config.js';
 import type { Lead } from '../model/lead.js';
 import { CRM_NAMES } from '../model/lead.js';
@@ -29,20 +29,12 @@ const jobIdParamsSchema = z.object({ id: z.string().regex(/^[\w:.-]{1,100}$/, 'e
 
 /** A candidate config as YAML/JSON text or as an already-parsed JSON object; problems come back like the loader's. */
 export function parseCandidateConfig(body: unknown): FileConfig {
-  if (typeof body === 'string') {
-    try {
-      return parseConfigText(body, 'the candidate rules');
-    } catch (err) {
-      if (err instanceof ConfigError) throw new HttpError(400, 'the candidate rules are invalid', { problems: err.problems });
-      throw err;
-    }
+  try {
+    return typeof body === 'string' ? parseConfigText(body, 'the candidate rules') : parseConfigData(body, 'the candidate rules');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new HttpError(400, 'the candidate rules are invalid', { problems: err.problems });
+    throw err;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'the candidate rules are invalid', { problems: ['(top level): expected a map of sections'] });
-  }
-  const result = fileConfigSchema.safeParse(body, { reportInput: true });
-  if (!result.success) throw new HttpError(400, 'the candidate rules are invalid', { problems: formatIssues(result.error.issues) });
-  return result.data;
 }
 
 async function storedLeads(ctx: SyncContext): Promise<Lead[]> {

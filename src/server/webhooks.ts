@@ -10,7 +10,7 @@
 import express from 'express';
 import type { Router } from 'express';
 import { isCrmError } from '../../connectors/errors.js';
-import { parseWebhookEvents, SIGNATURE_HEADER, verifyWebhookSignature } from '../../connectors/hubspot/webhooks.js';
+import { parseWebhookEvents, propertyChangesOnly, SIGNATURE_HEADER, verifyWebhookSignature } from '../../connectors/hubspot/webhooks.js';
 import type { ParsedWebhook, WebhookRejection } from '../../connectors/hubspot/webhooks.js';
 import type { RecordProblem, RecordRef, RemovedRecord } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -141,7 +141,13 @@ export function webhooksRouter(ctx: SyncContext, options: WebhookRouterOptions =
 
     let jobId: string | null = null;
     if (work.refs.length > 0 || work.removed.length > 0 || work.problems.length > 0) {
-      const job: IngestJob = { crm: 'hubspot', readAt: ctx.clock.now(), refs: work.refs, removed: work.removed, ...(work.problems.length > 0 ? { problems: work.problems } : {}) };
+      const changes = propertyChangesOnly(parsed.events.filter((e) => freshIds.has(e.eventId)));
+      const named = Object.fromEntries(work.refs.flatMap((r) => (changes.has(r.id) ? [[r.id, changes.get(r.id) ?? []]] : [])));
+      const job: IngestJob = {
+        crm: 'hubspot', readAt: ctx.clock.now(), refs: work.refs, removed: work.removed,
+        ...(Object.keys(named).length > 0 ? { changes: named } : {}),
+        ...(work.problems.length > 0 ? { problems: work.problems } : {}),
+      };
       try {
         jobId = (await ctx.queues.ingest.add('webhook', job)).id ?? null;
       } catch (err) {

@@ -12,6 +12,7 @@ import { delimiter, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
+import { logger as defaultLogger } from '../logger.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -22,18 +23,66 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/** What createRedis reports a Redis outage to (the project's pino logger fits). */
+export interface RedisLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
 /**
  * A connection for the service. BullMQ needs `maxRetriesPerRequest: null` on connections that
  * block (workers); for plain commands a bounded retry keeps a dead Redis from hanging a request.
+ * Connection errors are logged (once per outage, see watchRedisErrors) instead of ioredis's
+ * "Unhandled error event" on stderr for every retry.
  */
-export function createRedis(url: string, options: RedisOptions & { forQueues?: boolean } = {}): Redis {
-  const { forQueues, ...rest } = options;
-  return new Redis(url, {
+export function createRedis(url: string, options: RedisOptions & { forQueues?: boolean; logger?: RedisLogger } = {}): Redis {
+  const { forQueues, logger, ...rest } = options;
+  const client = new Redis(url, {
     maxRetriesPerRequest: forQueues ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: 'smk',
     ...rest,
+  });
+  watchRedisErrors(client, url, logger ?? defaultLogger);
+  return client;
+}
+
+/** While Redis stays down, its connection error is logged again at most this often. */
+export const REDIS_ERROR_LOG_EVERY_MS = 5 * 60_000;
+
+/**
+ * Gives `client` an `error` listener. ioredis emits an error on every failed reconnect (several a
+ * second while Redis is down): the first of an outage is logged as a warning, the rest are quiet
+ * (but for a reminder every REDIS_ERROR_LOG_EVERY_MS) until the connection is ready again, which
+ * is logged too. The URL is logged without its password, and the password is cut from the message
+ * should an error ever carry it.
+ */
+export function watchRedisErrors(client: Redis, url: string, logger: RedisLogger): void {
+  const where = redactUrl(url);
+  const secrets: string[] = [];
+  try {
+    const { password } = new URL(url);
+    if (password) secrets.push(password, decodeURIComponent(password));
+  } catch {
+    // An unparseable URL: ioredis fails on it with its own error, logged below.
+  }
+  let down = false;
+  let loggedAt = 0;
+  client.on('error', (err: unknown) => {
+    const now = Date.now();
+    if (down && now - loggedAt < REDIS_ERROR_LOG_EVERY_MS) return;
+    down = true;
+    loggedAt = now;
+    const raw = err instanceof Error ? err.message : String(err);
+    const message = secrets.reduce((text, secret) => text.split(secret).join('***'), raw);
+    const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+    logger.warn({ redis: where, err: message, ...(code ? { code } : {}) }, 'redis connection failed; retrying until it answers again');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ redis: where }, 'redis connection is back');
   });
 }
 

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText, parseEnv } from '../../src/config.js';
+import { z } from 'zod';
+import { ConfigError, formatIssues, loadConfig, parseConfigData, parseConfigText, parseEnv } from '../../src/config.js';
 
 function problemsOf(text: string): string[] {
   try {
@@ -46,6 +47,41 @@ sync:
   it('rejects a top-level section it does not know, and a file that is not a map', () => {
     expect(problemsOf('scorng: {}')).toEqual(['(top level): unknown key "scorng"']);
     expect(problemsOf('- a\n- b')).toEqual(['(top level): expected a map of sections, got a list']);
+  });
+
+  it('refuses an alias bomb as a ConfigError, without expanding it', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    expect(problemsOf(levels.join('\n'))).toEqual(['(top level): the file expands YAML aliases (*name) more than 100 times; write the values out instead']);
+    // A few aliases are fine (the unknown keys are the only problem).
+    expect(problemsOf('a: &a [1]\nb: *a\n')).toEqual(['(top level): unknown keys "a", "b"']);
+  });
+
+  it('names every __proto__, constructor and prototype key, at any depth, in YAML and in parsed JSON', () => {
+    expect(problemsOf('routing:\n  pools:\n    __proto__:\n      members: [{ owner: x }]\n')).toEqual([
+      'routing.pools.__proto__: "__proto__" is a reserved word and cannot be used as a key',
+    ]);
+    expect(problemsOf('mapping:\n  rating:\n    constructor: Hot\n    prototype: Cold\n')).toEqual([
+      'mapping.rating.constructor: "constructor" is a reserved word and cannot be used as a key',
+      'mapping.rating.prototype: "prototype" is a reserved word and cannot be used as a key',
+    ]);
+    const json: unknown = JSON.parse('{"scoring":{"__proto__":{"polluted":true}}}');
+    expect(() => parseConfigData(json, 'the body')).toThrow(ConfigError);
+    try {
+      parseConfigData(json, 'the body');
+    } catch (err) {
+      expect((err as ConfigError).problems[0]).toBe('scoring.__proto__: "__proto__" is a reserved word and cannot be used as a key');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('says "above" and "below" for exclusive bounds', () => {
+    const issuesOf = (schema: z.ZodType, value: unknown) => formatIssues(schema.safeParse(value, { reportInput: true }).error?.issues ?? []);
+    expect(issuesOf(z.number().gt(0), 0)).toEqual(['(top level): expected a number above 0, got 0']);
+    expect(issuesOf(z.number().lt(1), 1)).toEqual(['(top level): expected a number below 1, got 1']);
+    expect(issuesOf(z.number().min(1), 0)).toEqual(['(top level): expected a value of at least 1, got 0']);
+    expect(issuesOf(z.number().max(1), 2)).toEqual(['(top level): expected a value of at most 1, got 2']);
+    expect(problemsOf('sync:\n  budget: { salesforce: { share: 0 } }\n')).toEqual(['sync.budget.salesforce.share: expected a number above 0, got 0']);
   });
 
   it('loads the file named by SMK_CONFIG and says when it is missing', () => {

@@ -113,7 +113,26 @@ describe('HubSpot contact -> LeadFragment', () => {
     expect(mapped.problems).toHaveLength(2);
     expect(mapped.problems[0]).toMatchObject({ ref: { object: 'contact', id: '7' }, code: 'VALIDATION' });
     expect(mapped.problems[0]?.message).toContain('properties.email');
+    expect(mapped.problems[0]?.field).toBe('email');
     expect(mapped.problems[1]?.ref).toBeNull();
+    expect(mapped.problems[1]?.field).toBe('id');
+  });
+
+  it('makes a date beyond the JavaScript range a problem of that contact, naming the property; the page goes on', () => {
+    const good = asSdk('SimplePublicObject', fixture('contact-full.json'));
+    const far = { id: '8', properties: { email: 'far@example.com', notes_last_contacted: '9999999999999999' }, updatedAt: new Date() };
+    const mapped = mapContacts([far, good], picklists);
+    expect(mapped.fragments.map((f) => f.recordId)).toEqual(['51873']);
+    expect(mapped.contacts.map((c) => c.id)).toEqual(['8', '51873']);
+    expect(mapped.problems).toEqual([
+      {
+        ref: { object: 'contact', id: '8' },
+        code: 'VALIDATION',
+        message: 'HubSpot contact 8 does not have the expected shape: properties.notes_last_contacted: expected epoch milliseconds within the JavaScript date range, got 9999999999999999',
+        field: 'notes_last_contacted',
+        value: '9999999999999999',
+      },
+    ]);
   });
 
   it('accepts the raw wire form (ISO strings) as well as the SDK form (Dates)', () => {
@@ -161,6 +180,10 @@ describe('value readers', () => {
     expect(parseTimestamp('1572480000000')).toBe(1_572_480_000_000);
     expect(parseTimestamp('2019-10-31T00:00:00Z')).toBe(1_572_480_000_000);
     expect(parseTimestamp('soon')).toBeNull();
+    // Beyond what a Date holds (±8.64e15 ms): no timestamp, so toISOString never throws.
+    expect(parseTimestamp('8640000000000000')).toBe(8.64e15);
+    expect(parseTimestamp('8640000000000001')).toBeNull();
+    expect(parseTimestamp('-9999999999999999')).toBeNull();
     expect(domainOf('HTTPS://WWW.Acme.example.com/x?y')).toBe('acme.example.com');
     expect(domainOf('acme')).toBeNull();
   });

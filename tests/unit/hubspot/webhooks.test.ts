@@ -103,6 +103,20 @@ describe('webhook events', () => {
     expect(parsed.problems[0]?.message).toContain('#7');
   });
 
+  it('makes an occurredAt beyond the JavaScript date range a problem, not a throw', () => {
+    const body = JSON.stringify([
+      { eventId: 1, subscriptionType: 'contact.deletion', objectId: 11, occurredAt: 9_000_000_000_000_000 },
+      { eventId: 2, subscriptionType: 'contact.privacyDeletion', objectId: 12, occurredAt: -9_000_000_000_000_000 },
+      { eventId: 3, subscriptionType: 'contact.deletion', objectId: 13, occurredAt: 8.64e15 },
+    ]);
+    const parsed = parseWebhookEvents(body);
+    expect(parsed.problems.map((p) => p.message)).toEqual([
+      'webhook event #0 does not have the expected shape: occurredAt: expected epoch milliseconds within the JavaScript date range',
+      'webhook event #1 does not have the expected shape: occurredAt: expected epoch milliseconds within the JavaScript date range',
+    ]);
+    expect(parsed.removed).toEqual([{ ref: { object: 'contact', id: '13' }, reason: 'archived', at: '+275760-09-13T00:00:00.000Z' }]);
+  });
+
   it('refuses a body that is not a JSON array', () => {
     expect(() => parseWebhookEvents('{"eventId":1}')).toThrow(CrmError);
     expect(() => parseWebhookEvents('not json')).toThrow(/not JSON/);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError } from '../../../connectors/errors.js';
-import { crmCodeFor, SalesforceClient, toCrmError } from '../../../connectors/salesforce/client.js';
+import { crmCodeFor, SalesforceClient, toCrmError, withoutQueryStrings } from '../../../connectors/salesforce/client.js';
 import type { QuotaGate } from '../../../connectors/types.js';
 import { fixture } from './fixtures.js';
 
@@ -74,6 +74,19 @@ describe('Salesforce codes → CrmError codes', () => {
     expect(toCrmError(err).code).toBe(code);
   });
 
+  it('cuts the query string (SOQL with record values) from every URL in a message, keeping the path', () => {
+    const soqlUrl = "https://acme.my.salesforce.com/services/data/v62.0/query?q=SELECT+Id+FROM+Lead+WHERE+Email+%3D+'ada%40example.com'";
+    const fetchError = Object.assign(new Error(`request to ${soqlUrl} failed, reason: socket hang up`), { name: 'FetchError', code: 'ECONNRESET' });
+    expect(toCrmError(fetchError).message).toBe('Salesforce did not answer: request to https://acme.my.salesforce.com/services/data/v62.0/query failed, reason: socket hang up');
+    const httpError = Object.assign(new Error(`GET /services/data/v62.0/query?q=SELECT+Id+FROM+Lead+WHERE+Phone+%3D+'555' answered 500`), { name: 'ERROR_HTTP_500' });
+    expect(toCrmError(httpError)).toMatchObject({ code: 'TRANSIENT', message: 'GET /services/data/v62.0/query answered 500' });
+    expect(toCrmError(`fetch ${soqlUrl}#x`).message).toBe('Salesforce call failed: fetch https://acme.my.salesforce.com/services/data/v62.0/query');
+    for (const err of [fetchError, httpError]) expect(toCrmError(err).message).not.toMatch(/q=|example\.com|555/);
+    // Nothing else in a message changes.
+    expect(withoutQueryStrings("No such column 'Smk_Score__c' on entity 'Lead'. If you meant a custom field?")).toBe("No such column 'Smk_Score__c' on entity 'Lead'. If you meant a custom field?");
+    expect(withoutQueryStrings('see https://help.salesforce.com/s/articleView for more')).toBe('see https://help.salesforce.com/s/articleView for more');
+  });
+
   it('passes a CrmError through (the gate\'s QUOTA_EXHAUSTED stays itself)', () => {
     const gateError = new CrmError({ crm: 'salesforce', code: 'QUOTA_EXHAUSTED', message: 'budget spent', retryAfterMs: 5 });
     expect(toCrmError(gateError)).toBe(gateError);
@@ -138,10 +151,12 @@ describe('recorded error bodies through jsforce', () => {
     const { gate, taken } = recordingGate();
     const c = new SalesforceClient({ instanceUrl: `http://127.0.0.1:${port}`, loginUrl: LOGIN, accessToken: 't', clientId: 'cid', gate });
     const started = Date.now();
-    const err = await c.queryPage('socket', 'SELECT Id FROM Lead').catch((e: unknown) => e);
+    const err = await c.queryPage('socket', "SELECT Id FROM Lead WHERE Email = 'ada@example.com'").catch((e: unknown) => e);
     server.close();
     nock.disableNetConnect();
     expect(err).toMatchObject({ code: 'TRANSIENT', vendorCode: 'ECONNRESET' });
+    // The sync-errors report and the logs get the resource, not the SOQL with its values.
+    expect((err as CrmError).message).not.toMatch(/q=|ada|example/);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(taken()).toBe(1);
   });

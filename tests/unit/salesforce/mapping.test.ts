@@ -95,6 +95,20 @@ describe('Lead rows → fragments', () => {
     expect(mapped[5]?.position).toEqual({ ts: '2025-03-16T08:00:01.000Z', id: '00Q5g00000KjX3fEAF' });
   });
 
+  it('names the Salesforce field of a date that does not exist and of an smk value of the wrong type', () => {
+    const row = leads[0] as Record<string, unknown>;
+    const badDate = mapRow('Lead', { ...row, LastActivityDate: '2024-13-45' }, translations);
+    expect(badDate.fragment).toBeUndefined();
+    expect(badDate.problem).toMatchObject({ ref: { object: 'Lead' }, code: 'VALIDATION', field: 'LastActivityDate' });
+    const badSmk = mapRow('Lead', { ...row, Smk_Lead_Quality__c: { value: 3 } }, translations);
+    expect(badSmk.fragment).toBeUndefined();
+    expect(badSmk.problem).toMatchObject({ code: 'VALIDATION', field: 'Smk_Lead_Quality__c' });
+    expect(badSmk.problem?.message).toMatch(/Smk_Lead_Quality__c expected a number or numeric text, got a map$/);
+    expect(badSmk.position).toEqual(mapped[0]?.position);
+    expect(mapRow('Lead', { ...row, Smk_Handoff_At__c: 5 }, translations).problem).toMatchObject({ field: 'Smk_Handoff_At__c' });
+    expect(mapRow('Lead', { ...row, LastActivityDate: '2024-02-29' }, translations).fragment?.sales.lastActivityAt).toBe('2024-02-29T00:00:00.000Z');
+  });
+
   it('refuses rows without an id as problems without a ref', () => {
     expect(mapRow('Lead', { Email: 'x@example.com' }, translations).problem).toMatchObject({ ref: null, code: 'VALIDATION' });
     expect(mapRow('Lead', null, translations).problem).toMatchObject({ ref: null });
