@@ -4,7 +4,7 @@
  * A bad record lands in sync errors and the rest go on.
  */
 import type { RecordRef, RemovedRecord } from '../connectors/types.js';
-import { SMK_FIELD_BY_KEY } from '../src/model/fields.js';
+import { normaliseSmkValue, SMK_FIELD_BY_KEY, SMK_FIELDS } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/model/lead.js';
 import type { CrmName, Lead, LeadFragment, LeadLinks } from '../src/model/lead.js';
@@ -234,6 +234,30 @@ export async function enqueueEvaluate(ctx: SyncContext, leadIds: Iterable<string
   }
 }
 
+const SMK_BY_HUBSPOT_PROPERTY = new Map(SMK_FIELDS.flatMap((f) => (f.hubspot ? [[f.hubspot, f] as const] : [])));
+
+/**
+ * A webhook's refs less those whose every named change is a value the record is known to hold
+ * (what we wrote, or last read): the echo of our own write-back, which a read would only confirm.
+ */
+async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<IngestJob['refs']>, changes: NonNullable<IngestJob['changes']>): Promise<NonNullable<IngestJob['refs']>> {
+  if (crm !== 'hubspot') return refs;
+  const out: NonNullable<IngestJob['refs']> = [];
+  for (const ref of refs) {
+    const named = changes[ref.id];
+    const leadId = named && named.length > 0 ? await ctx.leads.linkOf(crm, ref.object, ref.id) : null;
+    const held = leadId ? await ctx.held.get(crm, leadId) : null;
+    const echo = held !== null && (named ?? []).every((change) => {
+      if (change.property === 'lifecyclestage') return held.lifecycle !== undefined && held.lifecycle === change.value;
+      if (change.property === 'hubspot_owner_id') return (held.ownerId ?? null) === (change.value || null);
+      const field = SMK_BY_HUBSPOT_PROPERTY.get(change.property);
+      return field !== undefined && normaliseSmkValue(field, held.values[field.key]) === normaliseSmkValue(field, change.value);
+    });
+    if (!echo) out.push(ref);
+  }
+  return out;
+}
+
 export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<IngestResult> {
   await ctx.clock.sync();
   const connector = ctx.connectors[job.crm];
@@ -241,9 +265,10 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   const removed: RemovedRecord[] = [...(job.removed ?? [])];
   let problems = 0;
 
-  if (job.refs && job.refs.length > 0) {
-    for (let i = 0; i < job.refs.length; i += connector.batchSizes.read) {
-      const refs = job.refs.slice(i, i + connector.batchSizes.read) as RecordRef[];
+  const toRead = job.refs && job.changes ? await withoutEchoes(ctx, job.crm, job.refs, job.changes) : (job.refs ?? []);
+  if (toRead.length > 0) {
+    for (let i = 0; i < toRead.length; i += connector.batchSizes.read) {
+      const refs = toRead.slice(i, i + connector.batchSizes.read) as RecordRef[];
       const read = await connector.read(refs);
       fragments.push(...read.fragments);
       removed.push(...read.removed);

@@ -26,6 +26,8 @@ export interface IngestJob {
   problems?: RecordProblem[];
   /** Webhook deliveries carry ids only; ingest reads them in batches. */
   refs?: Array<{ object: 'contact' | 'Lead' | 'Contact'; id: string }>;
+  /** Per ref id: the property changes a webhook named (all its events), to recognise our own echo. */
+  changes?: Record<string, Array<{ property: string; value: string | null }>>;
 }
 export interface EvaluateJob {
   leadId: string;

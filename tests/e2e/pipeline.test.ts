@@ -4,6 +4,8 @@
  * reaching both, and one bad record that neither blocks the others nor disappears.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseWebhookEvents, propertyChangesOnly } from '../../connectors/hubspot/webhooks.js';
+import { processIngest } from '../../jobs/ingest.js';
 import { syncOnce } from '../../jobs/run-once.js';
 import { hubspotContacts, resetStats, salesforceRecords, sandboxControl, startHarness, stats, writeCalls } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
@@ -81,6 +83,33 @@ describe('the sync pipeline against both sandboxes', () => {
     expect(Number(after.smk_score)).toBeGreaterThan(before);
     expect(after.smk_score_reasons).toMatch(/Senior title/);
     expect(Number(lead.Smk_Score__c)).toBe(Number(after.smk_score));
+  });
+
+  it('reads nothing for a webhook that only echoes its own write-back, and reads a contact a user changed', async () => {
+    const ctx = h.runtime.ctx;
+    const contacts = await hubspotContacts(h.hubspot, ['smk_score', 'smk_grade', 'jobtitle']);
+    const synced = contacts.filter((c) => c.leadId && c.values.smk_score).slice(0, 2);
+    expect(synced).toHaveLength(2);
+    const [echoed, changed] = synced as [(typeof synced)[0], (typeof synced)[0]];
+    // What HubSpot sends after our write: one propertyChange per property, with the new value.
+    const events = [
+      { eventId: 9_000_001, subscriptionType: 'contact.propertyChange', objectId: Number(echoed.id), occurredAt: Date.now(), propertyName: 'smk_score', propertyValue: echoed.values.smk_score, changeSource: 'INTEGRATION' },
+      { eventId: 9_000_002, subscriptionType: 'contact.propertyChange', objectId: Number(echoed.id), occurredAt: Date.now(), propertyName: 'smk_grade', propertyValue: echoed.values.smk_grade, changeSource: 'INTEGRATION' },
+      { eventId: 9_000_003, subscriptionType: 'contact.propertyChange', objectId: Number(changed.id), occurredAt: Date.now(), propertyName: 'smk_score', propertyValue: changed.values.smk_score, changeSource: 'INTEGRATION' },
+      { eventId: 9_000_004, subscriptionType: 'contact.propertyChange', objectId: Number(changed.id), occurredAt: Date.now(), propertyName: 'jobtitle', propertyValue: 'Chief Echo Officer', changeSource: 'CRM_UI' },
+    ];
+    const parsed = parseWebhookEvents(JSON.stringify(events));
+    const changes = Object.fromEntries(propertyChangesOnly(parsed.events));
+    await resetStats(h.sandboxes.hubspot.baseUrl);
+    await processIngest(ctx, { crm: 'hubspot', readAt: ctx.clock.now(), refs: parsed.refs, removed: [], changes });
+    // One batch read, of the changed contact only.
+    const reads = await stats(h.sandboxes.hubspot.baseUrl);
+    expect(reads.calls).toEqual({ 'POST /crm/v3/objects/contacts/batch/read': 1 });
+    // A value we never wrote is not an echo either.
+    await resetStats(h.sandboxes.hubspot.baseUrl);
+    const stale = { [echoed.id]: [{ property: 'smk_score', value: String(Number(echoed.values.smk_score) + 1) }] };
+    await processIngest(ctx, { crm: 'hubspot', readAt: ctx.clock.now(), refs: [{ object: 'contact', id: echoed.id }], removed: [], changes: stale });
+    expect((await stats(h.sandboxes.hubspot.baseUrl)).total).toBe(1);
   });
 
   it('carries a change made in Salesforce through jsforce into both CRMs', async () => {
