@@ -101,6 +101,8 @@ export interface CreateRequest {
   ownerId?: string | null;
   /** Salesforce only: which object to create; `auto` = a Contact under the Account matching the domain, else a Lead. */
   as?: 'auto' | 'Lead' | 'Contact';
+  /** No earlier call can have created this record (its first try): the connector may skip looking for one. */
+  firstTry?: boolean;
 }
 
 export type CreateOutcome =
@@ -117,6 +119,8 @@ export interface TaskRequest {
   dueDate?: string;
   /** Idempotency: a retried job does not create a second task. */
   key: string;
+  /** No earlier call can have created this task (its first try): the connector may skip looking for one. */
+  firstTry?: boolean;
 }
 
 export interface CrmOwner {

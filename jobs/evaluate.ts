@@ -24,7 +24,7 @@ export interface EvaluateResult {
   leadId: string;
   planned: number;
   rounds: number;
-  skipped?: 'missing';
+  skipped?: 'missing' | 'initial-read';
 }
 
 async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
@@ -61,9 +61,15 @@ function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
  * person "missing" from Salesforce may simply not have been read yet, and creating them would make
  * a duplicate. The end of the initial read re-evaluates every lead (see jobs/poll.ts).
  */
-async function bothCrmsRead(ctx: SyncContext): Promise<boolean> {
+const readInFull = new WeakSet<SyncContext>();
+
+export async function bothCrmsRead(ctx: SyncContext): Promise<boolean> {
+  if (readInFull.has(ctx)) return true;
   const [hubspot, salesforce] = await Promise.all([ctx.cursors.lastSyncAt('hubspot'), ctx.cursors.lastSyncAt('salesforce')]);
-  return hubspot !== null && salesforce !== null;
+  const both = hubspot !== null && salesforce !== null;
+  // Once both were read in full they stay so (a cursor is never unset).
+  if (both) readInFull.add(ctx);
+  return both;
 }
 
 async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null): Promise<number> {
@@ -176,6 +182,11 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
 
 export async function processEvaluate(ctx: SyncContext, leadId: string): Promise<EvaluateResult> {
   await ctx.clock.sync();
+  // Before both CRMs were read in full, a lead may lack half its facts (the other CRM's record,
+  // its owner, its conversion): scoring, routing and writing it then would write values that
+  // change minutes later, and route people sales already has. The end of the initial read
+  // evaluates every lead (jobs/poll.ts).
+  if (!(await bothCrmsRead(ctx))) return { leadId, planned: 0, rounds: 0, skipped: 'initial-read' };
   return ctx.locks.with(`lead:${leadId}`, async () => {
     let planned = 0;
     for (let round = 1; round <= MAX_ROUNDS; round += 1) {

@@ -17,6 +17,7 @@ import { decideIdentity, linkedRecordId } from '../src/sync/identity.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import type { IngestJob } from './queues.js';
+import { bothCrmsRead } from './evaluate.js';
 import { evaluateJobOptions } from './queues.js';
 import { releaseDeferredTask, scheduleWriteback } from './writeback.js';
 
@@ -245,14 +246,25 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
   const out: NonNullable<IngestJob['refs']> = [];
   for (const ref of refs) {
     const named = changes[ref.id];
-    const leadId = named && named.length > 0 ? await ctx.leads.linkOf(crm, ref.object, ref.id) : null;
+    if (!named || named.length === 0) {
+      out.push(ref);
+      continue;
+    }
+    // What is being written now (the webhook can beat the write's acknowledgement), then what the
+    // record is known to hold. An entry is acknowledged only after its values are held, so one of
+    // the two always has them.
+    const inFlight = (await ctx.pending.hubspot.write.peek(`${ref.object}:${ref.id}`))?.payload ?? null;
+    const leadId = await ctx.leads.linkOf(crm, ref.object, ref.id);
     const held = leadId ? await ctx.held.get(crm, leadId) : null;
-    const echo = held !== null && (named ?? []).every((change) => {
-      if (change.property === 'lifecyclestage') return held.lifecycle !== undefined && held.lifecycle === change.value;
-      if (change.property === 'hubspot_owner_id') return (held.ownerId ?? null) === (change.value || null);
+    const sources: Array<{ smk: SmkValues; lifecycle?: string; ownerId?: string | null }> = [];
+    if (inFlight) sources.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}) });
+    if (held) sources.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId });
+    const echo = sources.length > 0 && named.every((change) => sources.some((known) => {
+      if (change.property === 'lifecyclestage') return known.lifecycle !== undefined && known.lifecycle === change.value;
+      if (change.property === 'hubspot_owner_id') return known.ownerId !== undefined && (known.ownerId ?? null) === (change.value || null);
       const field = SMK_BY_HUBSPOT_PROPERTY.get(change.property);
-      return field !== undefined && normaliseSmkValue(field, held.values[field.key]) === normaliseSmkValue(field, change.value);
-    });
+      return field !== undefined && Object.prototype.hasOwnProperty.call(known.smk, field.key) && normaliseSmkValue(field, known.smk[field.key]) === normaliseSmkValue(field, change.value);
+    }));
     if (!echo) out.push(ref);
   }
   return out;
@@ -320,6 +332,7 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
     const leadId = await applyRemoval(ctx, job.crm, r);
     if (leadId) changed.add(leadId);
   }
-  await enqueueEvaluate(ctx, changed, `${job.crm} change`);
+  // During the initial read nothing is evaluated yet: its end evaluates every lead (jobs/poll.ts).
+  if (changed.size > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, changed, `${job.crm} change`);
   return { ingested, changed: changed.size, removed: removed.length, problems };
 }

@@ -131,7 +131,7 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
   store: PendingStore<T>,
   size: number,
   result: WritebackResult,
-  call: (payloads: T[]) => Promise<O[]>,
+  call: (payloads: T[], entries: Array<PendingEntry<T>>) => Promise<O[]>,
   settle: (entries: Array<PendingEntry<T>>, outcomes: O[], now: number) => Promise<void>,
 ): Promise<void> {
   for (;;) {
@@ -141,7 +141,7 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
     if (entries.length === 0) return;
     let outcomes: O[];
     try {
-      outcomes = await call(entries.map((e) => e.payload));
+      outcomes = await call(entries.map((e) => e.payload), entries);
     } catch (err) {
       if (!isCrmError(err)) throw err;
       await rescheduleAll(ctx, store, entries, err);
@@ -178,7 +178,7 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
 async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
   const store = ctx.pending[crm].create;
   const connector = ctx.connectors[crm];
-  await drainBatches(ctx, store, connector.batchSizes.create, result, (requests) => connector.create(requests), async (entries, outcomes, now) => {
+  await drainBatches(ctx, store, connector.batchSizes.create, result, (requests, entries) => connector.create(requests.map((r, i) => ({ ...r, firstTry: entries[i]?.taken === 1 }))), async (entries, outcomes, now) => {
     const linked: string[] = [];
     for (const [i, entry] of entries.entries()) {
       const outcome = outcomes.find((o) => o.leadId === entry.leadId) ?? outcomes[i];
@@ -239,14 +239,23 @@ async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: 
   await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);
 }
 
+function taskDoneKey(ctx: SyncContext, key: string): string {
+  return ctx.keys.meta(`task-done:${key}`);
+}
+
 async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResult): Promise<void> {
   const createTasks = ctx.connectors.salesforceTasks;
   if (crm !== 'salesforce' || !createTasks) return;
   const store = ctx.pending.salesforce.task;
-  await drainBatches(ctx, store, 200, result, (tasks) => createTasks(tasks), async (entries, outcomes, now) => {
+  await drainBatches(ctx, store, 200, result, async (tasks, entries) => {
+    // A task key created before (a plan made again after its task went) is looked up, not trusted.
+    const done = await Promise.all(tasks.map((t) => ctx.redis.exists(taskDoneKey(ctx, t.key))));
+    return createTasks(tasks.map((t, i) => ({ ...t, firstTry: entries[i]?.taken === 1 && done[i] === 0 })));
+  }, async (entries, outcomes, now) => {
     for (const entry of entries) {
       const outcome = outcomes.find((o) => o.key === entry.payload.key);
       if (outcome?.ok) {
+        await ctx.redis.set(taskDoneKey(ctx, entry.payload.key), outcome.id ?? '1', 'EX', 30 * 86_400);
         await store.ack(entry, now);
         result.tasks += 1;
         continue;

@@ -98,6 +98,50 @@ export async function saveByCollections(
   return out;
 }
 
+/**
+ * Records of several objects (Leads and Contacts) in the same collections: one request carries up
+ * to 200 records whatever their types (crm-api.md S2: mixed types are processed in chunks of one
+ * type, at most 10), sorted by type so that each request makes as few chunks as possible.
+ * Results come back in the order given.
+ */
+export async function saveMixedByCollections(
+  client: SalesforceClient,
+  operation: 'create' | 'update',
+  records: ReadonlyArray<{ object: SalesforceObject; record: SObjectFields }>,
+): Promise<RecordResult[]> {
+  const order = records.map((_, i) => i).sort((a, b) => (records[a]?.object ?? '').localeCompare(records[b]?.object ?? '') || a - b);
+  const out: RecordResult[] = new Array(records.length);
+  for (const part of chunk(order, COLLECTION_SIZE)) {
+    const items = part.map((i) => records[i] as { object: SalesforceObject; record: SObjectFields });
+    const body = {
+      allOrNone: false,
+      records: items.map(({ object, record }) => {
+        const { Id, ...fields } = record;
+        return { attributes: { type: object }, ...(operation === 'update' ? { id: typeof Id === 'string' ? Id : '' } : {}), ...fields };
+      }),
+    };
+    const label = `${operation} ${[...new Set(items.map((r) => r.object))].join('+')} x${items.length}`;
+    let results: RecordResult[];
+    try {
+      // The collection resource itself, through jsforce's request (its auth, refresh and limits).
+      const raw: unknown = await client.call(label, (conn) =>
+        conn.request({ method: operation === 'create' ? 'POST' : 'PATCH', url: '/composite/sobjects', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      );
+      results = toRecordResults(raw, items.map((r) => r.record));
+    } catch (err) {
+      const error = toCrmError(err);
+      results = items.map(({ record }) => {
+        const recordId = typeof record.Id === 'string' ? record.Id : undefined;
+        return { ok: false, error: recordId ? new CrmError({ ...error.toJSON(), recordId }, { cause: error }) : error };
+      });
+    }
+    part.forEach((i, n) => {
+      out[i] = results[n] ?? { ok: false, error: new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: 'no result for this record' }) };
+    });
+  }
+  return out;
+}
+
 /** Bulk 2.0's failure column: `STATUS_CODE:message:fields`. */
 export function parseBulkError(sfError: string, recordId: string | undefined): CrmError {
   const m = /^([A-Z_]+):(.*?)(?::([^:]*))?$/s.exec(sfError);

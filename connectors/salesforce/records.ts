@@ -10,7 +10,7 @@ import { CrmError } from '../errors.js';
 import type { CreateOutcome, CreateRequest, ReadResult, RecordRef, RecordUpdate, WriteOutcome } from '../types.js';
 import { accountsByDomain } from './accounts.js';
 import type { AccountMatch } from './accounts.js';
-import { chunk, saveByCollections, updateByBulk } from './batch.js';
+import { chunk, saveMixedByCollections, updateByBulk } from './batch.js';
 import type { RecordResult } from './batch.js';
 import type { FeedDeps } from './change-feed.js';
 import { parseOrThrow } from './client.js';
@@ -104,13 +104,7 @@ export async function writeRecords(deps: RecordDeps, updates: readonly RecordUpd
       existing.indexes.push(i);
     } else group.set(key, { record: checked.value, indexes: [i] });
   }
-  for (const [object, group] of groups) {
-    const entries = [...group.values()];
-    const records = entries.map((e) => e.record);
-    const results: RecordResult[] =
-      records.length > deps.bulkThreshold
-        ? await updateByBulk(deps.client, object, records, { pollTimeoutMs: deps.bulkPollTimeoutMs })
-        : await saveByCollections(deps.client, 'update', object, records);
+  const settle = (object: SalesforceObject, entries: Array<{ indexes: number[] }>, results: RecordResult[]) => {
     entries.forEach((entry, n) => {
       const res = results[n];
       for (const i of entry.indexes) {
@@ -118,6 +112,18 @@ export async function writeRecords(deps: RecordDeps, updates: readonly RecordUpd
         outcomes[i] = res?.ok ? { ref, ok: true } : { ref, ok: false, error: res && !res.ok ? res.error : missingResult(ref.id) };
       }
     });
+  };
+  // Above the bulk threshold an object goes by Bulk API 2.0; the rest share collections (mixed types).
+  const mixed: Array<{ object: SalesforceObject; record: SObjectFields; indexes: number[] }> = [];
+  for (const [object, group] of groups) {
+    const entries = [...group.values()];
+    if (entries.length > deps.bulkThreshold) {
+      settle(object, entries, await updateByBulk(deps.client, object, entries.map((e) => e.record), { pollTimeoutMs: deps.bulkPollTimeoutMs }));
+    } else for (const e of entries) mixed.push({ object, ...e });
+  }
+  if (mixed.length > 0) {
+    const results = await saveMixedByCollections(deps.client, 'update', mixed);
+    mixed.forEach((entry, n) => settle(entry.object, [entry], [results[n] as RecordResult]));
   }
   return outcomes.map((o, i) => o ?? { ref: updates[i]?.ref ?? { object: 'Lead', id: '' }, ok: false, error: missingResult(updates[i]?.ref.id) });
 }
@@ -171,7 +177,9 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
       outcomes[i] = { leadId: request.leadId, ok: false, error: refusal(`new record for lead ${request.leadId}`, undefined, field, request.leadId ? request.email : '', 'is required') };
     } else pending.push(i);
   }
-  const created = pending.length ? await findCreated(deps, pending.map((i) => requests[i]?.leadId ?? '')) : new Map<string, RecordRef>();
+  // Only a retry can find its own earlier try (a first try has nothing to find).
+  const retried = pending.filter((i) => requests[i]?.firstTry !== true);
+  const created = retried.length ? await findCreated(deps, retried.map((i) => requests[i]?.leadId ?? '')) : new Map<string, RecordRef>();
   const fresh = pending.filter((i) => {
     const request = requests[i];
     const ref = request ? created.get(request.leadId) : undefined;
@@ -206,13 +214,12 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
     }
     batches.set(target.object, [...(batches.get(target.object) ?? []), { index: i, record: checked.value }]);
   }
-  for (const [object, entries] of batches) {
-    const results = await saveByCollections(deps.client, 'create', object, entries.map((e) => e.record));
-    entries.forEach((entry, n) => {
-      const leadId = requests[entry.index]?.leadId ?? '';
-      const res = results[n];
-      outcomes[entry.index] = res?.ok ? { leadId, ok: true, ref: { object, id: res.id }, created: true } : { leadId, ok: false, error: res && !res.ok ? res.error : missingResult(undefined) };
-    });
-  }
+  const toCreate = [...batches].flatMap(([object, entries]) => entries.map((e) => ({ object, ...e })));
+  const results = toCreate.length > 0 ? await saveMixedByCollections(deps.client, 'create', toCreate) : [];
+  toCreate.forEach((entry, n) => {
+    const leadId = requests[entry.index]?.leadId ?? '';
+    const res = results[n];
+    outcomes[entry.index] = res?.ok ? { leadId, ok: true, ref: { object: entry.object, id: res.id }, created: true } : { leadId, ok: false, error: res && !res.ok ? res.error : missingResult(undefined) };
+  });
   return outcomes.map((o, i) => o ?? { leadId: requests[i]?.leadId ?? '', ok: false, error: missingResult(undefined) });
 }

@@ -65,8 +65,9 @@ export async function createTasks(client: SalesforceClient, tasks: readonly Task
     if (error) outcomes.set(task.key, { key: task.key, ok: false, error });
     else valid.push(task);
   }
-  const todo: TaskRequest[] = [];
-  for (const part of chunk(valid, 100)) {
+  // A first try has no earlier task to find: only retries are looked up.
+  const todo: TaskRequest[] = valid.filter((t) => t.firstTry === true);
+  for (const part of chunk(valid.filter((t) => t.firstTry !== true), 100)) {
     const soql = existingTasksQuery([...new Set(part.map((t) => t.whoId))], [...new Set(part.map((t) => t.subject))]);
     const rows = (await client.queryAll('existing tasks', soql)).map((raw) => parseOrThrow(taskRowSchema, raw, 'Task'));
     for (const task of part) {

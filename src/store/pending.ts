@@ -16,6 +16,12 @@ export interface PendingEntry<T> {
   attempts: number;
   version: number;
   firstQueuedAt: number;
+  /**
+   * How many times the entry has been taken, this time included. 1 means no earlier call can have
+   * carried it (a create can skip looking for an earlier try); more means a worker may have died
+   * after its call (its lease ran out) or the call's outcome was unclear.
+   */
+  taken: number;
 }
 
 // KEYS: ids zset, data hash. ARGV: key, entry JSON, now, mergeField ('' = replace payload).
@@ -59,7 +65,12 @@ local out = {}
 for i, key in ipairs(keys) do
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), key)
   local raw = redis.call('HGET', KEYS[2], key)
-  if raw then table.insert(out, raw) else redis.call('ZREM', KEYS[1], key) end
+  if raw then
+    table.insert(out, raw)
+    table.insert(out, redis.call('HINCRBY', KEYS[3], key, 1))
+  else
+    redis.call('ZREM', KEYS[1], key)
+  end
 end
 return out
 `;
@@ -67,10 +78,11 @@ return out
 // Done with an entry at version ARGV[2]: removed, unless a newer plan arrived meanwhile.
 const ACK = `
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if not raw then redis.call('ZREM', KEYS[1], ARGV[1]) return 1 end
+if not raw then redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1]) return 1 end
 local current = cjson.decode(raw)
 if current.version == tonumber(ARGV[2]) then
   redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[1], ARGV[1])
   return 1
 end
@@ -117,6 +129,7 @@ export type PendingKind = 'write' | 'create' | 'task';
 export class PendingStore<T> {
   private readonly idsKey: string;
   private readonly dataKey: string;
+  private readonly takenKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -127,10 +140,11 @@ export class PendingStore<T> {
   ) {
     this.idsKey = `${keys.prefix}:pending:{${crm}}:${kind}:ids`;
     this.dataKey = `${keys.prefix}:pending:{${crm}}:${kind}:data`;
+    this.takenKey = `${keys.prefix}:pending:{${crm}}:${kind}:taken`;
   }
 
   async add(key: string, leadId: string, payload: T, now = Date.now()): Promise<boolean> {
-    const entry: PendingEntry<T> = { key, leadId, payload, attempts: 0, version: 1, firstQueuedAt: now };
+    const entry: Omit<PendingEntry<T>, 'taken'> = { key, leadId, payload, attempts: 0, version: 1, firstQueuedAt: now };
     const added = await this.redis.eval(ADD, 2, this.idsKey, this.dataKey, key, JSON.stringify(entry), now, this.mergeField);
     return Number(added) === 1;
   }
@@ -140,12 +154,14 @@ export class PendingStore<T> {
    * only when its oldest entry has been due since then (so batches fill while entries keep coming).
    */
   async take(limit: number, leaseMs = 120_000, now = Date.now(), partialIfDueBy?: number): Promise<Array<PendingEntry<T>>> {
-    const raws = (await this.redis.eval(TAKE, 2, this.idsKey, this.dataKey, now, limit, leaseMs, partialIfDueBy ?? '')) as string[];
-    return raws.map((raw) => JSON.parse(raw) as PendingEntry<T>);
+    const raws = (await this.redis.eval(TAKE, 3, this.idsKey, this.dataKey, this.takenKey, now, limit, leaseMs, partialIfDueBy ?? '')) as Array<string | number>;
+    const entries: Array<PendingEntry<T>> = [];
+    for (let i = 0; i + 1 < raws.length; i += 2) entries.push({ ...(JSON.parse(String(raws[i])) as Omit<PendingEntry<T>, 'taken'>), taken: Number(raws[i + 1]) });
+    return entries;
   }
 
   async ack(entry: PendingEntry<T>, now = Date.now()): Promise<void> {
-    await this.redis.eval(ACK, 2, this.idsKey, this.dataKey, entry.key, entry.version, now);
+    await this.redis.eval(ACK, 3, this.idsKey, this.dataKey, this.takenKey, entry.key, entry.version, now);
   }
 
   /** Try again at `atMs`; `countAttempt: false` for a wait that is not the record's fault (a spent budget). */
@@ -162,6 +178,12 @@ export class PendingStore<T> {
   async promoteParked(scores: number[], now = Date.now()): Promise<number> {
     if (scores.length === 0) return 0;
     return Number(await this.redis.eval(PROMOTE, 1, this.idsKey, now, ...scores));
+  }
+
+  /** The entry under `key` (pending or being written), or null. */
+  async peek(key: string): Promise<PendingEntry<T> | null> {
+    const raw = await this.redis.hget(this.dataKey, key);
+    return raw ? { ...(JSON.parse(raw) as Omit<PendingEntry<T>, 'taken'>), taken: 0 } : null;
   }
 
   /** Entries due now (not leased, not waiting for a retry). */

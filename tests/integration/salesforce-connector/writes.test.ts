@@ -73,6 +73,26 @@ describe('Salesforce writes', () => {
     expect(callsMatching((await h.stats()).calls, 'composite/sobjects')).toBe(2);
   });
 
+  it('writes Leads and Contacts together: one collection of up to 200 records whatever their types', async () => {
+    const contacts = h.sandbox.store.list('Contact').filter((r) => r.IsDeleted !== true).slice(0, 60);
+    expect(contacts.length).toBe(60);
+    const leads = liveLeads().slice(0, 200 - contacts.length);
+    const updates: RecordUpdate[] = [];
+    // Interleaved, as the pending batch holds them.
+    for (let i = 0; i < leads.length; i += 1) {
+      updates.push({ ref: { object: 'Lead', id: String(leads[i]?.Id) }, smk: { fitScore: String(100 + i) } });
+      const contact = contacts[i];
+      if (contact) updates.push({ ref: { object: 'Contact', id: String(contact.Id) }, smk: { fitScore: String(300 + i) } });
+    }
+    await h.resetStats();
+    const outcomes = await sf.write(updates);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    expect(callsMatching((await h.stats()).calls, 'composite/sobjects')).toBe(1);
+    // Each result reached its own record.
+    expect(h.sandbox.store.get(String(leads[7]?.Id))?.Smk_Fit_Score__c).toBe(107);
+    expect(h.sandbox.store.get(String(contacts[7]?.Id))?.Smk_Fit_Score__c).toBe(307);
+  });
+
   describe('create', () => {
     const person = (leadId: string, email: string, domain: string | null, as: CreateRequest['as']): CreateRequest => ({
       leadId,
