@@ -164,6 +164,22 @@ describe('Salesforce writes', () => {
     expect(h.sandbox.store.get(id)).toMatchObject({ Subject: task.subject, WhoId: task.whoId, OwnerId: owner, Status: 'Not Started', TaskSubtype: 'Task', ActivityDate: expect.anything() });
   });
 
+  it('makes no look-up query for a first try of a task or a create, and still finds an earlier one on a retry', async () => {
+    const lead = liveLeads()[11];
+    const owner = h.world.owners[0]?.salesforceId ?? '';
+    const task = { ownerId: owner, whoId: String(lead?.Id), subject: 'Follow up on MQL: first try', description: 'Score 70.', key: 'handoff:first-try', firstTry: true };
+    await h.resetStats();
+    const first = await sf.createTasks([task]);
+    const created = await sf.create([{ leadId: 'lead-first-try', email: 'first.try@example.org', person: { lastName: 'Try' }, company: { name: 'First Try Ltd' }, smk: { score: '10' }, as: 'Lead', firstTry: true }]);
+    const { calls } = await h.stats();
+    expect(Object.keys(calls).filter((k) => k.includes('/query'))).toEqual([]);
+    expect(first).toMatchObject([{ ok: true, created: true }]);
+    expect(created).toMatchObject([{ ok: true, created: true }]);
+    // The retry (the outcome of the first call was lost) looks and finds them.
+    expect(await sf.createTasks([{ ...task, firstTry: false }])).toMatchObject([{ ok: true, created: false }]);
+    expect(await sf.create([{ leadId: 'lead-first-try', email: 'first.try@example.org', person: { lastName: 'Try' }, company: { name: 'First Try Ltd' }, smk: { score: '10' }, as: 'Lead' }])).toMatchObject([{ ok: true, created: false }]);
+  });
+
   it('keeps quotes and backslashes in SOQL values: an injection matches nothing, a real value matches itself', async () => {
     const client = new SalesforceClient({ instanceUrl: h.sandbox.instanceUrl, loginUrl: h.sandbox.loginUrl, accessToken: h.sandbox.accessToken, gate: h.gate });
     const injected = await client.queryPage('injection', byFieldValuesQuery('Lead', ['Id'], 'Email', ["x' OR Email != '"]));
