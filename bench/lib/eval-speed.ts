@@ -81,8 +81,10 @@ export interface EvalSpeed {
   leads: number;
   evaluations: number;
   seconds: number;
-  /** Evaluations per CPU second of this process (its one JS thread, plus V8's GC helpers): "per core". */
+  /** Evaluations per CPU second of this process (its one JS thread, plus V8's GC helpers): "per core", best round of about a second. */
   evalPerSec: number;
+  /** The same over all rounds. */
+  evalPerSecAllRounds: number;
   /** Evaluations per wall-clock second: lower when other work on the machine takes the core away. */
   evalPerWallSec: number;
   cpuSeconds: number;
@@ -98,20 +100,31 @@ export function measureEvalSpeed(config: RulesConfig, options: { people: number;
   const seconds = options.seconds ?? 3;
   // Warm-up, so that the timed loop measures optimised code.
   for (let i = 0; i < Math.min(leads.length, 2000); i += 1) evaluateLead(leads[i] as Lead, config, now, { previous: leads[i] as Lead });
+  // Rounds of about a second: the rate is the best round's, so that a moment when other work took
+  // the core (this machine is shared) does not stand for the code's speed; the totals cover all.
+  const rounds = Math.max(1, Math.round(seconds));
+  const roundBudget = BigInt(Math.round((seconds / rounds) * 1e9));
   let evaluations = 0;
   let sink = 0;
+  let best = 0;
   const cpuStart = process.cpuUsage();
   const started = process.hrtime.bigint();
-  const budget = BigInt(Math.round(seconds * 1e9));
-  let elapsed = 0n;
-  while (elapsed < budget) {
-    for (let i = 0; i < 500; i += 1) {
-      const lead = leads[(evaluations + i) % leads.length] as Lead;
-      sink += evaluateLead(lead, config, now, { previous: lead }).score.total;
+  for (let round = 0; round < rounds; round += 1) {
+    const roundCpu = process.cpuUsage();
+    const roundStart = process.hrtime.bigint();
+    let done = 0;
+    while (process.hrtime.bigint() - roundStart < roundBudget) {
+      for (let i = 0; i < 500; i += 1) {
+        const lead = leads[(evaluations + done + i) % leads.length] as Lead;
+        sink += evaluateLead(lead, config, now, { previous: lead }).score.total;
+      }
+      done += 500;
     }
-    evaluations += 500;
-    elapsed = process.hrtime.bigint() - started;
+    evaluations += done;
+    const used = process.cpuUsage(roundCpu);
+    best = Math.max(best, done / Math.max((used.user + used.system) / 1e6, 1e-9));
   }
+  const elapsed = process.hrtime.bigint() - started;
   if (sink === Number.MIN_SAFE_INTEGER) process.stdout.write('');
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -120,7 +133,8 @@ export function measureEvalSpeed(config: RulesConfig, options: { people: number;
     leads: leads.length,
     evaluations,
     seconds: secs,
-    evalPerSec: evaluations / Math.max(cpuSeconds, 1e-9),
+    evalPerSec: best,
+    evalPerSecAllRounds: evaluations / Math.max(cpuSeconds, 1e-9),
     evalPerWallSec: evaluations / secs,
     cpuSeconds,
     avgEngagementEvents: leads.reduce((a, l) => a + l.marketing.engagement.length, 0) / Math.max(1, leads.length),

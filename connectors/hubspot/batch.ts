@@ -355,8 +355,8 @@ async function createChunk(client: HubSpotClient, part: readonly CreateInput[]):
 }
 
 /**
- * Creates contacts with `smk_lead_id` = leadId. Idempotent after a crash: existing contacts are
- * first looked up by email (one read per 100), and a create that still meets a duplicate (409
+ * Creates contacts with `smk_lead_id` = leadId. Idempotent after a crash: for a retry, existing
+ * contacts are first looked up by email (one read per 100), and a create that still meets a duplicate (409
  * `Contact already exists. Existing ID: N`, per input in a 207 or for a whole batch) reports that
  * contact as `created: false`. Requests for one email share one contact.
  */
@@ -376,7 +376,10 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
     byEmail.set(email, entry);
   });
   const results = new Map<string, CreateResult>();
-  const existing = await findByEmail(client, [...byEmail.keys()]);
+  // A retry looks its contact up first; a first try goes straight to the create, where a contact
+  // someone made meanwhile comes back as a per-input 409 "Existing ID: N" (traced inputs, 207).
+  const retried = new Set(requests.filter((r) => r.firstTry !== true).map((r) => normaliseEmail(r.email)).filter((e): e is string => e !== null));
+  const existing = retried.size > 0 ? await findByEmail(client, [...byEmail.keys()].filter((e) => retried.has(e))) : new Map<string, string>();
   for (const [email, id] of existing) results.set(email, { ok: true, id, created: false });
   const toCreate = [...byEmail].filter(([email]) => !existing.has(email)).map(([email, e]) => ({ email, properties: e.properties }));
   for (const part of chunk(toCreate)) for (const [email, r] of await createChunk(client, part)) results.set(email, r);

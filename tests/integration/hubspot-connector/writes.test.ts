@@ -95,6 +95,19 @@ describe('HubSpot batch writes and creates against the sandbox', () => {
     expect(w.sandbox.store.contactCount()).toBe(liveIds().length);
   });
 
+  it('sends a first try straight to the create: no look-up, and a contact someone made meanwhile is found by its 409', async () => {
+    const existing = await view(liveIds()[9]!);
+    const requests = [
+      { leadId: 'lead-first-1', email: 'first.try@nordwind.example.com', person: { lastName: 'Try' }, company: {}, smk: { score: '12' }, firstTry: true },
+      { leadId: 'lead-first-2', email: String(existing.properties.email), person: { lastName: 'Made' }, company: {}, smk: { score: '13' }, firstTry: true },
+    ];
+    await w.resetStats();
+    const outcomes = await w.connector.create(requests);
+    expect((await w.stats()).calls).toEqual({ 'POST /crm/v3/objects/contacts/batch/create': 1 });
+    expect(outcomes[0]).toMatchObject({ ok: true, created: true });
+    expect(outcomes[1]).toEqual({ leadId: 'lead-first-2', ok: true, ref: { object: 'contact', id: existing.id }, created: false });
+  });
+
   it('writes in batches of 100 and a repeated write is harmless', async () => {
     const ids = liveIds().slice(0, 230);
     const updates = ids.map((id, i) => ({ ref: { object: 'contact' as const, id }, smk: { engagementScore: String(i % 50), slaStatus: 'running' as const } }));
