@@ -47,3 +47,41 @@ export async function accountsByDomain(client: SalesforceClient, domains: readon
   }
   return found;
 }
+
+/**
+ * Account look-ups by domain, remembered for a few minutes (found and not found alike): the people
+ * created in one sync share companies, so most domains are asked once. An Account made in the
+ * last minutes may be missed until then; the person is then placed as a Lead (the `auto` rule).
+ */
+export class AccountLookup {
+  private readonly known = new Map<string, { match: AccountMatch | null; at: number }>();
+
+  constructor(
+    private readonly client: SalesforceClient,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  async byDomain(domains: readonly string[]): Promise<Map<string, AccountMatch>> {
+    const at = this.now();
+    const wanted = [...new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== null))];
+    const out = new Map<string, AccountMatch>();
+    const unknown: string[] = [];
+    for (const domain of wanted) {
+      const hit = this.known.get(domain);
+      if (hit && at - hit.at < this.ttlMs) {
+        if (hit.match) out.set(domain, hit.match);
+      } else unknown.push(domain);
+    }
+    if (unknown.length === 0) return out;
+    const found = await accountsByDomain(this.client, unknown);
+    if (this.known.size + unknown.length > this.maxEntries) this.known.clear();
+    for (const domain of unknown) {
+      const match = found.get(domain) ?? null;
+      this.known.set(domain, { match, at });
+      if (match) out.set(domain, match);
+    }
+    return out;
+  }
+}

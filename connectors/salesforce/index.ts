@@ -22,7 +22,7 @@ import type {
   TokenStore,
   WriteOutcome,
 } from '../types.js';
-import { accountsByDomain } from './accounts.js';
+import { AccountLookup } from './accounts.js';
 import type { AccountMatch } from './accounts.js';
 import type { JwtBearerOptions } from './auth.js';
 import { PAGE_SIZE, readStream, STREAMS } from './change-feed.js';
@@ -124,9 +124,11 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
   const metadata = new OrgMetadata(client, options.metadataTtlMs);
   // The translation tables hold the org's Lead Status values: rebuilt whenever those are re-read.
   let translations: { source: Promise<LeadStatusInfo[]>; value: Promise<Translations> } | null = null;
+  const accounts = new AccountLookup(client);
   const deps: RecordDeps = {
     client,
     metadata,
+    accounts,
     translations: () => {
       const source = metadata.leadStatuses();
       if (translations?.source !== source) translations = { source, value: source.then((statuses) => createTranslations(options.mapping ?? {}, statuses)) };
@@ -172,7 +174,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     },
     createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
     leadStatuses: () => metadata.leadStatuses(),
-    accountsByDomain: (domains: string[]) => accountsByDomain(client, domains),
+    accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
   };
 }
 

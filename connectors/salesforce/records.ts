@@ -8,7 +8,7 @@ import { normaliseEmail } from '../../src/model/lead.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import { CrmError } from '../errors.js';
 import type { CreateOutcome, CreateRequest, ReadResult, RecordRef, RecordUpdate, WriteOutcome } from '../types.js';
-import { accountsByDomain } from './accounts.js';
+import type { AccountLookup } from './accounts.js';
 import type { AccountMatch } from './accounts.js';
 import { chunk, saveMixedByCollections, updateByBulk } from './batch.js';
 import type { RecordResult } from './batch.js';
@@ -21,6 +21,8 @@ import { refusal, toSalesforceCreate, toSalesforceUpdate } from './validation.js
 import type { CreateTarget, SObjectFields } from './validation.js';
 
 export interface RecordDeps extends FeedDeps {
+  /** Account look-ups by domain, remembered for a few minutes. */
+  accounts: AccountLookup;
   /** Above this many updates of one object, one Bulk API 2.0 job instead of collections. */
   bulkThreshold: number;
   bulkPollTimeoutMs: number;
@@ -195,7 +197,7 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
 
   const placing = fresh.map((i) => requests[i]).filter((r): r is CreateRequest => r !== undefined && (r.as ?? 'Lead') !== 'Lead');
   const domains = placing.map(personDomain).filter((d): d is string => d !== null);
-  const accounts = domains.length ? await accountsByDomain(deps.client, domains) : new Map<string, AccountMatch>();
+  const accounts = domains.length ? await deps.accounts.byDomain(domains) : new Map<string, AccountMatch>();
   const translations = await deps.translations();
 
   const batches = new Map<SalesforceObject, Array<{ index: number; record: SObjectFields }>>();

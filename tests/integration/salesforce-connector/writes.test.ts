@@ -180,6 +180,17 @@ describe('Salesforce writes', () => {
     expect(await sf.create([{ leadId: 'lead-first-try', email: 'first.try@example.org', person: { lastName: 'Try' }, company: { name: 'First Try Ltd' }, smk: { score: '10' }, as: 'Lead' }])).toMatchObject([{ ok: true, created: false }]);
   });
 
+  it('asks for the Account of a domain once in a few minutes, found or not', async () => {
+    const website = String(h.sandbox.store.list('Account')[1]?.Website);
+    const domains = [website, 'no-account-here.example'];
+    await h.resetStats();
+    const first = await sf.accountsByDomain(domains);
+    const second = await sf.accountsByDomain([...domains].reverse());
+    expect([...second]).toEqual([...first]);
+    expect(first.size).toBe(1);
+    expect(callsMatching((await h.stats()).calls, '/query')).toBe(1);
+  });
+
   it('keeps quotes and backslashes in SOQL values: an injection matches nothing, a real value matches itself', async () => {
     const client = new SalesforceClient({ instanceUrl: h.sandbox.instanceUrl, loginUrl: h.sandbox.loginUrl, accessToken: h.sandbox.accessToken, gate: h.gate });
     const injected = await client.queryPage('injection', byFieldValuesQuery('Lead', ['Id'], 'Email', ["x' OR Email != '"]));
