@@ -123,7 +123,11 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   }
   const lead = output.lead;
   const routedOwnerId = output.ownerChange?.ownerId ?? stored.routedOwnerId;
-  await ctx.leads.save({ ...stored, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) });
+  // Tasks go out through the lead's own record first (an outbox): see StoredLead.outboxTasks.
+  const tasks = [...(stored.outboxTasks ?? []), ...(output.task ? [output.task] : [])].filter((t, i, all) => all.findIndex((o) => o.key === t.key) === i);
+  const { outboxTasks: _placed, ...rest } = stored;
+  const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
+  await ctx.leads.save(tasks.length > 0 ? { ...saved, outboxTasks: tasks } : saved);
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
 
   const desired: SmkValues = { ...output.desired, leadId };
@@ -156,14 +160,18 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     planned += created;
     for (const crm of ['hubspot', 'salesforce'] as const) if (wantsCreate(ctx, lead, crm)) touched.add(crm);
   }
-  if (output.task && salesforceRef) {
-    await ctx.pending.salesforce.task.add(`task:${output.task.key}`, leadId, { ...output.task, whoId: salesforceRef.id }, now);
-    touched.add('salesforce');
-    planned += 1;
-  } else if (output.task) {
-    // The rep's record is being created: the task waits for it (see writeback's linkCreated).
-    await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(output.task), 'EX', 7 * 86_400);
+  for (const task of tasks) {
+    if (salesforceRef) {
+      await ctx.pending.salesforce.task.add(`task:${task.key}`, leadId, { ...task, whoId: salesforceRef.id }, now);
+      touched.add('salesforce');
+      planned += 1;
+    } else {
+      // The rep's record is being created: the task waits for it (see writeback's linkCreated).
+      await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(task), 'EX', 7 * 86_400);
+    }
   }
+  // Placed: the outbox is emptied (what remains of the run is idempotent on a rerun).
+  if (tasks.length > 0) await ctx.leads.save(saved);
   if (output.slaTimers) {
     const timers = [
       { at: output.slaTimers.dueAt, kind: 'due' as const },

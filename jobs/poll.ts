@@ -22,8 +22,20 @@ async function handOn(ctx: SyncContext, crm: CrmName, page: ChangePage, readAt: 
   await ctx.queues.ingest.add('page', { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems });
 }
 
+function evaluateAllKey(ctx: SyncContext): string {
+  return ctx.keys.meta('evaluate-all-pending');
+}
+
+/** Enqueues every lead once, when the end of the initial read asked for it and it did not finish. */
+async function evaluateAllIfPending(ctx: SyncContext): Promise<void> {
+  if (!(await ctx.redis.exists(evaluateAllKey(ctx)))) return;
+  for await (const ids of ctx.leads.ids(1000)) await enqueueEvaluate(ctx, ids, 'initial sync complete');
+  await ctx.redis.del(evaluateAllKey(ctx));
+}
+
 export async function processPoll(ctx: SyncContext, crm: CrmName, options: { full?: boolean; onPage?: (records: number) => void } = {}): Promise<PollResult> {
   await ctx.clock.sync();
+  await evaluateAllIfPending(ctx);
   const connector = ctx.connectors[crm];
   const result: PollResult = { pages: 0, records: 0, removed: 0, full: false };
   const position = await ctx.cursors.get(crm);
@@ -48,12 +60,12 @@ export async function processPoll(ctx: SyncContext, crm: CrmName, options: { ful
     for (const stream of streams) await ctx.cursors.set(crm, stream, from);
     const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
     const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
+    // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
+    // jobs/evaluate.ts). The intent is written before the cursor, so a crash in between is
+    // finished by the next poll.
+    if (firstTime && otherRead) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
     await ctx.cursors.markSynced(crm, ctx.clock.now());
-    if (firstTime && otherRead) {
-      // Both CRMs are now read in full: evaluate every lead once more, so that people known to one
-      // CRM only are created in the other where the config says so (see jobs/evaluate.ts).
-      for await (const ids of ctx.leads.ids(1000)) await enqueueEvaluate(ctx, ids, 'initial sync complete');
-    }
+    await evaluateAllIfPending(ctx);
     return result;
   }
 

@@ -41,8 +41,17 @@ export async function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise
   if (next === Infinity) return;
   const at = Math.max(now + Math.min(batchWait, 1000), next + batchWait);
   const second = Math.ceil(at / 1000);
+  // Evaluations in a burst all ask for the same timer: one add per second and process is enough
+  // (a timer still in the future has not run yet, so it is still there to drain).
+  const memo = `${ctx.keys.prefix}:${crm}`;
+  const last = timersAdded.get(memo);
+  if (last && last.second === second && second * 1000 > now && Date.now() - last.addedAt < 1000) return;
   await queue.add('drain', { crm }, { jobId: `drain-${crm}-at-${second}`, delay: Math.max(0, second * 1000 - now) });
+  timersAdded.set(memo, { second, addedAt: Date.now() });
 }
+
+/** The drain timer this process added last, per service prefix and CRM (and when, in real time). */
+const timersAdded = new Map<string, { second: number; addedAt: number }>();
 
 async function failEntry<T>(
   ctx: SyncContext,

@@ -25,12 +25,19 @@ export const storedLeadSchema = z.object({
   evaluatedSales: salesSchema.optional(),
   /** The Salesforce owner routing chose at the last handoff (a record created later gets it). */
   routedOwnerId: z.string().optional(),
+  /**
+   * Rep tasks an evaluation decided on, saved with the lead in the same write and cleared once they
+   * are in the pending store: a crash or a Redis restart between the two does not lose them (the
+   * rerun of the job places them; a rerun of a handoff would not decide on them again).
+   */
+  outboxTasks: z.array(z.object({ key: z.string(), ownerId: z.string(), subject: z.string(), description: z.string(), dueDate: z.string().optional() })).optional(),
 });
 export interface StoredLead {
   lead: Lead;
   views: Partial<Record<CrmName, SourceView>>;
   evaluatedSales?: Sales;
   routedOwnerId?: string;
+  outboxTasks?: Array<{ key: string; ownerId: string; subject: string; description: string; dueDate?: string }>;
 }
 
 /** Deterministic: a retried ingest of the same first record makes the same lead, never a second one. */
