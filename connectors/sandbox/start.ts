@@ -21,6 +21,8 @@ export interface SandboxesOptions {
   hubspotPerTenSeconds?: number;
   salesforceDailyLimit?: number;
   webhookUrl?: string | null;
+  /** The seeded world's "now" (its dates are relative to it); default the current minute. Two runs compared with each other pass the same one. */
+  now?: number;
 }
 
 export interface Sandboxes {
@@ -40,7 +42,7 @@ export interface SandboxConnection {
 
 export async function startSandboxes(options: SandboxesOptions = {}): Promise<Sandboxes> {
   const seed = options.seed ?? 1;
-  const world = generateWorld({ people: options.people ?? 1000, seed });
+  const world = generateWorld({ people: options.people ?? 1000, seed, ...(options.now !== undefined ? { now: options.now } : {}) });
   const clock = new SandboxClock();
   const faults = options.faults ? faultsFromRate(options.faults, seed) : undefined;
   const hubspot = await startHubSpotSandbox({

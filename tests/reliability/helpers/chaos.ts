@@ -117,8 +117,10 @@ interface Side {
   close(): Promise<void>;
 }
 
-async function openSide(redis: RestartableRedis, options: ChaosOptions, label: string, configPath: string, tally: LogTally): Promise<Side> {
-  const sandboxes = await startSandboxes({ people: options.people, seed: options.seed, hubspotPerTenSeconds: 0 });
+async function openSide(redis: RestartableRedis, options: ChaosOptions & { worldNow: number }, label: string, configPath: string, tally: LogTally): Promise<Side> {
+  // Both sides seed the same world: the seed's dates are relative to its "now", and an engagement
+  // date that falls on another UTC day in one of them would score a point apart.
+  const sandboxes = await startSandboxes({ people: options.people, seed: options.seed, hubspotPerTenSeconds: 0, now: options.worldNow });
   const t = redis.asTestRedis(label);
   const env = serviceEnv(sandboxes, t, configPath);
   const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'debug', destination: tally.destination() }) });
@@ -251,11 +253,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   let referenceErrors: Record<string, number>;
   const apiCalls = { reference: { hubspot: 0, salesforce: 0 }, chaos: { hubspot: 0, salesforce: 0 } };
   const seconds = { reference: 0, chaos: 0 };
+  const sides = { ...options, worldNow: Math.floor(Date.now() / 60_000) * 60_000 };
   try {
     // 1. The reference: the same seed, no faults, one sync.
     log(`reference: ${options.people} people, seed ${options.seed}, no faults`);
     let started = Date.now();
-    const ref = await openSide(redis, options, 'reference', configPath, new LogTally());
+    const ref = await openSide(redis, sides, 'reference', configPath, new LogTally());
     try {
       await Promise.all([resetStats(ref.sandboxes.hubspot.baseUrl), resetStats(ref.sandboxes.salesforce.instanceUrl)]);
       await syncOnce(ref.runtime.ctx, { timeoutMs: options.drainTimeoutMs ?? 600_000 });
@@ -271,7 +274,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 
     // 2. The same seed under faults, kills and a Redis restart.
     started = Date.now();
-    const side = await openSide(redis, options, 'chaos', configPath, tally);
+    const side = await openSide(redis, sides, 'chaos', configPath, tally);
     try {
       await Promise.all([resetStats(side.sandboxes.hubspot.baseUrl), resetStats(side.sandboxes.salesforce.instanceUrl)]);
       if (options.rate > 0) await setFaults(side, faultMix(options));
