@@ -168,6 +168,8 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
   const store = ctx.pending[crm].write;
   const connector = ctx.connectors[crm];
   await drainBatches(ctx, store, connector.batchSizes.write, result, (updates) => connector.write(updates), async (entries, outcomes, now) => {
+    // Written: whatever the report said of these records' earlier writes is no longer true.
+    await ctx.errors.resolveWritten(crm, entries.filter((_, i) => outcomes[i]?.ok).map((e) => e.payload.ref));
     for (const [i, entry] of entries.entries()) {
       const outcome = outcomes[i];
       if (outcome?.ok) {

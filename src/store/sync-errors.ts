@@ -36,6 +36,10 @@ export interface SyncErrorInput {
   stage: SyncError['stage'];
 }
 
+function recordKey(crm: CrmName, object: string, recordId: string): string {
+  return `${crm}:${object}:${recordId}`;
+}
+
 function errorId(input: SyncErrorInput): string {
   return [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code].join(':');
 }
@@ -78,7 +82,30 @@ export class SyncErrorStore {
       attempts: 1,
     };
     const attempts = await this.redis.eval(UPSERT, 2, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
+    if (input.stage === 'write' && input.object && input.recordId) {
+      // Indexed by record, so that a later successful write of the record clears it (resolveWritten).
+      const record = recordKey(input.crm, input.object, input.recordId);
+      await this.redis.multi().sadd(this.keys.syncError(`write-record:${record}`), id).sadd(this.keys.syncError('write-records'), record).exec();
+    }
     return { ...entry, attempts: Number(attempts) };
+  }
+
+  /**
+   * Records just written successfully: their write errors are no longer true, so they leave the
+   * report. One round trip for the whole batch when none of them had an error.
+   */
+  async resolveWritten(crm: CrmName, refs: ReadonlyArray<{ object: string; id: string }>): Promise<number> {
+    if (refs.length === 0) return 0;
+    const records = refs.map((r) => recordKey(crm, r.object, r.id));
+    const known = await this.redis.smismember(this.keys.syncError('write-records'), ...records);
+    let removed = 0;
+    for (const [i, record] of records.entries()) {
+      if (known[i] !== 1) continue;
+      const setKey = this.keys.syncError(`write-record:${record}`);
+      removed += await this.remove(await this.redis.smembers(setKey));
+      await this.redis.multi().del(setKey).srem(this.keys.syncError('write-records'), record).exec();
+    }
+    return removed;
   }
 
   /** A record that synced again clears its entries. */

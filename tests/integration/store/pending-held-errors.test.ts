@@ -132,6 +132,18 @@ describe('sync errors', () => {
     expect(await store.count()).toBe(0);
   });
 
+  it('drops a record\'s write errors once a write of it succeeds, and keeps its other errors', async () => {
+    const store = new SyncErrorStore(t.redis, createKeys(`${t.prefix}w`));
+    const base = { crm: 'salesforce' as const, object: 'Lead', recordId: '00Q2', leadId: 'L2', field: null };
+    await store.record({ ...base, code: 'TRANSIENT', message: 'Server is temporarily unavailable', stage: 'write' });
+    await store.record({ ...base, code: 'AMBIGUOUS_MATCH', message: 'same email as 00Q3', stage: 'identity' });
+    await store.record({ ...base, recordId: '00Q9', code: 'TRANSIENT', message: 'Server is temporarily unavailable', stage: 'write' });
+    expect(await store.resolveWritten('salesforce', [{ object: 'Lead', id: '00Q2' }, { object: 'Lead', id: '00Q5' }])).toBe(1);
+    const { errors } = await store.list();
+    expect(errors.map((e) => `${e.recordId} ${e.code}`).sort()).toEqual(['00Q2 AMBIGUOUS_MATCH', '00Q9 TRANSIENT']);
+    expect(await store.resolveWritten('salesforce', [{ object: 'Lead', id: '00Q2' }])).toBe(0);
+  });
+
   it('exports CSV that a spreadsheet cannot execute', () => {
     const csv = syncErrorsToCsv([{ id: 'x', crm: 'hubspot', object: 'contact', recordId: '1', leadId: 'L', code: 'VALIDATION', message: '=HYPERLINK("evil")', field: 'f', value: 'a,b', stage: 'write', firstSeen: 't', lastSeen: 't', attempts: 1 }]);
     expect(csv.split('\n')[1]).toContain(`"'=HYPERLINK(""evil"")"`);
