@@ -6,15 +6,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@hubspot/api-client';
-import jsforce from 'jsforce';
+import type { Client } from '@hubspot/api-client';
+import type jsforce from 'jsforce';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
-import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
+import { startSandboxes } from '../../connectors/sandbox/start.js';
 import type { Sandboxes, SandboxesOptions } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { SecretBox } from '../../src/store/crypto.js';
+import { officialClients, serviceEnv } from './sandbox-io.js';
 import { testRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 
@@ -30,14 +30,7 @@ export interface Harness {
 
 /** Environment of a service process pointed at these sandboxes and this test's Redis prefix. */
 export function harnessEnv(sandboxes: Sandboxes, redis: TestRedis, configPath?: string): Record<string, string> {
-  return {
-    ...sandboxEnv(sandboxes.connection),
-    REDIS_URL: redis.url,
-    SMK_KEY_PREFIX: redis.prefix.replace(/:$/, ''),
-    SMK_ENCRYPTION_KEY: SecretBox.generateKey(),
-    SMK_ADMIN_TOKEN: 'test-admin-token-0123456789',
-    ...(configPath ? { SMK_CONFIG: configPath } : {}),
-  };
+  return serviceEnv(sandboxes, redis, configPath);
 }
 
 export function writeConfig(yaml: string): string {
@@ -54,15 +47,7 @@ export async function startHarness(options: SandboxesOptions & { configYaml?: st
   const env = harnessEnv(sandboxes, redis, configPath);
   const config = loadConfig({ env });
   const runtime = await bootstrap({ config, logger: createLogger({ level: process.env.SMK_TEST_LOG ?? 'silent' }), controllableClock: options.controllableClock ?? false });
-  const hubspot = new Client({ accessToken: sandboxes.connection.hubspot.accessToken, basePath: sandboxes.connection.hubspot.baseUrl, numberOfApiCallRetries: 3 });
-  const sf = sandboxes.connection.salesforce;
-  const salesforce = new jsforce.Connection({
-    instanceUrl: sf.instanceUrl,
-    accessToken: sf.accessToken,
-    refreshToken: sf.refreshToken,
-    version: '62.0',
-    oauth2: { clientId: sf.clientId, clientSecret: sf.clientSecret, loginUrl: sf.loginUrl },
-  });
+  const { hubspot, salesforce } = officialClients(sandboxes);
   return {
     sandboxes,
     redis,
@@ -106,32 +91,5 @@ export async function salesforceRecords(conn: jsforce.Connection, fields: string
   return out;
 }
 
-export interface SandboxStats {
-  total: number;
-  calls: Record<string, number>;
-}
-
-export async function stats(baseUrl: string): Promise<SandboxStats> {
-  return (await (await fetch(`${baseUrl}/__sandbox/stats`)).json()) as SandboxStats;
-}
-
-export async function resetStats(baseUrl: string): Promise<void> {
-  await fetch(`${baseUrl}/__sandbox/reset-stats`, { method: 'POST' });
-}
-
-/** Write calls among the counted calls: anything that is not a read, a query or a search. */
-export function writeCalls(s: SandboxStats): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, n] of Object.entries(s.calls)) {
-    const [method, path = ''] = key.split(' ');
-    const read = method === 'GET' || /\/(batch\/read|search)$/.test(path);
-    if (!read) out[key] = n;
-  }
-  return out;
-}
-
-export async function sandboxControl(baseUrl: string, path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${baseUrl}/__sandbox${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+export { resetStats, sandboxControl, stats, writeCalls } from './sandbox-io.js';
+export type { SandboxStats } from './sandbox-io.js';

@@ -5,8 +5,6 @@
  * `syncOnce` then says it is paused, and until when, instead of waiting out its timeout; and work
  * parked behind the budget goes as soon as a restarted service finds the budget raised.
  */
-import { Client } from '@hubspot/api-client';
-import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
@@ -20,6 +18,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { harnessEnv, resetStats, stats, writeConfig } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/redis.js';
+import { officialClients } from '../helpers/sandbox-io.js';
 import type { TestRedis } from '../helpers/redis.js';
 
 const BUDGET = 6;
@@ -128,9 +127,7 @@ describe(`a ${PEOPLE}-person sync under a Salesforce budget of ${BUDGET} calls a
     await syncOnce(runtime.ctx, { timeoutMs: 90_000 });
     expect(await outstandingWork(runtime.ctx)).toBe(0);
 
-    const conn = sandboxes.connection;
-    const hubspot = new Client({ accessToken: conn.hubspot.accessToken, basePath: conn.hubspot.baseUrl, numberOfApiCallRetries: 3 });
-    const salesforce = new jsforce.Connection({ instanceUrl: conn.salesforce.instanceUrl, accessToken: conn.salesforce.accessToken, version: '62.0' });
+    const { hubspot, salesforce } = officialClients(sandboxes);
     const contacts = await hubspot.crm.contacts.getAll(100, undefined, ['smk_score', 'smk_lead_id']);
     expect(contacts.length).toBeGreaterThan(PEOPLE * 0.8);
     expect(contacts.filter((c) => !c.properties.smk_score || !c.properties.smk_lead_id).map((c) => c.id)).toEqual([]);

@@ -14,8 +14,8 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@hubspot/api-client';
-import jsforce from 'jsforce';
+import type { Client } from '@hubspot/api-client';
+import type jsforce from 'jsforce';
 import { bootstrap } from '../../../jobs/bootstrap.js';
 import type { Runtime } from '../../../jobs/bootstrap.js';
 import { processPoll } from '../../../jobs/poll.js';
@@ -31,7 +31,7 @@ import { describeDifferences, diffCrmStates, personOf, readCrmState } from './cr
 import type { CrmState, StateDifference } from './crm-state.js';
 import { startRestartableRedis } from './private-redis.js';
 import type { RestartableRedis } from './private-redis.js';
-import { resetStats, serviceEnv, stats, writeCalls } from './sandbox-io.js';
+import { officialClients, resetStats, serviceEnv, stats, writeCalls } from '../../helpers/sandbox-io.js';
 import { LogTally, WorkerProcess } from './worker-process.js';
 
 export interface ChaosOptions {
@@ -124,15 +124,7 @@ async function openSide(redis: RestartableRedis, options: ChaosOptions & { world
   const t = redis.asTestRedis(label);
   const env = serviceEnv(sandboxes, t, configPath);
   const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'debug', destination: tally.destination() }) });
-  const conn = sandboxes.connection;
-  const hubspot = new Client({ accessToken: conn.hubspot.accessToken, basePath: conn.hubspot.baseUrl, numberOfApiCallRetries: 3 });
-  const salesforce = new jsforce.Connection({
-    instanceUrl: conn.salesforce.instanceUrl,
-    accessToken: conn.salesforce.accessToken,
-    refreshToken: conn.salesforce.refreshToken,
-    version: '62.0',
-    oauth2: { clientId: conn.salesforce.clientId, clientSecret: conn.salesforce.clientSecret, loginUrl: conn.salesforce.loginUrl },
-  });
+  const { hubspot, salesforce } = officialClients(sandboxes);
   for (const crm of ['hubspot', 'salesforce'] as const) {
     const report = await runtime.ctx.connectors[crm].ensureSchema();
     if (report.problems.length > 0) throw new Error(`${crm} schema problems: ${JSON.stringify(report.problems)}`);

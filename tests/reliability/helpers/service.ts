@@ -4,41 +4,20 @@
  * HubSpot's v3 request signature.
  */
 import { createHmac } from 'node:crypto';
-import type { CrmConnector } from '../../../connectors/types.js';
 import { createSyncContext } from '../../../jobs/context.js';
 import type { SyncContext } from '../../../jobs/context.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
-import type { CrmName } from '../../../src/model/lead.js';
 import { startServer } from '../../../src/server/index.js';
 import type { RunningServer } from '../../../src/server/index.js';
 import { createRedis } from '../../../src/store/redis.js';
 import { testRedis } from '../../helpers/redis.js';
 import type { TestRedis } from '../../helpers/redis.js';
+import { fakeConnector } from '../../server/helpers.js';
 
 export const ADMIN_TOKEN = 'hostile-admin-token-0123456789abcdef';
 export const CLIENT_SECRET = 'hostile-suite-hubspot-client-secret';
 export const ENCRYPTION_KEY = 'a5'.repeat(32);
-
-async function* nothing<T>(): AsyncIterable<T> {
-  // The doubles' change feeds are empty: the server never reads them.
-}
-
-function connectorDouble(name: CrmName): CrmConnector {
-  return {
-    name,
-    batchSizes: name === 'hubspot' ? { read: 100, write: 100, create: 100 } : { read: 200, write: 200, create: 200 },
-    changes: () => nothing(),
-    readAll: () => nothing(),
-    read: async () => ({ fragments: [], missing: [], removed: [], problems: [] }),
-    write: async () => [],
-    create: async () => [],
-    ensureSchema: async () => ({ crm: name, changes: [], problems: [] }),
-    owners: async () => [],
-    quota: async () => ({ crm: name, dailyUsed: 0, dailyLimit: 1000, dailyBudget: 500, paused: false }),
-    ping: async () => undefined,
-  };
-}
 
 export interface Service {
   t: TestRedis;
@@ -55,7 +34,7 @@ export async function startService(label: string): Promise<Service> {
     env: { SMK_ADMIN_TOKEN: ADMIN_TOKEN, HUBSPOT_CLIENT_SECRET: CLIENT_SECRET, SMK_ENCRYPTION_KEY: ENCRYPTION_KEY, REDIS_URL: t.url },
   });
   const queueConnection = createRedis(t.url, { forQueues: true });
-  const connectors = { hubspot: connectorDouble('hubspot'), salesforce: connectorDouble('salesforce') };
+  const connectors = { hubspot: fakeConnector('hubspot'), salesforce: fakeConnector('salesforce') };
   const ctx = createSyncContext({ config, redis: t.redis, queueConnection, connectors, logger: createLogger({ level: 'silent' }), keyPrefix: t.prefix });
   const server: RunningServer = await startServer(ctx, { port: 0, host: '127.0.0.1', cacheTtlMs: 0 });
   return {
