@@ -61,11 +61,6 @@ async function failEntry<T>(
   report: { crm: CrmName; object: string | null; recordId: string | null; stage: 'write' | 'create' | 'task' },
 ): Promise<'retry' | 'reported'> {
   const now = ctx.clock.now();
-  // A spent budget is nobody's fault: the record waits for it and no attempt is counted.
-  if (error.code === 'QUOTA_EXHAUSTED') {
-    await parkForQuota(ctx, store, [entry], error);
-    return 'retry';
-  }
   if (isRetryable(error.code) && entry.attempts + 1 < MAX_RECORD_ATTEMPTS) {
     await store.retryLater(entry, now + backoffMs(entry.attempts + 1, error), now);
     return 'retry';
@@ -158,9 +153,14 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
       if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
       continue;
     }
-    await settle(entries, outcomes, ctx.clock.now());
-    // Records refused for the budget (a later chunk of the call): the rest wait with them.
-    if (outcomes.some((o) => !o.ok && isCrmError(o.error) && o.error.code === 'QUOTA_EXHAUSTED')) return;
+    // Records refused for a spent budget (a later chunk of the call) are nobody's fault: they are
+    // parked with every due entry, without an attempt counted, and the drain stops there.
+    const spent = (o: O | undefined): CrmError | null => (o && !o.ok && isCrmError(o.error) && o.error.code === 'QUOTA_EXHAUSTED' ? o.error : null);
+    const refused = entries.filter((_, i) => spent(outcomes[i]));
+    const quotaError = outcomes.map(spent).find((e) => e !== null);
+    if (quotaError) await parkForQuota(ctx, store, refused, quotaError);
+    await settle(entries.filter((_, i) => !spent(outcomes[i])), outcomes.filter((_, i) => !spent(outcomes[i])), ctx.clock.now());
+    if (quotaError) return;
   }
 }
 

@@ -75,27 +75,7 @@ export async function saveByCollections(
   object: SalesforceObject | 'Task',
   records: readonly SObjectFields[],
 ): Promise<RecordResult[]> {
-  const out: RecordResult[] = [];
-  for (const part of chunk(records, COLLECTION_SIZE)) {
-    try {
-      // Collections (API ≥ 42): PATCH/POST /composite/sobjects. allOrNone:false keeps good records
-      // when some fail; allowRecursive is what makes jsforce split above 200 (we already did).
-      const raw: unknown = await client.call(`${operation} ${object} x${part.length}`, (conn) => {
-        const sobject = conn.sobject(object);
-        const options = { allOrNone: false, allowRecursive: true };
-        if (operation === 'create') return sobject.create(part, options);
-        return sobject.update(part.map((r) => ({ ...r, Id: typeof r.Id === 'string' ? r.Id : '' })), options);
-      });
-      out.push(...toRecordResults(raw, part));
-    } catch (err) {
-      const error = toCrmError(err);
-      for (const record of part) {
-        const recordId = typeof record.Id === 'string' ? record.Id : undefined;
-        out.push({ ok: false, error: recordId ? new CrmError({ ...error.toJSON(), recordId }, { cause: error }) : error });
-      }
-    }
-  }
-  return out;
+  return saveMixedByCollections(client, operation, records.map((record) => ({ object, record })));
 }
 
 /**
@@ -107,12 +87,12 @@ export async function saveByCollections(
 export async function saveMixedByCollections(
   client: SalesforceClient,
   operation: 'create' | 'update',
-  records: ReadonlyArray<{ object: SalesforceObject; record: SObjectFields }>,
+  records: ReadonlyArray<{ object: SalesforceObject | 'Task'; record: SObjectFields }>,
 ): Promise<RecordResult[]> {
   const order = records.map((_, i) => i).sort((a, b) => (records[a]?.object ?? '').localeCompare(records[b]?.object ?? '') || a - b);
   const out: RecordResult[] = new Array(records.length);
   for (const part of chunk(order, COLLECTION_SIZE)) {
-    const items = part.map((i) => records[i] as { object: SalesforceObject; record: SObjectFields });
+    const items = part.map((i) => records[i] as { object: SalesforceObject | 'Task'; record: SObjectFields });
     const body = {
       allOrNone: false,
       records: items.map(({ object, record }) => {
