@@ -150,7 +150,7 @@ export function createSyncContext(input: {
     locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },
     connectors: input.connectors,
-    queues: createQueues(input.queueConnection, keys.prefix),
+    queues: createQueues(input.queueConnection, keys.prefix, (queue, err) => input.logger.warn({ queue, err: err.message }, 'queue connection error')),
     clock: input.clock ?? systemClock,
     logger: input.logger,
     ownership: effectiveOwnership(input.config.file.sync),

@@ -77,10 +77,18 @@ export function queuePrefix(keyPrefix: string): string {
   return `${keyPrefix}:{q}`;
 }
 
-export function createQueues(connection: Redis, keyPrefix: string): Queues {
+export function createQueues(connection: Redis, keyPrefix: string, onError: (queue: QueueName, err: Error) => void = () => undefined): Queues {
   const prefix = queuePrefix(keyPrefix);
-  const make = <T>(name: QueueName, options: Partial<DefaultJobOptions> = {}) =>
-    new Queue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
+  // A Queue re-emits its connection's errors; without a listener Node ends the process on them
+  // (seen as "Connection is closed" when a short command closes while a queue still connects).
+  let closing = false;
+  const make = <T>(name: QueueName, options: Partial<DefaultJobOptions> = {}) => {
+    const queue = new Queue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
+    queue.on('error', (err: Error) => {
+      if (!closing) onError(name, err);
+    });
+    return queue;
+  };
   const queues = {
     poll: make<PollJob>('poll', { attempts: 3 }),
     ingest: make<IngestJob>('ingest'),
@@ -97,6 +105,7 @@ export function createQueues(connection: Redis, keyPrefix: string): Queues {
     ...queues,
     all,
     close: async () => {
+      closing = true;
       await Promise.all(all().map((q) => q.close()));
     },
   };

@@ -64,7 +64,7 @@ describe('smk', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/sync done in [\d.]+ s: read \d+ HubSpot and \d+ Salesforce records/);
     const errors = await smk(['errors', 'list'], env);
-    expect(errors.code).toBe(0);
+    expect(errors.code, errors.stderr).toBe(0);
     expect(errors.stdout).not.toMatch(/VALIDATION|TRANSIENT|JOB_FAILED/);
   }, 120_000);
 
