@@ -47,7 +47,9 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const logger = options.logger ?? createLogger();
   const redisInfo = await resolveRedis({ allowPrivate: options.allowPrivateRedis ?? false, env: config.env.REDIS_URL ? { REDIS_URL: config.env.REDIS_URL } : {} });
   const redisLogger = logger.child({ component: 'redis' });
-  const redis: Redis = createRedis(redisInfo.url, { logger: redisLogger });
+  // Plain commands from concurrent jobs go out together (one socket write per event-loop turn):
+  // per-lead work is many small commands, and a write call per command was most of a worker's CPU.
+  const redis: Redis = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
   const queueConnection: Redis = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
   const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
   const { budget } = config.file.sync;

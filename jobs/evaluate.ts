@@ -4,6 +4,7 @@
  * When nothing differs, nothing is enqueued. While the lead's version moves during the run
  * (a change landed meanwhile), it evaluates again, so no change is lost to BullMQ's job-id dedupe.
  */
+import pLimit from 'p-limit';
 import type { CreateRequest, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
@@ -15,6 +16,7 @@ import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
+import { evaluateJobOptions } from './queues.js';
 import { scheduleWriteback } from './writeback.js';
 
 const MAX_ROUNDS = 5;
@@ -206,4 +208,24 @@ export async function processEvaluate(ctx: SyncContext, leadId: string): Promise
     }
     return { leadId, planned, rounds: MAX_ROUNDS };
   });
+}
+
+/** How many leads of one many-lead job are evaluated at once (each under its own lock). */
+const MANY_PARALLEL = 8;
+
+/**
+ * Evaluates many leads in one job (see EvaluateJob.leadIds). A lead whose evaluation fails goes on
+ * as a job of its own, with its own retries and its own entry in sync errors should they run out:
+ * one bad lead never holds back the others of its batch.
+ */
+export async function processEvaluateMany(ctx: SyncContext, leadIds: readonly string[], cause = 'batch'): Promise<{ leads: number; planned: number; failed: number }> {
+  const limit = pLimit(MANY_PARALLEL);
+  const unique = [...new Set(leadIds)];
+  const settled = await Promise.allSettled(unique.map((leadId) => limit(() => processEvaluate(ctx, leadId))));
+  const failed = unique.filter((_, i) => settled[i]?.status === 'rejected');
+  if (failed.length > 0) {
+    await ctx.queues.evaluate.addBulk(failed.map((leadId) => ({ name: 'evaluate', data: { leadId, cause: `${cause} (on its own after a failure)` }, opts: evaluateJobOptions(leadId) })));
+  }
+  const planned = settled.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value.planned : 0), 0);
+  return { leads: unique.length, planned, failed: failed.length };
 }

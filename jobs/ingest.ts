@@ -3,6 +3,7 @@
  * stored snapshot by field ownership -> enqueue evaluate for leads whose rule inputs changed.
  * A bad record lands in sync errors and the rest go on.
  */
+import pLimit from 'p-limit';
 import type { RecordRef, RemovedRecord } from '../connectors/types.js';
 import { normaliseSmkValue, SMK_FIELD_BY_KEY, SMK_FIELDS } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
@@ -26,6 +27,32 @@ export interface IngestResult {
   changed: number;
   removed: number;
   problems: number;
+}
+
+/** How many people of one page are applied at once. */
+const INGEST_PARALLEL = 16;
+
+/**
+ * A page's fragments by person: those that can be about one lead (the same normalised email, or
+ * records tied by a conversion) stay together and in order; the groups are independent.
+ */
+export function groupByPerson(fragments: readonly LeadFragment[]): LeadFragment[][] {
+  const groupOf = new Map<string, LeadFragment[]>();
+  const groups: LeadFragment[][] = [];
+  for (const fragment of fragments) {
+    const raw = fragment as Partial<LeadFragment>;
+    const keys = [
+      typeof raw.email === 'string' ? normaliseEmail(raw.email) : null,
+      typeof raw.recordId === 'string' ? `${raw.source}:${raw.recordId}` : null,
+      typeof raw.identity?.convertedContactId === 'string' ? `${raw.source}:${raw.identity.convertedContactId}` : null,
+    ].filter((k): k is string => !!k);
+    const found = keys.map((k) => groupOf.get(k)).find((g) => g !== undefined);
+    const group = found ?? [];
+    if (!found) groups.push(group);
+    group.push(fragment);
+    for (const k of keys) if (!groupOf.has(k)) groupOf.set(k, group);
+  }
+  return groups;
 }
 
 function emptyLead(id: string, email: string | null, at: string): Lead {
@@ -222,14 +249,26 @@ async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedReco
   });
 }
 
+/** From this many leads on, evaluations go in many-lead jobs of this size (BullMQ's cost is per job). */
+export const EVALUATE_BATCH = 50;
+
 export async function enqueueEvaluate(ctx: SyncContext, leadIds: Iterable<string>, cause: string): Promise<void> {
-  const jobs = [...new Set(leadIds)].map((leadId) => ({ name: 'evaluate', data: { leadId, cause }, opts: evaluateJobOptions(leadId) }));
-  if (jobs.length === 0) return;
+  const ids = [...new Set(leadIds)];
+  if (ids.length === 0) return;
+  if (ids.length >= EVALUATE_BATCH) {
+    // Every lead of a many-lead job is evaluated when it runs (under its lock, with its version
+    // check), so no change is lost to the per-lead job ids' dedupe here.
+    const batches: Array<{ name: string; data: { leadIds: string[]; cause: string } }> = [];
+    for (let i = 0; i < ids.length; i += EVALUATE_BATCH) batches.push({ name: 'evaluate-many', data: { leadIds: ids.slice(i, i + EVALUATE_BATCH), cause } });
+    await ctx.queues.evaluate.addBulk(batches);
+    return;
+  }
+  const jobs = ids.map((leadId) => ({ name: 'evaluate', data: { leadId, cause }, opts: evaluateJobOptions(leadId) }));
   const added = await ctx.queues.evaluate.addBulk(jobs);
   // BullMQ ignores an id that is waiting or active. An active evaluation re-checks the lead's
   // version when it ends; a follow-up job covers a change landing after that check.
   const states = await Promise.all(added.map(async (job) => ({ job, state: await job.getState() })));
-  const followUps = states.filter((s) => s.state === 'active').map((s) => s.job.data.leadId);
+  const followUps = states.filter((s) => s.state === 'active').map((s) => s.job.data.leadId).filter((id): id is string => !!id);
   if (followUps.length > 0) {
     await ctx.queues.evaluate.addBulk(followUps.map((leadId) => ({ name: 'evaluate', data: { leadId, cause: `${cause} (follow-up)` }, opts: { jobId: `lead-${leadId}-again`, delay: 200 } })));
   }
@@ -298,7 +337,7 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
 
   const changed = new Set<string>();
   let ingested = 0;
-  for (const raw of fragments) {
+  const applyOne = async (raw: LeadFragment): Promise<void> => {
     const parsed = leadFragmentSchema.safeParse(raw);
     if (!parsed.success) {
       problems += 1;
@@ -306,7 +345,7 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
         crm: job.crm, object: raw.object, recordId: raw.recordId, code: 'VALIDATION', stage: 'map',
         message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       }, ctx.clock.now());
-      continue;
+      return;
     }
     try {
       const outcome = await applyFragment(ctx, parsed.data, job.readAt);
@@ -327,7 +366,13 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
         message: err instanceof Error ? err.message : String(err),
       }, ctx.clock.now());
     }
-  }
+  };
+  // Different people are applied side by side (each under its lead's lock; Redis waits dominate),
+  // the fragments of one person in page order.
+  const limit = pLimit(INGEST_PARALLEL);
+  await Promise.all(groupByPerson(fragments).map((group) => limit(async () => {
+    for (const raw of group) await applyOne(raw);
+  })));
   for (const r of removed) {
     const leadId = await applyRemoval(ctx, job.crm, r);
     if (leadId) changed.add(leadId);

@@ -30,7 +30,10 @@ export interface IngestJob {
   changes?: Record<string, Array<{ property: string; value: string | null }>>;
 }
 export interface EvaluateJob {
-  leadId: string;
+  /** One lead: its job id is the lead's, so a burst of changes collapses into one evaluation. */
+  leadId?: string;
+  /** Many leads at once (a full sync, a reconcile, a large page): one job instead of one each. */
+  leadIds?: string[];
   cause?: string;
 }
 export interface WritebackJob {

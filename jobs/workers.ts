@@ -8,7 +8,7 @@ import type { Job, Processor } from 'bullmq';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { SyncContext } from './context.js';
-import { processEvaluate } from './evaluate.js';
+import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
 import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, SlaJob, WritebackJob } from './queues.js';
@@ -58,7 +58,11 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
 
   make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full }), 2);
   make<IngestJob>('ingest', (job) => processIngest(ctx, job.data), concurrency.ingest);
-  make<EvaluateJob>('evaluate', (job) => processEvaluate(ctx, job.data.leadId), concurrency.evaluate);
+  make<EvaluateJob>('evaluate', (job) => {
+    if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);
+    if (!job.data.leadId) throw new Error(`evaluate job ${job.id ?? ''} names no lead`);
+    return processEvaluate(ctx, job.data.leadId);
+  }, concurrency.evaluate);
   for (const crm of ['hubspot', 'salesforce'] as const) {
     make<WritebackJob>(`writeback-${crm}`, () => processWriteback(ctx, crm), concurrency.writeback);
   }

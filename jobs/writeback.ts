@@ -27,7 +27,7 @@ export interface WritebackResult {
  * entry will have waited the batching wait (a partial batch goes then). Timer ids carry their
  * second, so a drain that is still running cannot swallow the timer meant for entries it will not see.
  */
-export async function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise<void> {
+async function armWritebackTimers(ctx: SyncContext, crm: CrmName): Promise<void> {
   const queue = ctx.queues.writeback[crm];
   const now = ctx.clock.now();
   const { batchWait } = ctx.config.file.sync;
@@ -48,6 +48,39 @@ export async function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise
   if (last && last.second === second && second * 1000 > now && Date.now() - last.addedAt < 1000) return;
   await queue.add('drain', { crm }, { jobId: `drain-${crm}-at-${second}`, delay: Math.max(0, second * 1000 - now) });
   timersAdded.set(memo, { second, addedAt: Date.now() });
+}
+
+interface Flight {
+  running: Promise<void> | null;
+  queued: Promise<void> | null;
+}
+const flights = new WeakMap<SyncContext, Partial<Record<CrmName, Flight>>>();
+
+/**
+ * Makes sure a drain of `crm`'s pending batches is due (now when a batch is full, else when the
+ * oldest entry has waited batchWait). Concurrent callers in one process share the work: a caller
+ * waits for a run that starts after its call (so it sees the entries it added), and while one run
+ * is going at most one more is queued behind it for everybody who came meanwhile.
+ */
+export function scheduleWriteback(ctx: SyncContext, crm: CrmName): Promise<void> {
+  const byCrm = flights.get(ctx) ?? {};
+  flights.set(ctx, byCrm);
+  const flight = (byCrm[crm] ??= { running: null, queued: null });
+  const start = (): Promise<void> => {
+    const run = armWritebackTimers(ctx, crm).finally(() => {
+      if (flight.running === run) flight.running = null;
+    });
+    flight.running = run;
+    return run;
+  };
+  if (flight.queued) return flight.queued;
+  if (!flight.running) return start();
+  const queued = flight.running.catch(() => undefined).then(() => {
+    flight.queued = null;
+    return start();
+  });
+  flight.queued = queued;
+  return queued;
 }
 
 /** The drain timer this process added last, per service prefix and CRM (and when, in real time). */
@@ -170,19 +203,20 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
   await drainBatches(ctx, store, connector.batchSizes.write, result, (updates) => connector.write(updates), async (entries, outcomes, now) => {
     // Written: whatever the report said of these records' earlier writes is no longer true.
     await ctx.errors.resolveWritten(crm, entries.filter((_, i) => outcomes[i]?.ok).map((e) => e.payload.ref));
-    for (const [i, entry] of entries.entries()) {
+    // Each entry in order (held before acknowledged), the entries side by side: they are other records.
+    await Promise.all(entries.map(async (entry, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok) {
         await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined, entry.payload.lifecycleStage?.value);
         await store.ack(entry, now);
         result.written += 1;
-        continue;
+        return;
       }
       // A connector that answered nothing for this record: treat it as a passing fault.
       const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this record', recordId: entry.payload.ref.id });
       const verdict = await failEntry(ctx, store, entry, error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
       if (verdict === 'reported') result.failed += 1;
-    }
+    }));
   });
 }
 
@@ -191,19 +225,20 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
   const connector = ctx.connectors[crm];
   await drainBatches(ctx, store, connector.batchSizes.create, result, (requests, entries) => connector.create(requests.map((r, i) => ({ ...r, firstTry: entries[i]?.taken === 1 }))), async (entries, outcomes, now) => {
     const linked: string[] = [];
-    for (const [i, entry] of entries.entries()) {
-      const outcome = outcomes.find((o) => o.leadId === entry.leadId) ?? outcomes[i];
+    const byLead = new Map(outcomes.map((o) => [o.leadId, o]));
+    await Promise.all(entries.map(async (entry, i) => {
+      const outcome = byLead.get(entry.leadId) ?? outcomes[i];
       if (outcome?.ok) {
         await linkCreated(ctx, crm, entry.leadId, outcome.ref, entry.payload, now);
         await store.ack(entry, now);
         linked.push(entry.leadId);
         result.created += 1;
-        continue;
+        return;
       }
       const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this create' });
       const verdict = await failEntry(ctx, store, entry, error, { crm, object: null, recordId: null, stage: 'create' });
       if (verdict === 'reported') result.failed += 1;
-    }
+    }));
     await enqueueEvaluate(ctx, linked, `created in ${crm}`);
   });
 }
@@ -263,17 +298,18 @@ async function drainTasks(ctx: SyncContext, crm: CrmName, result: WritebackResul
     const done = await Promise.all(tasks.map((t) => ctx.redis.exists(taskDoneKey(ctx, t.key))));
     return createTasks(tasks.map((t, i) => ({ ...t, firstTry: entries[i]?.taken === 1 && done[i] === 0 })));
   }, async (entries, outcomes, now) => {
-    for (const entry of entries) {
-      const outcome = outcomes.find((o) => o.key === entry.payload.key);
+    const byKey = new Map(outcomes.map((o) => [o.key, o]));
+    await Promise.all(entries.map(async (entry) => {
+      const outcome = byKey.get(entry.payload.key);
       if (outcome?.ok) {
         await ctx.redis.set(taskDoneKey(ctx, entry.payload.key), outcome.id ?? '1', 'EX', 30 * 86_400);
         await store.ack(entry, now);
         result.tasks += 1;
-        continue;
+        return;
       }
       const error = outcome?.error;
       await failEntry(ctx, store, entry, isCrmError(error) ? error : new CrmError({ crm, code: 'TRANSIENT', message: error?.message ?? 'the task was not created' }), { crm, object: 'Task', recordId: null, stage: 'task' });
-    }
+    }));
   });
 }
 

@@ -111,7 +111,7 @@ export const syncConfigSchema = z
     concurrency: z
       .strictObject({
         ingest: z.number().int().min(1).max(64).default(2),
-        evaluate: z.number().int().min(1).max(256).default(8),
+        evaluate: z.number().int().min(1).max(256).default(32),
         writeback: z.number().int().min(1).max(16).default(2),
       })
       .default({ ingest: 2, evaluate: 8, writeback: 2 }),
@@ -127,7 +127,7 @@ export const syncConfigSchema = z
     bulkThreshold: 2000,
     create: { salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
-    concurrency: { ingest: 2, evaluate: 8, writeback: 2 },
+    concurrency: { ingest: 2, evaluate: 32, writeback: 2 },
   });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
 
