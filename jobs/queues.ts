@@ -3,6 +3,7 @@
  * of attempts lands in the sync-errors store (see jobs/workers.ts). Queue keys live under the
  * configured prefix with a hash tag per queue, so the service runs on Redis Cluster.
  */
+import { EventEmitter } from 'node:events';
 import { Queue } from 'bullmq';
 import type { DefaultJobOptions, JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -80,13 +81,38 @@ export function queuePrefix(keyPrefix: string): string {
   return `${keyPrefix}:{q}`;
 }
 
+/**
+ * A Queue whose close cannot end the process. BullMQ's close removes every listener of the queue's
+ * connection, yet the connection's start-up (an INFO for the version check) may still be in flight:
+ * when the socket then closes, the start-up fails and BullMQ re-emits that as 'error' on a
+ * connection nobody listens to any more, which Node turns into a crash ("Connection is closed",
+ * seen when `smk errors list` closed while a queue was still starting). So the listener comes back
+ * once close is done.
+ */
+export class ServiceQueue<T> extends Queue<T> {
+  override async close(): Promise<void> {
+    const { connection } = this;
+    try {
+      await super.close();
+    } finally {
+      keepListening(connection);
+    }
+  }
+}
+
+/** After close: a late start-up failure of these connections is expected and goes nowhere. */
+export function keepListening(...connections: unknown[]): void {
+  for (const connection of connections) {
+    if (connection instanceof EventEmitter) connection.on('error', () => undefined);
+  }
+}
+
 export function createQueues(connection: Redis, keyPrefix: string, onError: (queue: QueueName, err: Error) => void = () => undefined): Queues {
   const prefix = queuePrefix(keyPrefix);
-  // A Queue re-emits its connection's errors; without a listener Node ends the process on them
-  // (seen as "Connection is closed" when a short command closes while a queue still connects).
+  // A Queue re-emits its connection's errors; without a listener Node ends the process on them.
   let closing = false;
   const make = <T>(name: QueueName, options: Partial<DefaultJobOptions> = {}) => {
-    const queue = new Queue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
+    const queue = new ServiceQueue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
     queue.on('error', (err: Error) => {
       if (!closing) onError(name, err);
     });

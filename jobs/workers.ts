@@ -12,9 +12,26 @@ import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
 import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, SlaJob, WritebackJob } from './queues.js';
-import { queuePrefix } from './queues.js';
+import { keepListening, queuePrefix } from './queues.js';
 import { processReconcile } from './reconcile.js';
 import { processWriteback } from './writeback.js';
+
+/**
+ * A Worker whose close cannot end the process: as with the queues (see ServiceQueue), a connection
+ * still starting when the worker closes fails after BullMQ has removed its listeners. The worker
+ * has two connections, its own and the blocking one BullMQ keeps private (hence the look-up by
+ * name; keepListening ignores it if a later BullMQ renames it).
+ */
+export class ServiceWorker<T> extends Worker<T> {
+  override async close(force = false): Promise<void> {
+    const connections: unknown[] = [this.connection, Reflect.get(this, 'blockingConnection')];
+    try {
+      await super.close(force);
+    } finally {
+      keepListening(...connections);
+    }
+  }
+}
 
 export interface WorkerSet {
   workers: Worker[];
@@ -35,7 +52,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
 
   const make = <T>(name: QueueName, processor: Processor<T>, workerConcurrency: number) => {
     if (!wanted.has(name)) return;
-    const worker = new Worker<T>(name, processor, {
+    const worker = new ServiceWorker<T>(name, processor, {
       connection: ctx.queueConnection,
       prefix,
       concurrency: workerConcurrency,
