@@ -14,6 +14,12 @@ import { createRedis } from '../../src/store/redis.js';
 import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 
+/**
+ * How long the BLPOP holds the INFO back: far longer than the 20 ms before close, so that even a
+ * stalled CI machine closes while the INFO waits; the socket is dropped at once, so it costs no time.
+ */
+const HOLD_MS = 5000;
+
 /** A fresh connection whose first command, sent as it becomes ready, blocks it for `ms`. */
 async function connectionHeldBack(url: string, key: string, ms: number): Promise<Redis> {
   const connection = createRedis(url, { forQueues: true });
@@ -45,7 +51,7 @@ describe('closing while a connection still starts', () => {
 
   it('the queues close and nothing escapes as an unhandled error', async () => {
     const problems: string[] = [];
-    const connection = await connectionHeldBack(t.url, `${t.prefix}held`, 300);
+    const connection = await connectionHeldBack(t.url, `${t.prefix}held`, HOLD_MS);
     const held = createQueues(connection, t.prefix, (name, err) => problems.push(`${name}: ${err.message}`));
     // The queues' INFO is queued behind the BLPOP: closing and dropping the socket now fails it.
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -57,7 +63,7 @@ describe('closing while a connection still starts', () => {
   });
 
   it('a worker closes and nothing escapes as an unhandled error', async () => {
-    const connection = await connectionHeldBack(t.url, `${t.prefix}held`, 300);
+    const connection = await connectionHeldBack(t.url, `${t.prefix}held`, HOLD_MS);
     const worker = new ServiceWorker('poll', async () => undefined, { connection, prefix: queuePrefix(t.prefix) });
     const errors: string[] = [];
     worker.on('error', (err) => errors.push(err.message));
