@@ -10,6 +10,7 @@ import { effectiveOwnership } from '../src/config.js';
 import type { OwnedPath, OwnershipPolicy } from '../src/config.js';
 import type { CrmName } from '../src/model/lead.js';
 import { CursorStore } from '../src/store/cursors.js';
+import { CounterStore } from '../src/store/counters.js';
 import { EventStore } from '../src/store/events.js';
 import { HeldStore } from '../src/store/held.js';
 import { createKeys } from '../src/store/keys.js';
@@ -73,6 +74,7 @@ export interface SyncContext {
   cursors: CursorStore;
   errors: SyncErrorStore;
   events: EventStore;
+  counters: CounterStore;
   locks: Locks;
   pending: Record<CrmName, PendingStores>;
   connectors: Connectors;
@@ -147,6 +149,7 @@ export function createSyncContext(input: {
     cursors: new CursorStore(redis, keys),
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
+    counters: new CounterStore(redis, keys),
     locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },
     connectors: input.connectors,

@@ -203,6 +203,7 @@ export async function processEvaluate(ctx: SyncContext, leadId: string): Promise
       const version = await ctx.leads.version(leadId);
       const once = await evaluateOnce(ctx, leadId);
       if (once.missing) return { leadId, planned, rounds: round, skipped: 'missing' as const };
+      if (round === 1) await ctx.counters.add({ evaluated: 1 });
       planned += once.planned;
       if ((await ctx.leads.version(leadId)) === version) return { leadId, planned, rounds: round };
     }

@@ -8,13 +8,11 @@ import type { RecordRef, RemovedRecord } from '../connectors/types.js';
 import { normaliseSmkValue, SMK_FIELD_BY_KEY, SMK_FIELDS } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/model/lead.js';
-import type { CrmName, Lead, LeadFragment, LeadLinks } from '../src/model/lead.js';
+import type { CrmName, LeadFragment, LeadLinks } from '../src/model/lead.js';
 import { leadIdFor } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
-import { composeLead, flattenFragment, nextView, relevantSignature } from '../src/sync/compose.js';
-import type { SourceView } from '../src/sync/compose.js';
-import { appendEngagement, eventsFromCounters } from '../src/sync/engagement.js';
-import { decideIdentity, linkedRecordId } from '../src/sync/identity.js';
+import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from '../src/sync/identity.js';
+import { mergeFragment } from '../src/sync/merge.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import type { IngestJob } from './queues.js';
@@ -27,6 +25,8 @@ export interface IngestResult {
   changed: number;
   removed: number;
   problems: number;
+  /** Fragments older than what the leads already hold of their records (ignored). */
+  stale: number;
 }
 
 /** How many people of one page are applied at once. */
@@ -55,10 +55,6 @@ export function groupByPerson(fragments: readonly LeadFragment[]): LeadFragment[
   return groups;
 }
 
-function emptyLead(id: string, email: string | null, at: string): Lead {
-  return { id, email, updatedAt: at, links: {}, person: {}, company: {}, marketing: { engagement: [] }, sales: {} };
-}
-
 /** Sales' own inputs that arrive through the `Smk_*__c` fields in Salesforce. */
 function salesInputsFromSmk(fragment: LeadFragment): void {
   if (fragment.source !== 'salesforce') return;
@@ -72,47 +68,22 @@ function salesInputsFromSmk(fragment: LeadFragment): void {
   }
 }
 
-function withLink(links: LeadLinks, fragment: LeadFragment): LeadLinks {
-  if (fragment.source === 'hubspot') {
-    return { ...links, hubspot: { id: fragment.recordId, ...(fragment.identity.mergedIds?.length ? { mergedIds: fragment.identity.mergedIds } : {}) } };
-  }
-  const accountId = fragment.identity.accountId ?? undefined;
-  // A converted Lead hands its identity to the Contact it became; writes then go to the Contact.
-  if (fragment.object === 'Lead' && fragment.identity.convertedContactId) {
-    return {
-      ...links,
-      salesforce: {
-        object: 'Contact',
-        id: fragment.identity.convertedContactId,
-        convertedFrom: fragment.recordId,
-        ...(fragment.identity.convertedAccountId ? { accountId: fragment.identity.convertedAccountId } : {}),
-      },
-    };
-  }
-  const convertedFrom = links.salesforce?.convertedFrom;
-  return {
-    ...links,
-    salesforce: {
-      object: fragment.object === 'Contact' ? 'Contact' : 'Lead',
-      id: fragment.recordId,
-      ...(convertedFrom && fragment.object === 'Contact' ? { convertedFrom } : {}),
-      ...(accountId ? { accountId } : {}),
-    },
-  };
+type Resolved =
+  | { leadId: string; convertedFrom?: string }
+  | { ambiguous: string; leadId: string };
+
+/**
+ * A Contact whose email names a lead linked to a Salesforce Lead may be that Lead converted: the
+ * Contact does not say so (only the Lead names its ConvertedContactId), so the Lead is read to see.
+ * Returns the Lead's id when it was converted into this Contact.
+ */
+async function convertedLeadOf(ctx: SyncContext, leadRecordId: string, contactId: string): Promise<string | null> {
+  const read = await ctx.connectors.salesforce.read([{ object: 'Lead', id: leadRecordId }]);
+  const lead = read.fragments.find((f) => f.recordId === leadRecordId);
+  return lead?.identity.convertedContactId === contactId ? leadRecordId : null;
 }
 
-/** Whether this fragment is the record the lead is linked to now (a converted Lead is history). */
-function isCurrentRecord(stored: StoredLead | null, fragment: LeadFragment): boolean {
-  if (!stored) return true;
-  const current = linkedRecordId(stored.lead.links, fragment.source);
-  if (current === undefined || current === fragment.recordId) return true;
-  // The Lead that was converted into the linked Contact: its conversion is news (the stage moves
-  // to SQL), whichever of the two was read first.
-  const converted = fragment.source === 'salesforce' && fragment.object === 'Lead' ? fragment.identity.convertedContactId : null;
-  return !!converted && (stored.lead.links.salesforce?.convertedFrom === fragment.recordId || stored.lead.links.salesforce?.id === converted);
-}
-
-async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<{ leadId: string } | { ambiguous: string; leadId: string }> {
+async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<Resolved> {
   const email = normaliseEmail(fragment.email);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const byRecord = await ctx.leads.linkOf(fragment.source, fragment.object, fragment.recordId);
@@ -122,20 +93,29 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
       const stored = leadId ? await ctx.leads.get(leadId) : null;
       if (leadId && stored) byEmail = { leadId, links: stored.lead.links };
     }
-    const decision = decideIdentity(fragment, { byRecord, byConversion: null, byEmail }, leadIdFor(fragment.source, fragment.object, fragment.recordId));
+    const newLeadId = leadIdFor(fragment.source, fragment.object, fragment.recordId);
+    let decision = decideIdentity(fragment, { byRecord, byConversion: null, byEmail }, newLeadId);
+    let convertedFrom: string | undefined;
+    const toVerify = decision.kind === 'ambiguous' ? conversionToVerify(fragment, byEmail) : null;
+    if (toVerify && byEmail && (await convertedLeadOf(ctx, toVerify, fragment.recordId))) {
+      convertedFrom = toVerify;
+      decision = decideIdentity(fragment, { byRecord, byConversion: byEmail.leadId, byEmail }, newLeadId);
+    }
     if (decision.kind === 'ambiguous') return { ambiguous: decision.message, leadId: decision.leadId };
     if (decision.kind === 'new' && email) {
       // Another worker may be creating the lead for this email right now: the first one wins.
       const claimed = await ctx.redis.set(ctx.keys.emailIndex(email), decision.leadId, 'NX');
       if (claimed !== 'OK' && (await ctx.leads.leadByEmail(email)) !== decision.leadId) continue;
     }
-    return { leadId: decision.leadId };
+    return { leadId: decision.leadId, ...(convertedFrom ? { convertedFrom } : {}) };
   }
   throw new Error(`could not settle the identity of ${fragment.source} ${fragment.object} ${fragment.recordId}`);
 }
 
+type Applied = 'changed' | 'same' | 'stale' | 'problem';
+
 /** Applies one fragment under its lead's lock; returns whether the rule inputs changed. */
-async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: number): Promise<'changed' | 'same' | 'problem'> {
+async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: number): Promise<Applied> {
   salesInputsFromSmk(fragment);
   const resolved = await resolveLeadId(ctx, fragment);
   if ('ambiguous' in resolved) {
@@ -146,62 +126,67 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     return 'problem';
   }
   const { leadId } = resolved;
-  return ctx.locks.with(`lead:${leadId}`, async () => {
+  return ctx.locks.with(`lead:${leadId}`, async (): Promise<Applied> => {
     const stored = await ctx.leads.get(leadId);
-    if (stored && !isCurrentRecord(stored, fragment)) return 'same';
     const nowIso = new Date(ctx.clock.now()).toISOString();
-    const base: StoredLead = stored ?? { lead: emptyLead(leadId, normaliseEmail(fragment.email), nowIso), views: {} };
-    const before = stored ? relevantSignature(stored.lead) : '';
-    const previousView = base.views[fragment.source];
-    const links = withLink(base.lead.links, fragment);
-    // A converted Lead read after the Contact it became is history: it gives the link its
-    // `convertedFrom` (and so the conversion), while the Contact's values stay the lead's view.
-    const history = fragment.source === 'salesforce' && fragment.object === 'Lead' && !!fragment.identity.convertedContactId
-      && previousView?.ref.id === fragment.identity.convertedContactId;
-    const view: SourceView = history && previousView ? previousView : nextView(previousView, { object: fragment.object, id: fragment.recordId }, fragment.modifiedAt, flattenFragment(fragment));
-    const views = { ...base.views, [fragment.source]: view };
-
-    let lead: Lead = { ...base.lead, links };
-    if (fragment.source === 'hubspot' && fragment.marketing.counters) {
-      const added = eventsFromCounters(base.lead.marketing.counters, fragment.marketing.counters, nowIso, fragment.marketing.campaign ?? null);
-      lead = { ...lead, marketing: { ...lead.marketing, engagement: appendEngagement(lead.marketing.engagement, added, nowIso), counters: fragment.marketing.counters } };
+    const decision = mergeFragment(stored, { leadId, fragment, readAt, nowIso, ownership: ctx.ownership, ...(resolved.convertedFrom ? { convertedFrom: resolved.convertedFrom } : {}) });
+    if (decision.outcome === 'stale') return 'stale';
+    if (decision.outcome === 'not-current') return 'same';
+    const { lead, views } = decision;
+    let conflict: string | null = null;
+    if (lead.email !== decision.emailBefore) {
+      if (decision.emailBefore) await ctx.leads.removeEmail(decision.emailBefore, leadId);
+      if (lead.email) conflict = await claimEmail(ctx, lead.email, leadId);
     }
-    lead = composeLead(lead, views, ctx.ownership);
-    const email = normaliseEmail(views.hubspot?.values.email as string | null | undefined) ?? normaliseEmail(views.salesforce?.values.email as string | null | undefined);
-    if (email !== base.lead.email) {
-      if (base.lead.email) await ctx.leads.removeEmail(base.lead.email, leadId);
-      if (email) await ctx.redis.set(ctx.keys.emailIndex(email), leadId, 'NX');
-    }
-    lead.email = email;
-
-    const after = relevantSignature(lead);
-    const viewChanged = JSON.stringify(previousView?.values) !== JSON.stringify(view.values);
     // Links first, so that a crash after them re-finds the same lead.
     await ctx.leads.setLink(fragment.source, fragment.object, fragment.recordId, leadId);
+    const links = lead.links;
     if (links.salesforce && fragment.source === 'salesforce' && links.salesforce.id !== fragment.recordId) {
       await ctx.leads.setLink('salesforce', links.salesforce.object, links.salesforce.id, leadId);
     }
     // What a record holds is known for the record the lead writes to, not for a converted Lead;
     // when the lead moves to another record (a conversion), what the old one held no longer counts.
-    const linkedBefore = linkedRecordId(base.lead.links, fragment.source);
-    if (linkedBefore !== undefined && linkedBefore !== linkedRecordId(links, fragment.source)) await ctx.held.forget(fragment.source, leadId);
-    if (linkedRecordId(links, fragment.source) === fragment.recordId) {
+    if (decision.linkedBefore !== undefined && decision.linkedBefore !== decision.linkedAfter) await ctx.held.forget(fragment.source, leadId);
+    if (decision.holdsCurrent) {
       const lifecycle = fragment.source === 'hubspot' ? fragment.marketing.lifecycleStage : null;
       await ctx.held.recordRead(fragment.source, leadId, heldFrom(fragment), readAt, fragment.sales.ownerId ?? null, typeof lifecycle === 'string' ? lifecycle : null);
     }
-    if (!stored || before !== after || viewChanged) {
-      lead.updatedAt = nowIso;
-      await ctx.leads.save({ ...base, lead, views });
-    }
-    if (fragment.source === 'salesforce' && linkedBefore === undefined && links.salesforce) {
+    if (decision.save) await ctx.leads.save({ ...(stored ?? {}), lead, views });
+    if (fragment.source === 'salesforce' && decision.linkedBefore === undefined && links.salesforce) {
       if (await releaseDeferredTask(ctx, leadId, links.salesforce.id, ctx.clock.now())) await scheduleWriteback(ctx, 'salesforce');
     }
-    if (!stored || before !== after) {
-      await ctx.leads.bumpVersion(leadId);
-      return 'changed';
+    if (conflict) {
+      await ctx.errors.record({
+        crm: fragment.source, object: fragment.object, recordId: fragment.recordId, leadId,
+        code: 'EMAIL_CONFLICT', stage: 'identity', field: 'email', message: conflict,
+      }, ctx.clock.now());
     }
-    return 'same';
+    if (decision.changed) {
+      await ctx.leads.bumpVersion(leadId);
+      return conflict ? 'problem' : 'changed';
+    }
+    return conflict ? 'problem' : 'same';
   });
+}
+
+/**
+ * Takes the email index for this lead, unless another lead holds the email: that is a conflict an
+ * admin settles (two records of one person), reported naming both; the index stays with its holder.
+ */
+async function claimEmail(ctx: SyncContext, email: string, leadId: string): Promise<string | null> {
+  if ((await ctx.redis.set(ctx.keys.emailIndex(email), leadId, 'NX')) === 'OK') return null;
+  const holder = await ctx.leads.leadByEmail(email);
+  if (!holder || holder === leadId) return null;
+  const other = await ctx.leads.get(holder);
+  const records = other ? describeLinks(other.lead.links) : 'no record';
+  return `the email was changed to one that lead ${holder} (${records}) already has; both records stay as they are: merge the two people in the CRMs, or change one email back`;
+}
+
+function describeLinks(links: LeadLinks): string {
+  const parts: string[] = [];
+  if (links.hubspot) parts.push(`HubSpot contact ${links.hubspot.id}`);
+  if (links.salesforce) parts.push(`Salesforce ${links.salesforce.object} ${links.salesforce.id}`);
+  return parts.join(', ') || 'no record';
 }
 
 /** The `smk` values a record holds, keyed by field, as read. */
@@ -213,24 +198,28 @@ function heldFrom(fragment: LeadFragment): SmkValues {
   return out;
 }
 
-async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedRecord): Promise<string | null> {
+/** Returns the leads whose rule inputs changed. */
+async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedRecord): Promise<string[]> {
   const leadId = await ctx.leads.linkOf(crm, removed.ref.object, removed.ref.id);
-  if (!leadId) return null;
+  if (!leadId) return [];
+  if (removed.reason === 'merged' && removed.survivorId) {
+    const survivorLead = await ctx.leads.linkOf(crm, removed.ref.object, removed.survivorId);
+    if (survivorLead && survivorLead !== leadId) return mergeIntoOtherLead(ctx, crm, removed as RemovedRecord & { survivorId: string }, leadId, survivorLead);
+  }
   return ctx.locks.with(`lead:${leadId}`, async () => {
     const stored = await ctx.leads.get(leadId);
     await ctx.leads.removeLink(crm, removed.ref.object, removed.ref.id);
-    if (!stored || linkedRecordId(stored.lead.links, crm) !== removed.ref.id) return null;
+    if (!stored || linkedRecordId(stored.lead.links, crm) !== removed.ref.id) return [];
     if (removed.reason === 'merged' && removed.survivorId) {
-      const survivorLead = await ctx.leads.linkOf(crm, removed.ref.object, removed.survivorId);
-      if (!survivorLead || survivorLead === leadId) {
-        // HubSpot keeps the surviving id: the lead follows it.
-        await ctx.leads.setLink(crm, removed.ref.object, removed.survivorId, leadId);
-        const links = { ...stored.lead.links, hubspot: { id: removed.survivorId, mergedIds: [...(stored.lead.links.hubspot?.mergedIds ?? []), removed.ref.id] } };
-        await ctx.leads.save({ ...stored, lead: { ...stored.lead, links } });
-        await ctx.leads.bumpVersion(leadId);
-        return leadId;
-      }
+      // HubSpot keeps the surviving id, which no other lead knows: the lead follows it.
+      await ctx.leads.setLink(crm, removed.ref.object, removed.survivorId, leadId);
+      const links = { ...stored.lead.links, hubspot: { id: removed.survivorId, mergedIds: [...(stored.lead.links.hubspot?.mergedIds ?? []), removed.ref.id] } };
+      await ctx.leads.save({ ...stored, lead: { ...stored.lead, links } });
+      await ctx.leads.bumpVersion(leadId);
+      return [leadId];
     }
+    // The record is gone: nothing said of it in the report (a merge conflict included) holds any more.
+    await ctx.errors.resolveRecord(crm, removed.ref.object, removed.ref.id);
     const links: LeadLinks = { ...stored.lead.links };
     const views = { ...stored.views };
     if (crm === 'hubspot') delete links.hubspot;
@@ -238,14 +227,72 @@ async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedReco
     delete views[crm];
     await ctx.held.forget(crm, leadId);
     if (!links.hubspot && !links.salesforce) {
-      if (stored.lead.email) await ctx.leads.removeEmail(stored.lead.email, leadId);
-      await ctx.leads.delete(leadId);
-      await ctx.events.append([{ type: 'removed', leadId, at: new Date(ctx.clock.now()).toISOString(), detail: { crm, reason: removed.reason } }]);
-      return null;
+      await deleteLead(ctx, stored, { crm, reason: removed.reason });
+      return [];
     }
     await ctx.leads.save({ ...stored, lead: { ...stored.lead, links }, views });
     await ctx.leads.bumpVersion(leadId);
-    return leadId;
+    return [leadId];
+  });
+}
+
+async function deleteLead(ctx: SyncContext, stored: StoredLead, detail: Record<string, unknown>): Promise<void> {
+  const leadId = stored.lead.id;
+  if (stored.lead.email) await ctx.leads.removeEmail(stored.lead.email, leadId);
+  await Promise.all([ctx.held.forget('hubspot', leadId), ctx.held.forget('salesforce', leadId)]);
+  await ctx.leads.delete(leadId);
+  await ctx.events.append([{ type: 'removed', leadId, at: new Date(ctx.clock.now()).toISOString(), detail }]);
+}
+
+/**
+ * HubSpot merged a contact into another that a different lead follows. The rule (decideMerge):
+ * the survivor's lead stays; a Salesforce twin of the merged contact moves to it when it has none,
+ * else the survivor keeps its own twin and the merged contact's twin stays on a lead of its own,
+ * reported as MERGE_CONFLICT (the same person twice in Salesforce) and never recreated in HubSpot.
+ */
+async function mergeIntoOtherLead(ctx: SyncContext, crm: CrmName, removed: RemovedRecord & { survivorId: string }, mergedLead: string, survivorLead: string): Promise<string[]> {
+  return ctx.locks.with(`lead:${mergedLead}`, async () => {
+    const merged = await ctx.leads.get(mergedLead);
+    if (!merged || linkedRecordId(merged.lead.links, crm) !== removed.ref.id) {
+      await ctx.leads.removeLink(crm, removed.ref.object, removed.ref.id);
+      return [];
+    }
+    const adopted = await ctx.locks.with(`lead:${survivorLead}`, async () => {
+      const survivor = await ctx.leads.get(survivorLead);
+      if (!survivor) return { kind: 'absorb' as const, survivorTwin: undefined };
+      const decision = decideMerge(merged.lead.links, survivor.lead.links);
+      if (decision.kind === 'adopt-twin' && merged.lead.links.salesforce) {
+        const twin = merged.lead.links.salesforce;
+        const views = { ...survivor.views, ...(merged.views.salesforce ? { salesforce: merged.views.salesforce } : {}) };
+        await ctx.leads.setLink('salesforce', twin.object, twin.id, survivorLead);
+        if (twin.convertedFrom) await ctx.leads.setLink('salesforce', 'Lead', twin.convertedFrom, survivorLead);
+        await ctx.leads.save({ ...survivor, lead: { ...survivor.lead, links: { ...survivor.lead.links, salesforce: twin } }, views });
+        await ctx.leads.bumpVersion(survivorLead);
+      }
+      return { kind: decision.kind, survivorTwin: survivor.lead.links.salesforce };
+    });
+    await ctx.leads.removeLink(crm, removed.ref.object, removed.ref.id);
+    if (adopted.kind !== 'conflict') {
+      await deleteLead(ctx, merged, { crm, reason: 'merged', into: survivorLead });
+      return [survivorLead];
+    }
+    const twin = merged.lead.links.salesforce;
+    const links: LeadLinks = { ...merged.lead.links };
+    delete links.hubspot;
+    const views = { ...merged.views };
+    delete views.hubspot;
+    await ctx.held.forget('hubspot', mergedLead);
+    // The person is in HubSpot (as the survivor): never create them there again for this lead.
+    await ctx.redis.set(ctx.keys.created('hubspot', mergedLead), removed.survivorId);
+    await ctx.leads.save({ ...merged, lead: { ...merged.lead, links }, views });
+    await ctx.leads.bumpVersion(mergedLead);
+    if (twin && adopted.survivorTwin) {
+      await ctx.errors.record({
+        crm: 'salesforce', object: twin.object, recordId: twin.id, leadId: mergedLead, code: 'MERGE_CONFLICT', stage: 'identity',
+        message: `HubSpot merged contact ${removed.ref.id} into ${removed.survivorId}, which syncs with Salesforce ${adopted.survivorTwin.object} ${adopted.survivorTwin.id}; this ${twin.object} was the merged contact's twin and is no longer synced with HubSpot: merge it into ${adopted.survivorTwin.id} in Salesforce`,
+      }, ctx.clock.now());
+    }
+    return [survivorLead, mergedLead];
   });
 }
 
@@ -257,21 +304,13 @@ export async function enqueueEvaluate(ctx: SyncContext, leadIds: Iterable<string
   if (ids.length === 0) return;
   if (ids.length >= EVALUATE_BATCH) {
     // Every lead of a many-lead job is evaluated when it runs (under its lock, with its version
-    // check), so no change is lost to the per-lead job ids' dedupe here.
+    // check): nothing to deduplicate against.
     const batches: Array<{ name: string; data: { leadIds: string[]; cause: string } }> = [];
     for (let i = 0; i < ids.length; i += EVALUATE_BATCH) batches.push({ name: 'evaluate-many', data: { leadIds: ids.slice(i, i + EVALUATE_BATCH), cause } });
     await ctx.queues.evaluate.addBulk(batches);
     return;
   }
-  const jobs = ids.map((leadId) => ({ name: 'evaluate', data: { leadId, cause }, opts: evaluateJobOptions(leadId) }));
-  const added = await ctx.queues.evaluate.addBulk(jobs);
-  // BullMQ ignores an id that is waiting or active. An active evaluation re-checks the lead's
-  // version when it ends; a follow-up job covers a change landing after that check.
-  const states = await Promise.all(added.map(async (job) => ({ job, state: await job.getState() })));
-  const followUps = states.filter((s) => s.state === 'active').map((s) => s.job.data.leadId).filter((id): id is string => !!id);
-  if (followUps.length > 0) {
-    await ctx.queues.evaluate.addBulk(followUps.map((leadId) => ({ name: 'evaluate', data: { leadId, cause: `${cause} (follow-up)` }, opts: { jobId: `lead-${leadId}-again`, delay: 200 } })));
-  }
+  await ctx.queues.evaluate.addBulk(ids.map((leadId) => ({ name: 'evaluate', data: { leadId, cause }, opts: evaluateJobOptions(leadId) })));
 }
 
 const SMK_BY_HUBSPOT_PROPERTY = new Map(SMK_FIELDS.flatMap((f) => (f.hubspot ? [[f.hubspot, f] as const] : [])));
@@ -317,10 +356,14 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   let problems = 0;
 
   const toRead = job.refs && job.changes ? await withoutEchoes(ctx, job.crm, job.refs, job.changes) : (job.refs ?? []);
+  // When each fragment was read: a page carries its read time; records read here are read now.
+  const readAtOf = new Map<LeadFragment, number>();
   if (toRead.length > 0) {
     for (let i = 0; i < toRead.length; i += connector.batchSizes.read) {
       const refs = toRead.slice(i, i + connector.batchSizes.read) as RecordRef[];
+      const readAt = ctx.clock.now();
       const read = await connector.read(refs);
+      for (const f of read.fragments) readAtOf.set(f, readAt);
       fragments.push(...read.fragments);
       removed.push(...read.removed);
       for (const p of read.problems) {
@@ -336,7 +379,9 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   for (const raw of job.fragments ?? []) fragments.push(raw);
 
   const changed = new Set<string>();
+  const synced: Array<{ object: string; id: string }> = [];
   let ingested = 0;
+  let stale = 0;
   const applyOne = async (raw: LeadFragment): Promise<void> => {
     const parsed = leadFragmentSchema.safeParse(raw);
     if (!parsed.success) {
@@ -348,9 +393,13 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
       return;
     }
     try {
-      const outcome = await applyFragment(ctx, parsed.data, job.readAt);
+      const outcome = await applyFragment(ctx, parsed.data, readAtOf.get(raw) ?? job.readAt);
       if (outcome === 'problem') problems += 1;
-      else ingested += 1;
+      else {
+        ingested += 1;
+        synced.push({ object: parsed.data.object, id: parsed.data.recordId });
+      }
+      if (outcome === 'stale') stale += 1;
       if (outcome === 'changed') {
         const leadId = await ctx.leads.linkOf(parsed.data.source, parsed.data.object, parsed.data.recordId);
         if (leadId) changed.add(leadId);
@@ -374,10 +423,12 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
     for (const raw of group) await applyOne(raw);
   })));
   for (const r of removed) {
-    const leadId = await applyRemoval(ctx, job.crm, r);
-    if (leadId) changed.add(leadId);
+    for (const leadId of await applyRemoval(ctx, job.crm, r)) changed.add(leadId);
   }
+  // Read and merged: whatever the report said of reading or linking these records is no longer true.
+  await ctx.errors.resolveRead(job.crm, synced);
+  if (changed.size > 0) await ctx.counters.add({ changed: changed.size });
   // During the initial read nothing is evaluated yet: its end evaluates every lead (jobs/poll.ts).
   if (changed.size > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, changed, `${job.crm} change`);
-  return { ingested, changed: changed.size, removed: removed.length, problems };
+  return { ingested, changed: changed.size, removed: removed.length, problems, stale };
 }

@@ -14,6 +14,8 @@ export interface PollResult {
   records: number;
   removed: number;
   full: boolean;
+  /** Another worker was reading this feed: this poll read nothing. */
+  busy?: boolean;
 }
 
 /** Ingest jobs carry whole pages so that the feed's read is not repeated. */
@@ -33,7 +35,33 @@ async function evaluateAllIfPending(ctx: SyncContext): Promise<void> {
   await ctx.redis.del(evaluateAllKey(ctx));
 }
 
-export async function processPoll(ctx: SyncContext, crm: CrmName, options: { full?: boolean; onPage?: (records: number) => void } = {}): Promise<PollResult> {
+export interface PollOptions {
+  full?: boolean;
+  onPage?: (records: number) => void;
+  /**
+   * When another worker is reading this CRM's feed: `skip` returns at once (a scheduled poll: the
+   * running one reads the same feed), `wait` (the default) waits for it and then reads.
+   */
+  whenBusy?: 'skip' | 'wait';
+}
+
+/** A poll that found the feed being read by another worker. */
+export const BUSY_POLL: PollResult = Object.freeze({ pages: 0, records: 0, removed: 0, full: false, busy: true });
+
+/**
+ * One poll of a CRM at a time, across every worker: two readers of one feed would apply pages out
+ * of order and move the cursor back and forth. The lock is renewed while the read runs (a full
+ * read takes minutes) and lapses soon after a worker dies.
+ */
+export async function processPoll(ctx: SyncContext, crm: CrmName, options: PollOptions = {}): Promise<PollResult> {
+  const ttlMs = Math.max(5_000, ctx.config.file.sync.jobLock);
+  if (options.whenBusy === 'skip') {
+    return ctx.locks.tryWith(`poll:${crm}`, { ...BUSY_POLL }, () => pollHolding(ctx, crm, options), { ttlMs, renew: true });
+  }
+  return ctx.locks.with(`poll:${crm}`, () => pollHolding(ctx, crm, options), { ttlMs, renew: true, waitMs: 30 * 60_000 });
+}
+
+async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions): Promise<PollResult> {
   await ctx.clock.sync();
   await evaluateAllIfPending(ctx);
   const connector = ctx.connectors[crm];

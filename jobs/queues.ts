@@ -140,7 +140,13 @@ export function createQueues(connection: Redis, keyPrefix: string, onError: (que
   };
 }
 
-/** Job id of a lead's evaluation: a burst of changes to one lead collapses into one job. */
+/**
+ * A lead's evaluation is deduplicated by BullMQ's own option, not by a fixed job id: a burst of
+ * changes collapses into one waiting job; a change landing while that lead is being evaluated
+ * keeps one more job to run after it (`keepLastIfActive`); and a job that failed for good frees
+ * the id, so it never silences the lead's later changes (a fixed job id kept the failed job, and
+ * every later add of that id was dropped for the 7 days failed jobs are kept).
+ */
 export function evaluateJobOptions(leadId: string, extra: JobsOptions = {}): JobsOptions {
-  return { jobId: `lead-${leadId}`, ...extra };
+  return { deduplication: { id: `lead-${leadId}`, keepLastIfActive: true }, ...extra };
 }

@@ -4,12 +4,27 @@
  */
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
+import { countsSince } from '../src/store/counters.js';
 import type { SyncContext } from './context.js';
 import { processPoll } from './poll.js';
 import type { PollResult } from './poll.js';
 import type { QueueName } from './queues.js';
 import { startWorkers } from './workers.js';
 import { writeCount } from './writeback.js';
+
+/** The one-line JSON summary of a pass that `smk sync --once --json` prints (DESIGN.md, Interfaces). */
+export function syncSummary(result: SyncOnceResult): Record<string, unknown> {
+  return {
+    ms: result.ms,
+    read: { hubspot: result.polls.hubspot?.records ?? 0, salesforce: result.polls.salesforce?.records ?? 0 },
+    changed: result.changed,
+    evaluated: result.evaluated,
+    writes: result.writes,
+    created: result.created,
+    syncErrors: result.syncErrors,
+    ...(result.paused ? { paused: result.paused } : {}),
+  };
+}
 
 /** A CRM whose API budget is spent: its work waits, in Redis, until `until`. */
 export interface PausedCrm {
@@ -22,6 +37,13 @@ export interface PausedCrm {
 export interface SyncOnceResult {
   polls: Record<CrmName, PollResult>;
   ms: number;
+  /** Leads whose stored view changed during the pass. */
+  changed: number;
+  /** Leads evaluated during the pass. */
+  evaluated: number;
+  /** Records written (updates) and created in each CRM during the pass. */
+  writes: Record<CrmName, number>;
+  created: Record<CrmName, number>;
   syncErrors: number;
   /** Present when the pass stopped because a budget is spent: everything else was done. */
   paused?: PausedCrm[];
@@ -139,6 +161,7 @@ export async function syncOnce(
   options: { full?: boolean; workers?: boolean; timeoutMs?: number; maxRounds?: number; onProgress?: (p: SyncProgress) => void } = {},
 ): Promise<SyncOnceResult> {
   const started = Date.now();
+  const countsBefore = await ctx.counters.read();
   const workers = options.workers === false ? null : startWorkers(ctx, { queues: [...DRAINED_QUEUES, 'sla'] });
   try {
     const polls = {} as Record<CrmName, PollResult>;
@@ -178,7 +201,17 @@ export async function syncOnce(
         paused.push({ crm, until: report.resumesAt ?? null, waiting });
       }
     }
-    return { polls, ms: Date.now() - started, syncErrors: await ctx.errors.count(), ...(paused && paused.length > 0 ? { paused } : {}) };
+    const done = countsSince(countsBefore, await ctx.counters.read());
+    return {
+      polls,
+      ms: Date.now() - started,
+      changed: done.changed,
+      evaluated: done.evaluated,
+      writes: { hubspot: done['writes.hubspot'], salesforce: done['writes.salesforce'] },
+      created: { hubspot: done['created.hubspot'], salesforce: done['created.salesforce'] },
+      syncErrors: await ctx.errors.count(),
+      ...(paused && paused.length > 0 ? { paused } : {}),
+    };
   } finally {
     await workers?.close();
   }

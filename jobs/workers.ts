@@ -73,7 +73,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     workers.push(worker as Worker);
   };
 
-  make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full }), 2);
+  make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
   make<IngestJob>('ingest', (job) => processIngest(ctx, job.data), concurrency.ingest);
   make<EvaluateJob>('evaluate', (job) => {
     if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);

@@ -326,7 +326,10 @@ export async function processWriteback(ctx: SyncContext, crm: CrmName): Promise<
   await drainWrites(ctx, crm, result);
   await drainTasks(ctx, crm, result);
   const changed = result.written + result.created + result.tasks;
-  if (changed > 0) await ctx.redis.incrby(ctx.keys.meta('records-written'), changed);
+  if (changed > 0) {
+    await ctx.redis.incrby(ctx.keys.meta('records-written'), changed);
+    await ctx.counters.add({ [`writes.${crm}`]: result.written, [`created.${crm}`]: result.created, ...(crm === 'salesforce' ? { 'tasks.salesforce': result.tasks } : {}) });
+  }
   await scheduleWriteback(ctx, crm);
   return result;
 }

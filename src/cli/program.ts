@@ -43,7 +43,8 @@ export function buildProgram(): Command {
     .description('run the change feeds, evaluation and write-back')
     .option('--once', 'run until every queue is empty, then exit 0')
     .option('--full', 're-read every record of both CRMs instead of following the cursors')
-    .action((opts: { once?: boolean; full?: boolean }) => runSync({ configPath: program.opts().config, once: !!opts.once, full: !!opts.full }));
+    .option('--json', 'print, as the last line, one JSON object: ms, read, changed, evaluated, writes, created, syncErrors')
+    .action((opts: { once?: boolean; full?: boolean; json?: boolean }) => runSync({ configPath: program.opts().config, once: !!opts.once, full: !!opts.full, json: !!opts.json }));
 
   program
     .command('start')

@@ -1,7 +1,7 @@
 /** `smk sync`, `smk start` and `smk worker`: the pipeline's process shells. */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
-import { syncOnce } from '../../jobs/run-once.js';
+import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
@@ -53,13 +53,13 @@ export async function scheduleRecurring(runtime: Runtime): Promise<void> {
   await ctx.queues.reconcile.upsertJobScheduler('reconcile', { every: reconcileEvery }, { name: 'reconcile', data: { reason: 'schedule' } });
 }
 
-export async function runSync(options: { configPath?: string; once: boolean; full: boolean }): Promise<void> {
+export async function runSync(options: { configPath?: string; once: boolean; full: boolean; json?: boolean }): Promise<void> {
   const runtime = await bootstrap({ configPath: options.configPath });
   try {
     if (!options.once) {
       process.stderr.write('smk sync runs one pass with --once; `smk start` keeps syncing.\n');
     }
-    const progress = createProgress();
+    const progress = options.json ? { update: () => undefined, stop: () => undefined } : createProgress();
     const result = await syncOnce(runtime.ctx, {
       full: options.full,
       onProgress: (p) => {
@@ -69,11 +69,13 @@ export async function runSync(options: { configPath?: string; once: boolean; ful
     });
     progress.stop();
     const read = `${result.polls.hubspot.records} HubSpot and ${result.polls.salesforce.records} Salesforce records`;
-    process.stdout.write(`sync done in ${(result.ms / 1000).toFixed(1)} s: read ${read}; ${result.syncErrors} sync error(s)${result.syncErrors ? ' (see `smk errors`)' : ''}\n`);
+    const wrote = `wrote ${result.writes.hubspot} HubSpot and ${result.writes.salesforce} Salesforce records, created ${result.created.hubspot} and ${result.created.salesforce}`;
+    process.stdout.write(`sync done in ${(result.ms / 1000).toFixed(1)} s: read ${read}; ${result.changed} lead(s) changed, ${result.evaluated} evaluated; ${wrote}; ${result.syncErrors} sync error(s)${result.syncErrors ? ' (see `smk errors`)' : ''}\n`);
     for (const p of result.paused ?? []) {
       const label = p.crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
       process.stdout.write(`${label} API budget spent: paused until ${p.until ?? 'the budget allows'}, with ${p.waiting} write(s) waiting in Redis; they go on by themselves (smk start) or with the next smk sync --once after then, or raise sync.budget.${p.crm} in the config\n`);
     }
+    if (options.json) process.stdout.write(`${JSON.stringify(syncSummary(result))}\n`);
   } finally {
     await runtime.close();
   }

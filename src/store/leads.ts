@@ -16,6 +16,7 @@ const sourceViewSchema = z.object({
   modifiedAt: z.string(),
   values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   changedAt: z.record(z.string(), z.string()).optional(),
+  readAt: z.number().optional(),
 });
 
 export const storedLeadSchema = z.object({

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 export class LockTimeoutError extends Error {
   constructor(name: string) {
@@ -20,21 +21,50 @@ export class Locks {
     private readonly defaultTtlMs = 30_000,
   ) {}
 
-  /** Runs `fn` holding the lock; waits up to `waitMs` for it. The lock expires after `ttlMs` if a worker dies. */
-  async with<T>(name: string, fn: () => Promise<T>, options: { ttlMs?: number; waitMs?: number } = {}): Promise<T> {
+  /**
+   * Runs `fn` holding the lock; waits up to `waitMs` for it. The lock expires after `ttlMs` if a
+   * worker dies. With `renew`, a live holder extends it every third of `ttlMs`, for work (a full
+   * read) that may outlast any fixed lifetime.
+   */
+  async with<T>(name: string, fn: () => Promise<T>, options: { ttlMs?: number; waitMs?: number; renew?: boolean } = {}): Promise<T> {
+    const ttl = options.ttlMs ?? this.defaultTtlMs;
+    const token = await this.acquire(name, ttl, options.waitMs ?? Math.max(10_000, ttl + 1000));
+    if (token === null) throw new LockTimeoutError(name);
+    return this.runHolding(name, token, ttl, !!options.renew, fn);
+  }
+
+  /** Runs `fn` holding the lock, or returns `busy` at once when another holder has it. */
+  async tryWith<T, B>(name: string, busy: B, fn: () => Promise<T>, options: { ttlMs?: number; renew?: boolean } = {}): Promise<T | B> {
+    const ttl = options.ttlMs ?? this.defaultTtlMs;
+    const token = await this.acquire(name, ttl, 0);
+    if (token === null) return busy;
+    return this.runHolding(name, token, ttl, !!options.renew, fn);
+  }
+
+  private async acquire(name: string, ttl: number, waitMs: number): Promise<string | null> {
     const key = this.keys.lock(name);
     const token = randomUUID();
-    const ttl = options.ttlMs ?? this.defaultTtlMs;
-    const deadline = Date.now() + (options.waitMs ?? Math.max(10_000, ttl + 1000));
+    const deadline = Date.now() + waitMs;
     let delay = 5;
     while ((await this.redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw new LockTimeoutError(name);
+      if (Date.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(100, delay * 2);
     }
+    return token;
+  }
+
+  private async runHolding<T>(name: string, token: string, ttl: number, renew: boolean, fn: () => Promise<T>): Promise<T> {
+    const key = this.keys.lock(name);
+    const renewal = renew
+      ? setInterval(() => {
+        this.redis.eval(EXTEND, 1, key, token, ttl).catch(() => undefined);
+      }, Math.max(100, Math.floor(ttl / 3)))
+      : null;
     try {
       return await fn();
     } finally {
+      if (renewal) clearInterval(renewal);
       await this.redis.eval(RELEASE, 1, key, token);
     }
   }

@@ -40,6 +40,17 @@ function recordKey(crm: CrmName, object: string, recordId: string): string {
   return `${crm}:${object}:${recordId}`;
 }
 
+type RecordGroup = 'write' | 'read';
+
+/** Which success clears an entry of this stage: a write of the record, or a read and merge of it. */
+function recordGroupOf(stage: SyncError['stage'], code: string): RecordGroup | null {
+  // A merge conflict stays until the duplicate is gone: reading the record again does not settle it.
+  if (code === 'MERGE_CONFLICT') return null;
+  if (stage === 'write') return 'write';
+  if (stage === 'read' || stage === 'map' || stage === 'identity') return 'read';
+  return null;
+}
+
 function errorId(input: SyncErrorInput): string {
   return [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code].join(':');
 }
@@ -82,10 +93,11 @@ export class SyncErrorStore {
       attempts: 1,
     };
     const attempts = await this.redis.eval(UPSERT, 2, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
-    if (input.stage === 'write' && input.object && input.recordId) {
-      // Indexed by record, so that a later successful write of the record clears it (resolveWritten).
+    const group = recordGroupOf(input.stage, input.code);
+    if (group && input.object && input.recordId) {
+      // Indexed by record, so that a later successful write (or read) of the record clears it.
       const record = recordKey(input.crm, input.object, input.recordId);
-      await this.redis.multi().sadd(this.keys.syncError(`write-record:${record}`), id).sadd(this.keys.syncError('write-records'), record).exec();
+      await this.redis.multi().sadd(this.keys.syncError(`${group}-record:${record}`), id).sadd(this.keys.syncError(`${group}-records`), record).exec();
     }
     return { ...entry, attempts: Number(attempts) };
   }
@@ -95,15 +107,27 @@ export class SyncErrorStore {
    * report. One round trip for the whole batch when none of them had an error.
    */
   async resolveWritten(crm: CrmName, refs: ReadonlyArray<{ object: string; id: string }>): Promise<number> {
+    return this.resolveGroup('write', crm, refs);
+  }
+
+  /**
+   * Records just read and merged (or linked) successfully: their read, mapping and identity errors
+   * are no longer true. One round trip for the whole page when none of them had an error.
+   */
+  async resolveRead(crm: CrmName, refs: ReadonlyArray<{ object: string; id: string }>): Promise<number> {
+    return this.resolveGroup('read', crm, refs);
+  }
+
+  private async resolveGroup(group: RecordGroup, crm: CrmName, refs: ReadonlyArray<{ object: string; id: string }>): Promise<number> {
     if (refs.length === 0) return 0;
     const records = refs.map((r) => recordKey(crm, r.object, r.id));
-    const known = await this.redis.smismember(this.keys.syncError('write-records'), ...records);
+    const known = await this.redis.smismember(this.keys.syncError(`${group}-records`), ...records);
     let removed = 0;
     for (const [i, record] of records.entries()) {
       if (known[i] !== 1) continue;
-      const setKey = this.keys.syncError(`write-record:${record}`);
+      const setKey = this.keys.syncError(`${group}-record:${record}`);
       removed += await this.remove(await this.redis.smembers(setKey));
-      await this.redis.multi().del(setKey).srem(this.keys.syncError('write-records'), record).exec();
+      await this.redis.multi().del(setKey).srem(this.keys.syncError(`${group}-records`), record).exec();
     }
     return removed;
   }

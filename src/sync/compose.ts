@@ -22,6 +22,8 @@ export interface SourceView {
    * smk fields moves a record's modification time, and must not make its other fields "newer".
    */
   changedAt?: Partial<Record<OwnedPath, string>>;
+  /** Our clock (ms) when this view was read: on equal modification times the later read wins. */
+  readAt?: number;
 }
 
 /** The view of a newly read record, carrying over the change times of values that did not change. */

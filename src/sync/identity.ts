@@ -46,3 +46,27 @@ export function decideIdentity(fragment: LeadFragment, lookup: IdentityLookup, n
   }
   return { kind: 'new', leadId: newLeadId };
 }
+
+/**
+ * A Salesforce Contact whose email belongs to a lead linked to a Salesforce Lead may be that Lead,
+ * converted (the Contact does not name the Lead it came from): the Lead to read to find out, or
+ * null when there is nothing to check.
+ */
+export function conversionToVerify(fragment: LeadFragment, byEmail: IdentityLookup['byEmail']): string | null {
+  if (fragment.source !== 'salesforce' || fragment.object !== 'Contact' || !byEmail) return null;
+  const linked = byEmail.links.salesforce;
+  return linked && linked.object === 'Lead' && linked.id !== fragment.recordId ? linked.id : null;
+}
+
+/**
+ * HubSpot merged a contact (followed by one lead) into a contact another lead follows. The
+ * survivor's lead always stays. Its Salesforce twin, if any, stays its twin. The merged lead's
+ * Salesforce twin moves to the survivor's lead when that has none (`adopt-twin`); when both have
+ * one, the same person is twice in Salesforce and an admin must merge them there (`conflict`);
+ * a merged lead with no Salesforce twin simply goes (`absorb`).
+ */
+export function decideMerge(merged: LeadLinks, survivor: LeadLinks): { kind: 'absorb' | 'adopt-twin' | 'conflict' } {
+  if (!merged.salesforce) return { kind: 'absorb' };
+  if (!survivor.salesforce || survivor.salesforce.id === merged.salesforce.id) return { kind: 'adopt-twin' };
+  return { kind: 'conflict' };
+}
