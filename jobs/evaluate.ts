@@ -17,7 +17,8 @@ import { planWrites } from '../src/sync/plan.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import { evaluateJobOptions } from './queues.js';
-import { scheduleWriteback } from './writeback.js';
+import { bothCrmsRead } from './read-state.js';
+import { scheduleWriteback } from './schedule-writeback.js';
 
 const MAX_ROUNDS = 5;
 const ADVANCED_STAGES = new Set(['mql', 'sal', 'sql', 'opportunity', 'customer']);
@@ -56,22 +57,6 @@ function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
   }
   if (lead.links.hubspot || !lead.links.salesforce) return false;
   return create.hubspot === 'always';
-}
-
-/**
- * People are created in the other CRM only once both CRMs have been read in full: before that, a
- * person "missing" from Salesforce may simply not have been read yet, and creating them would make
- * a duplicate. The end of the initial read re-evaluates every lead (see jobs/poll.ts).
- */
-const readInFull = new WeakSet<SyncContext>();
-
-export async function bothCrmsRead(ctx: SyncContext): Promise<boolean> {
-  if (readInFull.has(ctx)) return true;
-  const [hubspot, salesforce] = await Promise.all([ctx.cursors.lastSyncAt('hubspot'), ctx.cursors.lastSyncAt('salesforce')]);
-  const both = hubspot !== null && salesforce !== null;
-  // Once both were read in full they stay so (a cursor is never unset).
-  if (both) readInFull.add(ctx);
-  return both;
 }
 
 async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null): Promise<number> {

@@ -16,9 +16,9 @@ import { mergeFragment } from '../src/sync/merge.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import type { IngestJob } from './queues.js';
-import { bothCrmsRead } from './evaluate.js';
-import { evaluateJobOptions } from './queues.js';
-import { releaseDeferredTask, scheduleWriteback } from './writeback.js';
+import { enqueueEvaluate } from './enqueue.js';
+import { bothCrmsRead } from './read-state.js';
+import { releaseDeferredTask, scheduleWriteback } from './schedule-writeback.js';
 
 export interface IngestResult {
   ingested: number;
@@ -294,23 +294,6 @@ async function mergeIntoOtherLead(ctx: SyncContext, crm: CrmName, removed: Remov
     }
     return [survivorLead, mergedLead];
   });
-}
-
-/** From this many leads on, evaluations go in many-lead jobs of this size (BullMQ's cost is per job). */
-export const EVALUATE_BATCH = 50;
-
-export async function enqueueEvaluate(ctx: SyncContext, leadIds: Iterable<string>, cause: string): Promise<void> {
-  const ids = [...new Set(leadIds)];
-  if (ids.length === 0) return;
-  if (ids.length >= EVALUATE_BATCH) {
-    // Every lead of a many-lead job is evaluated when it runs (under its lock, with its version
-    // check): nothing to deduplicate against.
-    const batches: Array<{ name: string; data: { leadIds: string[]; cause: string } }> = [];
-    for (let i = 0; i < ids.length; i += EVALUATE_BATCH) batches.push({ name: 'evaluate-many', data: { leadIds: ids.slice(i, i + EVALUATE_BATCH), cause } });
-    await ctx.queues.evaluate.addBulk(batches);
-    return;
-  }
-  await ctx.queues.evaluate.addBulk(ids.map((leadId) => ({ name: 'evaluate', data: { leadId, cause }, opts: evaluateJobOptions(leadId) })));
 }
 
 const SMK_BY_HUBSPOT_PROPERTY = new Map(SMK_FIELDS.flatMap((f) => (f.hubspot ? [[f.hubspot, f] as const] : [])));

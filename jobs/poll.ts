@@ -7,7 +7,8 @@
 import type { ChangePage, StreamPosition } from '../connectors/types.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { SyncContext } from './context.js';
-import { enqueueEvaluate, processIngest } from './ingest.js';
+import { enqueueEvaluate } from './enqueue.js';
+import { processIngest } from './ingest.js';
 
 export interface PollResult {
   pages: number;

@@ -4,7 +4,7 @@
  * nothing. Progress is reported on the job and in the returned counts.
  */
 import type { SyncContext } from './context.js';
-import { enqueueEvaluate } from './ingest.js';
+import { enqueueEvaluate } from './enqueue.js';
 import { processPoll } from './poll.js';
 
 export interface ReconcileResult {

@@ -5,7 +5,7 @@
  * and for timers lost with a Redis that kept nothing.
  */
 import type { SyncContext } from './context.js';
-import { enqueueEvaluate } from './ingest.js';
+import { enqueueEvaluate } from './enqueue.js';
 
 export async function evaluateDueSlas(ctx: SyncContext): Promise<number> {
   await ctx.clock.sync();

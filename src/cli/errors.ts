@@ -1,6 +1,6 @@
 /** `smk errors`: list, retry and export the sync-errors report. */
 import { bootstrap } from '../../jobs/bootstrap.js';
-import { enqueueEvaluate } from '../../jobs/ingest.js';
+import { enqueueEvaluate } from '../../jobs/enqueue.js';
 import { syncErrorsToCsv } from '../store/sync-errors.js';
 import type { CrmName } from '../model/lead.js';
 

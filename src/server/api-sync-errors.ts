@@ -8,7 +8,7 @@ import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
-import { enqueueEvaluate } from '../../jobs/ingest.js';
+import { enqueueEvaluate } from '../../jobs/enqueue.js';
 import type { IngestJob } from '../../jobs/queues.js';
 import type { CrmName } from '../model/lead.js';
 import { crmNameSchema } from '../model/lead.js';
