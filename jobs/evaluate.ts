@@ -122,12 +122,17 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   const hubspotRef = recordRef(lead, 'hubspot');
   const salesforceRef = recordRef(lead, 'salesforce');
+  // What earlier plans still have waiting for these records: this plan supersedes it.
+  const [pendingHubspot, pendingSalesforce] = await Promise.all([
+    hubspotRef ? ctx.pending.hubspot.write.peek(`${hubspotRef.object}:${hubspotRef.id}`) : null,
+    salesforceRef ? ctx.pending.salesforce.write.peek(`${salesforceRef.object}:${salesforceRef.id}`) : null,
+  ]);
   if (ownerSalesforce) await ctx.owners.refresh();
   const plans = planWrites({
     desired,
     targets: {
-      ...(hubspotRef ? { hubspot: { ref: hubspotRef, held: heldHubspot?.values ?? {}, ownerId: heldHubspot?.ownerId ?? null, writable: true } } : {}),
-      ...(salesforceRef ? { salesforce: { ref: salesforceRef, held: heldSalesforce?.values ?? {}, ownerId: heldSalesforce?.ownerId ?? null, writable: true } } : {}),
+      ...(hubspotRef ? { hubspot: { ref: hubspotRef, held: heldHubspot?.values ?? {}, pending: pendingHubspot?.payload.smk ?? {}, ownerId: heldHubspot?.ownerId ?? null, writable: true } } : {}),
+      ...(salesforceRef ? { salesforce: { ref: salesforceRef, held: heldSalesforce?.values ?? {}, pending: pendingSalesforce?.payload.smk ?? {}, ownerId: heldSalesforce?.ownerId ?? null, writable: true } } : {}),
     },
     owner: ownerSalesforce
       ? { salesforce: ownerSalesforce, hubspot: ctx.owners.translate(ownerSalesforce, 'salesforce', 'hubspot') }

@@ -16,14 +16,21 @@ export function writesTo(field: SmkField, crm: CrmName): boolean {
   return field.salesforce !== null && field.writtenBy === 'connector';
 }
 
-export function diffSmk(crm: CrmName, desired: SmkValues, held: SmkValues): SmkValues {
+/**
+ * The fields to write: those whose desired value differs from what the record holds, and those a
+ * pending (not yet written) plan would set to anything else. A newer plan supersedes an older
+ * pending one field by field, so a value that went A -> B -> A before the batch left is written
+ * as A (or not at all), never as the stale B.
+ */
+export function diffSmk(crm: CrmName, desired: SmkValues, held: SmkValues, pending: SmkValues = {}): SmkValues {
   const changes: SmkValues = {};
   for (const field of SMK_FIELDS) {
     if (!writesTo(field, crm)) continue;
     if (!Object.prototype.hasOwnProperty.call(desired, field.key)) continue;
     const want = normaliseSmkValue(field, desired[field.key]);
     const have = normaliseSmkValue(field, held[field.key]);
-    if (want !== have) changes[field.key] = want;
+    const queued = Object.prototype.hasOwnProperty.call(pending, field.key) ? normaliseSmkValue(field, pending[field.key]) : want;
+    if (want !== have || queued !== want) changes[field.key] = want;
   }
   return changes;
 }
@@ -39,7 +46,7 @@ export interface PlannedWrite {
  */
 export function planWrites(input: {
   desired: SmkValues;
-  targets: Partial<Record<CrmName, { ref: RecordRef; held: SmkValues; ownerId?: string | null; writable: boolean }>>;
+  targets: Partial<Record<CrmName, { ref: RecordRef; held: SmkValues; pending?: SmkValues; ownerId?: string | null; writable: boolean }>>;
   owner?: Partial<Record<CrmName, string | null>>;
   lifecycleStage?: { value: string; clearFirst: boolean } | null;
 }): PlannedWrite[] {
@@ -47,7 +54,7 @@ export function planWrites(input: {
   for (const crm of ['hubspot', 'salesforce'] as const) {
     const target = input.targets[crm];
     if (!target || !target.writable) continue;
-    const smk = diffSmk(crm, input.desired, target.held);
+    const smk = diffSmk(crm, input.desired, target.held, target.pending);
     const update: RecordUpdate = { ref: target.ref, smk };
     const owner = input.owner?.[crm];
     if (owner && owner !== target.ownerId) update.ownerId = owner;

@@ -10,6 +10,7 @@ import { processEvaluate } from '../../../jobs/evaluate.js';
 import { enqueueEvaluate } from '../../../jobs/enqueue.js';
 import { processIngest } from '../../../jobs/ingest.js';
 import { processPoll } from '../../../jobs/poll.js';
+import { processWriteback } from '../../../jobs/writeback.js';
 import { syncOnce } from '../../../jobs/run-once.js';
 import type { LeadFragment } from '../../../src/model/lead.js';
 import { sandboxControl, startHarness } from '../../helpers/pipeline.js';
@@ -160,6 +161,34 @@ describe('the engine under reordering', () => {
     expect(busy.changed).toBe(1);
     expect(busy.evaluated).toBeGreaterThanOrEqual(1);
   }, 120_000);
+
+  it('never writes a value superseded before its batch left: a score going A -> B -> A writes A or nothing, never B', async () => {
+    const ctx = h.runtime.ctx;
+    const contact = await linkedContact(h, 6);
+    const setTitleAndEvaluate = async (title: string) => {
+      await h.hubspot.crm.contacts.basicApi.update(contact.id, { properties: { jobtitle: title } });
+      const read = await readContact(ctx, contact.id);
+      await processIngest(ctx, { crm: 'hubspot', readAt: read.readAt, fragments: read.fragments });
+      await processEvaluate(ctx, contact.leadId);
+      return (await ctx.leads.get(contact.leadId))?.lead.score?.total;
+    };
+    const drain = async () => {
+      await sleep(400);
+      await processWriteback(ctx, 'hubspot');
+      await processWriteback(ctx, 'salesforce');
+    };
+    const a = await setTitleAndEvaluate('Intern');
+    await drain();
+    const since = new Date().toISOString();
+    const b = await setTitleAndEvaluate('Chief Revenue Officer');
+    expect(b).not.toBe(a);
+    expect(await setTitleAndEvaluate('Intern')).toBe(a);
+    await drain();
+    const read = await h.hubspot.crm.contacts.basicApi.getById(contact.id, ['smk_score'], ['smk_score']);
+    expect(Number(read.properties.smk_score)).toBe(a);
+    const written = (read.propertiesWithHistory?.smk_score ?? []).filter((v) => v.timestamp.toISOString() >= since).map((v) => Number(v.value));
+    expect(written).not.toContain(b);
+  }, 60_000);
 
   it('evaluates a lead again after its evaluation failed for good', async () => {
     const ctx = h.runtime.ctx;

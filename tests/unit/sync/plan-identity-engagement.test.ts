@@ -54,6 +54,20 @@ describe('write planning', () => {
   });
 });
 
+describe('a newer plan supersedes pending writes', () => {
+  const cases: Array<[string, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>]> = [
+    // name, desired, held, pending, planned
+    ['back to what the record holds while B waits: A goes (never B)', { score: '10' }, { score: '10' }, { score: '20' }, { score: '10' }],
+    ['nothing pending, nothing differs: nothing', { score: '10' }, { score: '10' }, {}, {}],
+    ['pending already has the desired value: nothing new', { score: '20' }, { score: '10' }, { score: '20' }, { score: '20' }],
+    ['pending for another field only: that field is left alone', { score: '10', grade: 'warm' }, { score: '10', grade: 'warm' }, { stage: 'mql' }, {}],
+    ['pending equal after normalising: nothing', { grade: 'warm' }, { grade: 'warm' }, { grade: 'WARM' }, {}],
+  ];
+  it.each(cases)('%s', (_name, desired, held, pending, planned) => {
+    expect(diffSmk('hubspot', desired, held, pending)).toEqual(planned);
+  });
+});
+
 describe('identity', () => {
   const fragment = (over: Record<string, unknown>) => leadFragmentSchema.parse({ source: 'salesforce', recordId: '00Q000000000002AAA', object: 'Lead', email: 'Ada@Example.com', modifiedAt: '2026-01-01T00:00:00.000Z', ...over });
   it('prefers the stored link', () => {
