@@ -102,10 +102,39 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   };
 }
 
-/** The dead-letter path: a job that ran out of attempts is reported, never silently dropped. */
-async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, err: Error): Promise<void> {
+/** The records an ingest job was about: its refs, and the records behind its fragments and removals. */
+export function recordsOfIngest(data: IngestJob): Array<{ object: string; id: string }> {
+  const seen = new Map<string, { object: string; id: string }>();
+  const add = (object: string | undefined, id: string | undefined) => {
+    if (object && id) seen.set(`${object}:${id}`, { object, id });
+  };
+  for (const ref of data.refs ?? []) add(ref.object, ref.id);
+  for (const f of data.fragments ?? []) add(f.object, f.recordId);
+  for (const r of data.removed ?? []) add(r.ref.object, r.ref.id);
+  return [...seen.values()];
+}
+
+/**
+ * The dead-letter path: a job that ran out of attempts is reported, never silently dropped. An
+ * ingest page is reported record by record, with each record's id: its changes lie behind the
+ * cursor already, so Retry must read exactly those records again.
+ */
+export async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, err: Error): Promise<void> {
   const data = job.data as Partial<{ crm: CrmName; leadId: string }>;
+  const records = queue === 'ingest' ? recordsOfIngest(job.data as IngestJob) : [];
   try {
+    if (records.length > 0) {
+      const crm = (job.data as IngestJob).crm;
+      for (const record of records) {
+        await ctx.errors.record({
+          crm, object: record.object, recordId: record.id, leadId: null,
+          code: isCrmError(err) ? err.code : 'JOB_FAILED',
+          message: `reading this record failed ${job.attemptsMade} times (ingest job ${job.id}): ${err.message}; Retry reads it again`,
+          stage: 'read',
+        }, ctx.clock.now());
+      }
+      return;
+    }
     await ctx.errors.record({
       crm: data.crm ?? (queue === 'writeback-salesforce' ? 'salesforce' : 'hubspot'),
       object: null,

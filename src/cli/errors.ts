@@ -1,6 +1,6 @@
 /** `smk errors`: list, retry and export the sync-errors report. */
 import { bootstrap } from '../../jobs/bootstrap.js';
-import { enqueueEvaluate } from '../../jobs/enqueue.js';
+import { retrySyncErrors } from '../../jobs/retry.js';
 import { syncErrorsToCsv } from '../store/sync-errors.js';
 import type { CrmName } from '../model/lead.js';
 
@@ -19,11 +19,15 @@ export async function runErrors(options: { configPath?: string; action: 'list' |
     if (options.action === 'retry') {
       if (!options.id && !options.all) throw new Error('name an error id (see `smk errors list`) or pass --all');
       const targets = options.all ? (await errors.list({ limit: Number.MAX_SAFE_INTEGER })).errors : [await errors.get(options.id as string)].filter((e) => e !== null);
-      if (targets.length === 0) throw new Error(`no sync error with id "${options.id}"`);
-      const leads = targets.flatMap((e) => (e.leadId ? [e.leadId] : []));
-      await enqueueEvaluate(runtime.ctx, leads, 'retry from smk errors');
-      await errors.remove(targets.map((e) => e.id));
-      process.stdout.write(`queued ${leads.length} lead(s) for another try; run \`smk sync --once\` or keep \`smk start\` running\n`);
+      if (targets.length === 0) throw new Error(options.all ? 'there are no sync errors to retry' : `no sync error with id "${options.id}"`);
+      // Records are read again here and now; evaluations and polls go to the workers.
+      const outcome = await retrySyncErrors(runtime.ctx, targets, { inline: true });
+      const { queued } = outcome;
+      process.stdout.write(`retried ${targets.length} error(s): read ${queued.rereads} record(s) again; queued ${queued.evaluations} lead(s) to evaluate and ${queued.polls} CRM poll(s)${queued.evaluations + queued.polls > 0 ? ' (run `smk sync --once` or keep `smk start` running)' : ''}\n`);
+      for (const e of outcome.stillTrue) {
+        process.stdout.write(`still true, kept in the report: ${e.crm} ${e.object ?? ''} ${e.recordId ?? ''}: ${e.code}: ${e.message}\n`);
+      }
+      if (outcome.stillTrue.length > 0) process.exitCode = 1;
       return;
     }
     const { total, errors: list } = await errors.list({ limit: options.limit ?? 50, crm: options.crm as CrmName | undefined });

@@ -8,8 +8,8 @@ import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
-import { enqueueEvaluate } from '../../jobs/enqueue.js';
-import type { IngestJob } from '../../jobs/queues.js';
+import { retrySyncErrors } from '../../jobs/retry.js';
+import type { RetryAction } from '../../jobs/retry.js';
 import type { CrmName } from '../model/lead.js';
 import { crmNameSchema } from '../model/lead.js';
 import { syncErrorsToCsv } from '../store/sync-errors.js';
@@ -48,45 +48,6 @@ async function allErrors(ctx: SyncContext, filter: z.infer<typeof filterSchema>)
   return (await ctx.errors.list({ ...filter, limit: Number.MAX_SAFE_INTEGER })).errors;
 }
 
-export type RetryAction = 'evaluate' | 'reread' | 'poll';
-
-interface RetryPlan {
-  leads: Set<string>;
-  reads: Map<CrmName, Map<string, { object: 'contact' | 'Lead' | 'Contact'; id: string }>>;
-  polls: Set<CrmName>;
-}
-
-const READABLE_OBJECTS = new Set(['contact', 'Lead', 'Contact']);
-
-/** Decides what retrying one entry means and adds it to the plan. */
-async function planRetry(ctx: SyncContext, entry: SyncError, plan: RetryPlan): Promise<RetryAction> {
-  const leadId = entry.leadId ?? (entry.object && entry.recordId ? await ctx.leads.linkOf(entry.crm, entry.object, entry.recordId) : null);
-  if (leadId && (await ctx.leads.get(leadId))) {
-    plan.leads.add(leadId);
-    return 'evaluate';
-  }
-  if (entry.object && entry.recordId && READABLE_OBJECTS.has(entry.object)) {
-    const reads = plan.reads.get(entry.crm) ?? new Map();
-    reads.set(`${entry.object}:${entry.recordId}`, { object: entry.object as 'contact' | 'Lead' | 'Contact', id: entry.recordId });
-    plan.reads.set(entry.crm, reads);
-    return 'reread';
-  }
-  plan.polls.add(entry.crm);
-  return 'poll';
-}
-
-async function runPlan(ctx: SyncContext, plan: RetryPlan): Promise<void> {
-  await enqueueEvaluate(ctx, plan.leads, 'retry from the sync-errors report');
-  for (const [crm, reads] of plan.reads) {
-    if (reads.size === 0) continue;
-    const job: IngestJob = { crm, readAt: ctx.clock.now(), refs: [...reads.values()] };
-    await ctx.queues.ingest.add('retry', job);
-  }
-  for (const crm of plan.polls) await ctx.queues.poll.add('poll', { crm });
-}
-
-const emptyPlan = (): RetryPlan => ({ leads: new Set(), reads: new Map(), polls: new Set() });
-
 export function syncErrorsRouter(ctx: SyncContext): Router {
   const router = express.Router();
 
@@ -114,25 +75,21 @@ export function syncErrorsRouter(ctx: SyncContext): Router {
   router.post('/sync-errors/retry-all', express.json({ limit: '10kb' }), async (req, res) => {
     const filter = parseInput(retryAllBodySchema, req.body ?? {}, 'body');
     const errors = await allErrors(ctx, filter);
-    const plan = emptyPlan();
-    const actions: Record<RetryAction, number> = { evaluate: 0, reread: 0, poll: 0 };
-    for (const entry of errors) actions[await planRetry(ctx, entry, plan)] += 1;
-    await runPlan(ctx, plan);
-    await ctx.errors.remove(errors.map((e) => e.id));
-    ctx.logger.info({ requestId: requestIdOf(res), retried: errors.length, ...actions }, 'sync errors retried');
-    res.json({ retried: errors.length, actions });
+    if (errors.length === 0) throw new HttpError(404, 'no sync error matches this filter: nothing was queued');
+    const outcome = await retrySyncErrors(ctx, errors);
+    ctx.logger.info({ requestId: requestIdOf(res), retried: errors.length, ...outcome.actions }, 'sync errors retried');
+    res.json({ retried: errors.length, actions: outcome.actions, queued: outcome.queued });
   });
 
   router.post('/sync-errors/:id/retry', async (req, res) => {
     const { id } = parseInput(idParamsSchema, req.params, 'path');
     const entry = await ctx.errors.get(id);
-    if (!entry) throw new HttpError(404, 'no such sync error (it may have been resolved or retried already)');
-    const plan = emptyPlan();
-    const action = await planRetry(ctx, entry, plan);
-    await runPlan(ctx, plan);
-    await ctx.errors.remove([entry.id]);
+    if (!entry) throw new HttpError(404, 'no such sync error (it may have been resolved or retried already): nothing was queued');
+    const outcome = await retrySyncErrors(ctx, [entry]);
+    const action = (Object.entries(outcome.actions).find(([, n]) => n > 0)?.[0] ?? 'poll') as RetryAction;
+    const leadId = action === 'evaluate' ? (entry.leadId ?? (entry.object && entry.recordId ? await ctx.leads.linkOf(entry.crm, entry.object, entry.recordId) : null)) : null;
     ctx.logger.info({ requestId: requestIdOf(res), errorId: entry.id, action }, 'sync error retried');
-    res.json({ id: entry.id, action, leadId: action === 'evaluate' ? [...plan.leads][0] ?? null : null });
+    res.json({ id: entry.id, action, leadId, queued: outcome.queued });
   });
 
   return router;

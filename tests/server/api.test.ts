@@ -129,17 +129,17 @@ describe('sync errors', () => {
     const id = list.errors[0]?.id as string;
     const res = await post(`/api/sync-errors/${encodeURIComponent(id)}/retry`, undefined);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id, action: 'evaluate', leadId: 'L1' });
+    expect(await res.json()).toEqual({ id, action: 'evaluate', leadId: 'L1', queued: { evaluations: 1, rereads: 0, polls: 0 } });
     expect(await h.ctx.errors.get(id)).toBeNull();
-    const job = await h.ctx.queues.evaluate.getJob('lead-L1');
-    expect(job?.data).toMatchObject({ leadId: 'L1' });
+    const jobs = await h.ctx.queues.evaluate.getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(jobs.map((j) => j.data)).toContainEqual(expect.objectContaining({ leadId: 'L1' }));
     expect((await post(`/api/sync-errors/${encodeURIComponent(id)}/retry`, undefined)).status).toBe(404);
   });
 
   it('retries all (per filter): records are read again, CRM-wide failures polled again', async () => {
     const res = await post('/api/sync-errors/retry-all', JSON.stringify({ crm: 'salesforce' }), { 'Content-Type': 'application/json' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ retried: 2, actions: { evaluate: 0, reread: 1, poll: 1 } });
+    expect(await res.json()).toEqual({ retried: 2, actions: { evaluate: 0, reread: 1, poll: 1 }, queued: { evaluations: 0, rereads: 1, polls: 1 } });
     expect(await h.ctx.errors.count()).toBe(0);
     const ingest = await h.ctx.queues.ingest.getJobs(['waiting']);
     expect(ingest.map((j) => j.data)).toContainEqual(expect.objectContaining({ crm: 'salesforce', refs: [{ object: 'Lead', id: '00Q000000000001AAA' }] }));

@@ -240,7 +240,8 @@
     try {
       const result = await api('/api/sync-errors/retry-all', { method: 'POST', headers: WRITE_HEADERS, body: JSON.stringify(state.errorFilter || {}) });
       state.errorFilter = null;
-      notify(`Retry queued for ${num(result.retried)} errors.`, 'ok');
+      const q = result.queued || {};
+      notify(`Retry queued for ${num(result.retried)} errors: ${num(q.evaluations || 0)} lead(s) to evaluate, ${num(q.rereads || 0)} record(s) to read again, ${num(q.polls || 0)} CRM(s) to poll.`, 'ok');
       void refresh();
     } catch (err) {
       notify(`Retry failed: ${err.message}`, 'error');
