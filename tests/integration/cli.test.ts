@@ -68,6 +68,17 @@ describe('smk', () => {
     expect(errors.stdout).not.toMatch(/VALIDATION|TRANSIENT|JOB_FAILED/);
   }, 120_000);
 
+  it('prints the pass as JSON with --json, and a second pass with nothing changed outside does nothing', async () => {
+    const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>;
+    const first = await smk(['sync', '--once', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(Object.keys(lastJson(first.stdout)).sort()).toEqual(['changed', 'created', 'evaluated', 'ms', 'read', 'syncErrors', 'writes']);
+    const quiet = await smk(['sync', '--once', '--json'], env);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(lastJson(quiet.stdout)).toMatchObject({ changed: 0, evaluated: 0, writes: { hubspot: 0, salesforce: 0 }, created: { hubspot: 0, salesforce: 0 } });
+    expect(quiet.stdout).toMatch(/0 lead\(s\) changed, 0 evaluated; wrote 0 HubSpot and 0 Salesforce records/);
+  }, 120_000);
+
   it('explains bad input in one line, without a stack trace', async () => {
     const bad = await smk(['errors', 'list', '--crm', 'pipedrive'], env);
     expect(bad.code).toBe(1);
