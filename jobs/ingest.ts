@@ -5,12 +5,14 @@
  */
 import pLimit from 'p-limit';
 import type { RecordRef, RemovedRecord } from '../connectors/types.js';
-import { normaliseSmkValue, SMK_FIELD_BY_KEY, SMK_FIELDS } from '../src/model/fields.js';
+import { SMK_FIELD_BY_KEY } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/model/lead.js';
 import type { CrmName, LeadFragment, LeadLinks } from '../src/model/lead.js';
 import { leadIdFor } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
+import { isHubSpotEcho } from '../src/sync/echo.js';
+import type { KnownValues } from '../src/sync/echo.js';
 import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from '../src/sync/identity.js';
 import { mergeFragment } from '../src/sync/merge.js';
 import type { SmkValues } from '../src/sync/plan.js';
@@ -296,8 +298,6 @@ async function mergeIntoOtherLead(ctx: SyncContext, crm: CrmName, removed: Remov
   });
 }
 
-const SMK_BY_HUBSPOT_PROPERTY = new Map(SMK_FIELDS.flatMap((f) => (f.hubspot ? [[f.hubspot, f] as const] : [])));
-
 /**
  * A webhook's refs less those whose every named change is a value the record is known to hold
  * (what we wrote, or last read): the echo of our own write-back, which a read would only confirm.
@@ -317,16 +317,10 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
     const inFlight = (await ctx.pending.hubspot.write.peek(`${ref.object}:${ref.id}`))?.payload ?? null;
     const leadId = await ctx.leads.linkOf(crm, ref.object, ref.id);
     const held = leadId ? await ctx.held.get(crm, leadId) : null;
-    const sources: Array<{ smk: SmkValues; lifecycle?: string; ownerId?: string | null }> = [];
-    if (inFlight) sources.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}) });
-    if (held) sources.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId });
-    const echo = sources.length > 0 && named.every((change) => sources.some((known) => {
-      if (change.property === 'lifecyclestage') return known.lifecycle !== undefined && known.lifecycle === change.value;
-      if (change.property === 'hubspot_owner_id') return known.ownerId !== undefined && (known.ownerId ?? null) === (change.value || null);
-      const field = SMK_BY_HUBSPOT_PROPERTY.get(change.property);
-      return field !== undefined && Object.prototype.hasOwnProperty.call(known.smk, field.key) && normaliseSmkValue(field, known.smk[field.key]) === normaliseSmkValue(field, change.value);
-    }));
-    if (!echo) out.push(ref);
+    const known: KnownValues[] = [];
+    if (inFlight) known.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}) });
+    if (held) known.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId });
+    if (!isHubSpotEcho(named, known)) out.push(ref);
   }
   return out;
 }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { isHubSpotEcho } from '../../../src/sync/echo.js';
+import type { KnownValues, NamedChange } from '../../../src/sync/echo.js';
+
+const written: KnownValues = { smk: { score: '42', grade: 'warm' }, lifecycle: 'marketingqualifiedlead', ownerId: '77' };
+const read: KnownValues = { smk: { score: '40' }, ownerId: null };
+
+describe('echo recognition', () => {
+  const cases: Array<[string, NamedChange[], KnownValues[], boolean]> = [
+    ['our own score and grade, as written', [{ property: 'smk_score', value: '42' }, { property: 'smk_grade', value: 'warm' }], [written], true],
+    ['a number written back with a decimal is the same value', [{ property: 'smk_score', value: '42.0' }], [written], true],
+    ['one value ours, one a user\'s', [{ property: 'smk_score', value: '42' }, { property: 'jobtitle', value: 'CRO' }], [written], false],
+    ['a score nobody wrote', [{ property: 'smk_score', value: '43' }], [written, read], false],
+    ['the value last read counts as known', [{ property: 'smk_score', value: '40' }], [written, read], true],
+    ['the lifecycle stage we wrote', [{ property: 'lifecyclestage', value: 'marketingqualifiedlead' }], [written], true],
+    ['a lifecycle stage when none is known', [{ property: 'lifecyclestage', value: 'lead' }], [read], false],
+    ['an owner cleared, known as none', [{ property: 'hubspot_owner_id', value: '' }], [read], true],
+    ['another owner', [{ property: 'hubspot_owner_id', value: '78' }], [written], false],
+    ['no named change is no echo', [], [written], false],
+    ['nothing known is no echo', [{ property: 'smk_score', value: '42' }], [], false],
+  ];
+  it.each(cases)('%s', (_name, changes, sources, echo) => {
+    expect(isHubSpotEcho(changes, sources)).toBe(echo);
+  });
+});
