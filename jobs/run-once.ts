@@ -2,7 +2,7 @@
  * `smk sync --once`: run both change feeds, then evaluation and write-back until every queue and
  * every pending batch is empty, then return. For cron, tests and admins.
  */
-import { isCrmError } from '../connectors/errors.js';
+import { backoffMs, isCrmError, isRetryable } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import { countsSince } from '../src/store/counters.js';
 import type { SyncContext } from './context.js';
@@ -79,9 +79,14 @@ export async function outstandingByPlace(ctx: SyncContext): Promise<Record<strin
     { queue: ctx.queues.reconcile, timersMatter: true },
   ];
   await Promise.all(queues.map(async ({ queue, timersMatter }) => {
-    const states = timersMatter ? (['waiting', 'active', 'delayed', 'prioritized', 'paused'] as const) : (['waiting', 'active', 'prioritized', 'paused'] as const);
-    const counts = await queue.getJobCounts(...states);
-    const n = Object.values(counts).reduce((a, b) => a + b, 0);
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'paused');
+    let n = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (timersMatter) {
+      // A job scheduler's next run (the daily reconcile that `smk start` schedules) is not work
+      // this pass left: only delayed jobs of the pass itself (retries, drain timers) are.
+      const delayed = queue.name === 'reconcile' ? (await queue.getDelayed()).filter((job) => !job.repeatJobKey).length : (await queue.getJobCounts('delayed')).delayed ?? 0;
+      n += delayed;
+    }
     if (n > 0) out[`queue ${queue.name}`] = n;
   }));
   return out;
@@ -138,16 +143,32 @@ export async function waitUntilIdle(
   return {};
 }
 
-/** One feed read; a spent budget ends it (the cursor keeps its place) instead of failing the pass. */
-async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<typeof processPoll>[2]): Promise<PollResult | 'paused'> {
-  try {
-    return await processPoll(ctx, crm, options);
-  } catch (err) {
-    if (isCrmError(err) && err.code === 'QUOTA_EXHAUSTED') {
-      ctx.logger.warn({ crm, resumesAt: err.retryAfterMs ? new Date(ctx.clock.now() + err.retryAfterMs).toISOString() : undefined }, 'the API budget is spent: the feed resumes from its cursor later');
-      return 'paused';
+/** How often a pass tries one feed read that meets passing faults (a 503, a rate limit, an expired session). */
+export const FEED_ATTEMPTS = 6;
+
+/**
+ * One feed read, with the retries and back-off a queued poll gets: a passing fault (a CRM's 5xx,
+ * a rate limit, a session to refresh) is tried again from the cursor, which only moves past pages
+ * already handed on. A spent budget ends it (the cursor keeps its place) instead of failing the
+ * pass. Anything else, or a fault that outlasts every attempt, fails the pass with its reason.
+ */
+async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<typeof processPoll>[2], sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): Promise<PollResult | 'paused'> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await processPoll(ctx, crm, options);
+    } catch (err) {
+      if (isCrmError(err) && err.code === 'QUOTA_EXHAUSTED') {
+        ctx.logger.warn({ crm, resumesAt: err.retryAfterMs ? new Date(ctx.clock.now() + err.retryAfterMs).toISOString() : undefined }, 'the API budget is spent: the feed resumes from its cursor later');
+        return 'paused';
+      }
+      if (!isCrmError(err) || !isRetryable(err.code) || attempt >= FEED_ATTEMPTS) {
+        if (isCrmError(err) && attempt > 1) err.message = `${err.message} (after ${attempt} attempts)`;
+        throw err;
+      }
+      const wait = backoffMs(attempt, err, { maxMs: 30_000 });
+      ctx.logger.warn({ crm, attempt, errorCode: err.code, waitMs: wait }, 'the feed read met a passing fault: trying again from the cursor');
+      await sleep(wait);
     }
-    throw err;
   }
 }
 
