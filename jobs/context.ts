@@ -10,6 +10,7 @@ import { effectiveOwnership } from '../src/config.js';
 import type { OwnedPath, OwnershipPolicy } from '../src/config.js';
 import type { CrmName } from '../src/model/lead.js';
 import { CursorStore } from '../src/store/cursors.js';
+import { ConnectionStatusStore } from '../src/store/connection-status.js';
 import { CounterStore } from '../src/store/counters.js';
 import { EventStore } from '../src/store/events.js';
 import { HeldStore } from '../src/store/held.js';
@@ -75,6 +76,7 @@ export interface SyncContext {
   errors: SyncErrorStore;
   events: EventStore;
   counters: CounterStore;
+  connections: ConnectionStatusStore;
   locks: Locks;
   pending: Record<CrmName, PendingStores>;
   connectors: Connectors;
@@ -150,6 +152,7 @@ export function createSyncContext(input: {
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
     counters: new CounterStore(redis, keys),
+    connections: new ConnectionStatusStore(redis, keys),
     locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },
     connectors: input.connectors,

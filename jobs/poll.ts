@@ -5,8 +5,11 @@
  * then continues the feed from just before that read began.
  */
 import type { ChangePage, StreamPosition } from '../connectors/types.js';
+import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
+import type { ConnectionStatus } from '../src/store/connection-status.js';
 import type { SyncContext } from './context.js';
+import { markAuthFailed, reconnected } from './connection.js';
 import { enqueueEvaluate } from './enqueue.js';
 import { processIngest } from './ingest.js';
 
@@ -17,6 +20,8 @@ export interface PollResult {
   full: boolean;
   /** Another worker was reading this feed: this poll read nothing. */
   busy?: boolean;
+  /** The CRM refused our authorisation (still): this poll read nothing. */
+  authFailed?: ConnectionStatus;
 }
 
 /** Ingest jobs carry whole pages so that the feed's read is not repeated. */
@@ -55,6 +60,23 @@ export const BUSY_POLL: PollResult = Object.freeze({ pages: 0, records: 0, remov
  * read takes minutes) and lapses soon after a worker dies.
  */
 export async function processPoll(ctx: SyncContext, crm: CrmName, options: PollOptions = {}): Promise<PollResult> {
+  // A CRM whose authorisation failed is not polled (each poll would fail its attempts, forever):
+  // its connection is checked at most once a minute, and polling resumes from the cursor when it works.
+  const status = await ctx.connections.get(crm);
+  if (status?.state === 'auth_failed' && !(await reconnected(ctx, crm))) {
+    return { pages: 0, records: 0, removed: 0, full: false, authFailed: (await ctx.connections.get(crm)) ?? status };
+  }
+  try {
+    const result = await lockedPoll(ctx, crm, options);
+    if (!result.busy) await ctx.connections.set(crm, 'connected', ctx.clock.now());
+    return result;
+  } catch (err) {
+    if (isCrmError(err) && err.code === 'AUTH_INVALID') await markAuthFailed(ctx, crm, err.message);
+    throw err;
+  }
+}
+
+async function lockedPoll(ctx: SyncContext, crm: CrmName, options: PollOptions): Promise<PollResult> {
   const ttlMs = Math.max(5_000, ctx.config.file.sync.jobLock);
   if (options.whenBusy === 'skip') {
     return ctx.locks.tryWith(`poll:${crm}`, { ...BUSY_POLL }, () => pollHolding(ctx, crm, options), { ttlMs, renew: true });

@@ -2,7 +2,7 @@
  * `smk sync --once`: run both change feeds, then evaluation and write-back until every queue and
  * every pending batch is empty, then return. For cron, tests and admins.
  */
-import { backoffMs, isCrmError, isRetryable } from '../connectors/errors.js';
+import { backoffMs, CrmError, isCrmError, isRetryable } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import { countsSince } from '../src/store/counters.js';
 import type { SyncContext } from './context.js';
@@ -155,7 +155,13 @@ export const FEED_ATTEMPTS = 6;
 async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<typeof processPoll>[2], sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): Promise<PollResult | 'paused'> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await processPoll(ctx, crm, options);
+      const result = await processPoll(ctx, crm, options);
+      if (result.authFailed) {
+        // A cron pass must not report success while a CRM refuses us: say why, and how to fix it.
+        const { message, fix, since } = result.authFailed;
+        throw new CrmError({ crm, code: 'AUTH_INVALID', message: `${crm === 'hubspot' ? 'HubSpot' : 'Salesforce'} refuses our authorisation since ${since}${message ? ` (${message})` : ''}; ${fix ?? 'connect it again'}` });
+      }
+      return result;
     } catch (err) {
       if (isCrmError(err) && err.code === 'QUOTA_EXHAUSTED') {
         ctx.logger.warn({ crm, resumesAt: err.retryAfterMs ? new Date(ctx.clock.now() + err.retryAfterMs).toISOString() : undefined }, 'the API budget is spent: the feed resumes from its cursor later');

@@ -10,6 +10,7 @@ import type { CrmName } from '../src/model/lead.js';
 import type { PendingEntry, PendingStore } from '../src/store/pending.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { markAuthFailed } from './connection.js';
 import type { CreatePayload } from './queues.js';
 import { releaseDeferredTask, scheduleWriteback } from './schedule-writeback.js';
 
@@ -120,6 +121,7 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
       if (!isCrmError(err)) throw err;
       await rescheduleAll(ctx, store, entries, err);
       result.rescheduled += entries.length;
+      if (err.code === 'AUTH_INVALID') await markAuthFailed(ctx, store.crm, err.message);
       if (err.code === 'QUOTA_EXHAUSTED' || err.code === 'AUTH_INVALID') return;
       continue;
     }

@@ -1,44 +1,50 @@
 /**
  * Probes: `/healthz` says the process answers (liveness: restart me if not); `/readyz` says the
- * service can do its work: Redis answers PING and each CRM answers its connector's `ping()`.
- * A failing dependency is named with a short reason (an error code, never a token or a payload).
+ * service can do its work, from local facts only: Redis answers PING, and each CRM's connection
+ * status as the pipeline last saw it (src/store/connection-status.ts). A probe never spends a CRM
+ * API call (the CRMs' budgets are shared and counted daily), and a CRM that is down or refuses us
+ * does not take the service out of rotation: webhooks are still taken and work waits in Redis.
+ * The status is in the body, with its fix; `smk doctor` checks the CRMs themselves.
  */
 import express from 'express';
 import type { Router } from 'express';
-import { isCrmError } from '../../connectors/errors.js';
 import type { SyncContext } from '../../jobs/context.js';
 import { CRM_NAMES } from '../model/lead.js';
+import type { ConnectionStatus } from '../store/connection-status.js';
 import { requestIdOf } from './http-errors.js';
 import { withTimeout } from './snapshot.js';
 
 export const READY_TIMEOUT_MS = 5000;
 
 export type CheckResult = { ok: true } | { ok: false; error: string };
+export type ConnectionCheck = { ok: boolean; state: ConnectionStatus['state'] | 'unknown' } & Partial<Pick<ConnectionStatus, 'message' | 'fix' | 'since'>>;
 
 function describe(err: unknown): string {
-  if (isCrmError(err)) return `${err.code}: ${err.message}`.slice(0, 300);
   return (err instanceof Error ? err.message : String(err)).slice(0, 300);
 }
 
-async function check(fn: () => Promise<unknown>, what: string): Promise<CheckResult> {
+export async function readiness(ctx: SyncContext): Promise<{ ok: boolean; checks: Record<string, CheckResult | ConnectionCheck> }> {
+  let redis: CheckResult;
+  const statuses: Partial<Record<string, ConnectionStatus | null>> = {};
   try {
-    await withTimeout(fn(), READY_TIMEOUT_MS, what);
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: describe(err) };
-  }
-}
-
-export async function readiness(ctx: SyncContext): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
-  const entries = await Promise.all([
-    check(async () => {
+    await withTimeout((async () => {
       const answer = await ctx.redis.ping();
       if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
-    }, 'redis').then((r) => ['redis', r] as const),
-    ...CRM_NAMES.map((crm) => check(() => ctx.connectors[crm].ping(), crm).then((r) => [crm, r] as const)),
-  ]);
-  const checks = Object.fromEntries(entries) as Record<string, CheckResult>;
-  return { ok: entries.every(([, r]) => r.ok), checks };
+      for (const crm of CRM_NAMES) statuses[crm] = await ctx.connections.get(crm);
+    })(), READY_TIMEOUT_MS, 'redis');
+    redis = { ok: true };
+  } catch (err) {
+    redis = { ok: false, error: describe(err) };
+  }
+  const checks: Record<string, CheckResult | ConnectionCheck> = { redis };
+  for (const crm of CRM_NAMES) {
+    const status = statuses[crm];
+    checks[crm] = status
+      ? { ok: status.state === 'connected', state: status.state, since: status.since, ...(status.message ? { message: status.message } : {}), ...(status.fix ? { fix: status.fix } : {}) }
+      : { ok: true, state: 'unknown' };
+  }
+  // Only what this process can fix by being restarted or replaced makes it unready.
+  return { ok: redis.ok, checks };
 }
 
 export function healthRouter(ctx: SyncContext): Router {
@@ -48,13 +54,13 @@ export function healthRouter(ctx: SyncContext): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const result = await readiness(ctx);
+    const failed = Object.entries(result.checks).filter(([, r]) => !r.ok).map(([name]) => name);
     if (!result.ok) {
-      const failed = Object.entries(result.checks).filter(([, r]) => !r.ok).map(([name]) => name);
       ctx.logger.warn({ requestId: requestIdOf(res), failed }, 'not ready');
       res.status(503).json({ ...result, failed });
       return;
     }
-    res.json(result);
+    res.json(failed.length > 0 ? { ...result, failed } : result);
   });
   return router;
 }

@@ -173,6 +173,18 @@ export function createAppMetrics(data: ServerData): AppMetrics {
     },
   });
 
+  new Gauge({
+    name: 'smk_crm_auth_ok',
+    help: 'Whether each CRM accepts our authorisation as the pipeline last saw it (1) or refuses it (0; see /readyz for the message and fix).',
+    labelNames: ['crm'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const status = await data.status();
+      for (const crm of CRM_NAMES) this.set({ crm }, status.crms[crm].connection?.state === 'auth_failed' ? 0 : 1);
+    },
+  });
+
   const merged = Registry.merge([processRegistry, registry]);
   return { registry: merged, contentType: merged.contentType, render: () => merged.metrics() };
 }

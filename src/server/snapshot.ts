@@ -4,6 +4,7 @@
  * few seconds with one computation in flight, so that a dashboard refreshing every few seconds,
  * several open tabs and a Prometheus scrape cost one pass over the store, not one each.
  */
+import type { ConnectionStatus } from '../store/connection-status.js';
 import type { QuotaReport } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
 import type { CrmName } from '../model/lead.js';
@@ -20,6 +21,8 @@ export type QuotaStatus = QuotaReport | { crm: CrmName; error: string };
 export interface CrmStatus {
   lastSyncAt: string | null;
   quota: QuotaStatus;
+  /** The connection as the pipeline last saw it (null: not known yet). */
+  connection: ConnectionStatus | null;
 }
 
 export interface StatusSnapshot {
@@ -149,8 +152,8 @@ export class ServerData {
       this.ctx.errors.count(),
       Promise.all(
         CRM_NAMES.map(async (crm) => {
-          const [last, quota] = await Promise.all([this.ctx.cursors.lastSyncAt(crm), this.quota(crm)]);
-          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota }] as const;
+          const [last, quota, connection] = await Promise.all([this.ctx.cursors.lastSyncAt(crm), this.quota(crm), this.ctx.connections.get(crm)]);
+          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota, connection }] as const;
         }),
       ),
     ]);

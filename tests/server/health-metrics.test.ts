@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError } from '../../connectors/errors.js';
+import { reconnectFix } from '../../src/store/connection-status.js';
 import { endpointLabel, jobObserver, recordApiCall } from '../../src/server/metrics.js';
 import { makeLead, startHarness } from './helpers.js';
 import type { ServerHarness } from './helpers.js';
@@ -19,24 +20,33 @@ describe('probes', () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
-  it('/readyz is 200 when Redis and both CRMs answer', async () => {
-    const res = await fetch(`${h.url}/readyz`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ok: true, checks: { redis: { ok: true }, hubspot: { ok: true }, salesforce: { ok: true } } });
-  });
-
-  it('/readyz is 503 and names the CRM whose ping fails', async () => {
-    h.connectors.salesforce.pingError = new CrmError({ crm: 'salesforce', code: 'AUTH_INVALID', message: 'expired access/refresh token' });
+  it('/readyz is 200 when Redis answers, and spends no CRM API call', async () => {
+    h.connectors.salesforce.pingError = new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: 'would have been a CRM call' });
+    h.connectors.hubspot.pingError = new CrmError({ crm: 'hubspot', code: 'TRANSIENT', message: 'would have been a CRM call' });
     try {
-      const res = await fetch(`${h.url}/readyz`);
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({
-        ok: false,
-        failed: ['salesforce'],
-        checks: { redis: { ok: true }, hubspot: { ok: true }, salesforce: { ok: false, error: expect.stringContaining('AUTH_INVALID') } },
-      });
+      for (let i = 0; i < 5; i += 1) {
+        const res = await fetch(`${h.url}/readyz`);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toMatchObject({ ok: true, checks: { redis: { ok: true }, hubspot: { ok: true, state: 'unknown' }, salesforce: { ok: true, state: 'unknown' } } });
+      }
     } finally {
       h.connectors.salesforce.pingError = null;
+      h.connectors.hubspot.pingError = null;
+    }
+  });
+
+  it('/readyz names a CRM that refuses our authorisation, with the fix, and stays in rotation', async () => {
+    await h.ctx.connections.set('salesforce', 'auth_failed', Date.now(), { message: 'expired access/refresh token', fix: reconnectFix('salesforce') });
+    try {
+      const res = await fetch(`${h.url}/readyz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        ok: true,
+        failed: ['salesforce'],
+        checks: { redis: { ok: true }, salesforce: { ok: false, state: 'auth_failed', message: 'expired access/refresh token', fix: expect.stringContaining('/oauth/salesforce/start') } },
+      });
+    } finally {
+      await h.ctx.connections.set('salesforce', 'connected', Date.now());
     }
   });
 });

@@ -150,6 +150,14 @@
       const last = document.createElement('p');
       last.textContent = `Last sync: ${ago(s.lastSyncAt)}`;
       card.append(title, last);
+      if (s.connection && s.connection.state === 'auth_failed') {
+        // The banner: syncing with this CRM has stopped until it is connected again.
+        const banner = document.createElement('p');
+        banner.className = 'banner error';
+        banner.setAttribute('role', 'alert');
+        banner.textContent = `${title.textContent} refuses our authorisation since ${s.connection.since}${s.connection.message ? ` (${s.connection.message})` : ''}: syncing with it has stopped. To fix: ${s.connection.fix || 'connect it again'}.`;
+        card.append(banner);
+      }
       const q = s.quota;
       const budget = document.createElement('p');
       if (q.error) {
