@@ -7,6 +7,7 @@ import { Worker } from 'bullmq';
 import type { Job, Processor } from 'bullmq';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
+import { REDIS_ERROR_LOG_EVERY_MS } from '../src/store/redis.js';
 import type { SyncContext } from './context.js';
 import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
@@ -31,6 +32,14 @@ export class ServiceWorker<T> extends Worker<T> {
       keepListening(...connections);
     }
   }
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+
+/** A lost Redis connection: the Redis clients log the outage once for the process (src/store/redis.ts). */
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest/i.test(err.message);
 }
 
 export interface WorkerSet {
@@ -69,7 +78,22 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
       ctx.logger.warn({ queue: name, jobId: job.id, attempt: job.attemptsMade, final, errorCode: isCrmError(err) ? err.code : undefined, err: err.message }, 'job failed');
       if (final) void deadLetter(ctx, name, job, err);
     });
-    worker.on('error', (err) => ctx.logger.error({ queue: name, err: err.message }, 'worker error'));
+    // While Redis is away every worker's connection fails several times a second: the Redis
+    // clients log the outage (one line, one a minute, one when back); any other worker error is
+    // logged once, then at most once a minute per queue.
+    let loggedAt = 0;
+    let quiet = 0;
+    worker.on('error', (err) => {
+      if (isConnectionError(err)) return;
+      const now = Date.now();
+      if (now - loggedAt < REDIS_ERROR_LOG_EVERY_MS) {
+        quiet += 1;
+        return;
+      }
+      ctx.logger.error({ queue: name, err: err.message, ...(quiet > 0 ? { sameErrorsSinceLastLine: quiet } : {}) }, 'worker error');
+      loggedAt = now;
+      quiet = 0;
+    });
     workers.push(worker as Worker);
   };
 

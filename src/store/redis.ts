@@ -48,15 +48,34 @@ export function createRedis(url: string, options: RedisOptions & { forQueues?: b
   return client;
 }
 
-/** While Redis stays down, its connection error is logged again at most this often. */
-export const REDIS_ERROR_LOG_EVERY_MS = 5 * 60_000;
+/** While Redis stays down, the outage is logged again at most this often. */
+export const REDIS_ERROR_LOG_EVERY_MS = 60_000;
+
+/**
+ * One outage of one Redis, as every connection of this process to it sees it: a process has
+ * several connections (commands, queues, each worker's blocking one), and all fail together.
+ */
+interface Outage {
+  down: Set<Redis>;
+  since: number;
+  loggedAt: number;
+}
+const outages = new WeakMap<RedisLogger, Map<string, Outage>>();
+
+function outageOf(logger: RedisLogger, where: string): Outage {
+  const byUrl = outages.get(logger) ?? new Map<string, Outage>();
+  outages.set(logger, byUrl);
+  const outage = byUrl.get(where) ?? { down: new Set<Redis>(), since: 0, loggedAt: 0 };
+  byUrl.set(where, outage);
+  return outage;
+}
 
 /**
  * Gives `client` an `error` listener. ioredis emits an error on every failed reconnect (several a
- * second while Redis is down): the first of an outage is logged as a warning, the rest are quiet
- * (but for a reminder every REDIS_ERROR_LOG_EVERY_MS) until the connection is ready again, which
- * is logged too. The URL is logged without its password, and the password is cut from the message
- * should an error ever carry it.
+ * second while Redis is down, on each connection): the process logs one line when Redis goes away,
+ * one a minute while it stays away, and one when it is back, whatever the number of connections.
+ * The URL is logged without its password, and the password is cut from the message should an
+ * error ever carry it.
  */
 export function watchRedisErrors(client: Redis, url: string, logger: RedisLogger): void {
   const where = redactUrl(url);
@@ -67,22 +86,27 @@ export function watchRedisErrors(client: Redis, url: string, logger: RedisLogger
   } catch {
     // An unparseable URL: ioredis fails on it with its own error, logged below.
   }
-  let down = false;
-  let loggedAt = 0;
+  const outage = outageOf(logger, where);
   client.on('error', (err: unknown) => {
     const now = Date.now();
-    if (down && now - loggedAt < REDIS_ERROR_LOG_EVERY_MS) return;
-    down = true;
-    loggedAt = now;
+    const starting = outage.down.size === 0;
+    outage.down.add(client);
+    if (!starting && now - outage.loggedAt < REDIS_ERROR_LOG_EVERY_MS) return;
+    if (starting) outage.since = now;
+    outage.loggedAt = now;
     const raw = err instanceof Error ? err.message : String(err);
     const message = secrets.reduce((text, secret) => text.split(secret).join('***'), raw);
     const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
-    logger.warn({ redis: where, err: message, ...(code ? { code } : {}) }, 'redis connection failed; retrying until it answers again');
+    if (starting) logger.warn({ redis: where, err: message, ...(code ? { code } : {}) }, 'redis connection failed; retrying until it answers again');
+    else logger.warn({ redis: where, err: message, ...(code ? { code } : {}), downForSeconds: Math.round((now - outage.since) / 1000) }, 'redis is still unreachable; retrying');
   });
   client.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger.info({ redis: where }, 'redis connection is back');
+    if (!outage.down.delete(client) || outage.down.size > 0) return;
+    logger.info({ redis: where, downForSeconds: Math.round((Date.now() - outage.since) / 1000) }, 'redis connection is back');
+  });
+  // A connection closed for good no longer counts towards the outage (and says nothing).
+  client.on('end', () => {
+    outage.down.delete(client);
   });
 }
 

@@ -50,6 +50,35 @@ describe('Redis connection errors', () => {
     expect(stderr).not.toHaveBeenCalled();
   });
 
+  it('logs one line for an outage that every connection of the process sees, one a minute while it lasts, one when it is back', async () => {
+    const { logger, lines } = recordingLogger();
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const clients = [0, 1, 2].map(() => createRedis(url, { logger, lazyConnect: true }));
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(start);
+      for (let second = 0; second < 25; second += 1) {
+        vi.setSystemTime(start + second * 1000);
+        for (const client of clients) for (let i = 0; i < 10; i += 1) client.emit('error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+      }
+      expect(lines).toHaveLength(1);
+      vi.setSystemTime(start + 61_000);
+      clients[0]!.emit('error', new Error('connect ECONNREFUSED'));
+      vi.setSystemTime(start + 62_000);
+      for (const client of clients) client.emit('ready');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'redis connection failed; retrying until it answers again'],
+      ['warn', 'redis is still unreachable; retrying'],
+      ['info', 'redis connection is back'],
+    ]);
+    expect(lines[2]?.obj).toMatchObject({ downForSeconds: 62 });
+    for (const client of clients) client.disconnect();
+  });
+
   it('says when the connection is back, and logs the next outage again', async () => {
     const { logger, lines } = recordingLogger();
     // Never connected: the events are played as ioredis emits them (a dropped stream, then the reconnect).
