@@ -11,6 +11,12 @@
  * `IsDeleted = true` and become removals; a full read uses plain `query`. A page answered with
  * fewer rows than asked and `done: false` (Salesforce may cut batches short) simply continues from
  * the cursor, at the same cost of one call per page.
+ *
+ * An org stamps whole seconds (`.000+0000`), so a second is complete only once no later write can
+ * still be stamped with it. The window's upper bound (`until`, now minus the safety margin) is cut
+ * back to the end of the last complete second: were the feed to read into the open second, a row
+ * changed later in that same second with an Id below the cursor's would tie behind the cursor and
+ * never be read. (A window without `until` has no such guard.)
  */
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { ChangePage, StreamPosition } from '../types.js';
@@ -44,6 +50,17 @@ export interface StreamOptions {
   pageSize?: number;
 }
 
+/**
+ * The last instant of the last second that is complete at `until`: writes after `until` are
+ * stamped in `until`'s second or later, so only the seconds before it are closed (unless `until`
+ * is the second's final millisecond). `SystemModstamp <= 10:00:04.999Z` selects the same stamps
+ * whether an org compares at the millisecond or ignores it (the literal names 10:00:04 either way).
+ */
+export function lastCompleteSecond(until: Date): Date {
+  const ms = until.getTime() + 1;
+  return new Date(ms - (((ms % 1000) + 1000) % 1000) - 1);
+}
+
 /** The smk fields the org has on `object` decide the select list (a missing field fails the query). */
 async function fieldsFor(deps: FeedDeps, object: SalesforceObject): Promise<string[]> {
   const meta = await deps.metadata.object(object);
@@ -59,10 +76,11 @@ export async function* readStream(
   const fields = await fieldsFor(deps, object);
   const translations = await deps.translations();
   const pageSize = options.pageSize ?? PAGE_SIZE;
+  const until = options.until ? lastCompleteSecond(options.until) : null;
   let position = start;
   for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
     if (options.signal?.aborted) return;
-    const soql = changeFeedQuery(object, fields, position, { limit: pageSize, until: options.until ?? null });
+    const soql = changeFeedQuery(object, fields, position, { limit: pageSize, until });
     const page = await deps.client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
     const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position };
     for (const raw of page.records) {

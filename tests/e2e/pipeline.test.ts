@@ -116,6 +116,11 @@ describe('the sync pipeline against both sandboxes', () => {
     const records = await salesforceRecords(h.salesforce, ['Smk_Score__c', 'Smk_Sales_Decision__c']);
     const target = records.find((r) => r.object === 'Lead' && !r.values.Smk_Sales_Decision__c);
     expect(target).toBeDefined();
+    // Salesforce stamps whole seconds: an edit in the very second the last sync read, to a record
+    // whose Id sorts before its cursor, ties behind the cursor, and this config has no safety margin
+    // to hold that second back. A rep's edit comes later than that; wait for the next second.
+    const clock = h.sandboxes.clock;
+    await new Promise((resolve) => setTimeout(resolve, 1_000 - (clock.now() % 1_000) + 5));
     await h.salesforce.sobject('Lead').update({ Id: target!.id, Smk_Sales_Decision__c: 'rejected', Smk_Reject_Reason__c: 'no-budget', Smk_Lead_Quality__c: 2 });
     await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
     const contacts = await hubspotContacts(h.hubspot, ['smk_sales_decision', 'smk_reject_reason', 'smk_lead_quality']);

@@ -166,7 +166,7 @@ export function createCustomField(store: SalesforceStore, fullName: string, meta
     developerName,
     fullName: `${object}.${name}`,
     metadata: { ...metadata, fullName: `${object}.${name}` },
-    createdDate: store.now(),
+    createdDate: store.stampNow(),
     field,
   };
   store.customFields.set(row.id, row);

@@ -2,7 +2,8 @@
  * Records of one object kept in (SystemModstamp, Id) order, for change-feed queries. The clock
  * mostly moves forward, so a write appends at (or near) the end; superseded entries are left in
  * place and skipped (lazy deletion) until they outnumber the live ones, then the index compacts.
- * Many records may share a modstamp (one collection call is one transaction): ties order by Id.
+ * Many records share a modstamp (stamps are whole seconds; one collection call is one transaction):
+ * ties order by Id.
  */
 import type { SfRecord } from './values.js';
 

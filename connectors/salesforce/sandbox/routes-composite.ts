@@ -59,7 +59,7 @@ function commit(ctx: SandboxContext, plans: Planned[], allOrNone: boolean, actor
       return { ...(p.record ? { id: String(p.record.Id) } : {}), success: false, errors: [ROLLED_BACK] };
     });
   }
-  const ts = ctx.store.now();
+  const ts = ctx.store.stampNow();
   return plans.map((p) => {
     if (p.kind === 'error') return { success: false, errors: p.errors };
     if (p.record) {
@@ -137,7 +137,7 @@ export function compositeRouter(ctx: SandboxContext): Router {
     const targets = ids.map((id) => ({ id, target: resolveTarget(store, null, id, 'delete') }));
     const failed = targets.some((t) => 'error' in t.target);
     const actorId = sessionUser(res);
-    const ts = store.now();
+    const ts = store.stampNow();
     res.json(targets.map(({ id, target }) => {
       if ('error' in target) return { success: false, errors: [target.error] };
       if (failed && allOrNone) return { id, success: false, errors: [ROLLED_BACK] };

@@ -2,8 +2,10 @@
  * The sandbox org's data: one table per sObject (a Map by Id plus a SystemModstamp index), the
  * custom fields added through the Tooling API, and the writes a rep makes (lead conversion, a
  * logged call). Routes validate input first (validation.ts); the store applies trusted values and
- * maintains Id, audit fields and timestamps from the SandboxClock. Methods here are uncounted:
- * tests and the demo may call them directly.
+ * maintains Id, audit fields and timestamps from the SandboxClock. Every stamp it keeps
+ * (CreatedDate, LastModifiedDate, SystemModstamp) is cut to the whole second, as a real org keeps
+ * them (values.ts `wholeSecond`): writes within one second tie on SystemModstamp. Methods here are
+ * uncounted: tests and the demo may call them directly.
  */
 import type { SandboxClock } from '../../sandbox/common.js';
 import { SfApiError } from './errors.js';
@@ -13,7 +15,7 @@ import type { FieldDef, SObjectSchema } from './objects.js';
 import { runSoql } from './soql/evaluate.js';
 import type { ExecuteOptions, QueryResult, QuerySource } from './soql/evaluate.js';
 import type { FoundRecord, RecordFinder } from './soql/paths.js';
-import { DAY_MS, idChecksum, makeId, readValue, startOfUtcDay } from './values.js';
+import { DAY_MS, idChecksum, makeId, readValue, startOfUtcDay, wholeSecond } from './values.js';
 import type { SfRecord, SfValue } from './values.js';
 
 interface RecordFactory {
@@ -33,6 +35,11 @@ function recordFactory(schema: SObjectSchema): RecordFactory {
   const make = new Function('v', body) as unknown as RecordFactory['make'];
   const initial = stored.map((f) => (f.type === 'boolean' ? (f.defaultValue ?? false) : f.defaultValue));
   return { version: schema.version, make, initial };
+}
+
+/** A stamp field's value on insert: the one given (seeded history) or `fallback`, to the second. */
+function stamp(given: SfValue | undefined, fallback: number): number {
+  return typeof given === 'number' ? wholeSecond(given) : fallback;
 }
 
 export class SObjectTable {
@@ -65,7 +72,7 @@ export interface CustomFieldRow {
 }
 
 export interface WriteOptions {
-  /** One timestamp for every record of a transaction (a collection call shares it). */
+  /** One timestamp for every record of a transaction (a collection call shares it); kept to the second. */
   ts?: number;
   /** The user making the change (CreatedById / LastModifiedById). */
   actorId?: string;
@@ -129,6 +136,11 @@ export class SalesforceStore {
 
   now(): number {
     return this.clock.now();
+  }
+
+  /** Now as a record stamp: the current second (`.000`). */
+  stampNow(): number {
+    return wholeSecond(this.clock.now());
   }
 
   schema(name: string): SObjectSchema | undefined {
@@ -209,33 +221,34 @@ export class SalesforceStore {
   /**
    * Inserts trusted values (seed loading, conversions, validated API creates). Fills Id, defaults,
    * audit fields and timestamps; `values` may carry CreatedDate/SystemModstamp for seeded history.
+   * Every stamp, given or taken from the clock, is kept to the second.
    */
   insert(type: string, values: Record<string, SfValue>, options: WriteOptions = {}): SfRecord {
     const table = this.table(type);
     if (!table) throw new Error(`unknown sObject ${type}`);
     const { schema } = table;
-    const ts = options.ts ?? this.now();
+    const ts = wholeSecond(options.ts ?? this.now());
     const actor = options.actorId ?? INTEGRATION_USER.Id;
     const record = this.blank(schema);
     Object.assign(record, values);
     record.Id ??= this.nextId(schema.keyPrefix);
     if ('OwnerId' in record) record.OwnerId ??= actor;
-    record.CreatedDate ??= ts;
+    record.CreatedDate = stamp(record.CreatedDate, ts);
     record.CreatedById ??= actor;
-    record.LastModifiedDate ??= record.CreatedDate;
+    record.LastModifiedDate = stamp(record.LastModifiedDate, record.CreatedDate);
     record.LastModifiedById ??= record.CreatedById;
-    record.SystemModstamp ??= record.LastModifiedDate;
+    record.SystemModstamp = stamp(record.SystemModstamp, record.LastModifiedDate);
     table.records.set(record.Id as string, record);
     if (!this.bulk) table.index.moved(record.Id as string, null, record.SystemModstamp as number);
     if (schema.name === 'Account') this.indexAccountName(record);
     return record;
   }
 
-  /** Applies trusted changes and stamps LastModifiedDate/SystemModstamp (or SystemModstamp only). */
+  /** Applies trusted changes and stamps LastModifiedDate/SystemModstamp (or SystemModstamp only), to the second. */
   update(record: SfRecord, changes: Record<string, SfValue>, options: WriteOptions & { systemOnly?: boolean } = {}): SfRecord {
     const table = this.tableForId(record.Id as string);
     if (!table) throw new Error('record without a table');
-    const ts = options.ts ?? this.now();
+    const ts = wholeSecond(options.ts ?? this.now());
     const previous = record.SystemModstamp as number;
     if (table.schema.name === 'Account' && 'Name' in changes) this.unindexAccountName(record);
     Object.assign(record, changes);
@@ -295,7 +308,7 @@ export class SalesforceStore {
     const lead = found.record;
     if (lead.IsDeleted === true) throw new SfApiError(400, 'ENTITY_IS_DELETED', 'entity is deleted');
     if (lead.IsConverted === true) throw new SfApiError(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'This lead was already converted to the contact.');
-    const ts = options.ts ?? this.now();
+    const ts = wholeSecond(options.ts ?? this.now());
     const write = { ts, actorId: options.actorId ?? (lead.OwnerId as string) };
     const company = String(lead.Company ?? '');
     const accountId =
@@ -368,7 +381,7 @@ export class SalesforceStore {
     if (!found || (type !== 'Lead' && type !== 'Contact')) throw new SfApiError(404, 'NOT_FOUND', `No Lead or Contact with id ${whoId}`);
     if (found.record.IsDeleted === true) throw new SfApiError(400, 'ENTITY_IS_DELETED', 'entity is deleted');
     const who = found.record;
-    const ts = options.ts ?? this.now();
+    const ts = wholeSecond(options.ts ?? this.now());
     const owner = (who.OwnerId as string | null) ?? INTEGRATION_USER.Id;
     const write = { ts, actorId: options.actorId ?? owner };
     const today = startOfUtcDay(ts);

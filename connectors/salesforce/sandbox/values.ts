@@ -16,6 +16,17 @@ export function formatDateTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+0000');
 }
 
+/**
+ * A record stamp as a real org keeps it: the second, without milliseconds. `CreatedDate`,
+ * `LastModifiedDate` and `SystemModstamp` come back as `...T10:00:00.000+0000`, so every row a
+ * bulk update touches within one second shares one SystemModstamp. "Regular dateTime fields are
+ * full timestamps with a precision of one second" [C https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/primitive_data_types.htm];
+ * comparisons ignore milliseconds [S https://salesforce.stackexchange.com/questions/234824].
+ */
+export function wholeSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
 export function formatDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -54,8 +65,9 @@ export function parseDateTime(text: string): number | null {
   const mi = Number(m[5]);
   const ss = Number(m[6] ?? '0');
   if (hh > 23 || mi > 59 || ss > 59) return null;
-  const frac = m[7] ? Number(`0.${m[7]}`) : 0;
-  let ms = day + ((hh * 60 + mi) * 60 + ss) * 1000 + Math.round(frac * 1000);
+  // Digits past the millisecond are dropped, not rounded: `.9999` stays in its own second.
+  const frac = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  let ms = day + ((hh * 60 + mi) * 60 + ss) * 1000 + frac;
   const zone = m[8];
   if (zone && zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;

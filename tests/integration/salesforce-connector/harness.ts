@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { startSalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
-import type { SalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
+import type { SalesforceSandbox, SalesforceSandboxOptions } from '../../../connectors/salesforce/sandbox/index.js';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
 import type { SeedWorld } from '../../../connectors/sandbox/seed.js';
 import { createSalesforceConnector } from '../../../connectors/salesforce/index.js';
@@ -35,9 +35,10 @@ export interface Harness {
 
 const statsSchema = z.object({ total: z.number(), calls: z.record(z.string(), z.number()) });
 
-export async function startHarness(label: string, people: number, seed = 11): Promise<Harness> {
+/** `sandboxOptions` reach the sandbox as given (a test's own clock, for example). */
+export async function startHarness(label: string, people: number, seed = 11, sandboxOptions: Omit<SalesforceSandboxOptions, 'world'> = {}): Promise<Harness> {
   const world = generateWorld({ people, seed });
-  const sandbox = await startSalesforceSandbox({ world });
+  const sandbox = await startSalesforceSandbox({ ...sandboxOptions, world });
   const redis = await testRedis(label);
   const keys = createKeys(`${redis.prefix}smk`);
   const gate = new RedisQuotaGate(redis.redis, keys, {

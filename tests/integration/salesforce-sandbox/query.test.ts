@@ -168,12 +168,12 @@ describe('a large table', () => {
       const base = Date.parse('2026-01-01T00:00:00Z');
       big.store.bulkLoad(() => {
         for (let i = 0; i < 200_000; i++) {
-          // Ten records per millisecond: many share a modstamp.
-          big.store.insert('Lead', { LastName: `L${i}`, Company: 'Big Co' }, { ts: base + Math.floor(i / 10) });
+          // Ten records per second (stamps are whole seconds): many share a modstamp.
+          big.store.insert('Lead', { LastName: `L${i}`, Company: 'Big Co' }, { ts: base + Math.floor(i / 10) * 1000 });
         }
       });
       const conn = connect(big);
-      const at = formatDateTime(base + 12_345);
+      const at = formatDateTime(base + 12_345_000);
       const soql = `SELECT Id, SystemModstamp FROM Lead WHERE SystemModstamp > ${at} OR (SystemModstamp = ${at} AND Id > '00Q000000000000AAA') ORDER BY SystemModstamp, Id LIMIT 2000`;
       await conn.query(soql);
       const times: number[] = [];

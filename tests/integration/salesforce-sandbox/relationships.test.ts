@@ -275,14 +275,14 @@ describe('a large table', () => {
           big.store.insert('Account', { Name: `Company ${i}`, Website: `www.company${i}.example`, Industry: 'Technology', NumberOfEmployees: i, AnnualRevenue: i * 1000 }, { ts: base }),
         );
         for (let i = 0; i < 200_000; i++) {
-          // Ten records per millisecond: many share a modstamp.
-          big.store.insert('Contact', { LastName: `L${i}`, AccountId: i % 10 === 0 ? null : (accounts[i % 5_000]?.Id as string) }, { ts: base + Math.floor(i / 10) });
+          // Ten records per second (stamps are whole seconds): many share a modstamp.
+          big.store.insert('Contact', { LastName: `L${i}`, AccountId: i % 10 === 0 ? null : (accounts[i % 5_000]?.Id as string) }, { ts: base + Math.floor(i / 10) * 1000 });
         }
       });
       const conn = connect(big);
       const fields = readFields('Contact', new Set());
       expect(fields).toContain('Account.Name');
-      const at = formatDateTime(base + 12_345);
+      const at = formatDateTime(base + 12_345_000);
       const soql = changeFeedQuery('Contact', fields, { ts: at, id: '003000000000000AAA' }, { limit: 2000 });
       await conn.query(soql, { scanAll: true });
       const times: number[] = [];

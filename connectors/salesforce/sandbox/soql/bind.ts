@@ -2,10 +2,10 @@
  * Literals against field types, as SOQL checks them: a string for text and id fields, a number
  * for numbers, true/false for checkboxes, date and date-time literals (or relative ones) for dates.
  * A bound literal is a comparable key (text lower-cased: SOQL compares case-insensitively; ids on
- * their 15-character form) or a half-open range for dates.
+ * their 15-character form) or a half-open range for dates (a date-time literal: its whole second).
  */
 import type { FieldDef, FieldType } from '../objects.js';
-import { isIdShaped } from '../values.js';
+import { isIdShaped, wholeSecond } from '../values.js';
 import type { SfValue } from '../values.js';
 import { relativeDateRange } from './dates.js';
 import type { DateRange } from './dates.js';
@@ -76,7 +76,15 @@ export function bindLiteral(f: FieldDef, lit: Literal, now: number, query: strin
         return { kind: 'range', range };
       }
       if (cat === 'date' && lit.kind === 'date') return { kind: 'range', range: { start: lit.value, end: lit.value + DAY_MS } };
-      if (cat === 'datetime' && lit.kind === 'datetime') return { kind: 'range', range: { start: lit.value, end: lit.value + 1 } };
+      if (cat === 'datetime' && lit.kind === 'datetime') {
+        // A date-time literal names its whole second: SOQL's formats have none finer
+        // (`YYYY-MM-DDThh:mm:ssZ`, [C https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-dateformats.md]),
+        // dateTime fields have "a precision of one second" (values.ts `wholeSecond`), and an org compares
+        // them ignoring milliseconds [S https://salesforce.stackexchange.com/questions/234824]:
+        // `SystemModstamp = 10:00:05.437Z` matches the stamp `10:00:05.000`, `> 10:00:05.437Z` does not.
+        const second = wholeSecond(lit.value);
+        return { kind: 'range', range: { start: second, end: second + 1000 } };
+      }
       throw mismatch();
     }
   }

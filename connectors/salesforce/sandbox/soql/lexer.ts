@@ -72,7 +72,9 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   n: '\n', N: '\n', r: '\r', R: '\r', t: '\t', T: '\t', b: '\b', B: '\b', f: '\f', F: '\f', '"': '"', "'": "'", '\\': '\\',
 };
 
-const DATETIME_RE = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2})/y;
+// Fractional seconds are optional and may run past milliseconds (`10:47:53.299852-06:00` is
+// accepted by Salesforce [S: https://bitbucket.org/RoseSilverSoftware/illuminatedcloud/issues/2283]).
+const DATETIME_RE = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})/y;
 const DATE_RE = /\d{4}-\d{2}-\d{2}(?![\dT])/y;
 const NUMBER_RE = /[+-]?(?:\d+(?:\.\d+)?|\.\d+)/y;
 const IDENT_RE = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/y;
