@@ -45,6 +45,13 @@ export interface StreamOptions {
   scanAll: boolean;
   /** Upper bound of the window (now minus a safety margin), if any. */
   until?: Date | null;
+  /**
+   * Without `until` (no safety margin), the time of the read: the rows of its still-open second
+   * are read, but the position handed on never passes the last complete second, so the next read
+   * takes that second again (re-reading a record is harmless) and a row stamped later in the same
+   * second, with an Id below the last one read, is not skipped.
+   */
+  openSecondAt?: Date | null;
   maxPages?: number;
   signal?: AbortSignal;
   pageSize?: number;
@@ -59,6 +66,15 @@ export interface StreamOptions {
 export function lastCompleteSecond(until: Date): Date {
   const ms = until.getTime() + 1;
   return new Date(ms - (((ms % 1000) + 1000) % 1000) - 1);
+}
+
+/** The later of two positions (a clamp never moves a cursor back before where the read began). */
+function maxPosition(a: StreamPosition | null, b: StreamPosition): StreamPosition {
+  if (!a) return b;
+  const at = Date.parse(a.ts);
+  const bt = Date.parse(b.ts);
+  if (at !== bt) return at > bt ? a : b;
+  return a.id >= b.id ? a : b;
 }
 
 /** The smk fields the org has on `object` decide the select list (a missing field fails the query). */
@@ -77,6 +93,9 @@ export async function* readStream(
   const translations = await deps.translations();
   const pageSize = options.pageSize ?? PAGE_SIZE;
   const until = options.until ? lastCompleteSecond(options.until) : null;
+  const closedUpTo = !until && options.openSecondAt ? lastCompleteSecond(options.openSecondAt) : null;
+  const handedOn = (p: StreamPosition | null): StreamPosition | null =>
+    closedUpTo && p && Date.parse(p.ts) > closedUpTo.getTime() ? maxPosition(start, { ts: closedUpTo.toISOString(), id: '' }) : p;
   let position = start;
   for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
     if (options.signal?.aborted) return;
@@ -91,7 +110,7 @@ export async function* readStream(
       if (mapped.position) out.position = mapped.position;
     }
     const moved = out.position !== null && (out.position.ts !== position?.ts || out.position.id !== position?.id);
-    if (page.records.length > 0) yield out;
+    if (page.records.length > 0) yield { ...out, position: handedOn(out.position) };
     // The end: a short final batch, or (defensively) a page that did not move the cursor.
     if (!moved || (page.records.length < pageSize && page.done !== false)) return;
     position = out.position;

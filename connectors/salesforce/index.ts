@@ -146,7 +146,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     // Each stream gets up to `maxPages`, so a backlog of Leads cannot starve the Contacts.
     for (const object of STREAMS) {
       if (opts.signal?.aborted) return;
-      yield* readStream(deps, object, position[object] ?? null, { scanAll: true, until, maxPages: opts.maxPages, signal: opts.signal, pageSize });
+      yield* readStream(deps, object, position[object] ?? null, { scanAll: true, until, openSecondAt: until ? null : (opts.now ?? new Date()), maxPages: opts.maxPages, signal: opts.signal, pageSize });
     }
   }
 
