@@ -14,6 +14,7 @@ import { emptyPoolState } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
+import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import { evaluateJobOptions } from './queues.js';
@@ -95,8 +96,11 @@ function lifecycleToWrite(output: EvaluateOutput, held: string | undefined): Eva
 }
 
 async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned: number; missing: boolean }> {
-  const stored = await ctx.leads.get(leadId);
-  if (!stored) return { planned: 0, missing: true };
+  const found = await ctx.leads.get(leadId);
+  if (!found) return { planned: 0, missing: true };
+  const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
+  // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
+  const stored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
   let poolState = await loadPoolState(ctx);
   let output = evaluateWith(ctx, stored, poolState);
   if (output.ownerChange) {
@@ -119,7 +123,6 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
 
   const desired: SmkValues = { ...output.desired, leadId };
   const ownerSalesforce = output.ownerChange?.ownerId ?? null;
-  const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   const hubspotRef = recordRef(lead, 'hubspot');
   const salesforceRef = recordRef(lead, 'salesforce');
   // What earlier plans still have waiting for these records: this plan supersedes it.
@@ -180,13 +183,13 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   return { planned, missing: false };
 }
 
-export async function processEvaluate(ctx: SyncContext, leadId: string): Promise<EvaluateResult> {
+export async function processEvaluate(ctx: SyncContext, leadId: string, options: { bothRead?: boolean } = {}): Promise<EvaluateResult> {
   await ctx.clock.sync();
   // Before both CRMs were read in full, a lead may lack half its facts (the other CRM's record,
   // its owner, its conversion): scoring, routing and writing it then would write values that
   // change minutes later, and route people sales already has. The end of the initial read
   // evaluates every lead (jobs/poll.ts).
-  if (!(await bothCrmsRead(ctx))) return { leadId, planned: 0, rounds: 0, skipped: 'initial-read' };
+  if (!options.bothRead && !(await bothCrmsRead(ctx))) return { leadId, planned: 0, rounds: 0, skipped: 'initial-read' };
   return ctx.locks.with(`lead:${leadId}`, async () => {
     let planned = 0;
     for (let round = 1; round <= MAX_ROUNDS; round += 1) {
@@ -212,7 +215,8 @@ const MANY_PARALLEL = 8;
 export async function processEvaluateMany(ctx: SyncContext, leadIds: readonly string[], cause = 'batch'): Promise<{ leads: number; planned: number; failed: number }> {
   const limit = pLimit(MANY_PARALLEL);
   const unique = [...new Set(leadIds)];
-  const settled = await Promise.allSettled(unique.map((leadId) => limit(() => processEvaluate(ctx, leadId))));
+  if (!(await bothCrmsRead(ctx))) return { leads: unique.length, planned: 0, failed: 0 };
+  const settled = await Promise.allSettled(unique.map((leadId) => limit(() => processEvaluate(ctx, leadId, { bothRead: true }))));
   const failed = unique.filter((_, i) => settled[i]?.status === 'rejected');
   if (failed.length > 0) {
     await ctx.queues.evaluate.addBulk(failed.map((leadId) => ({ name: 'evaluate', data: { leadId, cause: `${cause} (on its own after a failure)` }, opts: evaluateJobOptions(leadId) })));

@@ -15,6 +15,7 @@ import { isHubSpotEcho } from '../src/sync/echo.js';
 import type { KnownValues } from '../src/sync/echo.js';
 import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from '../src/sync/identity.js';
 import { mergeFragment } from '../src/sync/merge.js';
+import { leadIdFromRecord } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import type { IngestJob } from './queues.js';
@@ -85,6 +86,17 @@ async function convertedLeadOf(ctx: SyncContext, leadRecordId: string, contactId
   return lead?.identity.convertedContactId === contactId ? leadRecordId : null;
 }
 
+/**
+ * The id of a lead this record would start: the one the record carries from an earlier install
+ * (smk_lead_id, when no stored lead has it), so that a rebuild keeps every id; else one derived
+ * from the record, so that a retried ingest of the same first record makes the same lead.
+ */
+async function newLeadIdFor(ctx: SyncContext, fragment: LeadFragment): Promise<string> {
+  const carried = leadIdFromRecord(fragment.smk);
+  if (carried && !(await ctx.redis.exists(ctx.keys.lead(carried)))) return carried;
+  return leadIdFor(fragment.source, fragment.object, fragment.recordId);
+}
+
 async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<Resolved> {
   const email = normaliseEmail(fragment.email);
   for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -95,7 +107,7 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
       const stored = leadId ? await ctx.leads.get(leadId) : null;
       if (leadId && stored) byEmail = { leadId, links: stored.lead.links };
     }
-    const newLeadId = leadIdFor(fragment.source, fragment.object, fragment.recordId);
+    const newLeadId = await newLeadIdFor(ctx, fragment);
     let decision = decideIdentity(fragment, { byRecord, byConversion: null, byEmail }, newLeadId);
     let convertedFrom: string | undefined;
     const toVerify = decision.kind === 'ambiguous' ? conversionToVerify(fragment, byEmail) : null;

@@ -11,6 +11,7 @@ import type { ConnectionStatus } from '../src/store/connection-status.js';
 import type { SyncContext } from './context.js';
 import { markAuthFailed, reconnected } from './connection.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
 
 export interface PollResult {
@@ -117,6 +118,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     if (firstTime && otherRead) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
     await ctx.cursors.markSynced(crm, ctx.clock.now());
     await evaluateAllIfPending(ctx);
+    await finishRebuildIfDone(ctx);
     return result;
   }
 
@@ -130,5 +132,6 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     options.onPage?.(page.fragments.length);
   }
   await ctx.cursors.markSynced(crm, ctx.clock.now());
+  await finishRebuildIfDone(ctx);
   return result;
 }

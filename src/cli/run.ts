@@ -1,6 +1,7 @@
 /** `smk sync`, `smk start` and `smk worker`: the pipeline's process shells. */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
+import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { startServer } from '../server/index.js';
@@ -97,10 +98,18 @@ export async function runStart(options: { configPath?: string; port?: number }):
   const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   await scheduleRecurring(runtime);
+  // Redis that comes back empty is noticed (a marker kept in it), and healed: schedules again,
+  // polls at once, and a rebuild of the lead store reported until done (jobs/redis-loss.ts).
+  await markAlive(runtime.ctx);
+  const stopWatching = watchRedisLoss(runtime.ctx, async () => {
+    await scheduleRecurring(runtime);
+    for (const crm of ['hubspot', 'salesforce'] as const) await runtime.ctx.queues.poll.add('poll', { crm });
+  }, Math.min(10_000, runtime.ctx.config.file.sync.pollEvery));
   const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT, quotaFallback: (crm) => runtime.gate.report(crm) });
   runtime.ctx.logger.info({ url: server.url }, 'service started');
   process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/\n`);
   await onShutdown(async () => {
+    stopWatching();
     await server.close();
     await workers.close();
     await runtime.close();

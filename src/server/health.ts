@@ -9,6 +9,7 @@
 import express from 'express';
 import type { Router } from 'express';
 import type { SyncContext } from '../../jobs/context.js';
+import { rebuildingSince } from '../../jobs/redis-loss.js';
 import { CRM_NAMES } from '../model/lead.js';
 import type { ConnectionStatus } from '../store/connection-status.js';
 import { requestIdOf } from './http-errors.js';
@@ -43,8 +44,12 @@ export async function readiness(ctx: SyncContext): Promise<{ ok: boolean; checks
       ? { ok: status.state === 'connected', state: status.state, since: status.since, ...(status.message ? { message: status.message } : {}), ...(status.fix ? { fix: status.fix } : {}) }
       : { ok: true, state: 'unknown' };
   }
-  // Only what this process can fix by being restarted or replaced makes it unready.
-  return { ok: redis.ok, checks };
+  // A rebuild after Redis came back empty: the lead store is not whole yet.
+  let rebuilding: string | null = null;
+  if (redis.ok) rebuilding = await rebuildingSince(ctx).catch(() => null);
+  if (rebuilding) checks.rebuilding = { ok: false, error: `rebuilding the lead store from both CRMs since ${rebuilding} (Redis came back empty)` };
+  // Only what this process can fix by being restarted or replaced, and a rebuild, make it unready.
+  return { ok: redis.ok && !rebuilding, checks };
 }
 
 export function healthRouter(ctx: SyncContext): Router {

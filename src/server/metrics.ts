@@ -185,6 +185,15 @@ export function createAppMetrics(data: ServerData): AppMetrics {
     },
   });
 
+  new Gauge({
+    name: 'smk_rebuilding',
+    help: 'Whether the lead store is being rebuilt from both CRMs after Redis came back empty (1) or is whole (0).',
+    registers: [registry],
+    async collect() {
+      this.set((await data.status()).rebuildingSince ? 1 : 0);
+    },
+  });
+
   const merged = Registry.merge([processRegistry, registry]);
   return { registry: merged, contentType: merged.contentType, render: () => merged.metrics() };
 }

@@ -5,6 +5,7 @@
  * several open tabs and a Prometheus scrape cost one pass over the store, not one each.
  */
 import type { ConnectionStatus } from '../store/connection-status.js';
+import { rebuildingSince } from '../../jobs/redis-loss.js';
 import type { QuotaReport } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
 import type { CrmName } from '../model/lead.js';
@@ -27,6 +28,8 @@ export interface CrmStatus {
 
 export interface StatusSnapshot {
   now: string;
+  /** Since when the lead store is being rebuilt after Redis came back empty (null: it is whole). */
+  rebuildingSince: string | null;
   crms: Record<CrmName, CrmStatus>;
   queues: QueueDepths;
   leads: number;
@@ -159,6 +162,7 @@ export class ServerData {
     ]);
     return {
       now: new Date(this.ctx.clock.now()).toISOString(),
+      rebuildingSince: await rebuildingSince(this.ctx),
       crms: Object.fromEntries(perCrm) as Record<CrmName, CrmStatus>,
       queues,
       leads,

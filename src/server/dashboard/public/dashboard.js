@@ -176,6 +176,13 @@
       card.append(connect);
       return card;
     });
+    if (status.rebuildingSince) {
+      const banner = document.createElement('p');
+      banner.className = 'banner error';
+      banner.setAttribute('role', 'alert');
+      banner.textContent = `Rebuilding since ${status.rebuildingSince}: Redis came back empty, so both CRMs are being read again (only differences are written). Figures below are incomplete until it is done.`;
+      cards.unshift(banner);
+    }
     $('crm-status').replaceChildren(...cards);
     fillTable('queue-table', Object.entries(status.queues), ([name, c], tr) => {
       tr.append(th(name), td(num(c.waiting + c.prioritized), 'num'), td(num(c.active), 'num'), td(num(c.delayed), 'num'), td(num(c.failed), 'num'));
