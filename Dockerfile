@@ -12,6 +12,8 @@ COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node package.json smarketing.example.yaml ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node src ./src
+# connectors/ without connectors/sandbox and connectors/*/sandbox: .dockerignore keeps the sandboxes
+# out of the build context (smk sandbox and smk demo say so in the image).
 COPY --chown=node:node connectors ./connectors
 COPY --chown=node:node jobs ./jobs
 USER node

@@ -10,6 +10,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // `import { type X } from 'm'` still loads 'm' under verbatimModuleSyntax (it becomes
+      // `import {} from 'm'`): write `import type { X }` so a type import is erased for real. The
+      // dependency rules (.dependency-cruiser.mjs) count on that for sandbox and src/config types.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
       'no-console': 'off',
     },
   },

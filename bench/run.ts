@@ -28,7 +28,7 @@ import { bootstrap } from '../jobs/bootstrap.js';
 import type { Runtime } from '../jobs/bootstrap.js';
 import type { SyncContext } from '../jobs/context.js';
 import { outstandingByPlace, waitUntilIdle } from '../jobs/run-once.js';
-import { createConnectors } from '../connectors/index.js';
+import { createConnectors } from '../jobs/connectors.js';
 import type { QuotaGate, QuotaReport } from '../connectors/types.js';
 import { sandboxEnv } from '../connectors/sandbox/start.js';
 import type { SandboxConnection } from '../connectors/sandbox/start.js';

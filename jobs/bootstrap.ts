@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createConnectors } from '../connectors/index.js';
+import { createConnectors } from './connectors.js';
 import type { QuotaGate } from '../connectors/types.js';
 import type { CrmName } from '../src/model/lead.js';
 import { loadConfig } from '../src/config.js';

@@ -16,8 +16,6 @@ import { evaluateDueSlas } from '../../jobs/sla.js';
 import { processPoll } from '../../jobs/poll.js';
 import { waitUntilIdle } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
-import { createRandom } from '../../connectors/sandbox/common.js';
-import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
 import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -25,6 +23,7 @@ import { resolveRedis } from '../store/redis.js';
 import { startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { describeSchemaReport } from './install.js';
+import { loadSandboxes } from './sandbox.js';
 
 export interface DemoOptions {
   people: number;
@@ -155,6 +154,8 @@ export function nextBusinessMorning(now: number): number {
 export async function runDemo(options: DemoOptions): Promise<void> {
   const out = options.out ?? process.stdout;
   const write = (line: string) => out.write(`${line}\n`);
+  // The sandboxes are loaded on demand (not in the Docker image): fail before starting anything.
+  const { startSandboxes, sandboxEnv, createRandom } = await loadSandboxes();
   const redis = await resolveRedis({ allowPrivate: true });
   if (redis.origin === 'private') write(`Started a private Redis at ${redis.url} (it goes away when the demo stops).`);
   const sandboxes = await startSandboxes({ people: options.people, seed: options.seed });

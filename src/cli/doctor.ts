@@ -3,7 +3,7 @@
  * provisioned fields and quota headroom. Each check runs on its own, so one failure does not hide
  * the next; each failure says what to do.
  */
-import { createConnectors } from '../../connectors/index.js';
+import { createConnectors } from '../../jobs/connectors.js';
 import { isCrmError } from '../../connectors/errors.js';
 import type { CrmConnector } from '../../connectors/types.js';
 import { ConfigError, loadConfig } from '../config.js';

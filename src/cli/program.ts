@@ -3,7 +3,6 @@
  * config error lists each problem by path, never a stack trace.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { sandboxCommand } from '../../connectors/sandbox/cli.js';
 import { ConfigError } from '../config.js';
 import { RedisUnavailableError } from '../store/redis.js';
 import { isCrmError } from '../../connectors/errors.js';
@@ -13,6 +12,7 @@ import { runErrors } from './errors.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
+import { sandboxCommand } from './sandbox.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -95,7 +95,7 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('start Redis if needed, both sandboxes, the service and workers; sync, then simulate marketing and sales activity')
+    .description('start Redis if needed, both sandboxes, the service and workers; sync, then simulate marketing and sales activity (not in the Docker image)')
     .option('--people <n>', 'people in the sandboxes', positiveInt, 300)
     .option('--seed <s>', 'seed of the sandboxes', positiveInt, 7)
     .option('--minutes <m>', 'how long the simulated activity runs (0 = until stopped)', (v) => {

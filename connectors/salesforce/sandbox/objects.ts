@@ -4,7 +4,7 @@
  * way `GET /sobjects/{type}/describe` reports them (crm-api.md S6). Custom fields are added at run
  * time through the Tooling API; none is pre-created here.
  */
-import type { SfRecord, SfValue } from './values.js';
+import type { SfRecord, SfValue } from './record.js';
 
 export type FieldType =
   | 'id'

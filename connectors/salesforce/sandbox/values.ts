@@ -4,10 +4,9 @@
  * wire format is Salesforce's: `2026-11-24T10:00:00.000+0000` and `2026-11-24`.
  */
 import type { FieldDef } from './objects.js';
+import type { SfRecord, SfValue } from './record.js';
 
-export type SfValue = string | number | boolean | null;
-/** One stored record: canonical field name to value. */
-export type SfRecord = Record<string, SfValue>;
+export type { SfRecord, SfValue };
 
 export const DAY_MS = 86_400_000;
 

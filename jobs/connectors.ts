@@ -2,12 +2,15 @@
  * Makes both connectors from the environment of DESIGN.md "Interfaces": a sandbox or the real CRM
  * is a matter of base URLs alone. Tokens from an OAuth install (stored encrypted) take over where
  * the environment gives none.
+ *
+ * This is wiring, so it lives above the connectors (DESIGN.md "Layout"): it reads src/config's
+ * environment and sync settings, which no code under connectors/ may import.
  */
 import type { CrmName } from '../src/model/lead.js';
 import type { EnvConfig, SyncConfig } from '../src/config.js';
-import { createHubSpotConnector } from './hubspot/index.js';
-import { createSalesforceConnector } from './salesforce/index.js';
-import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from './types.js';
+import { createHubSpotConnector } from '../connectors/hubspot/index.js';
+import { createSalesforceConnector } from '../connectors/salesforce/index.js';
+import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from '../connectors/types.js';
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceTasks?: (tasks: TaskRequest[]) => Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
