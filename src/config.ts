@@ -8,29 +8,12 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from './model/duration.js';
+import { OWNED_PATHS, ownershipPolicySchema } from './model/ownership.js';
+import type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
 import { RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
 
-export const OWNERSHIP_POLICIES = [
-  'hubspot',
-  'salesforce',
-  'hubspot-unless-blank',
-  'salesforce-unless-blank',
-  'two-way',
-  'none',
-] as const;
-export const ownershipPolicySchema = z.enum(OWNERSHIP_POLICIES);
-export type OwnershipPolicy = z.infer<typeof ownershipPolicySchema>;
-
-/** Common Lead paths whose ownership can be configured (the rest are fixed by their meaning). */
-export const OWNED_PATHS = [
-  'email',
-  'person.firstName', 'person.lastName', 'person.title', 'person.phone', 'person.country', 'person.state', 'person.city',
-  'company.name', 'company.domain', 'company.industry', 'company.employees', 'company.annualRevenue',
-  'marketing.source', 'marketing.campaign', 'marketing.lifecycleStage', 'marketing.leadStatus', 'marketing.unsubscribed',
-  'sales.ownerId', 'sales.status', 'sales.rating', 'sales.decision', 'sales.rejectReason', 'sales.qualityRating',
-  'sales.disqualifyReason', 'sales.notes', 'sales.lastActivityAt', 'sales.converted',
-] as const;
-export type OwnedPath = (typeof OWNED_PATHS)[number];
+export { OWNED_PATHS, OWNERSHIP_POLICIES, ownershipPolicySchema } from './model/ownership.js';
+export type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
 
 export const DEFAULT_OWNERSHIP: Record<OwnedPath, OwnershipPolicy> = {
   email: 'two-way',

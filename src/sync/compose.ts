@@ -4,8 +4,8 @@
  * Composing from both views every time (rather than patching the Lead in place) makes the merge
  * order-independent: reading the same record twice, or the two CRMs in either order, gives the same Lead.
  */
-import type { OwnedPath, OwnershipPolicy } from '../config.js';
-import { OWNED_PATHS } from '../config.js';
+import { OWNED_PATHS } from '../model/ownership.js';
+import type { OwnedPath, OwnershipPolicy } from '../model/ownership.js';
 import type { CrmName, Lead, LeadFragment } from '../model/lead.js';
 
 export type FlatValue = string | number | boolean | null;

@@ -9,7 +9,7 @@
  * seconds) the later read wins. So newer never loses to older, and counters never step back
  * down to count the same engagement twice.
  */
-import type { OwnedPath, OwnershipPolicy } from '../config.js';
+import type { OwnedPath, OwnershipPolicy } from '../model/ownership.js';
 import type { CrmName, Lead, LeadFragment, LeadLinks, Sales } from '../model/lead.js';
 import { normaliseEmail } from '../model/lead.js';
 import { composeLead, flattenFragment, nextView } from './compose.js';
