@@ -14,6 +14,8 @@ import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
 
+const CONFIG_HELP = 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)';
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 (any free port) to 65535');
@@ -29,14 +31,20 @@ function positiveInt(value: string): number {
 export function buildProgram(): Command {
   const program = new Command('smk')
     .description('Smarketing Connector: one lead model, one scoring, handoff and SLA rule set, synced between HubSpot and Salesforce')
-    .option('-c, --config <path>', 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)')
+    .option('-c, --config <path>', CONFIG_HELP)
+    // Options belong to the command they follow: `smk rules test --config new.yaml` names the
+    // candidate, not the running config (which `smk -c current.yaml rules test ...` names).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
+  // Every command that reads the config takes `-c, --config` after its name too (`smk sync --once -c x.yaml`).
+  const configOf = (opts: { config?: string }): string | undefined => opts.config ?? (program.opts() as { config?: string }).config;
 
   program
     .command('install')
     .description('connect both CRMs and provision the smk fields (safe to run again: it changes only what is missing)')
     .option('--dry-run', 'show what would be created without changing anything')
-    .action((opts: { dryRun?: boolean }) => runInstall({ configPath: program.opts().config, dryRun: !!opts.dryRun }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { dryRun?: boolean; config?: string }) => runInstall({ configPath: configOf(opts), dryRun: !!opts.dryRun }));
 
   program
     .command('sync')
@@ -44,35 +52,40 @@ export function buildProgram(): Command {
     .option('--once', 'run until every queue is empty, then exit 0')
     .option('--full', 're-read every record of both CRMs instead of following the cursors')
     .option('--json', 'print, as the last line, one JSON object: ms, read, changed, evaluated, writes, created, syncErrors')
-    .action((opts: { once?: boolean; full?: boolean; json?: boolean }) => runSync({ configPath: program.opts().config, once: !!opts.once, full: !!opts.full, json: !!opts.json }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { once?: boolean; full?: boolean; json?: boolean; config?: string }) => runSync({ configPath: configOf(opts), once: !!opts.once, full: !!opts.full, json: !!opts.json }));
 
   program
     .command('start')
     .description('run the service: web server (dashboard, webhooks, admin API), schedulers and workers')
     .option('--port <port>', 'HTTP port (default: $PORT or 3000)', port)
-    .action((opts: { port?: number }) => runStart({ configPath: program.opts().config, port: opts.port }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { port?: number; config?: string }) => runStart({ configPath: configOf(opts), port: opts.port }));
 
   program
     .command('worker')
     .description('run extra workers for every queue (any number of them can share one Redis)')
-    .action(() => runWorker({ configPath: program.opts().config }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { config?: string }) => runWorker({ configPath: configOf(opts) }));
 
   program
     .command('doctor')
     .description('check config, Redis, tokens, scopes, fields and quota headroom; each failure comes with its fix')
-    .action(() => runDoctor({ configPath: program.opts().config }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { config?: string }) => runDoctor({ configPath: configOf(opts) }));
 
   const rules = program.command('rules').description('try rule changes before they go live');
   rules
     .command('test')
     .description('dry-run a rule change over the stored leads and show what would change (writes nothing)')
-    .requiredOption('--config <path>', 'the candidate smarketing.yaml')
+    .requiredOption('--config <path>', 'the candidate smarketing.yaml (the running one: smk -c current.yaml rules test --config new.yaml)')
     .option('--examples <n>', 'how many example leads to show', positiveInt, 5)
-    .action((opts: { config: string; examples: number }) => runRulesTest({ configPath: program.opts().config, candidatePath: opts.config, examples: opts.examples }));
+    .action((opts: { config: string; examples: number }) => runRulesTest({ configPath: (program.opts() as { config?: string }).config, candidatePath: opts.config, examples: opts.examples }));
   rules
     .command('backtest')
     .description('conversion rate by score band from closed outcomes: does the score predict anything?')
-    .action(() => runRulesBacktest({ configPath: program.opts().config }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { config?: string }) => runRulesBacktest({ configPath: configOf(opts) }));
 
   const errors = program.command('errors').description('the sync-errors report');
   errors
@@ -80,16 +93,19 @@ export function buildProgram(): Command {
     .description('list sync errors')
     .option('--crm <crm>', 'hubspot or salesforce')
     .option('--limit <n>', 'how many', positiveInt, 50)
-    .action((opts: { crm?: string; limit: number }) => runErrors({ configPath: program.opts().config, action: 'list', crm: opts.crm, limit: opts.limit }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { crm?: string; limit: number; config?: string }) => runErrors({ configPath: configOf(opts), action: 'list', crm: opts.crm, limit: opts.limit }));
   errors
     .command('retry [id]')
     .description('retry one error (by id) or, with --all, every error')
     .option('--all', 'retry every error')
-    .action((id: string | undefined, opts: { all?: boolean }) => runErrors({ configPath: program.opts().config, action: 'retry', id, all: !!opts.all }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((id: string | undefined, opts: { all?: boolean; config?: string }) => runErrors({ configPath: configOf(opts), action: 'retry', id, all: !!opts.all }));
   errors
     .command('export')
     .description('write the sync errors as CSV to stdout')
-    .action(() => runErrors({ configPath: program.opts().config, action: 'export' }));
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { config?: string }) => runErrors({ configPath: configOf(opts), action: 'export' }));
 
   program.addCommand(sandboxCommand());
 

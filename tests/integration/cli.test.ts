@@ -79,6 +79,19 @@ describe('smk', () => {
     expect(quiet.stdout).toMatch(/0 lead\(s\) changed, 0 evaluated; wrote 0 HubSpot and 0 Salesforce records/);
   }, 120_000);
 
+  it('runs `smk rules test --config new.yaml` as the README writes it: the option names the candidate', async () => {
+    const candidate = writeConfig('scoring:\n  grades: { hot: 95, warm: 90 }\n');
+    const run = await smk(['rules', 'test', '--config', candidate], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/lead/i);
+    // The running config still comes from the environment or `smk -c`, before the command.
+    const both = await smk(['-c', env.SMK_CONFIG as string, 'rules', 'test', '--config', candidate], env);
+    expect(both.code, both.stderr).toBe(0);
+    // And every other command takes -c after its name too.
+    const sync = await smk(['sync', '--once', '-c', env.SMK_CONFIG as string], env);
+    expect(sync.code, sync.stderr).toBe(0);
+  }, 120_000);
+
   it('explains bad input in one line, without a stack trace', async () => {
     const bad = await smk(['errors', 'list', '--crm', 'pipedrive'], env);
     expect(bad.code).toBe(1);
