@@ -20,7 +20,7 @@ import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { resolveRedis } from '../store/redis.js';
-import { startServer } from '../server/index.js';
+import { checkPortFree, startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { describeSchemaReport } from './install.js';
 import { loadSandboxes } from './sandbox.js';
@@ -154,6 +154,8 @@ export function nextBusinessMorning(now: number): number {
 export async function runDemo(options: DemoOptions): Promise<void> {
   const out = options.out ?? process.stdout;
   const write = (line: string) => out.write(`${line}\n`);
+  // A taken port is said before anything starts (no Redis, sandbox or field is touched).
+  await checkPortFree(options.port, 'choose another with smk demo --port <port> (0 = any free port)', '127.0.0.1');
   // The sandboxes are loaded on demand (not in the Docker image): fail before starting anything.
   const { startSandboxes, sandboxEnv, createRandom } = await loadSandboxes();
   const redis = await resolveRedis({ allowPrivate: true });
@@ -202,7 +204,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
     workers = startWorkers(ctx, { observer: jobObserver });
     const gate = runtime.gate;
-    const running = await startServer(ctx, { port: options.port, quotaFallback: (crm) => gate.report(crm) });
+    // The demo prints its admin token: it listens on this machine only.
+    const running = await startServer(ctx, { port: options.port, host: '127.0.0.1', quotaFallback: (crm) => gate.report(crm) });
     server = running;
     write(`Dashboard: ${running.url}/  (admin token: ${adminToken})`);
     write('First sync: reading both CRMs, scoring every person, writing scores back...');

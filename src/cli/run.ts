@@ -4,7 +4,7 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
-import { startServer } from '../server/index.js';
+import { checkPortFree, startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { createProgress } from './progress.js';
 
@@ -95,6 +95,9 @@ export async function runWorker(options: { configPath?: string }): Promise<void>
 }
 
 export async function runStart(options: { configPath?: string; port?: number }): Promise<void> {
+  // A taken port is said at once, before Redis, workers or schedules are touched.
+  const envPort = Number(process.env.PORT);
+  await checkPortFree(options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : 3000), 'set PORT (or smk start --port) to a free one');
   const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   await scheduleRecurring(runtime);

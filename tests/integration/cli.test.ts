@@ -92,6 +92,25 @@ describe('smk', () => {
     expect(sync.code, sync.stderr).toBe(0);
   }, 120_000);
 
+  it('says a port is taken, and how to choose another, before starting anything', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    const taken = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as { port: number }).port)));
+    try {
+      const start = await smk(['start'], { ...env, PORT: String(taken) });
+      expect(start.code).toBe(1);
+      expect(start.stderr.trim()).toBe(`smk: port ${taken} is already in use (another smk start or demo, or another program); set PORT (or smk start --port) to a free one`);
+      const demo = await smk(['demo', '--port', String(taken)], env);
+      expect(demo.code).toBe(1);
+      expect(demo.stderr).toContain(`port ${taken} is already in use`);
+      expect(demo.stderr).toContain('smk demo --port');
+      // Nothing was started: no Redis, no sandbox, no field.
+      expect(demo.stdout).not.toMatch(/Sandboxes:|private Redis/);
+    } finally {
+      holder.close();
+    }
+  }, 60_000);
+
   it('explains bad input in one line, without a stack trace', async () => {
     const bad = await smk(['errors', 'list', '--crm', 'pipedrive'], env);
     expect(bad.code).toBe(1);
