@@ -5,9 +5,9 @@
  * breached, feedback synced) and the dashboard's URL.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DateTime } from 'luxon';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import type { Runtime } from '../../jobs/bootstrap.js';
@@ -24,6 +24,7 @@ import { checkPortFree, startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { describeSchemaReport } from './install.js';
 import { loadSandboxes } from './sandbox.js';
+import { onStopSignals } from './signals.js';
 
 export interface DemoOptions {
   people: number;
@@ -171,7 +172,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     SMK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     SMK_KEY_PREFIX: `smk-demo-${randomBytes(4).toString('hex')}`,
   };
-  const config = loadConfig({ env: { ...env, SMK_CONFIG: writeDemoConfig(sandboxes) } });
+  const configPath = writeDemoConfig(sandboxes);
+  const config = loadConfig({ env: { ...env, SMK_CONFIG: configPath } });
   let runtime: Runtime | null = null;
   let server: { url: string; close(): Promise<void> } | null = null;
   let workers: { close(): Promise<void> } | null = null;
@@ -179,19 +181,29 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await server?.close();
     await workers?.close();
     // The demo's keys are its own: remove them so a shared Redis keeps nothing of it.
+    let removed = 0;
     if (runtime) {
       const { redis: client, keys } = runtime.ctx;
       let cursor = '0';
       do {
         const [next, found] = await client.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000);
         cursor = next;
-        if (found.length > 0) await client.unlink(...found);
+        if (found.length > 0) removed += await client.unlink(...found);
       } while (cursor !== '0');
       await runtime.close();
     }
     await sandboxes.close();
+    rmSync(dirname(configPath), { recursive: true, force: true });
     await redis.stop();
+    write(`Demo stopped: removed its ${removed} Redis key(s)${redis.origin === 'private' ? ' and its private Redis' : ''}, stopped both sandboxes, and deleted ${dirname(configPath)}.`);
   };
+  // Ctrl-C (npm run and tsx deliver it twice at once) ends the simulation and cleans up; a second
+  // Ctrl-C a few seconds later ends the process without waiting.
+  let stopping = false;
+  const signals = onStopSignals(() => {
+    stopping = true;
+    write('Stopping the demo: removing its data...');
+  }, { forced: () => process.exit(130), watchOrphan: false });
   try {
     runtime = await bootstrap({ config, logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }), controllableClock: true, onApiCall: (crm, kind, calls) => recordApiCall(crm, kind, calls) });
     const { ctx } = runtime;
@@ -226,12 +238,6 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const random = createRandom(options.seed);
     const stepMs = (options.stepMinutes ?? 30) * 60_000;
     const deadline = options.minutes > 0 ? Date.now() + options.minutes * 60_000 : Infinity;
-    let stopping = false;
-    const onSignal = () => {
-      stopping = true;
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     for (let round = 1; !stopping && Date.now() < deadline && (options.rounds === undefined || round <= options.rounds); round += 1) {
       const clock = ctx.clock as unknown as { advance(ms: number): Promise<void> };
       await clock.advance(stepMs);
@@ -245,9 +251,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       cursor = await narrate(ctx, sandboxes, cursor, write);
       if (!stopping && options.rounds === undefined) await new Promise((r) => setTimeout(r, 2000));
     }
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   } finally {
     await stop();
+    signals.dispose();
   }
 }

@@ -5,6 +5,7 @@ import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { checkPortFree, startServer } from '../server/index.js';
+import { onStopSignals } from './signals.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { createProgress } from './progress.js';
 
@@ -16,13 +17,7 @@ import { createProgress } from './progress.js';
  */
 function onShutdown(stop: () => Promise<void>, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    let stopping = false;
-    const handler = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`smk: second ${signal}: exiting now; unfinished jobs go back to the queue\n`);
-        process.exit(1);
-      }
-      stopping = true;
+    const signals = onStopSignals((signal) => {
       process.stderr.write(`smk: ${signal} received, finishing in-flight jobs (at most ${Math.round(graceMs / 1000)} s)...\n`);
       const timer = setTimeout(() => {
         process.stderr.write(`smk: in-flight jobs did not finish within ${Math.round(graceMs / 1000)} s: exiting; they go back to the queue\n`);
@@ -31,11 +26,16 @@ function onShutdown(stop: () => Promise<void>, graceMs: number): Promise<void> {
       timer.unref();
       void stop().then(() => {
         clearTimeout(timer);
+        signals.dispose();
+        process.stderr.write('smk: stopped (in-flight jobs finished)\n');
         resolve();
       });
-    };
-    process.on('SIGTERM', handler);
-    process.on('SIGINT', handler);
+    }, {
+      forced: (signal) => {
+        process.stderr.write(`smk: second ${signal}: exiting now; unfinished jobs go back to the queue\n`);
+        process.exit(1);
+      },
+    });
   });
 }
 
