@@ -3,7 +3,29 @@
  * prints the connection JSON as its first stdout line, then serves both sandboxes until stopped.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { startSandboxes } from './start.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { sandboxEnv, startSandboxes } from './start.js';
+
+/** Secrets an earlier file chose are kept (tokens stored with the old key stay readable). */
+const KEPT = ['SMK_ADMIN_TOKEN', 'SMK_ENCRYPTION_KEY', 'REDIS_URL', 'SMK_CONFIG', 'PORT'];
+
+/**
+ * Writes the sandboxes' connection as environment variables, with an admin token and an encryption
+ * key (kept from the file when it has them), replacing the file's other values.
+ */
+export function writeSandboxEnvFile(path: string, connection: Record<string, string>): void {
+  const before = existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
+  const values: Record<string, string> = {
+    ...connection,
+    SMK_ADMIN_TOKEN: before.SMK_ADMIN_TOKEN || randomBytes(18).toString('base64url'),
+    SMK_ENCRYPTION_KEY: before.SMK_ENCRYPTION_KEY || randomBytes(32).toString('hex'),
+  };
+  for (const name of KEPT) if (before[name] && !(name in values)) values[name] = before[name];
+  const lines = ['# Written by `smk sandbox --write-env`: the sandboxes it serves, while it runs. Not for real CRMs.', ...Object.entries(values).map(([k, v]) => `${k}=${v}`)];
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -28,7 +50,10 @@ export function sandboxCommand(): Command {
     .option('--salesforce-port <q>', 'Salesforce sandbox port (0 = any free port)', integer('--salesforce-port', 0, 65535), 0)
     .option('--faults <rate>', 'fraction of API calls answered with a 429, 5xx, slow or dropped response', rate, 0)
     .option('--hubspot-rate <n>', 'HubSpot calls per 10 s per token (0 = unlimited)', integer('--hubspot-rate', 0, 1_000_000))
-    .action(async (opts: { people: number; seed: number; hubspotPort: number; salesforcePort: number; faults: number; hubspotRate?: number }) => {
+    // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line
+    // (and exits when the file does not exist yet), before any of our code runs.
+    .option('--write-env <path>', 'also write the environment that attaches `smk` and the service to these sandboxes (e.g. .env, which smk reads from the current folder)')
+    .action(async (opts: { people: number; seed: number; hubspotPort: number; salesforcePort: number; faults: number; hubspotRate?: number; writeEnv?: string }) => {
       const sandboxes = await startSandboxes({
         people: opts.people,
         seed: opts.seed,
@@ -38,6 +63,10 @@ export function sandboxCommand(): Command {
         ...(opts.hubspotRate !== undefined ? { hubspotPerTenSeconds: opts.hubspotRate } : {}),
       });
       process.stdout.write(`${JSON.stringify(sandboxes.connection)}\n`);
+      if (opts.writeEnv) {
+        writeSandboxEnvFile(opts.writeEnv, sandboxEnv(sandboxes.connection));
+        process.stderr.write(`Wrote ${opts.writeEnv}: in another terminal, from this folder, \`npx smk install\`, \`npx smk doctor\`, \`npx smk sync --once\` and \`npx smk start\` use these sandboxes while they run.\n`);
+      }
       process.stderr.write(
         `HubSpot sandbox at ${sandboxes.hubspot.baseUrl}, Salesforce sandbox at ${sandboxes.salesforce.instanceUrl} ` +
           `(${opts.people} people, seed ${opts.seed}). Ctrl-C stops them.\n`,

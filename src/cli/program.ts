@@ -12,6 +12,7 @@ import { runErrors } from './errors.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
+import { loadDotEnv } from './env-file.js';
 import { sandboxCommand } from './sandbox.js';
 
 const CONFIG_HELP = 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)';
@@ -137,6 +138,7 @@ export function explain(err: unknown): string {
 
 export async function main(argv: string[]): Promise<void> {
   try {
+    loadDotEnv();
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.stderr.write(`smk: ${explain(err)}\n`);

@@ -58,7 +58,7 @@ export function sandboxCommand(): Command {
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
-    .argument('[flags...]', 'the sandbox flags: --people, --seed, --hubspot-port, --salesforce-port, --faults, --hubspot-rate')
+    .argument('[flags...]', 'the sandbox flags: --people, --seed, --hubspot-port, --salesforce-port, --faults, --hubspot-rate, --write-env')
     .action(async (flags: string[]) => {
       const sandbox = await load('sandbox', () => import('../../connectors/sandbox/cli.js'));
       await sandbox.sandboxCommand().name('smk sandbox').parseAsync(flags, { from: 'user' });
