@@ -30,8 +30,8 @@ function fixForCrmError(crm: CrmName, code: string, message: string): string {
     case 'AUTH_INVALID':
     case 'AUTH_EXPIRED':
       return crm === 'hubspot'
-        ? 'create a private app token (Settings > Integrations > Private apps) with the crm.objects.contacts.read/write and crm.schemas.contacts.read/write scopes, and set HUBSPOT_ACCESS_TOKEN; or reconnect the OAuth app from the dashboard'
-        : 'reconnect Salesforce from the dashboard (Install > Salesforce), or set SALESFORCE_ACCESS_TOKEN and SALESFORCE_REFRESH_TOKEN from the connected app';
+        ? 'create a private app token (Settings > Integrations > Private apps) with the crm.objects.contacts.read/write and crm.schemas.contacts.read/write scopes, and set HUBSPOT_ACCESS_TOKEN; or, with an OAuth app, use the dashboard\'s "Connect HubSpot with OAuth" link (/oauth/hubspot/start on the running service)'
+        : 'reconnect Salesforce with the dashboard\'s "Connect Salesforce with OAuth" link (/oauth/salesforce/start on the running service), or set SALESFORCE_ACCESS_TOKEN and SALESFORCE_REFRESH_TOKEN from the connected app';
     case 'PERMISSION':
       return crm === 'hubspot'
         ? `add the missing scopes to the private app (${message.match(/scopes?:? ([\w.,\s-]+)/i)?.[1]?.trim() ?? 'see the message'}) and regenerate the token`

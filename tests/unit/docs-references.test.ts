@@ -1,0 +1,43 @@
+/**
+ * Messages and docs that name a fix or a section name one that exists: the README's ownership
+ * table is the code's defaults, the example config's pointers lead to real README sections, and
+ * the fixes that name a dashboard control name one the dashboard has.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_OWNERSHIP } from '../../src/config.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8');
+
+describe('references that must exist', () => {
+  it('the README lists every default field owner as the code has it', () => {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('### Field ownership'));
+    expect(section.length).toBeGreaterThan(0);
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \| (.+) \|$/gm)];
+    const documented: Record<string, string> = {};
+    for (const [, owner, fields] of rows) for (const f of (fields as string).matchAll(/`([\w.]+)`/g)) documented[f[1] as string] = owner as string;
+    expect(documented).toEqual(DEFAULT_OWNERSHIP);
+  });
+
+  it('every README section the example config points to exists', () => {
+    const readme = read('README.md');
+    const headings = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => (m[1] as string).trim()));
+    const pointers = [...read('smarketing.example.yaml').matchAll(/README[^"\n]*"([^"]+)"/g)].map((m) => m[1] as string);
+    expect(pointers.length).toBeGreaterThan(0);
+    for (const p of pointers) expect(headings, `README section "${p}"`).toContain(p);
+  });
+
+  it('fixes that name a dashboard link name one the dashboard renders', () => {
+    const dashboard = read('src/server/dashboard/public/dashboard.js');
+    const doctor = read('src/cli/doctor.ts');
+    const named = [...doctor.matchAll(/"(Connect \w+ with OAuth)"/g)].map((m) => m[1] as string);
+    expect(named.length).toBe(2);
+    // The dashboard renders "Connect <title> with OAuth" on each CRM card, titled HubSpot or Salesforce.
+    expect(dashboard).toContain('Connect ${title.textContent} with OAuth');
+    for (const label of named) expect(dashboard).toContain(`'${label.split(' ')[1] as string}'`);
+    expect(doctor).not.toContain('Install >');
+  });
+});
