@@ -81,9 +81,16 @@ type Resolved =
  * Returns the Lead's id when it was converted into this Contact.
  */
 async function convertedLeadOf(ctx: SyncContext, leadRecordId: string, contactId: string): Promise<string | null> {
+  // A pair found not converted is not read again for a while: a real duplicate (a Contact with a
+  // Lead's email) would otherwise cost a call on every read of the Contact. A conversion made
+  // meanwhile changes the Lead, whose own read then links the two (the Lead-first path).
+  const checked = ctx.keys.meta(`not-converted:${leadRecordId}:${contactId}`);
+  if (await ctx.redis.exists(checked)) return null;
   const read = await ctx.connectors.salesforce.read([{ object: 'Lead', id: leadRecordId }]);
   const lead = read.fragments.find((f) => f.recordId === leadRecordId);
-  return lead?.identity.convertedContactId === contactId ? leadRecordId : null;
+  if (lead?.identity.convertedContactId === contactId) return leadRecordId;
+  await ctx.redis.set(checked, '1', 'EX', 3600);
+  return null;
 }
 
 /**
