@@ -48,6 +48,12 @@ export async function createConnectors(input: {
     ...(input.retries !== undefined ? { retries: input.retries } : {}),
     ...(input.clock ? { clock: input.clock } : {}),
   });
+  // The JWT bearer flow when configured (src/config.ts checked username, key and client id):
+  // sessions come from a signed assertion, so there is no refresh token to keep; the instance URL
+  // comes with the first session when SALESFORCE_INSTANCE_URL is not set.
+  const jwt = env.SALESFORCE_JWT_USERNAME && env.SALESFORCE_JWT_PRIVATE_KEY
+    ? { username: env.SALESFORCE_JWT_USERNAME, privateKeyPem: env.SALESFORCE_JWT_PRIVATE_KEY, ...(env.SALESFORCE_JWT_AUDIENCE ? { audience: env.SALESFORCE_JWT_AUDIENCE } : {}) }
+    : undefined;
   const salesforce = createSalesforceConnector({
     instanceUrl: env.SALESFORCE_INSTANCE_URL ?? storedSalesforce?.instanceUrl ?? env.SALESFORCE_LOGIN_URL,
     loginUrl: env.SALESFORCE_LOGIN_URL,
@@ -55,6 +61,7 @@ export async function createConnectors(input: {
     refreshToken: env.SALESFORCE_REFRESH_TOKEN ?? storedSalesforce?.refreshToken,
     clientId: env.SALESFORCE_CLIENT_ID,
     clientSecret: env.SALESFORCE_CLIENT_SECRET,
+    ...(jwt ? { jwt } : {}),
     version: env.SALESFORCE_API_VERSION,
     tokens: tokens ?? undefined,
     gate,
