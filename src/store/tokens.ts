@@ -12,10 +12,12 @@ import type { Keys } from './keys.js';
 import { Locks } from './locks.js';
 
 /**
- * A refresh is one token call (the HubSpot client gives up after 30 s): the lock outlives that,
- * and a worker that died holding it blocks the others for at most this long.
+ * A worker that died holding the refresh lock blocks the others for at most this long; a live
+ * holder renews it for as long as its token call takes.
  */
-export const REFRESH_LOCK_TTL_MS = 45_000;
+export const REFRESH_LOCK_TTL_MS = 15_000;
+/** How long a worker waits for another's refresh (one token call; the HubSpot client's timeout is 30 s). */
+export const REFRESH_LOCK_WAIT_MS = 60_000;
 
 const storedTokensSchema = z.object({
   accessToken: z.string().min(1),
@@ -50,7 +52,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Runs `fn` while no other worker refreshes `crm`'s tokens; waits for a holder to finish. */
   async withRefreshLock<T>(crm: CrmName, fn: () => Promise<T>): Promise<T> {
-    return this.locks.with(`token-refresh:${crm}`, fn, { ttlMs: REFRESH_LOCK_TTL_MS, waitMs: REFRESH_LOCK_TTL_MS + 5_000 });
+    return this.locks.with(`token-refresh:${crm}`, fn, { ttlMs: REFRESH_LOCK_TTL_MS, waitMs: REFRESH_LOCK_WAIT_MS, renew: true });
   }
 
   async clear(crm: CrmName): Promise<void> {
