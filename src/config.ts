@@ -203,10 +203,10 @@ export const envSchema = envFields.transform((env, ctx) => {
   let pem = env.SALESFORCE_JWT_PRIVATE_KEY === undefined ? undefined : unescapePem(env.SALESFORCE_JWT_PRIVATE_KEY);
   let keyVariable: 'SALESFORCE_JWT_PRIVATE_KEY' | 'SALESFORCE_JWT_PRIVATE_KEY_FILE' = 'SALESFORCE_JWT_PRIVATE_KEY';
   if (env.SALESFORCE_JWT_PRIVATE_KEY_FILE !== undefined) {
-    keyVariable = 'SALESFORCE_JWT_PRIVATE_KEY_FILE';
     if (pem !== undefined) {
       issue('SALESFORCE_JWT_PRIVATE_KEY_FILE', 'set SALESFORCE_JWT_PRIVATE_KEY or SALESFORCE_JWT_PRIVATE_KEY_FILE, not both');
     } else {
+      keyVariable = 'SALESFORCE_JWT_PRIVATE_KEY_FILE';
       try {
         pem = unescapePem(readFileSync(env.SALESFORCE_JWT_PRIVATE_KEY_FILE, 'utf8'));
       } catch (err) {
