@@ -69,8 +69,16 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
         report: (crm) => gate.report(crm),
       }
     : gate;
-  const connectors = await createConnectors({ env: config.env, sync: config.file.sync, gate: observed, tokens, logger: logger.child({ component: 'connector' }) });
   const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
+  // The connectors judge token expiry by the service's clock (tests move it with the sandboxes').
+  const connectors = await createConnectors({
+    env: config.env,
+    sync: config.file.sync,
+    gate: observed,
+    tokens,
+    logger: logger.child({ component: 'connector' }),
+    clock: () => clock.now(),
+  });
   const ctx = createSyncContext({ config, redis, queueConnection, connectors, logger, clock, keyPrefix: keys.prefix });
   return {
     ctx,

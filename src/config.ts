@@ -3,6 +3,7 @@
  * DESIGN.md "Interfaces", validated by zod. An invalid file is reported with every problem,
  * each as `path: expected X, got Y`, never a stack trace.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -138,7 +139,25 @@ export type FileConfig = z.infer<typeof fileConfigSchema>;
 
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
-export const envSchema = z.object({
+/** A PEM given in one environment line often has `\\n` escapes for its line breaks. */
+function unescapePem(value: string): string {
+  const pem = value.trim();
+  return pem.includes('-----BEGIN') && !pem.includes('\n') ? pem.replace(/\\n/g, '\n') : pem;
+}
+
+/** Why a PEM cannot sign the RS256 JWT of Salesforce's JWT bearer flow, or null. Never quotes the key. */
+function rsaPrivateKeyProblem(pem: string): string | null {
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch (err) {
+    const detail = err instanceof Error && /passphrase/i.test(err.message) ? ' (it is encrypted: give it without a passphrase)' : '';
+    return `expected a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)${detail}`;
+  }
+  return key.asymmetricKeyType === 'rsa' ? null : `expected an RSA private key (the JWT is signed RS256), got ${key.asymmetricKeyType ?? 'another kind'}`;
+}
+
+const envFields = z.object({
   HUBSPOT_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.hubapi.com'),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
@@ -151,6 +170,14 @@ export const envSchema = z.object({
   SALESFORCE_CLIENT_ID: z.string().min(1).optional(),
   SALESFORCE_CLIENT_SECRET: z.string().min(1).optional(),
   SALESFORCE_API_VERSION: z.string().regex(/^\d+\.0$/, 'expected an API version such as 62.0').default('62.0'),
+  /** OAuth 2.0 JWT bearer flow: the integration user's username (the JWT's `sub`). */
+  SALESFORCE_JWT_USERNAME: z.string().trim().min(1).optional(),
+  /** The PEM private key whose certificate the connected app holds (line breaks may be `\\n`). */
+  SALESFORCE_JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  /** Or a file holding it. */
+  SALESFORCE_JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  /** The JWT's `aud` when the default (from SALESFORCE_LOGIN_URL) is not right, e.g. an Experience Cloud site. */
+  SALESFORCE_JWT_AUDIENCE: optionalUrl,
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
   SMK_CONFIG: z.string().min(1).optional(),
   SMK_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
@@ -164,7 +191,44 @@ export const envSchema = z.object({
   SMK_KEY_PREFIX: z.string().regex(/^[\w:.-]+$/).default('smk'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
 });
-export type EnvConfig = z.infer<typeof envSchema>;
+
+/**
+ * The environment. The Salesforce JWT bearer flow is chosen by SALESFORCE_JWT_USERNAME with a key
+ * (SALESFORCE_JWT_PRIVATE_KEY, or SALESFORCE_JWT_PRIVATE_KEY_FILE) and SALESFORCE_CLIENT_ID; a
+ * half-given or unusable set is an error naming the variable to fix. In the parsed result,
+ * SALESFORCE_JWT_PRIVATE_KEY holds the PEM however it was given (the file is read here, once).
+ */
+export const envSchema = envFields.transform((env, ctx) => {
+  const issue = (variable: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message, input: undefined });
+  let pem = env.SALESFORCE_JWT_PRIVATE_KEY === undefined ? undefined : unescapePem(env.SALESFORCE_JWT_PRIVATE_KEY);
+  let keyVariable: 'SALESFORCE_JWT_PRIVATE_KEY' | 'SALESFORCE_JWT_PRIVATE_KEY_FILE' = 'SALESFORCE_JWT_PRIVATE_KEY';
+  if (env.SALESFORCE_JWT_PRIVATE_KEY_FILE !== undefined) {
+    if (pem !== undefined) {
+      issue('SALESFORCE_JWT_PRIVATE_KEY_FILE', 'set SALESFORCE_JWT_PRIVATE_KEY or SALESFORCE_JWT_PRIVATE_KEY_FILE, not both');
+    } else {
+      keyVariable = 'SALESFORCE_JWT_PRIVATE_KEY_FILE';
+      try {
+        pem = unescapePem(readFileSync(env.SALESFORCE_JWT_PRIVATE_KEY_FILE, 'utf8'));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        issue('SALESFORCE_JWT_PRIVATE_KEY_FILE', `cannot read ${env.SALESFORCE_JWT_PRIVATE_KEY_FILE}${typeof code === 'string' ? ` (${code})` : ''}`);
+        return z.NEVER;
+      }
+    }
+  }
+  if (pem !== undefined) {
+    const problem = rsaPrivateKeyProblem(pem);
+    if (problem) issue(keyVariable, problem);
+    if (!env.SALESFORCE_JWT_USERNAME) issue('SALESFORCE_JWT_USERNAME', `required with ${keyVariable}: the Salesforce username of the integration user (the JWT's subject)`);
+  } else if (env.SALESFORCE_JWT_USERNAME) {
+    issue('SALESFORCE_JWT_PRIVATE_KEY', 'required with SALESFORCE_JWT_USERNAME: the PEM private key of the connected app\'s certificate (or set SALESFORCE_JWT_PRIVATE_KEY_FILE)');
+  }
+  if ((pem !== undefined || env.SALESFORCE_JWT_USERNAME) && !env.SALESFORCE_CLIENT_ID) {
+    issue('SALESFORCE_CLIENT_ID', "required for the JWT bearer flow: the connected app's consumer key (the JWT's issuer)");
+  }
+  return { ...env, SALESFORCE_JWT_PRIVATE_KEY: pem };
+});
+export type EnvConfig = z.output<typeof envSchema>;
 
 export interface AppConfig {
   file: FileConfig;
@@ -335,7 +399,9 @@ export function parseConfigText(text: string, source: string): FileConfig {
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
-  const result = envSchema.safeParse(env, { reportInput: true });
+  // An empty value counts as unset: docker compose passes `NAME=` lines of an .env file as they are.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const result = envSchema.safeParse(set, { reportInput: true });
   if (!result.success) {
     // Environment values may be secrets: never echo them back.
     const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message.replace(/, received .*$/, '')}`);

@@ -1,15 +1,48 @@
 /**
- * Which bearer token goes out with a HubSpot call: a private-app token (static), or OAuth tokens
- * from the TokenStore refreshed ahead of expiry. HubSpot access tokens live 30 minutes
- * (`expires_in: 1800`, reference H6) and its docs say to refresh from `expires_in` rather than wait
- * for a 401, so a token is refreshed once `expiresAt - 5 min < now`; a 401 EXPIRED_AUTHENTICATION
- * still forces one refresh (the caller retries once, never more).
+ * Which bearer token goes out with a HubSpot call: a private-app token (static), or the OAuth
+ * tokens of an install, kept in the TokenStore and refreshed.
+ *
+ * HubSpot facts relied on (tags as in shared/reference/crm-api.md):
+ * - Access tokens live 30 minutes: `expires_in` is 1800 and "will always reflect the time that the
+ *   token will expire"; HubSpot recommends following `expires_in` rather than a hard-coded time,
+ *   and refreshing on a 401 for an expired token is also fine. [C
+ *   https://developers.hubspot.com/changelog/upcoming-expiration-of-oauth-access-tokens-is-changing]
+ *   So a token is refreshed once `expiresAt - 5 min < now`, and a 401 EXPIRED_AUTHENTICATION
+ *   (reference H2) still forces one refresh (the caller retries once, never more).
+ * - The refresh token is long-lived and reused: "store the refresh token you get when initiating
+ *   your OAuth integration and use it to generate a new access token once the initial one
+ *   expires"; the 30-minute change "will have no effect on refresh tokens". [C
+ *   https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/refresh-oauth-token.md,
+ *   and the changelog above] The token response nevertheless carries a `refresh_token` (required in
+ *   the v1 spec, reference H6), and a secondary source says the old one becomes invalid once used
+ *   [S https://www.educative.io/courses/building-websites-using-hubspot-cms-apis-in-javascript/refreshing-tokens].
+ *   So the answer's refresh token is what gets stored, and one worker at a time refreshes
+ *   (`RefreshLock`, a Redis lock in the service): a second worker adopts the stored result instead
+ *   of spending the refresh token again, which is safe whichever source is right.
+ * - Previously issued access tokens stay valid until they expire ("Access tokens generated with the
+ *   refresh token will not be affected" by deleting it) [C
+ *   https://developers.hubspot.com/docs-beta/oauth/tokens], so a call in flight with the old token
+ *   while another worker refreshes is not refused for that reason.
+ * - The SDK's `oauth.tokensApi.create` posts to `/oauth/v1/token`, which HubSpot deprecates on
+ *   16 February 2027 in favour of `/oauth/2026-03/token` [C
+ *   https://developers.hubspot.com/changelog/v1-oauth-api-deprecation]; @hubspot/api-client 13.5
+ *   has no client for the new path.
  */
+import type { CrmName } from '../../src/model/lead.js';
 import type { ConnectorLogger, StoredTokens, TokenStore } from '../types.js';
 import { CrmError, isCrmError } from '../errors.js';
 import { toCrmError } from './errors.js';
 
 export const REFRESH_AHEAD_MS = 5 * 60_000;
+
+/**
+ * One token refresh at a time for a CRM, across every worker process (the service implements it
+ * with a Redis lock beside the TokenStore). `fn` runs while the lock is held; the implementation
+ * waits for another holder and rejects when it cannot get the lock in time.
+ */
+export interface RefreshLock {
+  withRefreshLock<T>(crm: CrmName, fn: () => Promise<T>): Promise<T>;
+}
 
 export interface AuthOptions {
   /** A private-app token (HUBSPOT_ACCESS_TOKEN). When set, it is used as is and never refreshed. */
@@ -18,6 +51,8 @@ export interface AuthOptions {
   clientSecret?: string;
   /** OAuth tokens from an install; they take over where no access token is configured. */
   tokens?: TokenStore;
+  /** Serialises refreshes across workers; without it, only within this process. */
+  refreshLock?: RefreshLock;
   clock: () => number;
   logger?: ConnectorLogger;
 }
@@ -31,7 +66,6 @@ export type RefreshCall = (refreshToken: string, clientId: string, clientSecret:
 
 export class HubSpotAuth {
   private current: StoredTokens | null = null;
-  private loaded = false;
   private refreshing: Promise<void> | null = null;
 
   constructor(
@@ -59,17 +93,33 @@ export class HubSpotAuth {
   }
 
   /**
-   * Refreshes once for all concurrent callers. Another worker may already have refreshed and
-   * stored new tokens: those are adopted instead of spending a second refresh.
+   * Refreshes once for all concurrent callers of this process, and under the RefreshLock for all
+   * workers. Another worker may already have refreshed and stored new tokens: those are adopted
+   * instead of spending a second refresh.
    */
   async refresh(reason: 'ahead-of-expiry' | 'expired'): Promise<void> {
     if (!this.refreshing) {
       const failed = this.current?.accessToken;
-      this.refreshing = this.doRefresh(reason, failed).finally(() => {
+      this.refreshing = this.lockedRefresh(reason, failed).finally(() => {
         this.refreshing = null;
       });
     }
     return this.refreshing;
+  }
+
+  private async lockedRefresh(reason: string, failedToken: string | undefined): Promise<void> {
+    const lock = this.options.refreshLock;
+    if (!lock) return this.doRefresh(reason, failedToken);
+    try {
+      return await lock.withRefreshLock('hubspot', () => this.doRefresh(reason, failedToken));
+    } catch (err) {
+      if (isCrmError(err)) throw err;
+      // The lock itself failed (Redis, or another worker held it too long): try again later.
+      throw new CrmError(
+        { crm: 'hubspot', code: 'TRANSIENT', message: `could not take the HubSpot token refresh lock: ${err instanceof Error ? err.message : String(err)}` },
+        { cause: err },
+      );
+    }
   }
 
   private needsRefresh(tokens: StoredTokens): boolean {
@@ -81,18 +131,23 @@ export class HubSpotAuth {
     );
   }
 
+  /**
+   * The configured private-app token, else the stored install. Until an install is stored, every
+   * call looks again: a worker started before the admin installed the app picks it up.
+   */
   private async load(): Promise<void> {
-    if (this.loaded) return;
+    if (this.current) return;
     if (this.options.accessToken) {
       this.current = { accessToken: this.options.accessToken };
     } else if (this.options.tokens) {
       this.current = await this.options.tokens.get('hubspot');
     }
-    this.loaded = true;
   }
 
+  /** Runs inside the RefreshLock: reads the store afresh, so a refresh by another worker is seen. */
   private async doRefresh(reason: string, failedToken: string | undefined): Promise<void> {
     const { clientId, clientSecret, tokens: store } = this.options;
+    let base = this.current;
     if (store) {
       const stored = await store.get('hubspot');
       if (stored && stored.accessToken !== failedToken && !this.needsRefresh(stored)) {
@@ -100,8 +155,10 @@ export class HubSpotAuth {
         this.options.logger?.info({ crm: 'hubspot', reason }, 'adopted HubSpot tokens refreshed by another worker');
         return;
       }
+      // The stored refresh token is the newest of the install (another worker may have been given a new one).
+      if (stored) base = stored;
     }
-    const refreshToken = this.current?.refreshToken;
+    const refreshToken = base?.refreshToken;
     if (!refreshToken || !clientId || !clientSecret) {
       throw new CrmError({
         crm: 'hubspot',
@@ -122,13 +179,14 @@ export class HubSpotAuth {
       );
     }
     const next: StoredTokens = {
-      ...this.current,
+      ...base,
       accessToken: answer.accessToken,
-      // HubSpot keeps the refresh token unchanged; keep the old one if the answer omits it.
+      // The answer's refresh token (HubSpot returns the same one; see the header), else the old one.
       refreshToken: answer.refreshToken || refreshToken,
       expiresAt: this.options.clock() + answer.expiresIn * 1000,
     };
     this.current = next;
+    // Stored (sealed by the implementation) before the lock is released, so the next holder adopts it.
     if (store) await store.set('hubspot', next);
     this.options.logger?.info({ crm: 'hubspot', reason, expiresAt: next.expiresAt }, 'refreshed the HubSpot access token');
   }

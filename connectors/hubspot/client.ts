@@ -23,6 +23,7 @@ import { Client } from '@hubspot/api-client';
 import type { ConnectorLogger, QuotaGate, TokenStore } from '../types.js';
 import { CrmError, backoffMs } from '../errors.js';
 import { HubSpotAuth } from './auth.js';
+import type { RefreshLock } from './auth.js';
 import { rateLimitInfo, toCrmError } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
@@ -34,6 +35,8 @@ export interface HubSpotClientOptions {
   clientId?: string;
   clientSecret?: string;
   tokens?: TokenStore;
+  /** One OAuth refresh at a time across workers (see auth.ts). */
+  refreshLock?: RefreshLock;
   gate: QuotaGate;
   logger?: ConnectorLogger;
   /** Total attempts per call, like the SDK's `numberOfApiCallRetries` (default 3; 1 = no retry). */
@@ -125,6 +128,7 @@ export class HubSpotClient {
         clientId: options.clientId,
         clientSecret: options.clientSecret,
         tokens: options.tokens,
+        refreshLock: options.refreshLock,
         clock: this.clock,
         logger: options.logger,
       },

@@ -23,6 +23,7 @@ import type {
   TokenStore,
   WriteOutcome,
 } from '../types.js';
+import type { RefreshLock } from './auth.js';
 import { HubSpotClient, DEFAULT_BASE_URL, unexpectedAnswer } from './client.js';
 import { mapContacts } from './mapping.js';
 import type { MappedContacts } from './mapping.js';
@@ -47,7 +48,10 @@ export interface HubSpotConnectorOptions {
   /** HUBSPOT_CLIENT_SECRET: OAuth refresh and webhook signatures. */
   clientSecret?: string;
   appId?: number;
+  /** OAuth tokens of an install (used where no `accessToken` is given), refreshed and stored back. */
   tokens?: TokenStore;
+  /** One OAuth refresh at a time across workers: a single-use refresh token is never spent twice. */
+  refreshLock?: RefreshLock;
   gate: QuotaGate;
   logger?: ConnectorLogger;
   /** Picklist translations (src/config.ts `mapping`) over the defaults. */
@@ -85,6 +89,7 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     tokens: options.tokens,
+    refreshLock: options.refreshLock,
     gate: options.gate,
     logger: options.logger,
     retries: options.retries,
@@ -169,4 +174,4 @@ export function hubSpotOptionsFromEnv(
 }
 
 export { SEARCH_PAGE_LIMIT, CONTACTS_STREAM, ARCHIVED_STREAM };
-export type { WebhookRequest, WebhookVerdict, ParsedWebhook, PicklistOptions };
+export type { WebhookRequest, WebhookVerdict, ParsedWebhook, PicklistOptions, RefreshLock };

@@ -21,8 +21,24 @@ export interface JwtBearerOptions {
   username: string;
   /** PEM of the private key whose certificate is uploaded to the connected app. */
   privateKeyPem: string;
-  /** `https://login.salesforce.com` or `https://test.salesforce.com`; defaults to the login URL. */
+  /** `https://login.salesforce.com`, `https://test.salesforce.com` or a site URL; default `jwtAudience(loginUrl)`. */
   audience?: string;
+}
+
+/**
+ * The assertion's `aud` for a login URL. Salesforce accepts `https://login.salesforce.com`,
+ * `https://test.salesforce.com` (sandbox orgs) or an Experience Cloud site URL, not a My Domain
+ * host, even though the token request may go to the My Domain [C crm-api.md S7 and
+ * https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm; S the aud list
+ * as quoted by https://www.npmjs.com/package/salesforce-jwt-bearer-token-flow]. Any other host (a
+ * site, or a local sandbox) is its own audience.
+ */
+export function jwtAudience(loginUrl: string): string {
+  const url = new URL(loginUrl);
+  const host = url.hostname.toLowerCase();
+  if (host === 'test.salesforce.com' || host.endsWith('.sandbox.my.salesforce.com')) return 'https://test.salesforce.com';
+  if (host === 'login.salesforce.com' || host.endsWith('.my.salesforce.com')) return 'https://login.salesforce.com';
+  return loginUrl.replace(/\/+$/, '');
 }
 
 export interface SessionOptions {
@@ -240,7 +256,7 @@ export class SessionManager {
         assertion: jwtAssertion({
           clientId: this.options.clientId,
           username: jwt.username,
-          audience: jwt.audience ?? this.options.loginUrl,
+          audience: jwt.audience ?? jwtAudience(this.options.loginUrl),
           privateKeyPem: jwt.privateKeyPem,
           nowMs: this.now(),
         }),

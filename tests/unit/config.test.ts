@@ -113,3 +113,13 @@ describe('the JSON Schema of the config', () => {
     expect(Object.keys(schema.properties.sync?.properties ?? {})).toContain('pollEvery');
   });
 });
+
+describe('the environment from an .env file', () => {
+  it('takes an empty value as unset, as docker compose passes `NAME=` lines of .env.example', async () => {
+    const { parseEnv } = await import('../../src/config.js');
+    const env = parseEnv({ HUBSPOT_ACCESS_TOKEN: '', SALESFORCE_INSTANCE_URL: '', SMK_PUBLIC_URL: ' ', PORT: '', SMK_KEY_PREFIX: '' });
+    expect(env.HUBSPOT_ACCESS_TOKEN).toBeUndefined();
+    expect(env.PORT).toBe(3000);
+    expect(env.SMK_KEY_PREFIX).toBe('smk');
+  });
+});
