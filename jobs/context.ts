@@ -12,6 +12,7 @@ import type { CrmName } from '../src/model/lead.js';
 import { CursorStore } from '../src/store/cursors.js';
 import { ConnectionStatusStore } from '../src/store/connection-status.js';
 import { CounterStore } from '../src/store/counters.js';
+import { PageStore } from '../src/store/pages.js';
 import { EventStore } from '../src/store/events.js';
 import { HeldStore } from '../src/store/held.js';
 import { createKeys } from '../src/store/keys.js';
@@ -76,6 +77,7 @@ export interface SyncContext {
   errors: SyncErrorStore;
   events: EventStore;
   counters: CounterStore;
+  pages: PageStore;
   connections: ConnectionStatusStore;
   locks: Locks;
   pending: Record<CrmName, PendingStores>;
@@ -152,6 +154,7 @@ export function createSyncContext(input: {
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
     counters: new CounterStore(redis, keys),
+    pages: new PageStore(redis, keys),
     connections: new ConnectionStatusStore(redis, keys),
     locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },

@@ -351,7 +351,11 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   const removed: RemovedRecord[] = [...(job.removed ?? [])];
   let problems = 0;
 
-  const toRead = job.refs && job.changes ? await withoutEchoes(ctx, job.crm, job.refs, job.changes) : (job.refs ?? []);
+  // A feed page waits in Redis; the job names it. Expired (a retry days later): read its records again.
+  const stored = job.page ? await ctx.pages.get(job.page) : null;
+  const pageRefs = job.page && !stored ? (job.refs ?? []) : [];
+  const refsToRead = job.page ? pageRefs : (job.refs ?? []);
+  const toRead = !job.page && job.refs && job.changes ? await withoutEchoes(ctx, job.crm, job.refs, job.changes) : refsToRead;
   // When each fragment was read: a page carries its read time; records read here are read now.
   const readAtOf = new Map<LeadFragment, number>();
   if (toRead.length > 0) {
@@ -373,6 +377,14 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
     await ctx.errors.record({ crm: job.crm, object: p.ref?.object, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'map' }, ctx.clock.now());
   }
   for (const raw of job.fragments ?? []) fragments.push(raw);
+  if (stored) {
+    fragments.push(...stored.fragments);
+    removed.push(...stored.removed);
+    for (const p of stored.problems) {
+      problems += 1;
+      await ctx.errors.record({ crm: job.crm, object: p.ref?.object, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'map' }, ctx.clock.now());
+    }
+  }
 
   const changed = new Set<string>();
   const synced: Array<{ object: string; id: string }> = [];
@@ -426,5 +438,7 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   if (changed.size > 0) await ctx.counters.add({ changed: changed.size });
   // During the initial read nothing is evaluated yet: its end evaluates every lead (jobs/poll.ts).
   if (changed.size > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, changed, `${job.crm} change`);
+  // Applied: the page's data is not kept (a rerun of this job reads its records again instead).
+  if (job.page) await ctx.pages.delete(job.page);
   return { ingested, changed: changed.size, removed: removed.length, problems, stale };
 }

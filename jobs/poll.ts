@@ -25,10 +25,17 @@ export interface PollResult {
   authFailed?: ConnectionStatus;
 }
 
-/** Ingest jobs carry whole pages so that the feed's read is not repeated. */
+/**
+ * A page goes to ingest without being read again: its data waits in Redis (src/store/pages.ts)
+ * and the job names the page and its records' ids only, never a person's values.
+ */
 async function handOn(ctx: SyncContext, crm: CrmName, page: ChangePage, readAt: number): Promise<void> {
   if (page.fragments.length === 0 && page.removed.length === 0 && page.problems.length === 0) return;
-  await ctx.queues.ingest.add('page', { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems });
+  const key = await ctx.pages.put({ fragments: page.fragments, removed: page.removed, problems: page.problems });
+  const refs = new Map<string, { object: 'contact' | 'Lead' | 'Contact'; id: string }>();
+  for (const f of page.fragments) refs.set(`${f.object}:${f.recordId}`, { object: f.object, id: f.recordId });
+  for (const r of page.removed) refs.set(`${r.ref.object}:${r.ref.id}`, { object: r.ref.object, id: r.ref.id });
+  await ctx.queues.ingest.add('page', { crm, readAt, page: key, refs: [...refs.values()] });
 }
 
 function evaluateAllKey(ctx: SyncContext): string {

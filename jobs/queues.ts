@@ -22,10 +22,17 @@ export interface IngestJob {
   crm: CrmName;
   /** Our clock when the page was read: a read older than our last write does not roll it back. */
   readAt: number;
+  /** A change-feed page kept in Redis (src/store/pages.ts): the job itself carries no personal values. */
+  page?: string;
+  /** Inline data (a full read applied in process, tests); queued jobs use `page` and `refs`. */
   fragments?: LeadFragment[];
   removed?: RemovedRecord[];
   problems?: RecordProblem[];
-  /** Webhook deliveries carry ids only; ingest reads them in batches. */
+  /**
+   * Webhook deliveries and retries carry ids only; ingest reads them in batches. A page job lists
+   * its records' ids here too (for the dead-letter report, and to read them again should the
+   * stored page have expired).
+   */
   refs?: Array<{ object: 'contact' | 'Lead' | 'Contact'; id: string }>;
   /** Per ref id: the property changes a webhook named (all its events), to recognise our own echo. */
   changes?: Record<string, Array<{ property: string; value: string | null }>>;

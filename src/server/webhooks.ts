@@ -11,6 +11,10 @@ import express from 'express';
 import type { Router } from 'express';
 import { isCrmError } from '../../connectors/errors.js';
 import { parseWebhookEvents, propertyChangesOnly, SIGNATURE_HEADER, verifyWebhookSignature } from '../../connectors/hubspot/webhooks.js';
+import { SMK_FIELDS } from '../model/fields.js';
+
+/** The HubSpot properties the connector writes: their values tell our echo from a user's change. */
+const ECHO_PROPERTIES = new Set<string>(['lifecyclestage', 'hubspot_owner_id', ...SMK_FIELDS.flatMap((f) => (f.hubspot ? [f.hubspot] : []))]);
 import type { ParsedWebhook, WebhookRejection } from '../../connectors/hubspot/webhooks.js';
 import type { RecordProblem, RecordRef, RemovedRecord } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -142,7 +146,9 @@ export function webhooksRouter(ctx: SyncContext, options: WebhookRouterOptions =
     let jobId: string | null = null;
     if (work.refs.length > 0 || work.removed.length > 0 || work.problems.length > 0) {
       const changes = propertyChangesOnly(parsed.events.filter((e) => freshIds.has(e.eventId)));
-      const named = Object.fromEntries(work.refs.flatMap((r) => (changes.has(r.id) ? [[r.id, changes.get(r.id) ?? []]] : [])));
+      // Only the values of properties the connector writes are kept (echo recognition needs them);
+      // any other property is named without its value: job data names records, never people.
+      const named = Object.fromEntries(work.refs.flatMap((r) => (changes.has(r.id) ? [[r.id, (changes.get(r.id) ?? []).map((c) => (ECHO_PROPERTIES.has(c.property) ? c : { property: c.property, value: null }))]] : [])));
       const job: IngestJob = {
         crm: 'hubspot', readAt: ctx.clock.now(), refs: work.refs, removed: work.removed,
         ...(Object.keys(named).length > 0 ? { changes: named } : {}),

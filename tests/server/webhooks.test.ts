@@ -70,6 +70,24 @@ describe('POST /webhooks/hubspot', () => {
     expect(await ingestJobs(h)).toHaveLength(0);
   });
 
+  it('keeps the values of the properties the connector writes (for echo recognition), and no other value', async () => {
+    const body = JSON.stringify([
+      event('contact.propertyChange', 201, { propertyName: 'email', propertyValue: 'ann.private@example.com' }),
+      event('contact.propertyChange', 201, { propertyName: 'firstname', propertyValue: 'Ann' }),
+      event('contact.propertyChange', 201, { propertyName: 'smk_score', propertyValue: '42' }),
+      event('contact.propertyChange', 201, { propertyName: 'lifecyclestage', propertyValue: 'marketingqualifiedlead' }),
+    ]);
+    expect((await postWebhook(h.url, body)).status).toBe(200);
+    const [job] = await ingestJobs(h);
+    expect(JSON.stringify(job)).not.toMatch(/ann\.private|"Ann"/);
+    expect(job?.changes?.['201']).toEqual([
+      { property: 'email', value: null },
+      { property: 'firstname', value: null },
+      { property: 'smk_score', value: '42' },
+      { property: 'lifecyclestage', value: 'marketingqualifiedlead' },
+    ]);
+  });
+
   it('refuses a body changed after signing', async () => {
     const target = `${h.url}/webhooks/hubspot`;
     const timestamp = String(Date.now());

@@ -95,3 +95,51 @@ describe('retrying what failed', () => {
     expect(await ctx.errors.get(ambiguous[0]!.id)).not.toBeNull();
   }, 60_000);
 });
+
+describe('ingest job data', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ people: 20, seed: 29, configYaml: CONFIG, label: 'engine-pages' });
+    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
+    await syncInPhases(h.runtime.ctx);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('names records, never people; the page waits in Redis, and is read again by id once it has expired', async () => {
+    const ctx = h.runtime.ctx;
+    const contacts = await h.hubspot.crm.contacts.getAll(100, undefined, ['smk_lead_id', 'email']);
+    const [a, b] = contacts.filter((c) => c.properties.smk_lead_id);
+    const { processPoll } = await import('../../../jobs/poll.js');
+    const pollJobsAfter = async (contactId: string, title: string) => {
+      await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: title } });
+      const before = new Set((await ctx.queues.ingest.getJobs(['waiting'])).map((j) => j.id));
+      await processPoll(ctx, 'hubspot');
+      return (await ctx.queues.ingest.getJobs(['waiting'])).filter((j) => !before.has(j.id));
+    };
+    const queued = await pollJobsAfter(a!.id, 'Head of Paging');
+    const expiring = await pollJobsAfter(b!.id, 'Head of Expiry');
+    const jobs = [...queued, ...expiring];
+    expect(queued.length).toBeGreaterThan(0);
+    expect(expiring.length).toBeGreaterThan(0);
+    for (const job of jobs) {
+      const data = JSON.stringify(job.data);
+      expect(data).not.toContain('@');
+      expect(data).not.toContain('Head of');
+      expect(job.data.page).toBeTruthy();
+    }
+    expect(jobs.flatMap((j) => j.data.refs ?? []).map((r) => r.id)).toEqual(expect.arrayContaining([a!.id, b!.id]));
+    // The first poll's pages as queued; the second poll's stored pages have expired: their records are read again.
+    for (const job of queued) await processIngest(ctx, job.data);
+    for (const job of expiring) {
+      await ctx.pages.delete(job.data.page as string);
+      await processIngest(ctx, job.data);
+    }
+    for (const job of jobs) await job.remove();
+    expect((await ctx.leads.get(a!.properties.smk_lead_id as string))?.lead.person.title).toBe('Head of Paging');
+    expect((await ctx.leads.get(b!.properties.smk_lead_id as string))?.lead.person.title).toBe('Head of Expiry');
+  }, 60_000);
+});
