@@ -134,9 +134,10 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
 }
 
 type Applied = 'changed' | 'same' | 'stale' | 'problem';
+type AppliedTo = { outcome: Applied; leadId: string | null };
 
 /** Applies one fragment under its lead's lock; returns whether the rule inputs changed. */
-async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: number): Promise<Applied> {
+async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: number): Promise<AppliedTo> {
   salesInputsFromSmk(fragment);
   const resolved = await resolveLeadId(ctx, fragment);
   if ('ambiguous' in resolved) {
@@ -144,10 +145,10 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
       crm: fragment.source, object: fragment.object, recordId: fragment.recordId, leadId: resolved.leadId,
       code: 'AMBIGUOUS_MATCH', message: resolved.ambiguous, stage: 'identity', field: 'email',
     }, ctx.clock.now());
-    return 'problem';
+    return { outcome: 'problem', leadId: null };
   }
   const { leadId } = resolved;
-  return ctx.locks.with(`lead:${leadId}`, async (): Promise<Applied> => {
+  const outcome = await ctx.locks.with(`lead:${leadId}`, async (): Promise<Applied> => {
     const stored = await ctx.leads.get(leadId);
     const nowIso = new Date(ctx.clock.now()).toISOString();
     const decision = mergeFragment(stored, { leadId, fragment, readAt, nowIso, ownership: ctx.ownership, ...(resolved.convertedFrom ? { convertedFrom: resolved.convertedFrom } : {}) });
@@ -172,6 +173,10 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
       const lifecycle = fragment.source === 'hubspot' ? fragment.marketing.lifecycleStage : null;
       await ctx.held.recordRead(fragment.source, leadId, heldFrom(fragment), readAt, fragment.sales.ownerId ?? null, typeof lifecycle === 'string' ? lifecycle : null);
     }
+    // The intent to evaluate is durable before the change is: a worker killed after saving the lead
+    // but before this job enqueues its evaluation leaves the mark, and the job's rerun (which finds
+    // nothing new to apply) still enqueues it.
+    if (decision.changed) await markForEvaluation(ctx, [leadId]);
     if (decision.save) await ctx.leads.save({ ...(stored ?? {}), lead, views });
     if (fragment.source === 'salesforce' && decision.linkedBefore === undefined && links.salesforce) {
       if (await releaseDeferredTask(ctx, leadId, links.salesforce.id, ctx.clock.now())) await scheduleWriteback(ctx, 'salesforce');
@@ -188,6 +193,23 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     }
     return conflict ? 'problem' : 'same';
   });
+  return { outcome, leadId };
+}
+
+function toEvaluateKey(ctx: SyncContext): string {
+  return ctx.keys.meta('to-evaluate');
+}
+
+/** Marks leads whose change is about to be saved: their evaluation is owed (see processIngest). */
+async function markForEvaluation(ctx: SyncContext, leadIds: string[]): Promise<void> {
+  if (leadIds.length > 0) await ctx.redis.sadd(toEvaluateKey(ctx), ...leadIds);
+}
+
+/** Of these leads, those whose evaluation an earlier, interrupted run of the job still owes. */
+async function owedEvaluations(ctx: SyncContext, leadIds: string[]): Promise<string[]> {
+  if (leadIds.length === 0) return [];
+  const marked = await ctx.redis.smismember(toEvaluateKey(ctx), ...leadIds);
+  return leadIds.filter((_, i) => marked[i] === 1);
 }
 
 /**
@@ -235,6 +257,7 @@ async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedReco
       // HubSpot keeps the surviving id, which no other lead knows: the lead follows it.
       await ctx.leads.setLink(crm, removed.ref.object, removed.survivorId, leadId);
       const links = { ...stored.lead.links, hubspot: { id: removed.survivorId, mergedIds: [...(stored.lead.links.hubspot?.mergedIds ?? []), removed.ref.id] } };
+      await markForEvaluation(ctx, [leadId]);
       await ctx.leads.save({ ...stored, lead: { ...stored.lead, links } });
       await ctx.leads.bumpVersion(leadId);
       return [leadId];
@@ -251,6 +274,7 @@ async function applyRemoval(ctx: SyncContext, crm: CrmName, removed: RemovedReco
       await deleteLead(ctx, stored, { crm, reason: removed.reason });
       return [];
     }
+    await markForEvaluation(ctx, [leadId]);
     await ctx.leads.save({ ...stored, lead: { ...stored.lead, links }, views });
     await ctx.leads.bumpVersion(leadId);
     return [leadId];
@@ -287,6 +311,7 @@ async function mergeIntoOtherLead(ctx: SyncContext, crm: CrmName, removed: Remov
         const views = { ...survivor.views, ...(merged.views.salesforce ? { salesforce: merged.views.salesforce } : {}) };
         await ctx.leads.setLink('salesforce', twin.object, twin.id, survivorLead);
         if (twin.convertedFrom) await ctx.leads.setLink('salesforce', 'Lead', twin.convertedFrom, survivorLead);
+        await markForEvaluation(ctx, [survivorLead]);
         await ctx.leads.save({ ...survivor, lead: { ...survivor.lead, links: { ...survivor.lead.links, salesforce: twin } }, views });
         await ctx.leads.bumpVersion(survivorLead);
       }
@@ -305,6 +330,7 @@ async function mergeIntoOtherLead(ctx: SyncContext, crm: CrmName, removed: Remov
     await ctx.held.forget('hubspot', mergedLead);
     // The person is in HubSpot (as the survivor): never create them there again for this lead.
     await ctx.redis.set(ctx.keys.created('hubspot', mergedLead), removed.survivorId);
+    await markForEvaluation(ctx, [mergedLead, survivorLead]);
     await ctx.leads.save({ ...merged, lead: { ...merged.lead, links }, views });
     await ctx.leads.bumpVersion(mergedLead);
     if (twin && adopted.survivorTwin) {
@@ -344,7 +370,11 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
   return out;
 }
 
-export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<IngestResult> {
+/**
+ * `retried`: this job ran before (a failed attempt, or a worker that died holding it): the
+ * evaluations its earlier run marked but may not have enqueued are enqueued now.
+ */
+export async function processIngest(ctx: SyncContext, job: IngestJob, options: { retried?: boolean } = {}): Promise<IngestResult> {
   await ctx.clock.sync();
   const connector = ctx.connectors[job.crm];
   const fragments: LeadFragment[] = [];
@@ -387,6 +417,7 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   }
 
   const changed = new Set<string>();
+  const touched = new Set<string>();
   const synced: Array<{ object: string; id: string }> = [];
   let ingested = 0;
   let stale = 0;
@@ -401,17 +432,15 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
       return;
     }
     try {
-      const outcome = await applyFragment(ctx, parsed.data, readAtOf.get(raw) ?? job.readAt);
+      const { outcome, leadId } = await applyFragment(ctx, parsed.data, readAtOf.get(raw) ?? job.readAt);
       if (outcome === 'problem') problems += 1;
       else {
         ingested += 1;
         synced.push({ object: parsed.data.object, id: parsed.data.recordId });
       }
       if (outcome === 'stale') stale += 1;
-      if (outcome === 'changed') {
-        const leadId = await ctx.leads.linkOf(parsed.data.source, parsed.data.object, parsed.data.recordId);
-        if (leadId) changed.add(leadId);
-      }
+      if (leadId) touched.add(leadId);
+      if (outcome === 'changed' && leadId) changed.add(leadId);
     } catch (err) {
       // Only a record whose data breaks the code (a type or range error) is reported and skipped.
       // Anything else (the CRM, Redis going away, a lead locked by a worker that died) retries the
@@ -436,8 +465,12 @@ export async function processIngest(ctx: SyncContext, job: IngestJob): Promise<I
   // Read and merged: whatever the report said of reading or linking these records is no longer true.
   await ctx.errors.resolveRead(job.crm, synced);
   if (changed.size > 0) await ctx.counters.add({ changed: changed.size });
+  const owed = options.retried ? await owedEvaluations(ctx, [...touched].filter((id) => !changed.has(id))) : [];
+  const toEvaluate = [...changed, ...owed];
   // During the initial read nothing is evaluated yet: its end evaluates every lead (jobs/poll.ts).
-  if (changed.size > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, changed, `${job.crm} change`);
+  if (toEvaluate.length > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, toEvaluate, `${job.crm} change`);
+  // Enqueued (or covered by the initial read's evaluation of every lead): nothing is owed any more.
+  if (toEvaluate.length > 0) await ctx.redis.srem(toEvaluateKey(ctx), ...toEvaluate);
   // Applied: the page's data is not kept (a rerun of this job reads its records again instead).
   if (job.page) await ctx.pages.delete(job.page);
   return { ingested, changed: changed.size, removed: removed.length, problems, stale };

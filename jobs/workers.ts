@@ -98,7 +98,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   };
 
   make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
-  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data), concurrency.ingest);
+  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0 }), concurrency.ingest);
   make<EvaluateJob>('evaluate', (job) => {
     if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);
     if (!job.data.leadId) throw new Error(`evaluate job ${job.id ?? ''} names no lead`);

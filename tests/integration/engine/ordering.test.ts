@@ -190,6 +190,31 @@ describe('the engine under reordering', () => {
     expect(written).not.toContain(b);
   }, 60_000);
 
+  it('still evaluates a change whose ingest died after saving the lead and before enqueueing its evaluation', async () => {
+    const ctx = h.runtime.ctx;
+    const contact = await linkedContact(h, 7);
+    await h.hubspot.crm.contacts.basicApi.update(contact.id, { properties: { jobtitle: 'Chief Crash Officer' } });
+    const read = await readContact(ctx, contact.id);
+    const job = { crm: 'hubspot' as const, readAt: read.readAt, fragments: read.fragments };
+    const queue = ctx.queues.evaluate;
+    const addBulk = queue.addBulk.bind(queue);
+    Object.defineProperty(queue, 'addBulk', { configurable: true, writable: true, value: async () => {
+      throw new Error('the worker died here');
+    } });
+    try {
+      await expect(processIngest(ctx, job)).rejects.toThrow('the worker died here');
+    } finally {
+      Object.defineProperty(queue, 'addBulk', { configurable: true, writable: true, value: addBulk });
+    }
+    // The change is saved; the job runs again (BullMQ retries it) and finds nothing new to apply.
+    expect((await ctx.leads.get(contact.leadId))?.lead.person.title).toBe('Chief Crash Officer');
+    const rerun = await processIngest(ctx, job, { retried: true });
+    expect(rerun.changed).toBe(0);
+    const waiting = await ctx.queues.evaluate.getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(waiting.map((j) => j.data.leadId)).toContain(contact.leadId);
+    for (const j of waiting) await j.remove();
+  }, 60_000);
+
   it('evaluates a lead again after its evaluation failed for good', async () => {
     const ctx = h.runtime.ctx;
     const { Worker, UnrecoverableError } = await import('bullmq');
