@@ -44,7 +44,8 @@ describe('chaos: every planned fault, a SIGKILLed worker and a Redis restart, at
       }
     }
     expect(figures.kills).toBeGreaterThanOrEqual(1);
-    expect(figures.workerStarts).toBe(2 + figures.kills);
+    // Each kill is followed by a start (more than one when Redis was down as the worker started).
+    expect(figures.workerStarts).toBeGreaterThanOrEqual(2 + figures.kills);
     expect(figures.redisRestarts).toBeGreaterThanOrEqual(1);
   });
 

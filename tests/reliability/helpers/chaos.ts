@@ -492,6 +492,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           await sleep(50);
         }
       };
+      // A worker that finds Redis down as it starts exits at once (`smk worker` checks Redis
+      // first): it is started again, as a supervisor (systemd, Kubernetes) would.
+      const startAgain = async (w: WorkerProcess) => {
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            await w.start();
+            return;
+          } catch (err) {
+            if (attempt >= 10) throw err;
+            log(`  ${w.name} did not start (${(err instanceof Error ? err.message : String(err)).split('\n')[0]}); again`);
+            await sleep(300 * attempt);
+          }
+        }
+      };
       const kills = (async () => {
         for (let k = 0; workers.reduce((n, w) => n + w.kills, 0) < plan.kills; k += 1) {
           const active = await waitForWork(k === 0 ? 200 : 500, k === 0 ? 1500 : 3000);
@@ -500,7 +514,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           log(`  SIGKILL ${victim.name} (pid ${victim.pid}) with ${active} jobs running`);
           await victim.kill();
           await sleep(200 + random() * 800);
-          await victim.start();
+          await startAgain(victim);
         }
       })();
       const restarts = (async () => {
@@ -680,7 +694,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const duplicated = differences.filter((d) => d.what === 'record count' && Number(d.actual) > Number(d.expected)).map((d) => d.key);
       if (process.env.SMK_CHAOS_DEBUG) {
         for (const d of differences.slice(0, 3)) {
-          const email = d.key.split(':').pop()?.replace(/ .*$/, '') ?? '';
+          const email = d.key.replace(/ .*$/, '').split(':').pop() ?? '';
           const leadId = await side.runtime.ctx.leads.leadByEmail(email.toLowerCase());
           log(`post-mortem ${d.key}: lead ${leadId} ${JSON.stringify((await side.runtime.ctx.leads.get(leadId ?? ''))?.lead.links)}`);
           log(`  user changes: ${JSON.stringify(generations.flatMap((g, i) => g.filter((c) => c.email === email.toLowerCase()).map((c) => ({ generation: i + 1, ...c }))))}`);
@@ -688,6 +702,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         }
       }
 
+      // SMK_CHAOS_DEBUG=1 SMK_CHAOS_DUMP=<file>: every worker log line of the run, for a post-mortem of your own.
+      if (process.env.SMK_CHAOS_DUMP) writeFileSync(process.env.SMK_CHAOS_DUMP, tally.kept.join('\n'));
       const shortfall = shortfallOf(plan, fired);
       if (shortfall.length > 0) log(`SHORTFALL: planned kinds that did not fire within the bound: ${shortfall.join(', ')}`);
       return {
