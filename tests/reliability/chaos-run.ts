@@ -5,7 +5,8 @@
  * Redis restart has happened, within `--max-minutes`. Exits 1 when a planned kind fell short, when
  * the CRMs end up different from the fault-free reference, or when the quiet sync afterwards writes anything.
  * Needs `redis-server` on the PATH (it starts a private one with AOF; the shared Redis is not used).
- * SMK_CHAOS_DEBUG=1 keeps every worker log line and prints those about the first differences.
+ * SMK_CHAOS_DEBUG=1 keeps every worker log line and prints those about the first differences
+ * (with SMK_CHAOS_DUMP=<file>, writes them all to the file).
  */
 import { parseArgs } from 'node:util';
 import { formatFigures, runChaos } from './helpers/chaos.js';

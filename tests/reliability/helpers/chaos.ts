@@ -83,7 +83,7 @@ export interface ChaosOptions {
   roundMs?: number;
   /** The run's bound: at most this many rounds of user changes (default 500)... */
   maxRounds?: number;
-  /** ...and this long from the first read until the last round starts (default 10 minutes). */
+  /** ...and this long from the start of the chaos run: no round starts after it (default 10 minutes). */
   maxSeconds?: number;
   /** Limit of each wait for the queues to drain. */
   drainTimeoutMs?: number;
@@ -132,7 +132,7 @@ export interface ChaosFigures {
   /** Keys that hold more records than in the reference: duplicates. */
   duplicated: string[];
   sample: StateDifference[];
-  /** Read rounds that ended a generation (as syncOnce: again while the previous round wrote). */
+  /** Extra reads at the ends of generations and of the run (as syncOnce: again while the previous read led to writes). */
   rounds: number;
   /** Write calls of the first sync after the pass (echoes the pass left behind). */
   lateWrites: Record<string, number>;
