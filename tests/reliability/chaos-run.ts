@@ -1,12 +1,9 @@
 /**
  * `npm run chaos -- --people 1000 --rate 0.1 --kills 5 --workers 2 --seed 11`: the chaos scenario of
- * tests/reliability/chaos.test.ts at a larger size, printing its figures (planned against fired for
- * every kind of fault). It keeps changing people and syncing until every planned fault, kill and
- * Redis restart has happened, within `--max-minutes`. Exits 1 when a planned kind fell short, when
- * the CRMs end up different from the fault-free reference, or when the quiet sync afterwards writes anything.
+ * tests/reliability/chaos.test.ts at a larger size, printing its figures. Exits 1 when the CRMs end
+ * up different from the fault-free reference or the quiet sync afterwards writes anything.
  * Needs `redis-server` on the PATH (it starts a private one with AOF; the shared Redis is not used).
- * SMK_CHAOS_DEBUG=1 keeps every worker log line and prints those about the first differences
- * (with SMK_CHAOS_DUMP=<file>, writes them all to the file).
+ * SMK_CHAOS_DEBUG=1 keeps every worker log line and prints those about the first differences.
  */
 import { parseArgs } from 'node:util';
 import { formatFigures, runChaos } from './helpers/chaos.js';
