@@ -1,10 +1,13 @@
 /**
  * Batched writes: sObject Collections of up to 200 records with `allOrNone: false`, so that one bad
  * record fails alone, and Bulk API 2.0 above a configurable size. Each record gets its own
- * result; a request that fails as a whole fails each of its records with the same CrmError.
+ * result; a request that fails as a whole fails each of its records with the same CrmError, but
+ * for a failure that may go away by itself (a rate limit, a 5xx, a dropped connection, a spent
+ * budget) of the first request: that is thrown, as the HubSpot connector throws errors about the
+ * whole call, so that the pipeline retries the batch instead of counting it against each record.
  */
 import { z } from 'zod';
-import { CrmError } from '../errors.js';
+import { CrmError, isRetryable } from '../errors.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { SalesforceClient } from './client.js';
 import { crmCodeFor, parseOrThrow, toCrmError } from './client.js';
@@ -91,7 +94,9 @@ export async function saveMixedByCollections(
 ): Promise<RecordResult[]> {
   const order = records.map((_, i) => i).sort((a, b) => (records[a]?.object ?? '').localeCompare(records[b]?.object ?? '') || a - b);
   const out: RecordResult[] = new Array(records.length);
-  for (const part of chunk(order, COLLECTION_SIZE)) {
+  const parts = chunk(order, COLLECTION_SIZE);
+  const first = parts[0];
+  for (const part of parts) {
     const items = part.map((i) => records[i] as { object: SalesforceObject | 'Task'; record: SObjectFields });
     const body = {
       allOrNone: false,
@@ -110,6 +115,10 @@ export async function saveMixedByCollections(
       results = toRecordResults(raw, items.map((r) => r.record));
     } catch (err) {
       const error = toCrmError(err);
+      // Nothing of this call went through yet and the call may work later: the records did nothing
+      // wrong, so the whole batch waits and goes again (jobs/writeback.ts reschedules a thrown call).
+      // Once an earlier request went through, its results must not be lost: each record fails.
+      if (part === first && isRetryable(error.code)) throw error;
       results = items.map(({ record }) => {
         const recordId = typeof record.Id === 'string' ? record.Id : undefined;
         return { ok: false, error: recordId ? new CrmError({ ...error.toJSON(), recordId }, { cause: error }) : error };

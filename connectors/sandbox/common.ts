@@ -41,6 +41,15 @@ export class SandboxClock {
 const faultFields = {
   /** Fraction of API calls answered with a rate-limit error (each CRM's own 429/403 body). */
   rateLimit: z.number().min(0).max(1),
+  /**
+   * Which of Salesforce's rate-limit answers (403 REQUEST_LIMIT_EXCEEDED) a rate-limit fault is:
+   * `allocation` (the default), "TotalRequests Limit exceeded.", the org's rolling 24-hour
+   * allocation spent; or `concurrent`, the limit on long-running requests at once, which clears in
+   * seconds ("ConcurrentRequests (Concurrent API Requests) Limit exceeded." and "ConcurrentPerOrgLongTxn
+   * Limit exceeded." in turn). An org answers at random moments only with the second: the first
+   * comes once the allocation is spent (the sandbox's `dailyApiLimit` does that for real). HubSpot ignores it.
+   */
+  salesforceRateLimit: z.enum(['allocation', 'concurrent']),
   /** Fraction of API calls answered with a 500/503. */
   serverError: z.number().min(0).max(1),
   /** Fraction of API calls delayed by `slowMs` before being served. */
@@ -50,7 +59,7 @@ const faultFields = {
   drop: z.number().min(0).max(1),
   seed: z.number().int(),
 };
-const FAULT_DEFAULTS = { rateLimit: 0, serverError: 0, slow: 0, slowMs: 1500, drop: 0, seed: 1 };
+const FAULT_DEFAULTS = { rateLimit: 0, salesforceRateLimit: 'allocation' as const, serverError: 0, slow: 0, slowMs: 1500, drop: 0, seed: 1 };
 /** A change to the fault settings: only the named ones move (no defaults fill the others). */
 export const faultChangeSchema = z.strictObject(faultFields).partial();
 export const faultSettingsSchema = z.strictObject(faultFields).partial().transform((v) => ({ ...FAULT_DEFAULTS, ...v }));

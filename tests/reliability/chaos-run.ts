@@ -20,6 +20,9 @@ const { values } = parseArgs({
     people: { type: 'string' },
     rate: { type: 'string' },
     kills: { type: 'string' },
+    'faults-per-kind': { type: 'string' },
+    'redis-restarts': { type: 'string' },
+    'max-minutes': { type: 'string' },
     workers: { type: 'string' },
     seed: { type: 'string' },
     'slow-ms': { type: 'string' },
@@ -31,7 +34,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write('[SMK_CHAOS_DEBUG=1] npm run chaos -- [--people 1000] [--rate 0.1] [--kills 5] [--workers 2] [--seed 11] [--slow-ms 400] [--no-redis-restart] [--salesforce-creates never|mql|always] [--json]\n');
+  process.stdout.write('[SMK_CHAOS_DEBUG=1] npm run chaos -- [--people 1000] [--rate 0.1] [--kills 5] [--faults-per-kind 3] [--redis-restarts 1] [--max-minutes 20] [--workers 2] [--seed 11] [--slow-ms 400] [--no-redis-restart] [--salesforce-creates never|mql|always] [--json]\n');
   process.exit(0);
 }
 
@@ -39,6 +42,9 @@ const options = {
   people: Math.round(number(values.people, 1000, 'people')),
   rate: number(values.rate, 0.1, 'rate'),
   kills: Math.round(number(values.kills, 5, 'kills')),
+  faultsPerKind: Math.round(number(values['faults-per-kind'], 3, 'faults-per-kind')),
+  redisRestarts: Math.round(number(values['redis-restarts'], 1, 'redis-restarts')),
+  maxSeconds: number(values['max-minutes'], 20, 'max-minutes') * 60,
   workers: Math.max(1, Math.round(number(values.workers, 2, 'workers'))),
   seed: Math.round(number(values.seed, 11, 'seed')),
   slowMs: Math.round(number(values['slow-ms'], 400, 'slow-ms')),
@@ -55,6 +61,7 @@ process.once('SIGTERM', () => process.exit(143));
 
 const figures = await runChaos(options);
 process.stdout.write(`${values.json ? JSON.stringify(figures, null, 2) : formatFigures(figures)}\n`);
-const ok = figures.differences === 0 && Object.keys(figures.quietSyncWrites).length === 0;
-if (!ok) process.stdout.write('FAILED: the CRMs differ from the fault-free run, or the quiet sync wrote\n');
+const ok = figures.shortfall.length === 0 && figures.differences === 0 && Object.keys(figures.quietSyncWrites).length === 0;
+if (figures.shortfall.length > 0) process.stdout.write(`FAILED: planned faults did not fire within the bound: ${figures.shortfall.join('; ')}\n`);
+if (!ok) process.stdout.write('FAILED: a planned fault fell short, the CRMs differ from the fault-free run, or the quiet sync wrote\n');
 process.exit(ok ? 0 : 1);

@@ -58,6 +58,18 @@ export const invalidSession = (): SfApiError => new SfApiError(401, 'INVALID_SES
 
 export const requestLimitExceeded = (): SfApiError => new SfApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
 
+/**
+ * The concurrent-request limits, also 403 REQUEST_LIMIT_EXCEEDED: too many API requests of 20 s or
+ * more at once (`ConcurrentRequests`), or too many long-running Apex transactions (`ConcurrentPerOrgLongTxn`).
+ * Both clear as soon as the long requests finish.
+ */
+export const concurrentLimitExceeded = (which: 'requests' | 'long-transactions'): SfApiError =>
+  new SfApiError(
+    403,
+    'REQUEST_LIMIT_EXCEEDED',
+    which === 'requests' ? 'ConcurrentRequests (Concurrent API Requests) Limit exceeded.' : 'ConcurrentPerOrgLongTxn Limit exceeded.',
+  );
+
 export const serverUnavailable = (): SfApiError =>
   new SfApiError(503, 'SERVER_UNAVAILABLE', 'Server is temporarily unavailable. Please try again later.');
 

@@ -20,7 +20,7 @@ import type { SeedWorld } from '../../sandbox/seed.js';
 import { AuthState, deriveCredentials, oauthRouter, requireSession } from './auth.js';
 import { MAX_VERSION, MIN_VERSION } from './context.js';
 import type { SandboxContext } from './context.js';
-import { NOT_FOUND_MESSAGE, SfApiError, jsonParserError, notFound, requestLimitExceeded, sendSfError, serverUnavailable, unknownException } from './errors.js';
+import { NOT_FOUND_MESSAGE, SfApiError, concurrentLimitExceeded, jsonParserError, notFound, requestLimitExceeded, sendSfError, serverUnavailable, unknownException } from './errors.js';
 import { ApiUsage, enforceApiLimit } from './limits.js';
 import { QueryCursors } from './query-cursors.js';
 import { compositeRouter } from './routes-composite.js';
@@ -139,6 +139,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const cursors = new QueryCursors(clock);
   const monitor = new SandboxMonitor();
   if (options.faults) monitor.setFaults(options.faults);
+  /** Concurrent-limit faults answered so far: the two real messages take turns. */
+  let concurrentAnswers = 0;
 
   let baseUrl = '';
   const ctx: SandboxContext = { store, cursors, usage, auth, baseUrl: () => baseUrl };
@@ -239,7 +241,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     countCallsAndInjectFaults(monitor, {
       rateLimited: (res) => {
         res.setHeader('Sforce-Limit-Info', usage.header());
-        sendSfError(res, requestLimitExceeded());
+        if (monitor.getFaults().salesforceRateLimit === 'concurrent') {
+          concurrentAnswers += 1;
+          sendSfError(res, concurrentLimitExceeded(concurrentAnswers % 2 === 1 ? 'requests' : 'long-transactions'));
+        } else {
+          sendSfError(res, requestLimitExceeded());
+        }
       },
       serverError: (res) => {
         res.setHeader('Sforce-Limit-Info', usage.header());
