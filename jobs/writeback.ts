@@ -32,6 +32,12 @@ async function failEntry<T>(
   report: { crm: CrmName; object: string | null; recordId: string | null; stage: 'write' | 'create' | 'task' },
 ): Promise<'retry' | 'reported'> {
   const now = ctx.clock.now();
+  // A rate limit answered for one record is the CRM's pace, not the record's fault: retried without
+  // spending an attempt.
+  if (error.code === 'RATE_LIMITED') {
+    await store.retryLater(entry, now + backoffMs(entry.taken, error), now, false);
+    return 'retry';
+  }
   if (isRetryable(error.code) && entry.attempts + 1 < MAX_RECORD_ATTEMPTS) {
     await store.retryLater(entry, now + backoffMs(entry.attempts + 1, error), now);
     return 'retry';
@@ -65,9 +71,13 @@ async function rescheduleAll<T>(ctx: SyncContext, store: PendingStore<T>, entrie
     await parkForQuota(ctx, store, entries, error);
     return;
   }
+  // The whole call failed (an outage, a rate limit): nobody's record is at fault, so no record's
+  // attempts are spent on it (they stay for the record's own errors), and the batch waits longer
+  // each time it is taken and fails, instead of hitting the outage every second.
   const now = ctx.clock.now();
-  const at = now + Math.max(error.retryAfterMs ?? 0, backoffMs(1, error));
-  for (const entry of entries) await store.retryLater(entry, at, now);
+  const taken = Math.max(1, ...entries.map((e) => e.taken));
+  const at = now + Math.max(error.retryAfterMs ?? 0, backoffMs(taken, error));
+  for (const entry of entries) await store.retryLater(entry, at, now, false);
 }
 
 async function parkForQuota<T>(ctx: SyncContext, store: PendingStore<T>, entries: Array<PendingEntry<T>>, error: CrmError): Promise<void> {
