@@ -38,6 +38,8 @@ export interface BootstrapOptions {
   /** Use a clock whose offset is shared through Redis (tests and the demo only). */
   controllableClock?: boolean;
   keyPrefix?: string;
+  /** How long to wait for a REDIS_URL that does not answer at start (services wait; commands fail fast). */
+  waitForRedisMs?: number;
   /** Told of every CRM API call as it takes its quota token (metrics). */
   onApiCall?: (crm: CrmName, kind: 'read' | 'write' | 'search', calls: number) => void;
 }
@@ -45,7 +47,12 @@ export interface BootstrapOptions {
 export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime> {
   const config = options.config ?? loadConfig({ path: options.configPath, env: options.env });
   const logger = options.logger ?? createLogger();
-  const redisInfo = await resolveRedis({ allowPrivate: options.allowPrivateRedis ?? false, env: config.env.REDIS_URL ? { REDIS_URL: config.env.REDIS_URL } : {} });
+  const redisInfo = await resolveRedis({
+    allowPrivate: options.allowPrivateRedis ?? false,
+    env: config.env.REDIS_URL ? { REDIS_URL: config.env.REDIS_URL } : {},
+    waitMs: options.waitForRedisMs ?? 0,
+    onWaiting: (message) => logger.warn({}, message),
+  });
   const redisLogger = logger.child({ component: 'redis' });
   // Plain commands from concurrent jobs go out together (one socket write per event-loop turn):
   // per-lead work is many small commands, and a write call per command was most of a worker's CPU.

@@ -39,6 +39,9 @@ function onShutdown(stop: () => Promise<void>, graceMs: number): Promise<void> {
   });
 }
 
+/** `smk start` and `smk worker` wait this long for a Redis that does not answer at start (a day: a supervisor's restart loop is not needed). */
+const SERVICE_REDIS_WAIT_MS = 24 * 3_600_000;
+
 /** How long a stopping process waits for its jobs: a job's lock lifetime, and at least 30 s. */
 function graceFor(runtime: Runtime): number {
   return Math.max(30_000, runtime.ctx.config.file.sync.jobLock);
@@ -55,7 +58,8 @@ export async function scheduleRecurring(runtime: Runtime): Promise<void> {
 }
 
 export async function runSync(options: { configPath?: string; once: boolean; full: boolean; json?: boolean }): Promise<void> {
-  const runtime = await bootstrap({ configPath: options.configPath });
+  // A cron pass rides out a Redis restart as the service does, within a bounded wait.
+  const runtime = await bootstrap({ configPath: options.configPath, waitForRedisMs: 60_000 });
   try {
     if (!options.once) {
       process.stderr.write('smk sync runs one pass with --once; `smk start` keeps syncing.\n');
@@ -85,7 +89,7 @@ export async function runSync(options: { configPath?: string; once: boolean; ful
 const onApiCall = (crm: 'hubspot' | 'salesforce', kind: string, calls: number) => recordApiCall(crm, kind, calls);
 
 export async function runWorker(options: { configPath?: string }): Promise<void> {
-  const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
+  const runtime = await bootstrap({ configPath: options.configPath, onApiCall, waitForRedisMs: SERVICE_REDIS_WAIT_MS });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   runtime.ctx.logger.info({ queues: workers.workers.length }, 'workers started');
   await onShutdown(async () => {
@@ -98,7 +102,7 @@ export async function runStart(options: { configPath?: string; port?: number }):
   // A taken port is said at once, before Redis, workers or schedules are touched.
   const envPort = Number(process.env.PORT);
   await checkPortFree(options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : 3000), 'set PORT (or smk start --port) to a free one');
-  const runtime = await bootstrap({ configPath: options.configPath, onApiCall });
+  const runtime = await bootstrap({ configPath: options.configPath, onApiCall, waitForRedisMs: SERVICE_REDIS_WAIT_MS });
   const workers = startWorkers(runtime.ctx, { observer: jobObserver });
   await scheduleRecurring(runtime);
   // Redis that comes back empty is noticed (a marker kept in it), and healed: schedules again,

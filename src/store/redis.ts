@@ -216,11 +216,23 @@ export interface ResolvedRedis {
 }
 
 /** Finds a Redis as the README promises. `REDIS_URL`, when set, is the only one tried. */
-export async function resolveRedis(options: { allowPrivate?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResolvedRedis> {
+export async function resolveRedis(options: { allowPrivate?: boolean; env?: NodeJS.ProcessEnv; waitMs?: number; onWaiting?: (message: string) => void } = {}): Promise<ResolvedRedis> {
   const env = options.env ?? process.env;
   const fromEnv = env.REDIS_URL?.trim();
   if (fromEnv) {
-    if (await redisAnswers(fromEnv)) return { url: fromEnv, origin: 'env', stop: async () => undefined };
+    // A service started while its Redis restarts (a reboot, a failover) waits for it, as it does
+    // when Redis goes away later: it says so once a minute, and gives up only after `waitMs`.
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    let saidAt = 0;
+    for (;;) {
+      if (await redisAnswers(fromEnv)) return { url: fromEnv, origin: 'env', stop: async () => undefined };
+      if (Date.now() >= deadline) break;
+      if (Date.now() - saidAt >= REDIS_ERROR_LOG_EVERY_MS) {
+        options.onWaiting?.(`REDIS_URL=${redactUrl(fromEnv)} does not answer yet; waiting for it`);
+        saidAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
     throw new RedisUnavailableError(howToGetRedis(`REDIS_URL=${redactUrl(fromEnv)} does not answer`));
   }
   if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, origin: 'default', stop: async () => undefined };

@@ -122,6 +122,30 @@ describe('Redis comes back empty under a running service', () => {
     expect(log.match(/redis came back empty/g)?.length).toBe(1);
   }, 150_000);
 
+  it('a worker started while its Redis is down waits for it, then works', async () => {
+    const port2 = await freePort();
+    const worker = spawn(process.execPath, ['bin/smk.js', 'worker'], {
+      env: { ...process.env, ...sandboxEnv(sandboxes.connection), REDIS_URL: `redis://127.0.0.1:${port2}`, LOG_LEVEL: 'info', SMK_CONFIG: writeConfig('sync:\n  pollEvery: 5s\n') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    worker.stdout?.on('data', (d: Buffer) => (out += String(d)));
+    worker.stderr?.on('data', (d: Buffer) => (out += String(d)));
+    let late: PrivateRedis | null = null;
+    try {
+      await waitFor('the worker to say it waits', async () => /does not answer yet; waiting for it/.test(out), 20_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(worker.exitCode).toBeNull();
+      late = await startPrivateRedis({ port: port2 });
+      await waitFor('the workers to start', async () => /workers started/.test(out), 30_000);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 1000));
+      worker.kill('SIGKILL');
+      await late?.stop();
+    }
+  }, 90_000);
+
   it('after a restart without persistence: one line away, one back, and the same rebuild', async () => {
     await redis.stop();
     await new Promise((r) => setTimeout(r, 2500));
