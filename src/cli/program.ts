@@ -60,8 +60,9 @@ export function buildProgram(): Command {
     .command('start')
     .description('run the service: web server (dashboard, webhooks, admin API), schedulers and workers')
     .option('--port <port>', 'HTTP port (default: $PORT or 3000)', port)
+    .option('--no-workers', 'serve (webhooks, dashboard, admin API, schedules) without workers: run `smk worker` processes beside it')
     .option('-c, --config <path>', CONFIG_HELP)
-    .action((opts: { port?: number; config?: string }) => runStart({ configPath: configOf(opts), port: opts.port }));
+    .action((opts: { port?: number; config?: string; workers: boolean }) => runStart({ configPath: configOf(opts), port: opts.port, workers: opts.workers }));
 
   program
     .command('worker')

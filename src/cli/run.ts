@@ -98,12 +98,15 @@ export async function runWorker(options: { configPath?: string }): Promise<void>
   }, graceFor(runtime));
 }
 
-export async function runStart(options: { configPath?: string; port?: number }): Promise<void> {
+export async function runStart(options: { configPath?: string; port?: number; workers?: boolean }): Promise<void> {
   // A taken port is said at once, before Redis, workers or schedules are touched.
   const envPort = Number(process.env.PORT);
   await checkPortFree(options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : 3000), 'set PORT (or smk start --port) to a free one');
   const runtime = await bootstrap({ configPath: options.configPath, onApiCall, waitForRedisMs: SERVICE_REDIS_WAIT_MS });
-  const workers = startWorkers(runtime.ctx, { observer: jobObserver });
+  // `--no-workers`: the web process only takes webhooks and serves the dashboard; `smk worker`
+  // processes do the work, so a flood of deliveries never starves the sync of CPU (nor the reverse).
+  const workers = options.workers === false ? null : startWorkers(runtime.ctx, { observer: jobObserver });
+  if (!workers) runtime.ctx.logger.info({}, 'no workers in this process (--no-workers): run `smk worker` beside it');
   await scheduleRecurring(runtime);
   // Redis that comes back empty is noticed (a marker kept in it), and healed: schedules again,
   // polls at once, and a rebuild of the lead store reported until done (jobs/redis-loss.ts).
@@ -118,7 +121,7 @@ export async function runStart(options: { configPath?: string; port?: number }):
   await onShutdown(async () => {
     stopWatching();
     await server.close();
-    await workers.close();
+    await workers?.close();
     await runtime.close();
   }, graceFor(runtime));
 }

@@ -90,6 +90,35 @@ describe('stopping', () => {
     }
   }, 150_000);
 
+  it('smk start --no-workers serves and schedules, and leaves the jobs to smk worker processes', async () => {
+    const sandboxes: Sandboxes = await startSandboxes({ people: 10, seed: 2, hubspotPerTenSeconds: 0 });
+    const port = await freePort();
+    const env = { ...process.env, ...sandboxEnv(sandboxes.connection), REDIS_URL: redis.url, SMK_KEY_PREFIX: 'smk-noworkers', PORT: String(port), SMK_ADMIN_TOKEN: 'signals-test-admin-token', SMK_CONFIG: writeConfig('sync:\n  pollEvery: 1s\n'), LOG_LEVEL: 'info' };
+    const web = spawn(process.execPath, ['bin/smk.js', 'start', '--no-workers'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = collect(web);
+    const client = new Redis(redis.url);
+    try {
+      await until('the service to answer', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true);
+      expect(out.text()).toContain('no workers in this process');
+      // The schedules are there, and their polls wait for a worker.
+      await until('a scheduled poll waiting', async () => (await client.llen('smk-noworkers:{q}:poll:wait')) + (await client.zcard('smk-noworkers:{q}:poll:delayed')) > 0, 20_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await client.hget('smk-noworkers:cursor:hubspot', '_lastSyncAt')).toBeNull();
+      const worker = spawn(process.execPath, ['bin/smk.js', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        await until('the worker to poll', async () => (await client.hget('smk-noworkers:cursor:hubspot', '_lastSyncAt')) !== null, 30_000);
+      } finally {
+        worker.kill('SIGTERM');
+        await exited(worker);
+      }
+    } finally {
+      web.kill('SIGTERM');
+      await exited(web);
+      client.disconnect();
+      await sandboxes.close();
+    }
+  }, 120_000);
+
   it('SIGTERM to npx smk start stops the service, not only npx', async () => {
     const sandboxes: Sandboxes = await startSandboxes({ people: 10, seed: 2, hubspotPerTenSeconds: 0 });
     const port = await freePort();
