@@ -97,13 +97,16 @@ async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: 
     const kind = random() < 0.4 ? 'form_submission' : random() < 0.5 ? 'email_click' : 'page_view';
     await control(sandboxes.hubspot.baseUrl, '/activity', { email: person.hubspot.email, kind, count: kind === 'page_view' ? 1 + Math.floor(random() * 6) : 1, ...(kind === 'form_submission' ? { name: random() < 0.5 ? 'Demo request' : 'Pricing guide' } : {}) });
   }
-  // Reps act on some of the leads handed to them: accept, reject with a reason, or log a call.
+  // Reps act on some of the leads handed to them: accept, reject with a reason, or log a call;
+  // each in the business hours of their own time zone, as people do.
+  const now = ctx.clock.now();
   let acted = 0;
   for await (const page of ctx.leads.all(500)) {
     for (const stored of page) {
       const lead = stored.lead;
       const sf = lead.links.salesforce;
       if (!sf || lead.sla?.status !== 'running' || random() > 0.35 || acted >= 5) continue;
+      if (!repAtWork(sandboxes.world.owners, lead.sales.ownerId ?? null, now)) continue;
       acted += 1;
       const roll = random();
       if (roll < 0.4) await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'field', id: sf.id, fields: { Smk_Sales_Decision__c: 'accepted', Smk_Lead_Quality__c: 4 } });
@@ -111,6 +114,18 @@ async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: 
       else await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'call', whoId: sf.id, subject: 'Intro call' });
     }
   }
+}
+
+/** The demo's reps: the first half sell in North America (New York time), the rest from London. */
+export function repZone(owners: ReadonlyArray<{ salesforceId: string }>, ownerId: string | null): string {
+  const index = owners.findIndex((o) => o.salesforceId === ownerId);
+  return index >= 0 && index >= Math.ceil(owners.length / 2) ? 'Europe/London' : 'America/New_York';
+}
+
+/** Whether a rep is at work at `ms`: Monday to Friday, 09:00 to 17:00 in their own time zone. */
+export function repAtWork(owners: ReadonlyArray<{ salesforceId: string }>, ownerId: string | null, ms: number): boolean {
+  const local = DateTime.fromMillis(ms, { zone: repZone(owners, ownerId) });
+  return local.weekday <= 5 && local.hour >= 9 && local.hour < 17;
 }
 
 /**

@@ -175,6 +175,11 @@ const rejectReasonSchema = z.strictObject({
   label: label.optional(),
   /** Where a lead rejected for this reason goes. */
   then: z.enum(['recycled', 'disqualified']).default('recycled'),
+  /**
+   * Days a lead recycled for this reason stays recycled before new engagement can make it an MQL
+   * again (0: at the next engagement). "Bad timing" means "not now": not 90 minutes later.
+   */
+  cooldownDays: z.number().int().min(0).max(3650).default(0),
 });
 
 function uniqueCodes(list: ReadonlyArray<{ code: string }>, ctx: z.RefinementCtx): void {
@@ -199,7 +204,7 @@ const DEFAULT_STATUS_MAP: Record<string, (typeof STATUS_EFFECTS)[number]> = {
 
 const DEFAULT_REJECT_REASONS: z.input<typeof rejectReasonSchema>[] = [
   { code: 'no-budget', label: 'No budget', then: 'recycled' },
-  { code: 'bad-timing', label: 'Bad timing', then: 'recycled' },
+  { code: 'bad-timing', label: 'Bad timing', then: 'recycled', cooldownDays: 30 },
   { code: 'no-response', label: 'No response', then: 'recycled' },
   { code: 'not-a-fit', label: 'Not a fit', then: 'disqualified' },
   { code: 'duplicate', label: 'Duplicate', then: 'disqualified' },

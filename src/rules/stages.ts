@@ -81,6 +81,7 @@ function appliesFrom(target: Stage, current: Stage, lost: boolean): boolean {
 interface CompiledStages {
   status: ReadonlyMap<string, StatusEffect>;
   rejectOutcome: ReadonlyMap<string, 'recycled' | 'disqualified'>;
+  cooldownDays: ReadonlyMap<string, number>;
 }
 
 const compiledByConfig = new WeakMap<StagesConfig, CompiledStages>();
@@ -89,13 +90,18 @@ function compiledStages(config: StagesConfig): CompiledStages {
   let compiled = compiledByConfig.get(config);
   if (compiled === undefined) {
     const rejectOutcome = new Map<string, 'recycled' | 'disqualified'>();
+    const cooldownDays = new Map<string, number>();
     for (const reason of config.rejectReasons) {
       rejectOutcome.set(reason.code.toLowerCase(), reason.then);
       if (reason.label !== undefined) rejectOutcome.set(reason.label.toLowerCase(), reason.then);
+      const days = reason.cooldownDays ?? 0;
+      cooldownDays.set(reason.code.toLowerCase(), days);
+      if (reason.label !== undefined) cooldownDays.set(reason.label.toLowerCase(), days);
     }
     compiled = {
       status: new Map(Object.entries(config.salesforceStatus).map(([status, effect]) => [status.trim().toLowerCase(), effect])),
       rejectOutcome,
+      cooldownDays,
     };
     compiledByConfig.set(config, compiled);
   }
@@ -106,6 +112,13 @@ function compiledStages(config: StagesConfig): CompiledStages {
 export function statusEffect(status: string | null | undefined, config: StagesConfig): StatusEffect | undefined {
   if (typeof status !== 'string') return undefined;
   return compiledStages(config).status.get(status.trim().toLowerCase());
+}
+
+/** How long a lead rejected (and recycled) for its current reason stays out of the funnel. */
+function rejectCooldownMs(lead: Lead, config: StagesConfig): number {
+  if (lead.sales?.decision !== 'rejected') return 0;
+  const reason = typeof lead.sales.rejectReason === 'string' ? lead.sales.rejectReason.trim().toLowerCase() : '';
+  return (compiledStages(config).cooldownDays.get(reason) ?? 0) * 86_400_000;
 }
 
 /** Where a rejection with this reason sends the lead, and whether the reason is a known one. */
@@ -300,7 +313,9 @@ function step(
       return { transition: { stage: 'mql', at, cause: why }, sales: false, causes: [] };
     }
     const recycledAt = current === 'recycled' ? lastEntry(history, 'recycled') : undefined;
-    if (recycledAt !== undefined && engagedAfter(lead, parseInstant(recycledAt.at), nowMs)) {
+    // A rejection whose reason has a cooldown ("bad timing": not now) keeps the lead recycled for it.
+    const coolsUntil = recycledAt !== undefined ? parseInstant(recycledAt.at) + rejectCooldownMs(lead, config) : 0;
+    if (recycledAt !== undefined && nowMs >= coolsUntil && engagedAfter(lead, Math.max(parseInstant(recycledAt.at), coolsUntil - 1), nowMs)) {
       return { transition: { stage: 'mql', at, cause: `re-engaged: ${why}` }, sales: false, causes: [] };
     }
   }
