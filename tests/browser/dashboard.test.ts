@@ -105,7 +105,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     await expect.poll(() => text('#notice')).toContain('Retry queued');
     expect(await h.ctx.errors.get(id)).toBeNull();
     expect(await h.ctx.errors.count()).toBe(3);
-    expect((await h.ctx.queues.evaluate.getJob('lead-L0007'))?.data).toMatchObject({ leadId: 'L0007' });
+    const queued = await h.ctx.queues.evaluate.getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(queued.map((j) => j.data)).toContainEqual(expect.objectContaining({ leadId: 'L0007' }));
     await expect.poll(() => text('#errors-total')).toBe('3');
   });
 
@@ -116,6 +117,29 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     expect(await page.locator('#errors-csv').getAttribute('href')).toBe('/api/sync-errors.csv?crm=salesforce&code=QUOTA_EXHAUSTED');
     await page.getByRole('button', { name: 'salesforce · QUOTA_EXHAUSTED: 1' }).click();
     await expect.poll(() => page.locator('#error-table tbody tr').count()).toBe(3);
+  });
+
+  it('says, above everything, when a CRM refuses us and when the store is being rebuilt, each with what to do', async () => {
+    await h.ctx.connections.set('salesforce', 'auth_failed', Date.now(), { message: 'expired access/refresh token', fix: 'connect Salesforce again: open /oauth/salesforce/start on this service' });
+    await h.ctx.redis.set(h.ctx.keys.meta('rebuilding'), '2026-12-05T10:00:00.000Z');
+    try {
+      await page.reload();
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
+      await expect.poll(() => page.locator('#banners .banner').count(), { timeout: 10_000 }).toBe(2);
+      const banners = await page.locator('#banners .banner').allTextContents();
+      expect(await text('[data-crm="salesforce"] .stopped')).toContain('Not syncing');
+      expect(banners[0]).toContain('Rebuilding since 2026-12-05T10:00:00.000Z');
+      expect(banners[1]).toContain('Salesforce refuses our authorisation');
+      expect(banners[1]).toContain('/oauth/salesforce/start');
+      await page.screenshot({ path: `${SCREENSHOTS}dashboard-banners.png` });
+      // Above the figures: the first thing an admin sees.
+      const top = await page.locator('#banners').boundingBox();
+      const main = await page.locator('#main').boundingBox();
+      expect((top?.y ?? Infinity) < (main?.y ?? 0)).toBe(true);
+    } finally {
+      await h.ctx.connections.set('salesforce', 'connected', Date.now() + 61_000);
+      await h.ctx.redis.del(h.ctx.keys.meta('rebuilding'));
+    }
   });
 
   it('opens Bull Board with the same session', async () => {

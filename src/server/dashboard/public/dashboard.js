@@ -140,6 +140,27 @@
     });
   }
 
+  /** What stops or limits the sync, at the top of the page, each with what to do. */
+  function renderBanners(status) {
+    const banners = [];
+    const banner = (text) => {
+      const p = document.createElement('p');
+      p.className = 'banner error';
+      p.setAttribute('role', 'alert');
+      p.textContent = text;
+      banners.push(p);
+    };
+    if (status.rebuildingSince) {
+      banner(`Rebuilding since ${status.rebuildingSince}: Redis came back empty, so both CRMs are being read again (only differences are written). The figures are incomplete until it is done.`);
+    }
+    for (const [crm, s] of Object.entries(status.crms)) {
+      if (!s.connection || s.connection.state !== 'auth_failed') continue;
+      const label = crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
+      banner(`${label} refuses our authorisation since ${s.connection.since}${s.connection.message ? ` (${s.connection.message})` : ''}: syncing with it has stopped. To fix: ${s.connection.fix || 'connect it again'}.`);
+    }
+    $('banners').replaceChildren(...banners);
+  }
+
   function renderStatus(status) {
     const cards = Object.entries(status.crms).map(([crm, s]) => {
       const card = document.createElement('div');
@@ -151,12 +172,10 @@
       last.textContent = `Last sync: ${ago(s.lastSyncAt)}`;
       card.append(title, last);
       if (s.connection && s.connection.state === 'auth_failed') {
-        // The banner: syncing with this CRM has stopped until it is connected again.
-        const banner = document.createElement('p');
-        banner.className = 'banner error';
-        banner.setAttribute('role', 'alert');
-        banner.textContent = `${title.textContent} refuses our authorisation since ${s.connection.since}${s.connection.message ? ` (${s.connection.message})` : ''}: syncing with it has stopped. To fix: ${s.connection.fix || 'connect it again'}.`;
-        card.append(banner);
+        const stopped = document.createElement('p');
+        stopped.className = 'stopped';
+        stopped.textContent = 'Not syncing: authorisation refused (see the banner above).';
+        card.append(stopped);
       }
       const q = s.quota;
       const budget = document.createElement('p');
@@ -176,14 +195,8 @@
       card.append(connect);
       return card;
     });
-    if (status.rebuildingSince) {
-      const banner = document.createElement('p');
-      banner.className = 'banner error';
-      banner.setAttribute('role', 'alert');
-      banner.textContent = `Rebuilding since ${status.rebuildingSince}: Redis came back empty, so both CRMs are being read again (only differences are written). Figures below are incomplete until it is done.`;
-      cards.unshift(banner);
-    }
     $('crm-status').replaceChildren(...cards);
+    renderBanners(status);
     fillTable('queue-table', Object.entries(status.queues), ([name, c], tr) => {
       tr.append(th(name), td(num(c.waiting + c.prioritized), 'num'), td(num(c.active), 'num'), td(num(c.delayed), 'num'), td(num(c.failed), 'num'));
     });
