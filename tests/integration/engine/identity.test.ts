@@ -9,20 +9,10 @@ import { processEvaluate } from '../../../jobs/evaluate.js';
 import { processIngest } from '../../../jobs/ingest.js';
 import { processPoll } from '../../../jobs/poll.js';
 import type { StoredLead } from '../../../src/store/leads.js';
-import { sandboxControl, startHarness } from '../../helpers/pipeline.js';
+import { sandboxControl } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
-import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { syncedHarness } from './setup.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never, hubspot: never }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
 
 async function allLeads(ctx: SyncContext): Promise<StoredLead[]> {
   const out: StoredLead[] = [];
@@ -38,9 +28,7 @@ describe('identity in any read order', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 80, seed: 17, configYaml: CONFIG, label: 'engine-identity' });
-    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
-    await syncInPhases(h.runtime.ctx);
+    h = await syncedHarness({ people: 80, seed: 17, label: 'engine-identity' });
   }, 120_000);
 
   afterAll(async () => {

@@ -13,20 +13,10 @@ import { processPoll } from '../../../jobs/poll.js';
 import { processWriteback } from '../../../jobs/writeback.js';
 import { syncOnce } from '../../../jobs/run-once.js';
 import type { LeadFragment } from '../../../src/model/lead.js';
-import { sandboxControl, startHarness } from '../../helpers/pipeline.js';
+import { sandboxControl } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
-import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { syncedHarness } from './setup.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never, hubspot: never }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -52,9 +42,7 @@ describe('the engine under reordering', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 30, seed: 21, configYaml: CONFIG, label: 'engine-order' });
-    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
-    await syncInPhases(h.runtime.ctx);
+    h = await syncedHarness({ people: 30, seed: 21, label: 'engine-order' });
   }, 120_000);
 
   afterAll(async () => {

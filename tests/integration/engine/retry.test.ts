@@ -8,28 +8,15 @@ import { CrmError } from '../../../connectors/errors.js';
 import { processIngest } from '../../../jobs/ingest.js';
 import { retrySyncErrors } from '../../../jobs/retry.js';
 import { startWorkers } from '../../../jobs/workers.js';
-import { startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
-import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { syncedHarness } from './setup.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never, hubspot: never }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
 
 describe('retrying what failed', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 40, seed: 23, configYaml: CONFIG, label: 'engine-retry' });
-    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
-    await syncInPhases(h.runtime.ctx);
+    h = await syncedHarness({ people: 40, seed: 23, label: 'engine-retry' });
   }, 120_000);
 
   afterAll(async () => {
@@ -100,9 +87,7 @@ describe('ingest job data', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 20, seed: 29, configYaml: CONFIG, label: 'engine-pages' });
-    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
-    await syncInPhases(h.runtime.ctx);
+    h = await syncedHarness({ people: 20, seed: 29, label: 'engine-pages' });
   }, 120_000);
 
   afterAll(async () => {

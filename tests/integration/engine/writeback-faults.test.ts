@@ -8,18 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError } from '../../../connectors/errors.js';
 import type { RecordUpdate, WriteOutcome } from '../../../connectors/types.js';
 import { processWriteback } from '../../../jobs/writeback.js';
-import { startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
-import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { syncedHarness } from './setup.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never, hubspot: never }
-`;
 
 interface SettableClock {
   now(): number;
@@ -30,9 +21,7 @@ describe('write-back through a CRM outage', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ people: 10, seed: 8, configYaml: CONFIG, label: 'wb-faults', controllableClock: true });
-    for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
-    await syncInPhases(h.runtime.ctx);
+    h = await syncedHarness({ people: 10, seed: 8, label: 'wb-faults', controllableClock: true });
   }, 120_000);
 
   afterAll(async () => {
