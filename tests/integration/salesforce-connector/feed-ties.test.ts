@@ -9,26 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from 'jsforce';
 import type { SalesforceConnector } from '../../../connectors/salesforce/index.js';
-import { SandboxClock } from '../../../connectors/sandbox/common.js';
+import { HeldClock } from '../../helpers/held-clock.js';
 import type { ChangePage, FeedPosition } from '../../../connectors/types.js';
 import { drain, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
-/** A clock that stands still unless the test moves it. */
-class HeldClock extends SandboxClock {
-  constructor(private at: number) {
-    super();
-  }
-  override now(): number {
-    return this.at;
-  }
-  override advance(ms: number): void {
-    this.at += ms;
-  }
-  override set(epochMs: number): void {
-    this.at = epochMs;
-  }
-}
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();

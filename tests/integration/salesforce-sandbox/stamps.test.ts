@@ -8,25 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
 import type { SalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
-import { SandboxClock } from '../../../connectors/sandbox/common.js';
+import { HeldClock } from '../../helpers/held-clock.js';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
 import { connect, control, seedLeads } from './helpers.js';
 
-/** A clock that stands still unless the test moves it: "within one second" without racing real time. */
-class HeldClock extends SandboxClock {
-  constructor(private at: number) {
-    super();
-  }
-  override now(): number {
-    return this.at;
-  }
-  override advance(ms: number): void {
-    this.at += ms;
-  }
-  override set(epochMs: number): void {
-    this.at = epochMs;
-  }
-}
 
 interface StampRow {
   Id: string;
