@@ -16,6 +16,8 @@ import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { dashboardRouter, renderLogin } from './dashboard/index.js';
 import { healthRouter } from './health.js';
 import { errorHandler, notFound, requestIdOf, requestIds } from './http-errors.js';
+import { LeadSummaryKeeper } from './lead-summary.js';
+import type { LeadSummaryOptions } from './lead-summary.js';
 import { createAppMetrics } from './metrics.js';
 import { oauthRouter } from './oauth.js';
 import { ServerData } from './snapshot.js';
@@ -34,6 +36,8 @@ export interface AppOptions {
   trustProxy?: boolean | number | string;
   /** Mount Bull Board at /admin/queues (default true). */
   bullBoard?: boolean;
+  /** How the per-lead figures of /metrics are recounted (lead-summary.ts; tests shorten it). */
+  leadSummary?: Omit<LeadSummaryOptions, 'logger' | 'now'>;
 }
 
 export function createApp(ctx: SyncContext, options: AppOptions = {}): express.Express {
@@ -67,7 +71,9 @@ export function createApp(ctx: SyncContext, options: AppOptions = {}): express.E
   });
 
   const data = new ServerData(ctx, { ttlMs: options.cacheTtlMs, quotaFallback: options.quotaFallback });
-  const metrics = createAppMetrics(data);
+  const wallClock = options.wallClock ?? Date.now;
+  const leadSummary = new LeadSummaryKeeper(ctx, { ...options.leadSummary, logger, now: wallClock });
+  const metrics = createAppMetrics(data, leadSummary, wallClock);
   const auth = createAdminAuth({ adminToken: env.SMK_ADMIN_TOKEN, secureCookies: https, logger, now: options.wallClock });
 
   app.use(healthRouter(ctx));
