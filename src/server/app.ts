@@ -23,6 +23,8 @@ import type { LeadSummaryOptions } from './lead-summary.js';
 import { createAppMetrics } from './metrics.js';
 import type { AppMetrics } from './metrics.js';
 import { oauthRouter } from './oauth.js';
+import { createRateLimits } from './rate-limit.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { ServerData } from './snapshot.js';
 import { webhooksRouter } from './webhooks.js';
 
@@ -43,6 +45,8 @@ export interface AppOptions {
   serveMetrics?: boolean;
   /** How the per-lead figures of /metrics are recounted (lead-summary.ts; tests shorten it). */
   leadSummary?: Omit<LeadSummaryOptions, 'logger' | 'now'>;
+  /** Per-client limits of POST /login and the admin API (rate-limit.ts has the defaults). */
+  rateLimits?: RateLimitOptions;
 }
 
 /** The metrics of an app made by createApp, for a metrics-only listener (metricsApp). */
@@ -126,14 +130,19 @@ export function createApp(ctx: SyncContext, options: AppOptions = {}): express.E
   app.use(healthRouter(ctx));
   if (options.serveMetrics !== false) app.get('/metrics', metricsHandler(metrics, env.SMK_METRICS_TOKEN, logger));
   app.use(webhooksRouter(ctx, { wallClock: options.wallClock }));
+  // Per client address, shared by every process through Redis; before any token is looked at.
+  const limits = createRateLimits(ctx, logger, { ...options.rateLimits, tooManyLoginPage: (error) => renderLogin({ error }) });
+  app.post('/login', ...limits.login);
   app.use(auth.router(renderLogin));
   app.use(dashboardRouter(auth));
+  app.use(['/oauth/hubspot/start', '/oauth/salesforce/start'], ...limits.admin);
   app.use(oauthRouter(ctx, { requireAdmin: auth.requireAdmin }));
-  app.use('/api', auth.requireAdminApi, apiRouter(ctx, data));
+  app.use('/api', ...limits.admin, auth.requireAdminApi, apiRouter(ctx, data));
 
   if (options.bullBoard !== false) {
     app.use(
       BULL_BOARD_PATH,
+      ...limits.admin,
       (req: Request, res: Response, next: NextFunction) => {
         // A browser without a session gets the login form, which brings it back here afterwards.
         if (env.SMK_ADMIN_TOKEN && !auth.check(req) && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
