@@ -140,3 +140,44 @@ describe('the admin API as a whole', () => {
     expect((await status(h.url, '198.51.100.100', auth)).status).toBe(200);
   });
 });
+
+describe('a Redis that was down when the limiter was made', () => {
+  let h: ServerHarness;
+  beforeAll(async () => {
+    h = await startHarness('rate-limit-redis-down');
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('lets requests through while it cannot count, and counts once Redis answers again', async () => {
+    const express = (await import('express')).default;
+    const { createRateLimits } = await import('../../src/server/rate-limit.js');
+    let down = true;
+    const redis = new Proxy(h.t.redis, {
+      get(target, prop, receiver) {
+        if (prop === 'call') {
+          return (...args: [string, ...string[]]) => (down ? Promise.reject(new Error('connect ECONNREFUSED')) : target.call(...args));
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const limits = createRateLimits({ ...h.ctx, redis }, pino({ level: 'silent' }), { api: { limit: 3, windowMs: 60_000 } });
+    const app = express();
+    app.use(...limits.admin, (_req, res) => {
+      res.json({ ok: true });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      for (let i = 0; i < 5; i += 1) expect((await fetch(url)).status).toBe(200);
+      down = false;
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i += 1) codes.push((await fetch(url)).status);
+      expect(codes).toEqual([200, 200, 200, 429]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
