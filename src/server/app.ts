@@ -27,6 +27,7 @@ import { createRateLimits } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { ServerData } from './snapshot.js';
 import { webhooksRouter } from './webhooks.js';
+import type { WebhookRouterOptions } from './webhooks.js';
 
 export interface AppOptions {
   /** Defaults to the context's logger. */
@@ -47,6 +48,8 @@ export interface AppOptions {
   leadSummary?: Omit<LeadSummaryOptions, 'logger' | 'now'>;
   /** Per-client limits of POST /login and the admin API (rate-limit.ts has the defaults). */
   rateLimits?: RateLimitOptions;
+  /** How many webhook event ids and signatures are remembered at most (webhooks.ts WEBHOOK_MEMORY). */
+  webhookMemory?: WebhookRouterOptions['memory'];
 }
 
 /** The metrics of an app made by createApp, for a metrics-only listener (metricsApp). */
@@ -129,7 +132,7 @@ export function createApp(ctx: SyncContext, options: AppOptions = {}): express.E
 
   app.use(healthRouter(ctx));
   if (options.serveMetrics !== false) app.get('/metrics', metricsHandler(metrics, env.SMK_METRICS_TOKEN, logger));
-  app.use(webhooksRouter(ctx, { wallClock: options.wallClock }));
+  app.use(webhooksRouter(ctx, { wallClock: options.wallClock, memory: options.webhookMemory }));
   // Per client address, shared by every process through Redis; before any token is looked at.
   const limits = createRateLimits(ctx, logger, { ...options.rateLimits, tooManyLoginPage: (error) => renderLogin({ error }) });
   app.post('/login', ...limits.login);
