@@ -190,6 +190,16 @@ const envFields = z.object({
   SMK_PUBLIC_URL: optionalUrl,
   SMK_KEY_PREFIX: z.string().regex(/^[\w:.-]+$/).default('smk'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The interface the HTTP service listens on (unset: every interface). */
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, 'expected a host name or an IP address, such as 127.0.0.1, 0.0.0.0 or ::')
+    .optional(),
+  /** Serve /metrics on this port of 127.0.0.1 only, instead of on PORT. */
+  SMK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Require `Authorization: Bearer <token>` on /metrics. */
+  SMK_METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 
 /**
@@ -222,6 +232,9 @@ export const envSchema = envFields.transform((env, ctx) => {
     if (!env.SALESFORCE_JWT_USERNAME) issue('SALESFORCE_JWT_USERNAME', `required with ${keyVariable}: the Salesforce username of the integration user (the JWT's subject)`);
   } else if (env.SALESFORCE_JWT_USERNAME) {
     issue('SALESFORCE_JWT_PRIVATE_KEY', 'required with SALESFORCE_JWT_USERNAME: the PEM private key of the connected app\'s certificate (or set SALESFORCE_JWT_PRIVATE_KEY_FILE)');
+  }
+  if (env.SMK_METRICS_PORT !== undefined && env.SMK_METRICS_PORT !== 0 && env.SMK_METRICS_PORT === env.PORT) {
+    issue('SMK_METRICS_PORT', `must differ from PORT (${env.PORT}): /metrics gets a port of its own on 127.0.0.1`);
   }
   if ((pem !== undefined || env.SALESFORCE_JWT_USERNAME) && !env.SALESFORCE_CLIENT_ID) {
     issue('SALESFORCE_CLIENT_ID', "required for the JWT bearer flow: the connected app's consumer key (the JWT's issuer)");

@@ -4,7 +4,7 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
-import { checkPortFree, startServer } from '../server/index.js';
+import { checkPortFree, METRICS_HOST, startServer } from '../server/index.js';
 import { onStopSignals } from './signals.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { createProgress } from './progress.js';
@@ -101,7 +101,10 @@ export async function runWorker(options: { configPath?: string }): Promise<void>
 export async function runStart(options: { configPath?: string; port?: number; workers?: boolean }): Promise<void> {
   // A taken port is said at once, before Redis, workers or schedules are touched.
   const envPort = Number(process.env.PORT);
-  await checkPortFree(options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : 3000), 'set PORT (or smk start --port) to a free one');
+  const envHost = process.env.HOST?.trim() || undefined;
+  await checkPortFree(options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : 3000), 'set PORT (or smk start --port) to a free one', envHost);
+  const envMetricsPort = Number(process.env.SMK_METRICS_PORT?.trim() || NaN);
+  if (Number.isInteger(envMetricsPort) && envMetricsPort > 0) await checkPortFree(envMetricsPort, 'set SMK_METRICS_PORT to a free one', METRICS_HOST);
   const runtime = await bootstrap({ configPath: options.configPath, onApiCall, waitForRedisMs: SERVICE_REDIS_WAIT_MS });
   // `--no-workers`: the web process only takes webhooks and serves the dashboard; `smk worker`
   // processes do the work, so a flood of deliveries never starves the sync of CPU (nor the reverse).
@@ -115,9 +118,10 @@ export async function runStart(options: { configPath?: string; port?: number; wo
     await scheduleRecurring(runtime);
     for (const crm of ['hubspot', 'salesforce'] as const) await runtime.ctx.queues.poll.add('poll', { crm });
   }, Math.min(10_000, runtime.ctx.config.file.sync.pollEvery));
+  // HOST and SMK_METRICS_PORT come with the environment (startServer reads them from the config).
   const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT, quotaFallback: (crm) => runtime.gate.report(crm) });
-  runtime.ctx.logger.info({ url: server.url }, 'service started');
-  process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/\n`);
+  runtime.ctx.logger.info({ url: server.url, ...(server.metricsUrl ? { metricsUrl: `${server.metricsUrl}/metrics` } : {}) }, 'service started');
+  process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/${server.metricsUrl ? `, metrics at ${server.metricsUrl}/metrics` : ''}\n`);
   await onShutdown(async () => {
     stopWatching();
     await server.close();

@@ -116,7 +116,9 @@ export function createAdminAuth(options: AdminAuthOptions): AdminAuth {
     }
     const method = check(req);
     if (!method) {
-      options.logger.info({ requestId: requestIdOf(res), path: req.path }, 'admin authentication failed');
+      // With the client address (rate limits count these per address), never the token.
+      const presented = req.get('authorization') ? 'bearer' : parseCookies(req.get('cookie')).has(SESSION_COOKIE) ? 'cookie' : 'none';
+      options.logger[presented === 'bearer' ? 'warn' : 'info']({ requestId: requestIdOf(res), ip: req.ip, path: req.originalUrl.split('?')[0], presented }, 'admin authentication failed');
       res.setHeader('WWW-Authenticate', 'Bearer realm="smk"');
       next(new HttpError(401, 'unauthorized: send Authorization: Bearer <SMK_ADMIN_TOKEN>'));
       return;
@@ -143,7 +145,7 @@ export function createAdminAuth(options: AdminAuthOptions): AdminAuth {
       const body = parseInput(loginBodySchema, req.body ?? {}, 'login');
       const next = safeNextPath(body.next);
       if (!safeEqual(body.token, token)) {
-        options.logger.info({ requestId: requestIdOf(res) }, 'dashboard login refused');
+        options.logger.warn({ requestId: requestIdOf(res), ip: req.ip }, 'dashboard login refused');
         if (wantsJson) throw new HttpError(401, 'wrong admin token');
         res.status(401).type('html').send(renderLogin({ error: 'That token is not right. Check SMK_ADMIN_TOKEN and try again.', next }));
         return;

@@ -1,13 +1,16 @@
 /**
- * Starts the HTTP service on `port` (PORT, default 3000; 0 = any free port) and hands back its URL
- * and a close that also ends keep-alive connections, so that a test or a SIGTERM does not wait
- * for idle browsers. The SyncContext stays the caller's to close.
+ * Starts the HTTP service on `port` (PORT, default 3000; 0 = any free port) of `host` (HOST, default
+ * every interface) and hands back its URL and a close that also ends keep-alive connections, so
+ * that a test or a SIGTERM does not wait for idle browsers. With `metricsPort` (SMK_METRICS_PORT),
+ * `/metrics` is served there, on 127.0.0.1 only, and not on the main port. The SyncContext stays
+ * the caller's to close.
  */
 import type { Server } from 'node:http';
+import type express from 'express';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { SyncContext } from '../../jobs/context.js';
-import { createApp } from './app.js';
+import { appMetricsOf, createApp, metricsApp } from './app.js';
 import type { AppOptions } from './app.js';
 
 export { createApp } from './app.js';
@@ -15,15 +18,23 @@ export type { AppOptions } from './app.js';
 export { jobObserver, recordApiCall } from './metrics.js';
 
 export interface StartServerOptions extends AppOptions {
+  /** Default: PORT. */
   port?: number;
-  /** Default: every interface. */
+  /** Default: HOST, else every interface. */
   host?: string;
+  /** Serve /metrics on this port of 127.0.0.1 instead of `port` (default SMK_METRICS_PORT; 0 = any free port). */
+  metricsPort?: number;
 }
+
+/** Only this process's own machine reaches the metrics listener. */
+export const METRICS_HOST = '127.0.0.1';
 
 export interface RunningServer {
   url: string;
   port: number;
   server: Server;
+  /** The metrics listener's URL when /metrics has a port of its own. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -52,26 +63,53 @@ export async function checkPortFree(port: number, how: string, host?: string): P
   });
 }
 
-export async function startServer(ctx: SyncContext, options: StartServerOptions = {}): Promise<RunningServer> {
-  const app = createApp(ctx, options);
-  const port = options.port ?? ctx.config.env.PORT;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = options.host === undefined ? app.listen(port) : app.listen(port, options.host);
+function listen(app: express.Express, port: number, host: string | undefined, how: string): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = host === undefined ? app.listen(port) : app.listen(port, host);
     s.once('listening', () => resolve(s));
-    s.once('error', (err) => reject(listenError(err, port, 'set PORT (or --port) to a free one')));
+    s.once('error', (err) => reject(listenError(err, port, how)));
   });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+function urlOf(host: string | undefined, port: number): string {
+  const shown = host && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1';
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+export async function startServer(ctx: SyncContext, options: StartServerOptions = {}): Promise<RunningServer> {
+  const env = ctx.config.env;
+  const metricsPort = options.metricsPort ?? env.SMK_METRICS_PORT;
+  const app = createApp(ctx, { ...options, serveMetrics: metricsPort === undefined && options.serveMetrics !== false });
+  const port = options.port ?? env.PORT;
+  const host = options.host ?? env.HOST;
+  const server = await listen(app, port, host, 'set PORT (or --port) to a free one');
   const address = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  ctx.logger.info({ port: address.port }, 'HTTP service listening');
+  let metricsServer: Server | undefined;
+  if (metricsPort !== undefined) {
+    const logger = (options.logger ?? ctx.logger).child({ component: 'server' });
+    try {
+      metricsServer = await listen(metricsApp(appMetricsOf(app), env.SMK_METRICS_TOKEN, logger), metricsPort, METRICS_HOST, 'set SMK_METRICS_PORT to a free one');
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
+  }
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
+  ctx.logger.info({ host: host ?? 'every interface', port: address.port, ...(metricsAddress ? { metricsPort: metricsAddress.port } : {}) }, 'HTTP service listening');
   return {
-    url,
+    url: urlOf(host, address.port),
     port: address.port,
     server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    ...(metricsAddress ? { metricsUrl: urlOf(METRICS_HOST, metricsAddress.port) } : {}),
+    close: async () => {
+      await Promise.all([closeServer(server), ...(metricsServer ? [closeServer(metricsServer)] : [])]);
+    },
   };
 }

@@ -1,15 +1,18 @@
 /**
- * Prometheus metrics. Two kinds:
+ * Prometheus metrics. Three kinds:
  * - process-wide counters and histograms that other layers push into: `recordApiCall` (the
  *   connectors' API calls) and `jobObserver` (pass it to `startWorkers({ observer })`);
- * - gauges read at scrape time from the service's state (quota left, queue depths, leads by stage,
- *   SLA breaches, sync errors), per app, through the same cached snapshot the dashboard uses.
+ * - gauges read at scrape time from cheap state (quota left, queue depths, sync errors, last sync,
+ *   connection, rebuild), per app, through the same cached status snapshot the dashboard uses;
+ * - the per-lead gauges (leads by stage, by SLA status, breaches), from the lead summary that one
+ *   pass over the store keeps in Redis (lead-summary.ts): a scrape never reads the lead store.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobObserver } from '../../jobs/workers.js';
 import type { QueueName } from '../../jobs/queues.js';
 import type { CrmName } from '../model/lead.js';
 import { CRM_NAMES, SLA_STATUSES, STAGES } from '../model/lead.js';
+import type { LeadSummary, LeadSummaryKeeper } from './lead-summary.js';
 import type { ServerData } from './snapshot.js';
 import { QUEUE_STATES } from './snapshot.js';
 
@@ -67,12 +70,16 @@ export interface AppMetrics {
 }
 
 /** The scrape-time gauges of one app, merged with the process-wide metrics. */
-export function createAppMetrics(data: ServerData): AppMetrics {
+export function createAppMetrics(data: ServerData, leadSummary: LeadSummaryKeeper, now: () => number = Date.now): AppMetrics {
   if (!defaultsStarted) {
     defaultsStarted = true;
     collectDefaultMetrics({ register: processRegistry });
   }
   const registry = new Registry();
+  // The per-lead gauges live apart: they are left out of a scrape while no figures exist (right
+  // after a start on a large store, or after Redis came back empty), rather than reported as 0.
+  const leadRegistry = new Registry();
+  let summary: LeadSummary | null = null;
 
   new Gauge({
     name: 'smk_quota_remaining',
@@ -120,32 +127,48 @@ export function createAppMetrics(data: ServerData): AppMetrics {
 
   new Gauge({
     name: 'smk_leads',
-    help: 'Stored leads by current stage (none = not evaluated yet).',
+    help: 'Stored leads by current stage (none = not evaluated yet), as of smk_lead_summary_age_seconds ago.',
     labelNames: ['stage'] as const,
-    registers: [registry],
-    async collect() {
-      const reports = await data.reports();
-      for (const stage of [...STAGES, 'none' as const]) this.set({ stage }, reports.stages[stage]);
+    registers: [leadRegistry],
+    collect() {
+      if (summary) for (const stage of [...STAGES, 'none' as const]) this.set({ stage }, summary.stages[stage]);
     },
   });
 
   new Gauge({
     name: 'smk_sla_leads',
-    help: 'Leads by first-touch SLA status.',
+    help: 'Leads by first-touch SLA status, as of smk_lead_summary_age_seconds ago.',
     labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      const reports = await data.reports();
-      for (const status of SLA_STATUSES) this.set({ status }, reports.slaStatus[status]);
+    registers: [leadRegistry],
+    collect() {
+      if (summary) for (const status of SLA_STATUSES) this.set({ status }, summary.sla[status]);
     },
   });
 
   new Gauge({
     name: 'smk_sla_breaches',
-    help: 'Leads whose first-touch SLA is breached.',
-    registers: [registry],
-    async collect() {
-      this.set((await data.reports()).slaStatus.breached);
+    help: 'Leads whose first-touch SLA is breached, as of smk_lead_summary_age_seconds ago.',
+    registers: [leadRegistry],
+    collect() {
+      if (summary) this.set(summary.sla.breached);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_lead_summary_age_seconds',
+    help: 'How old the per-lead figures (smk_leads, smk_sla_leads, smk_sla_breaches) are: one pass over the lead store, shared by every process, recounts them at most every 30 s (longer on a store that takes long to count).',
+    registers: [leadRegistry],
+    collect() {
+      if (summary) this.set(Math.max(0, now() - summary.computedAt) / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'smk_lead_summary_duration_seconds',
+    help: 'How long the last pass over the lead store for the per-lead figures took.',
+    registers: [leadRegistry],
+    collect() {
+      if (summary) this.set(summary.ms / 1000);
     },
   });
 
@@ -195,5 +218,13 @@ export function createAppMetrics(data: ServerData): AppMetrics {
   });
 
   const merged = Registry.merge([processRegistry, registry]);
-  return { registry: merged, contentType: merged.contentType, render: () => merged.metrics() };
+  const withLeads = Registry.merge([processRegistry, registry, leadRegistry]);
+  return {
+    registry: withLeads,
+    contentType: merged.contentType,
+    render: async () => {
+      summary = await leadSummary.get().catch(() => null);
+      return summary ? withLeads.metrics() : merged.metrics();
+    },
+  };
 }

@@ -8,6 +8,11 @@
  * The callback cannot require the admin cookie: it is SameSite=Strict and a redirect from the
  * vendor's site is a cross-site navigation. The unguessable, single-use state created by an
  * authenticated admin is what authorises it.
+ *
+ * The redirect URI is `$SMK_PUBLIC_URL/oauth/{crm}/callback`, never built from the request: a Host
+ * (or X-Forwarded-Host) header is the client's to choose, and a redirect URI taken from it would
+ * send the vendor's authorization code to whatever host the request named. Without SMK_PUBLIC_URL
+ * an install is refused, with a message that names it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Client } from '@hubspot/api-client';
@@ -69,8 +74,17 @@ export function oauthRouter(ctx: SyncContext, options: OAuthRouterOptions): Rout
   const router = express.Router();
   const env = ctx.config.env;
 
-  const publicBase = (req: Request): string => env.SMK_PUBLIC_URL?.replace(/\/+$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-  const redirectUriFor = (req: Request, crm: CrmName) => `${publicBase(req)}/oauth/${crm}/callback`;
+  const redirectUriFor = (crm: CrmName): string => {
+    const base = env.SMK_PUBLIC_URL?.replace(/\/+$/, '');
+    if (!base) {
+      throw new HttpError(
+        503,
+        `OAuth installs need SMK_PUBLIC_URL: set it to the address this service is reached at (e.g. https://smk.example.com), ` +
+          `register <SMK_PUBLIC_URL>/oauth/${crm}/callback as the app's redirect URL, and start the install again`,
+      );
+    }
+    return `${base}/oauth/${crm}/callback`;
+  };
 
   const tokenStore = (): RedisTokenStore => {
     if (!env.SMK_ENCRYPTION_KEY) throw new HttpError(503, 'OAuth installs need SMK_ENCRYPTION_KEY: tokens are only stored encrypted');
@@ -94,11 +108,11 @@ export function oauthRouter(ctx: SyncContext, options: OAuthRouterOptions): Rout
 
   const callbackInput = (req: Request) => parseInput(callbackQuerySchema, req.query, 'OAuth callback');
 
-  router.get('/oauth/hubspot/start', options.requireAdmin, async (req, res) => {
+  router.get('/oauth/hubspot/start', options.requireAdmin, async (_req, res) => {
     if (!env.HUBSPOT_CLIENT_ID || !env.HUBSPOT_CLIENT_SECRET) throw new HttpError(503, 'set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET to install the HubSpot app');
     // Fail before the vendor round trip when the tokens could not be stored encrypted.
     tokenStore();
-    const redirectUri = redirectUriFor(req, 'hubspot');
+    const redirectUri = redirectUriFor('hubspot');
     const state = await saveState({ crm: 'hubspot', redirectUri });
     const url = new URL(hubspotAuthorizeUrl(env.HUBSPOT_BASE_URL));
     url.searchParams.set('client_id', env.HUBSPOT_CLIENT_ID);
@@ -131,11 +145,11 @@ export function oauthRouter(ctx: SyncContext, options: OAuthRouterOptions): Rout
     res.redirect(303, '/?installed=hubspot');
   });
 
-  router.get('/oauth/salesforce/start', options.requireAdmin, async (req, res) => {
+  router.get('/oauth/salesforce/start', options.requireAdmin, async (_req, res) => {
     if (!env.SALESFORCE_CLIENT_ID) throw new HttpError(503, 'set SALESFORCE_CLIENT_ID (and SALESFORCE_CLIENT_SECRET) to connect Salesforce');
     // Fail before the vendor round trip when the tokens could not be stored encrypted.
     tokenStore();
-    const redirectUri = redirectUriFor(req, 'salesforce');
+    const redirectUri = redirectUriFor('salesforce');
     const pkce = pkcePair();
     const state = await saveState({ crm: 'salesforce', redirectUri, codeVerifier: pkce.verifier });
     const url = new URL(`${env.SALESFORCE_LOGIN_URL.replace(/\/+$/, '')}/services/oauth2/authorize`);

@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotSandbox } from '../../connectors/hubspot/sandbox/index.js';
 import type { HubSpotSandbox } from '../../connectors/hubspot/sandbox/index.js';
@@ -13,19 +16,32 @@ let hubspot: HubSpotSandbox;
 let salesforce: SalesforceSandbox;
 let h: ServerHarness;
 
+/** A port nobody listens on now, so that SMK_PUBLIC_URL can name the service before it starts. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function oauthEnv(): Record<string, string> {
+  return {
+    HUBSPOT_BASE_URL: hubspot.baseUrl,
+    HUBSPOT_CLIENT_ID: hubspot.clientId,
+    HUBSPOT_CLIENT_SECRET: hubspot.clientSecret,
+    SALESFORCE_LOGIN_URL: salesforce.loginUrl,
+    SALESFORCE_CLIENT_ID: salesforce.clientId,
+    SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+  };
+}
+
 beforeAll(async () => {
   hubspot = await startHubSpotSandbox({ seed: 7 });
   salesforce = await startSalesforceSandbox({ seed: 7 });
-  h = await startHarness('oauth', {
-    env: {
-      HUBSPOT_BASE_URL: hubspot.baseUrl,
-      HUBSPOT_CLIENT_ID: hubspot.clientId,
-      HUBSPOT_CLIENT_SECRET: hubspot.clientSecret,
-      SALESFORCE_LOGIN_URL: salesforce.loginUrl,
-      SALESFORCE_CLIENT_ID: salesforce.clientId,
-      SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-    },
-  });
+  // The service's public URL is what the vendors send the browser back to.
+  const port = await freePort();
+  h = await startHarness('oauth', { env: { ...oauthEnv(), SMK_PUBLIC_URL: `http://127.0.0.1:${port}` }, server: { port } });
 });
 
 afterAll(async () => {
@@ -33,6 +49,21 @@ afterAll(async () => {
   await hubspot?.close();
   await salesforce?.close();
 });
+
+/** GET with a Host header of our choosing (fetch does not let one set it). */
+function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; location?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const req = httpRequest({ hostname: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: 'GET', headers: { ...headers, Host: host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const noFollow = { redirect: 'manual' } as const;
 
@@ -50,6 +81,14 @@ describe('OAuth install', () => {
   it('keeps the install start behind the admin token', async () => {
     expect((await fetch(`${h.url}/oauth/hubspot/start`, noFollow)).status).toBe(401);
     expect((await fetch(`${h.url}/oauth/salesforce/start`, noFollow)).status).toBe(401);
+  });
+
+  it.each(['hubspot', 'salesforce'] as const)('sends %s the redirect URI of SMK_PUBLIC_URL, whatever Host header the request carries', async (crm) => {
+    const res = await getWithHost(`${h.url}/oauth/${crm}/start`, 'evil.example', authHeaders());
+    expect(res.status).toBe(302);
+    const consent = new URL(res.location as string);
+    expect(consent.searchParams.get('redirect_uri')).toBe(`${h.url}/oauth/${crm}/callback`);
+    expect(res.location).not.toContain('evil.example');
   });
 
   it('derives the HubSpot consent page from HUBSPOT_BASE_URL', () => {
@@ -144,5 +183,27 @@ describe('OAuth install', () => {
     const res = await fetch(`${h.url}/oauth/hubspot/callback?code=not-a-real-code&state=${state}`, noFollow);
     expect(res.status).toBe(502);
     expect(await storedToken('hubspot')).toBeNull();
+  });
+});
+
+describe('OAuth install without SMK_PUBLIC_URL', () => {
+  let bare: ServerHarness;
+  beforeAll(async () => {
+    bare = await startHarness('oauth-no-public-url', { env: oauthEnv() });
+  });
+  afterAll(async () => {
+    await bare?.close();
+  });
+
+  it.each(['hubspot', 'salesforce'] as const)('refuses to start a %s install, naming SMK_PUBLIC_URL, and never builds a redirect URI from the Host header', async (crm) => {
+    const res = await getWithHost(`${bare.url}/oauth/${crm}/start`, 'evil.example', authHeaders());
+    expect(res.status).toBe(503);
+    expect(res.location).toBeUndefined();
+    const error = (JSON.parse(res.body) as { error: string }).error;
+    expect(error).toContain('SMK_PUBLIC_URL');
+    expect(error).toContain(`/oauth/${crm}/callback`);
+    expect(res.body).not.toContain('evil.example');
+    // Nothing was stored for a callback to take.
+    expect(await bare.t.redis.keys(`${bare.t.prefix}oauth-state:*`)).toEqual([]);
   });
 });
