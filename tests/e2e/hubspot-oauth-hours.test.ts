@@ -8,6 +8,8 @@
  * 401 EXPIRED_AUTHENTICATION) is cured by one refresh. Token calls are counted at the sandbox's
  * token endpoint.
  */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthRegistry } from '../../connectors/hubspot/sandbox/auth.js';
 import { startSandboxes } from '../../connectors/sandbox/start.js';
@@ -74,10 +76,15 @@ describe('a HubSpot OAuth install over hours of sandbox time', () => {
     redis = await testRedis('hs-oauth-hours');
     // An OAuth app instead of a private-app token: client id and secret, no HUBSPOT_ACCESS_TOKEN.
     const { HUBSPOT_ACCESS_TOKEN: _privateApp, ...rest } = serviceEnv(sandboxes, redis, writeConfig(CONFIG));
-    env = { ...rest, HUBSPOT_CLIENT_ID: sandboxes.hubspot.clientId };
+    // OAuth installs take their redirect URI from SMK_PUBLIC_URL only: the service's own URL here.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    env = { ...rest, HUBSPOT_CLIENT_ID: sandboxes.hubspot.clientId, SMK_PUBLIC_URL: `http://127.0.0.1:${port}` };
     config = loadConfig({ env });
     service = await start();
-    server = await startServer(service.ctx, { port: 0, host: '127.0.0.1' });
+    server = await startServer(service.ctx, { port, host: '127.0.0.1' });
   }, 60_000);
 
   afterAll(async () => {
