@@ -24,6 +24,24 @@ export interface CrmStatus {
   quota: QuotaStatus;
   /** The connection as the pipeline last saw it (null: not known yet). */
   connection: ConnectionStatus | null;
+  /** How this service is connected to the CRM, in the admin's words. */
+  connectedBy: string;
+  /** Whether an OAuth install can be started from the dashboard (the app and SMK_PUBLIC_URL are configured). */
+  oauthInstall: boolean;
+}
+
+/** How a CRM is connected, from the environment (the OAuth install is what remains). */
+export function connectionOf(env: SyncContext['config']['env'], crm: CrmName): { connectedBy: string; oauthInstall: boolean } {
+  const publicUrl = !!env.SMK_PUBLIC_URL;
+  if (crm === 'hubspot') {
+    const oauthInstall = publicUrl && !!env.HUBSPOT_CLIENT_ID && !!env.HUBSPOT_CLIENT_SECRET;
+    if (env.HUBSPOT_ACCESS_TOKEN) return { connectedBy: 'a private app token (HUBSPOT_ACCESS_TOKEN)', oauthInstall };
+    return { connectedBy: oauthInstall ? 'the OAuth app installed from this dashboard' : 'nothing yet: set HUBSPOT_ACCESS_TOKEN, or HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and SMK_PUBLIC_URL to install the OAuth app', oauthInstall };
+  }
+  const oauthInstall = publicUrl && !!env.SALESFORCE_CLIENT_ID;
+  if (env.SALESFORCE_JWT_USERNAME) return { connectedBy: `the JWT bearer flow as ${env.SALESFORCE_JWT_USERNAME}`, oauthInstall };
+  if (env.SALESFORCE_REFRESH_TOKEN || env.SALESFORCE_ACCESS_TOKEN) return { connectedBy: 'tokens from the environment (SALESFORCE_REFRESH_TOKEN / SALESFORCE_ACCESS_TOKEN)', oauthInstall };
+  return { connectedBy: oauthInstall ? 'the connected app authorised from this dashboard' : 'nothing yet: set SALESFORCE_REFRESH_TOKEN, or SALESFORCE_CLIENT_ID and SMK_PUBLIC_URL to connect from the dashboard', oauthInstall };
 }
 
 export interface StatusSnapshot {
@@ -156,7 +174,7 @@ export class ServerData {
       Promise.all(
         CRM_NAMES.map(async (crm) => {
           const [last, quota, connection] = await Promise.all([this.ctx.cursors.lastSyncAt(crm), this.quota(crm), this.ctx.connections.get(crm)]);
-          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota, connection }] as const;
+          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota, connection, ...connectionOf(this.ctx.config.env, crm) }] as const;
         }),
       ),
     ]);

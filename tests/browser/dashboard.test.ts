@@ -128,6 +128,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
       await expect.poll(() => page.locator('#banners .banner').count(), { timeout: 10_000 }).toBe(2);
       const banners = await page.locator('#banners .banner').allTextContents();
       expect(await text('[data-crm="salesforce"] .stopped')).toContain('Not syncing');
+      // No OAuth app and no SMK_PUBLIC_URL here: the card says how to connect, and offers no link that cannot work.
+      expect(await page.locator('[data-crm="hubspot"] a.connect').count()).toBe(0);
+      expect(await text('[data-crm="hubspot"] .connected-by')).toContain('SMK_PUBLIC_URL');
       expect(banners[0]).toContain('Rebuilding since 2026-12-05T10:00:00.000Z');
       expect(banners[1]).toContain('Salesforce refuses our authorisation');
       expect(banners[1]).toContain('/oauth/salesforce/start');

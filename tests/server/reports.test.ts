@@ -175,3 +175,19 @@ describe('ReportBuilder', () => {
     expect(reports.stages).toMatchObject({ mql: 2, none: 1, lead: 0 });
   });
 });
+
+describe('how each CRM is connected, for the dashboard card', () => {
+  it.each([
+    ['HubSpot by a private app token; no OAuth install without its app and SMK_PUBLIC_URL', 'hubspot', { HUBSPOT_ACCESS_TOKEN: 'pat-na1-1234567890' }, /private app token/, false],
+    ['HubSpot OAuth app with SMK_PUBLIC_URL: installable', 'hubspot', { HUBSPOT_CLIENT_ID: 'id', HUBSPOT_CLIENT_SECRET: 'secret-secret', SMK_PUBLIC_URL: 'https://smk.example.com' }, /OAuth app installed from this dashboard/, true],
+    ['HubSpot OAuth app without SMK_PUBLIC_URL: not installable, and says what to set', 'hubspot', { HUBSPOT_CLIENT_ID: 'id', HUBSPOT_CLIENT_SECRET: 'secret-secret' }, /SMK_PUBLIC_URL/, false],
+    ['Salesforce by environment tokens', 'salesforce', { SALESFORCE_REFRESH_TOKEN: 'refresh-token-1234', SALESFORCE_INSTANCE_URL: 'https://x.my.salesforce.com' }, /tokens from the environment/, false],
+    ['Salesforce connected app with SMK_PUBLIC_URL: installable', 'salesforce', { SALESFORCE_CLIENT_ID: 'cid', SMK_PUBLIC_URL: 'https://smk.example.com' }, /connected app authorised from this dashboard/, true],
+  ] as const)('%s', async (_name, crm, env, connectedBy, oauthInstall) => {
+    const { parseEnv } = await import('../../src/config.js');
+    const { connectionOf } = await import('../../src/server/snapshot.js');
+    const result = connectionOf(parseEnv(env), crm);
+    expect(result.connectedBy).toMatch(connectedBy);
+    expect(result.oauthInstall).toBe(oauthInstall);
+  });
+});

@@ -188,11 +188,18 @@
         card.append(budget);
         if (limit) card.append(Charts.meter(q.dailyUsed / limit, { summary: `${crm} API budget ${pct(q.dailyUsed / limit)} used` }));
       }
-      const connect = document.createElement('a');
-      connect.href = `/oauth/${crm}/start`;
-      connect.className = 'connect';
-      connect.textContent = `Connect ${title.textContent} with OAuth`;
-      card.append(connect);
+      const how = document.createElement('p');
+      how.className = 'connected-by';
+      how.textContent = `Connected by ${s.connectedBy}.`;
+      card.append(how);
+      // The OAuth install link only where an install can work (the app and SMK_PUBLIC_URL are set).
+      if (s.oauthInstall) {
+        const connect = document.createElement('a');
+        connect.href = `/oauth/${crm}/start`;
+        connect.className = 'connect';
+        connect.textContent = `Connect ${title.textContent} with OAuth`;
+        card.append(connect);
+      }
       return card;
     });
     $('crm-status').replaceChildren(...cards);
