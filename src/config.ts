@@ -200,6 +200,16 @@ const envFields = z.object({
   SMK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Require `Authorization: Bearer <token>` on /metrics. */
   SMK_METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  /**
+   * Behind a reverse proxy: how many proxies in front set X-Forwarded-For (a number), or which
+   * (express's `trust proxy`: loopback, a subnet list). Unset: the client is the socket's peer, so
+   * behind a proxy every client would share one rate-limit bucket and one logged address.
+   */
+  SMK_TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^(?:\d{1,2}|loopback|linklocal|uniquelocal|[0-9A-Fa-f:.,/\s]+)$/, 'expected a number of proxies (1), loopback, or a list of proxy addresses or subnets')
+    .optional(),
 });
 
 /**

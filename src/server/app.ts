@@ -93,12 +93,18 @@ export function metricsApp(metrics: AppMetrics, token: string | undefined, logge
   return app;
 }
 
+/** SMK_TRUST_PROXY as express takes it: a hop count, or the names and subnets of the proxies. */
+export function trustProxyFrom(value: string | undefined): boolean | number | string {
+  if (value === undefined) return false;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 export function createApp(ctx: SyncContext, options: AppOptions = {}): express.Express {
   const logger = (options.logger ?? ctx.logger).child({ component: 'server' });
   const env = ctx.config.env;
   const https = env.SMK_PUBLIC_URL?.startsWith('https:') ?? false;
   const app = express();
-  app.set('trust proxy', options.trustProxy ?? false);
+  app.set('trust proxy', options.trustProxy ?? trustProxyFrom(ctx.config.env.SMK_TRUST_PROXY));
   app.disable('x-powered-by');
 
   app.use(requestIds());

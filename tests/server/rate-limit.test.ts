@@ -181,3 +181,26 @@ describe('a Redis that was down when the limiter was made', () => {
     }
   });
 });
+
+describe('behind a reverse proxy (SMK_TRUST_PROXY)', () => {
+  it('tells clients apart by X-Forwarded-For only when told how many proxies to trust', async () => {
+    const { trustProxyFrom } = await import('../../src/server/app.js');
+    expect(trustProxyFrom(undefined)).toBe(false);
+    expect(trustProxyFrom('1')).toBe(1);
+    expect(trustProxyFrom('loopback')).toBe('loopback');
+    const behind = await startHarness('rate-limit-proxy', { env: { SMK_TRUST_PROXY: '1' } });
+    const direct = await startHarness('rate-limit-direct');
+    try {
+      // Trusted: one client's wrong tokens do not lock out another behind the same proxy.
+      for (let i = 0; i < 21; i += 1) await login(behind.url, '203.0.113.50', WRONG);
+      expect((await login(behind.url, '203.0.113.50', ADMIN_TOKEN)).status).toBe(429);
+      expect((await login(behind.url, '198.51.100.50', ADMIN_TOKEN)).status).toBe(204);
+      // Not trusted (the default): the header is not believed, every request is the socket's peer.
+      for (let i = 0; i < 21; i += 1) await login(direct.url, '203.0.113.60', WRONG);
+      expect((await login(direct.url, '198.51.100.60', ADMIN_TOKEN)).status).toBe(429);
+    } finally {
+      await behind.close();
+      await direct.close();
+    }
+  });
+});
