@@ -1,0 +1,243 @@
+/**
+ * Layer 2 of the model-based tests: short generated sequences of user operations in both CRMs and
+ * sync passes, run twice on identical worlds. The reference runs every sync fault-free; the other
+ * side meets faults at its syncs (a connector call failing once, a writer stopped after its batch
+ * reached the CRM, duplicated and reordered webhook ingest jobs, pages delivered after newer ones).
+ * Both then drain; the CRMs must hold the same values, no record may be created twice, a quiet
+ * sync must evaluate and write nothing, every record must be synced or in sync errors with a
+ * reason, and no HubSpot write may carry a value older than one already written.
+ */
+import fc from 'fast-check';
+import { syncOnce } from '../../../jobs/run-once.js';
+import type { SyncOnceResult } from '../../../jobs/run-once.js';
+import type { CrmName } from '../../../src/model/lead.js';
+import { describeDifferences, diffCrmStates, readCrmState } from '../../reliability/helpers/crm-state.js';
+import type { CrmState, StateDifference } from '../../reliability/helpers/crm-state.js';
+import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { errorTally, unsyncedRecords, WriteOrderWatch } from './checks.js';
+import type { Armed, FaultCall, StashedPage } from './faults.js';
+import { armStopAfterWrite, armStopMidIngest, armTransient, currentRefs, deliverLate, enqueueWebhooks, readPage } from './faults.js';
+import type { UserOp } from './ops.js';
+import { applyUserOp, describeOp, initialPeople } from './ops.js';
+import type { People } from './ops.js';
+import { openSide } from './side.js';
+import type { Side } from './side.js';
+
+export type SyncFault =
+  | { kind: 'none' }
+  | { kind: 'transient'; crm: CrmName; call: FaultCall }
+  | { kind: 'stopAfterWrite'; crm: CrmName }
+  | { kind: 'stopMidIngest' }
+  | { kind: 'webhooks'; copies: number[]; order: number[] }
+  | { kind: 'late' };
+
+export type Step =
+  | { kind: 'user'; op: UserOp }
+  | { kind: 'sync'; fault: SyncFault }
+  /** Read this person's record now (faulty side only); a later `late` sync delivers it after newer reads. */
+  | { kind: 'stash'; who: number; crm: CrmName };
+
+/** The people of the seeded world that operations name (new people are added as they are created). */
+export const HANDLES = 6;
+
+// -------------------------------------------------------------------------------------------
+// Generators
+
+const who = fc.nat({ max: 7 });
+const crm = fc.constantFrom<CrmName>('hubspot', 'salesforce');
+const titles = fc.constantFrom('CEO', 'Intern', 'VP of Marketing', 'Student', 'Head of Growth');
+
+export const userOpArbitrary: fc.Arbitrary<UserOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('hsEdit' as const), who, property: fc.constantFrom('jobtitle' as const, 'phone' as const, 'city' as const), value: fc.constantFrom('CEO', 'Intern', '+1 555 0100', 'Lyon', 'Head of Growth') }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('sfEdit' as const), who, field: fc.constantFrom('Title' as const, 'Phone' as const, 'City' as const), value: fc.constantFrom('CTO', 'Student', '+1 555 0199', 'Oslo', 'VP of Marketing') }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('sfStatus' as const), who, status: fc.constantFrom('Working - Contacted', 'Closed - Not Converted') }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('activity' as const), who, activity: fc.constantFrom('page_view' as const, 'form_submission' as const, 'email_click' as const), count: fc.integer({ min: 1, max: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('hsCreate' as const), title: titles }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sfCreate' as const), title: titles }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('hsDelete' as const), who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sfDelete' as const), who }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('convert' as const), who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('hsMerge' as const), who, into: who }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('emailChange' as const), who, crm }) },
+);
+
+export const syncFaultArbitrary: fc.Arbitrary<SyncFault> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({ kind: 'none' as const }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('transient' as const), crm, call: fc.constantFrom<FaultCall>('read', 'write', 'create', 'changes') }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('stopAfterWrite' as const), crm }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'stopMidIngest' as const }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('webhooks' as const), copies: fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 8 }), order: fc.array(fc.nat({ max: 100 }), { minLength: 1, maxLength: 16 }) }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'late' as const }) },
+);
+
+export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 11, arbitrary: userOpArbitrary.map((op) => ({ kind: 'user' as const, op })) },
+  { weight: 6, arbitrary: syncFaultArbitrary.map((fault) => ({ kind: 'sync' as const, fault })) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('stash' as const), who, crm }) },
+);
+
+export const sequenceArbitrary = (options: { minSteps?: number; maxSteps?: number } = {}) =>
+  fc.array(stepArbitrary, { minLength: options.minSteps ?? 5, maxLength: options.maxSteps ?? 15 });
+
+export function describeStep(step: Step): string {
+  if (step.kind === 'user') return `user ${describeOp(step.op)}`;
+  if (step.kind === 'stash') return `stash a read of person ${step.who} in ${step.crm}`;
+  return `sync (${step.fault.kind === 'none' ? 'no fault' : JSON.stringify(step.fault)})`;
+}
+
+// -------------------------------------------------------------------------------------------
+// Running one side
+
+interface SideResult {
+  state: CrmState;
+  errors: Record<string, number>;
+  quiet: Pick<SyncOnceResult, 'changed' | 'evaluated' | 'writes' | 'created'>;
+  unsynced: string[];
+  regressions: string[];
+  notes: string[];
+}
+
+const SYNC_TIMEOUT_MS = 90_000;
+
+async function sync(side: Side, notes: string[]): Promise<SyncOnceResult> {
+  try {
+    return await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
+  } catch (err) {
+    // A feed read that failed fails the pass, as it fails a poll job: the next pass (or the job's retry) reads again.
+    notes.push(`a sync pass failed (${err instanceof Error ? err.message : String(err)}); the next one reads again`);
+    return syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
+  }
+}
+
+/**
+ * A sync pass of the faulty side. A fault is armed at its pass and stays armed until it strikes
+ * (a later pass, or the drain), so that a fault whose call the pass did not make is not wasted.
+ */
+async function faultySync(side: Side, people: People, fault: SyncFault, stash: StashedPage[], armed: Array<{ fault: SyncFault; armed: Armed }>, notes: string[]): Promise<void> {
+  switch (fault.kind) {
+    case 'none':
+      break;
+    case 'transient':
+      armed.push({ fault, armed: armTransient(side.ctx, fault.crm, fault.call) });
+      break;
+    case 'stopAfterWrite':
+      armed.push({ fault, armed: armStopAfterWrite(side.ctx, fault.crm) });
+      break;
+    case 'stopMidIngest':
+      armed.push({ fault, armed: armStopMidIngest(side.ctx) });
+      break;
+    case 'webhooks': {
+      const n = await enqueueWebhooks(side.ctx, await currentRefs(side, people), fault.copies, fault.order);
+      notes.push(`${n} webhook ingest jobs, duplicated and reordered`);
+      break;
+    }
+    case 'late':
+      break;
+  }
+  await sync(side, notes);
+  if (fault.kind === 'late') {
+    const late = await deliverLate(side.ctx, stash);
+    notes.push(`late pages: ${late.stale} stale, ${late.changed} changed`);
+  }
+}
+
+interface SideRun {
+  people: People;
+  stash: StashedPage[];
+  armed: Array<{ fault: SyncFault; armed: Armed }>;
+  notes: string[];
+}
+
+async function runStep(side: Side, run: SideRun, step: Step, faulty: boolean): Promise<string | null> {
+  if (step.kind === 'user') return applyUserOp(side, run.people, step.op);
+  if (step.kind === 'stash') {
+    if (!faulty) return null;
+    const p = run.people.list[step.who % run.people.list.length];
+    const refs = p ? (await currentRefs(side, { ...run.people, list: [p] }))[step.crm] : [];
+    const page = await readPage(side.ctx, step.crm, refs);
+    if (page) run.stash.push(page);
+    return null;
+  }
+  if (faulty) await faultySync(side, run.people, step.fault, run.stash, run.armed, run.notes);
+  else await sync(side, run.notes);
+  return null;
+}
+
+async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log: (line: string) => void): Promise<SideResult> {
+  await syncInPhases(side.ctx);
+  await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
+  const run: SideRun = { people: initialPeople(side.sandboxes, HANDLES), stash: [], armed: [], notes: [] };
+  const watch = await new WriteOrderWatch(side).init(side);
+  try {
+    for (const [i, step] of steps.entries()) {
+      const did = await runStep(side, run, step, faulty);
+      if (did) log(`  ${side.label} ${i + 1}. ${describeStep(step)}: ${did}`);
+    }
+    // The drain: whatever is left, then a pass that reads everything new (faults still armed).
+    if (run.stash.length > 0) await deliverLate(side.ctx, run.stash);
+    await sync(side, run.notes);
+  } finally {
+    for (const a of [...run.armed].reverse()) a.armed.restore();
+    for (const a of run.armed) run.notes.push(`${JSON.stringify(a.fault)} ${a.armed.struck() ? 'struck' : 'never struck'}`);
+  }
+  const quietRun = await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
+  return {
+    state: await readCrmState(side.hubspot, side.salesforce),
+    errors: await errorTally(side.ctx),
+    quiet: { changed: quietRun.changed, evaluated: quietRun.evaluated, writes: quietRun.writes, created: quietRun.created },
+    unsynced: await unsyncedRecords(side),
+    regressions: watch.regressions(),
+    notes: run.notes,
+  };
+}
+
+// -------------------------------------------------------------------------------------------
+// One sequence, both sides
+
+export interface SequenceReport {
+  ok: boolean;
+  problems: string[];
+  differences: StateDifference[];
+  notes: string[];
+  seconds: number;
+}
+
+export interface SequenceOptions {
+  redisUrl: string;
+  steps: readonly Step[];
+  /** The seeded world (both sides). */
+  seed: number;
+  people?: number;
+  log?: (line: string) => void;
+}
+
+const QUIET = { changed: 0, evaluated: 0, writes: { hubspot: 0, salesforce: 0 }, created: { hubspot: 0, salesforce: 0 } };
+
+export async function runSequence(options: SequenceOptions): Promise<SequenceReport> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const worldNow = Math.floor(Date.now() / 60_000) * 60_000;
+  const open = (label: string) => openSide({ label, redisUrl: options.redisUrl, people: options.people ?? 10, seed: options.seed, worldNow });
+  const results: SideResult[] = [];
+  for (const faulty of [false, true]) {
+    const side = await open(faulty ? 'faulty' : 'reference');
+    try {
+      results.push(await runSide(side, options.steps, faulty, log));
+    } finally {
+      await side.close();
+    }
+  }
+  const [reference, actual] = results as [SideResult, SideResult];
+  const problems: string[] = [];
+  const differences = diffCrmStates(reference.state, actual.state);
+  if (differences.length > 0) problems.push(`the CRMs differ from the fault-free run:\n${describeDifferences(differences)}`);
+  for (const key of new Set([...Object.keys(reference.errors), ...Object.keys(actual.errors)])) {
+    if ((reference.errors[key] ?? 0) !== (actual.errors[key] ?? 0)) problems.push(`sync errors ${key}: ${reference.errors[key] ?? 0} in the fault-free run, ${actual.errors[key] ?? 0} here`);
+  }
+  for (const [name, r] of [['fault-free run', reference], ['faulty run', actual]] as const) {
+    if (JSON.stringify(r.quiet) !== JSON.stringify(QUIET)) problems.push(`${name}: the quiet sync after the drain was not quiet: ${JSON.stringify(r.quiet)}`);
+    if (r.unsynced.length > 0) problems.push(`${name}: records neither synced nor in sync errors: ${r.unsynced.join(', ')}`);
+    if (r.regressions.length > 0) problems.push(`${name}: writes older than one already written:\n  ${r.regressions.join('\n  ')}`);
+  }
+  return { ok: problems.length === 0, problems, differences, notes: actual.notes, seconds: (Date.now() - started) / 1000 };
+}
