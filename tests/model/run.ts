@@ -5,6 +5,7 @@
  * (REDIS_URL, else 127.0.0.1:6379, else a private redis-server). Exits 1 on the first failing
  * sequence, printing it, the seed and the path to replay it (`--path`); `--shrink` shrinks it first
  * (each try reruns a sequence: minutes). `--core N` also runs layer 1 with N histories per property.
+ * `--known-bugs` also generates the faults that strike open bugs (left out by default).
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -29,13 +30,14 @@ export async function main(argv: string[]): Promise<number> {
       'min-steps': { type: 'string' },
       'max-steps': { type: 'string' },
       shrink: { type: 'boolean' },
+      'known-bugs': { type: 'boolean' },
       core: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    process.stdout.write('tsx tests/model/run.ts [--sequences 10] [--seed S] [--path P] [--people 10] [--min-steps 5] [--max-steps 15] [--shrink] [--core N] [--quiet]\n');
+    process.stdout.write('tsx tests/model/run.ts [--sequences 10] [--seed S] [--path P] [--people 10] [--min-steps 5] [--max-steps 15] [--shrink] [--known-bugs] [--core N] [--quiet]\n');
     return 0;
   }
   const seed = int(values.seed, (Date.now() ^ (process.pid << 16)) | 0, 'seed');
@@ -56,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       seed,
       ...(values.path ? { path: values.path } : {}),
       shrink: values.shrink ?? false,
+      knownBugs: values['known-bugs'] ?? false,
       people: int(values.people, 10, 'people'),
       minSteps: int(values['min-steps'], 5, 'min-steps'),
       maxSteps: int(values['max-steps'], 15, 'max-steps'),

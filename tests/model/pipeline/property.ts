@@ -17,6 +17,8 @@ export interface PipelineRunOptions {
   people?: number;
   minSteps?: number;
   maxSteps?: number;
+  /** Also generate the faults that strike known open bugs (KNOWN_BUG_FAULTS). */
+  knownBugs?: boolean;
   log?: (line: string) => void;
 }
 
@@ -36,7 +38,7 @@ export async function runPipelineModel(options: PipelineRunOptions): Promise<Pip
   const summary: PipelineRunSummary = { sequences: 0, seconds: 0, reports: [] };
   const property = fc.asyncProperty(
     fc.integer({ min: 1, max: 999 }),
-    sequenceArbitrary({ minSteps: options.minSteps, maxSteps: options.maxSteps }),
+    sequenceArbitrary({ minSteps: options.minSteps, maxSteps: options.maxSteps, knownBugs: options.knownBugs }),
     async (worldSeed, steps) => {
       summary.sequences += 1;
       log(`sequence ${summary.sequences}: ${formatSequence(worldSeed, steps)}`);
