@@ -5,7 +5,7 @@
  * duplicated and reordered, and pages read now and delivered late (after newer ones).
  */
 import { CrmError } from '../../../connectors/errors.js';
-import type { CrmConnector, RecordRef } from '../../../connectors/types.js';
+import type { CrmConnector, RecordRef, RemovedRecord } from '../../../connectors/types.js';
 import type { SyncContext } from '../../../jobs/context.js';
 import { processIngest } from '../../../jobs/ingest.js';
 import type { CrmName, LeadFragment } from '../../../src/model/lead.js';
@@ -133,6 +133,7 @@ export interface StashedPage {
   crm: CrmName;
   readAt: number;
   fragments: LeadFragment[];
+  removed?: RemovedRecord[];
 }
 
 export async function readPage(ctx: SyncContext, crm: CrmName, refs: RecordRef[]): Promise<StashedPage | null> {
@@ -148,10 +149,28 @@ export async function deliverLate(ctx: SyncContext, pages: StashedPage[]): Promi
   let stale = 0;
   let changed = 0;
   for (const page of [...pages].reverse()) {
-    const result = await processIngest(ctx, { crm: page.crm, readAt: page.readAt, fragments: page.fragments });
+    const result = await processIngest(ctx, { crm: page.crm, readAt: page.readAt, fragments: page.fragments, ...(page.removed ? { removed: page.removed } : {}) });
     stale += result.stale;
     changed += result.changed;
   }
   pages.length = 0;
   return { stale, changed };
+}
+
+/**
+ * Keeps a copy of every feed page the pass hands to ingest: BullMQ retrying such a job after
+ * later pages ran is what `deliverLate` then does with them.
+ */
+export function keepFeedPages(ctx: SyncContext, into: StashedPage[]): () => void {
+  const queue = ctx.queues.ingest as unknown as Record<string, unknown> & { add: SyncContext['queues']['ingest']['add'] };
+  const own = Object.getOwnPropertyDescriptor(queue, 'add');
+  const add = queue.add.bind(ctx.queues.ingest);
+  queue.add = (async (name: string, data: Parameters<typeof add>[1], opts?: Parameters<typeof add>[2]) => {
+    if (name === 'page' && data.fragments) into.push({ crm: data.crm, readAt: data.readAt, fragments: data.fragments, ...(data.removed ? { removed: data.removed } : {}) });
+    return add(name, data, opts);
+  }) as typeof add;
+  return () => {
+    if (own) Object.defineProperty(queue, 'add', own);
+    else Reflect.deleteProperty(queue, 'add');
+  };
 }

@@ -14,9 +14,10 @@ import type { CrmName } from '../../../src/model/lead.js';
 import { describeDifferences, diffCrmStates, readCrmState } from '../../reliability/helpers/crm-state.js';
 import type { CrmState, StateDifference } from '../../reliability/helpers/crm-state.js';
 import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { startRestartableRedis } from '../../reliability/helpers/private-redis.js';
 import { errorTally, unsyncedRecords, WriteOrderWatch } from './checks.js';
 import type { Armed, FaultCall, StashedPage } from './faults.js';
-import { armStopAfterWrite, armStopMidIngest, armTransient, currentRefs, deliverLate, enqueueWebhooks, readPage } from './faults.js';
+import { armStopAfterWrite, armStopMidIngest, armTransient, currentRefs, deliverLate, enqueueWebhooks, keepFeedPages, readPage } from './faults.js';
 import type { UserOp } from './ops.js';
 import { applyUserOp, describeOp, initialPeople } from './ops.js';
 import type { People } from './ops.js';
@@ -30,6 +31,8 @@ export type SyncFault =
   | { kind: 'stopMidIngest' }
   | { kind: 'webhooks'; copies: number[]; order: number[] }
   | { kind: 'late' }
+  /** Every feed page of the pass is delivered once more after the pass, the last one first (BullMQ retries). */
+  | { kind: 'pageRetry' }
   /** The faulty side's Redis (a private redis-server with AOF) stops and starts while the pass runs. */
   | { kind: 'redisRestart'; afterMs: number };
 
@@ -90,6 +93,7 @@ export function syncFaultArbitrary(options: { knownBugs?: boolean } = {}): fc.Ar
     { kind: 'stopMidIngest', weight: 1, arbitrary: fc.constant({ kind: 'stopMidIngest' as const }) },
     { kind: 'webhooks', weight: 3, arbitrary: fc.record({ kind: fc.constant('webhooks' as const), copies: fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 8 }), order: fc.array(fc.nat({ max: 100 }), { minLength: 1, maxLength: 16 }) }) },
     { kind: 'late', weight: 2, arbitrary: fc.constant({ kind: 'late' as const }) },
+    { kind: 'pageRetry', weight: 2, arbitrary: fc.constant({ kind: 'pageRetry' as const }) },
     { kind: 'redisRestart', weight: 1, arbitrary: fc.record({ kind: fc.constant('redisRestart' as const), afterMs: fc.integer({ min: 0, max: 600 }) }) },
   ];
   return fc.oneof(...all.filter((a) => options.knownBugs || !KNOWN_BUG_FAULTS.has(a.kind)).map(({ weight, arbitrary }) => ({ weight, arbitrary })));
@@ -142,7 +146,8 @@ async function sync(side: Side, notes: string[]): Promise<SyncOnceResult> {
  * A sync pass of the faulty side. A fault is armed at its pass and stays armed until it strikes
  * (a later pass, or the drain), so that a fault whose call the pass did not make is not wasted.
  */
-async function faultySync(side: Side, people: People, fault: SyncFault, stash: StashedPage[], armed: Array<{ fault: SyncFault; armed: Armed }>, notes: string[]): Promise<void> {
+async function faultySync(side: Side, run: SideRun, fault: SyncFault): Promise<void> {
+  const { people, stash, armed, notes } = run;
   switch (fault.kind) {
     case 'none':
       break;
@@ -162,6 +167,28 @@ async function faultySync(side: Side, people: People, fault: SyncFault, stash: S
     }
     case 'late':
       break;
+    case 'pageRetry': {
+      const pages: StashedPage[] = [];
+      const restore = keepFeedPages(side.ctx, pages);
+      try {
+        await sync(side, notes);
+      } finally {
+        restore();
+      }
+      const n = pages.length;
+      const late = await deliverLate(side.ctx, pages);
+      notes.push(`${n} feed pages delivered again late: ${late.stale} stale, ${late.changed} changed`);
+      return;
+    }
+    case 'redisRestart': {
+      if (!run.restartRedis) break;
+      const pass = sync(side, notes);
+      await sleep(fault.afterMs);
+      await run.restartRedis();
+      notes.push(`Redis restarted ${fault.afterMs} ms into a pass`);
+      await pass;
+      return;
+    }
   }
   await sync(side, notes);
   if (fault.kind === 'late') {
@@ -175,7 +202,11 @@ interface SideRun {
   stash: StashedPage[];
   armed: Array<{ fault: SyncFault; armed: Armed }>;
   notes: string[];
+  /** Stops and starts this side's Redis (a private server with AOF), when it has one. */
+  restartRedis?: () => Promise<void>;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runStep(side: Side, run: SideRun, step: Step, faulty: boolean): Promise<string | null> {
   if (step.kind === 'user') return applyUserOp(side, run.people, step.op);
@@ -187,15 +218,28 @@ async function runStep(side: Side, run: SideRun, step: Step, faulty: boolean): P
     if (page) run.stash.push(page);
     return null;
   }
-  if (faulty) await faultySync(side, run.people, step.fault, run.stash, run.armed, run.notes);
+  if (step.kind === 'concurrent') {
+    const did: string[] = [];
+    if (!faulty) {
+      for (const op of step.ops) did.push(await applyUserOp(side, run.people, op));
+      await sync(side, run.notes);
+      return did.join('; ');
+    }
+    const pass = sync(side, run.notes);
+    await sleep(step.afterMs);
+    for (const op of step.ops) did.push(await applyUserOp(side, run.people, op));
+    await pass;
+    return did.join('; ');
+  }
+  if (faulty) await faultySync(side, run, step.fault);
   else await sync(side, run.notes);
   return null;
 }
 
-async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log: (line: string) => void): Promise<SideResult> {
+async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log: (line: string) => void, restartRedis?: () => Promise<void>): Promise<SideResult> {
   await syncInPhases(side.ctx);
   await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
-  const run: SideRun = { people: initialPeople(side.sandboxes, HANDLES), stash: [], armed: [], notes: [] };
+  const run: SideRun = { people: initialPeople(side.sandboxes, HANDLES), stash: [], armed: [], notes: [], ...(restartRedis ? { restartRedis } : {}) };
   const watch = await new WriteOrderWatch(side).init(side);
   try {
     for (const [i, step] of steps.entries()) {
@@ -210,6 +254,7 @@ async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log:
     for (const a of run.armed) run.notes.push(`${JSON.stringify(a.fault)} ${a.armed.struck() ? 'struck' : 'never struck'}`);
   }
   const quietRun = await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
+  run.notes.push(`write order watched over ${watch.counts.plans} plans and ${watch.counts.written} HubSpot smk writes`);
   return {
     state: await readCrmState(side.hubspot, side.salesforce),
     errors: await errorTally(side.ctx),
@@ -246,15 +291,22 @@ export async function runSequence(options: SequenceOptions): Promise<SequenceRep
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const worldNow = Math.floor(Date.now() / 60_000) * 60_000;
-  const open = (label: string) => openSide({ label, redisUrl: options.redisUrl, people: options.people ?? 10, seed: options.seed, worldNow });
+  const open = (label: string, redisUrl: string) => openSide({ label, redisUrl, people: options.people ?? 10, seed: options.seed, worldNow });
   const results: SideResult[] = [];
-  for (const faulty of [false, true]) {
-    const side = await open(faulty ? 'faulty' : 'reference');
-    try {
-      results.push(await runSide(side, options.steps, faulty, log));
-    } finally {
-      await side.close();
+  // A Redis restart needs a server of the sequence's own (AOF on); the shared one is never restarted.
+  const needsRestart = options.steps.some((s) => s.kind === 'sync' && s.fault.kind === 'redisRestart');
+  const privateRedis = needsRestart ? await startRestartableRedis() : null;
+  try {
+    for (const faulty of [false, true]) {
+      const side = await open(faulty ? 'faulty' : 'reference', faulty && privateRedis ? privateRedis.url : options.redisUrl);
+      try {
+        results.push(await runSide(side, options.steps, faulty, log, faulty && privateRedis ? () => privateRedis.restart({ downMs: 200 }) : undefined));
+      } finally {
+        await side.close();
+      }
     }
+  } finally {
+    await privateRedis?.stop();
   }
   const [reference, actual] = results as [SideResult, SideResult];
   const problems: string[] = [];
