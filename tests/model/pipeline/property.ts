@@ -42,7 +42,7 @@ export async function runPipelineModel(options: PipelineRunOptions): Promise<Pip
     async (worldSeed, steps) => {
       summary.sequences += 1;
       log(`sequence ${summary.sequences}: ${formatSequence(worldSeed, steps)}`);
-      const report: SequenceReport = await runSequence({ redisUrl: options.redisUrl, steps, seed: worldSeed, people: options.people, log });
+      const report: SequenceReport = await runSequence({ redisUrl: options.redisUrl, steps, seed: worldSeed, people: options.people, knownBugs: options.knownBugs ?? false, log });
       summary.reports.push({ worldSeed, steps: steps.length, seconds: report.seconds, ok: report.ok, notes: report.notes });
       log(`  -> ${report.ok ? 'ok' : 'FAILED'} in ${report.seconds.toFixed(1)} s${report.notes.length ? `; ${report.notes.join('; ')}` : ''}`);
       if (!report.ok) throw new Error(`${formatSequence(worldSeed, steps)}\n${report.problems.join('\n')}`);

@@ -124,6 +124,7 @@ export function describeStep(step: Step): string {
 interface SideResult {
   state: CrmState;
   errors: Record<string, number>;
+  errorSamples: string[];
   quiet: Pick<SyncOnceResult, 'changed' | 'evaluated' | 'writes' | 'created'>;
   unsynced: string[];
   regressions: string[];
@@ -236,7 +237,7 @@ async function runStep(side: Side, run: SideRun, step: Step, faulty: boolean): P
   return null;
 }
 
-async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log: (line: string) => void, restartRedis?: () => Promise<void>): Promise<SideResult> {
+async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log: (line: string) => void, knownBugs: boolean, restartRedis?: () => Promise<void>): Promise<SideResult> {
   await syncInPhases(side.ctx);
   await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
   const run: SideRun = { people: initialPeople(side.sandboxes, HANDLES), stash: [], armed: [], notes: [], ...(restartRedis ? { restartRedis } : {}) };
@@ -255,9 +256,12 @@ async function runSide(side: Side, steps: readonly Step[], faulty: boolean, log:
   }
   const quietRun = await syncOnce(side.ctx, { timeoutMs: SYNC_TIMEOUT_MS });
   run.notes.push(`write order watched over ${watch.counts.plans} plans and ${watch.counts.written} HubSpot smk writes`);
+  const errors = await errorTally(side, { knownBugs });
+  for (const line of errors.stale) run.notes.push(`${faulty ? '' : 'fault-free run: '}left out of the comparison (KNOWN_BUG_STALE_NOT_FOUND): ${line}`);
   return {
     state: await readCrmState(side.hubspot, side.salesforce),
-    errors: await errorTally(side.ctx),
+    errors: errors.tally,
+    errorSamples: errors.samples,
     quiet: { changed: quietRun.changed, evaluated: quietRun.evaluated, writes: quietRun.writes, created: quietRun.created },
     unsynced: await unsyncedRecords(side),
     regressions: watch.regressions(),
@@ -282,6 +286,8 @@ export interface SequenceOptions {
   /** The seeded world (both sides). */
   seed: number;
   people?: number;
+  /** Compare what known open bugs make differ too (see KNOWN_BUG_* in pipeline.model.test.ts). */
+  knownBugs?: boolean;
   log?: (line: string) => void;
 }
 
@@ -300,7 +306,7 @@ export async function runSequence(options: SequenceOptions): Promise<SequenceRep
     for (const faulty of [false, true]) {
       const side = await open(faulty ? 'faulty' : 'reference', faulty && privateRedis ? privateRedis.url : options.redisUrl);
       try {
-        results.push(await runSide(side, options.steps, faulty, log, faulty && privateRedis ? () => privateRedis.restart({ downMs: 200 }) : undefined));
+        results.push(await runSide(side, options.steps, faulty, log, options.knownBugs ?? false, faulty && privateRedis ? () => privateRedis.restart({ downMs: 200 }) : undefined));
       } finally {
         await side.close();
       }
@@ -313,12 +319,16 @@ export async function runSequence(options: SequenceOptions): Promise<SequenceRep
   const differences = diffCrmStates(reference.state, actual.state);
   if (differences.length > 0) problems.push(`the CRMs differ from the fault-free run:\n${describeDifferences(differences)}`);
   for (const key of new Set([...Object.keys(reference.errors), ...Object.keys(actual.errors)])) {
-    if ((reference.errors[key] ?? 0) !== (actual.errors[key] ?? 0)) problems.push(`sync errors ${key}: ${reference.errors[key] ?? 0} in the fault-free run, ${actual.errors[key] ?? 0} here`);
+    if ((reference.errors[key] ?? 0) !== (actual.errors[key] ?? 0)) {
+      const about = (r: SideResult) => r.errorSamples.filter((e) => e.startsWith(`${key} `)).join('; ') || 'none';
+      problems.push(`sync errors ${key}: ${reference.errors[key] ?? 0} in the fault-free run (${about(reference)}), ${actual.errors[key] ?? 0} here (${about(actual)})`);
+    }
   }
   for (const [name, r] of [['fault-free run', reference], ['faulty run', actual]] as const) {
     if (JSON.stringify(r.quiet) !== JSON.stringify(QUIET)) problems.push(`${name}: the quiet sync after the drain was not quiet: ${JSON.stringify(r.quiet)}`);
     if (r.unsynced.length > 0) problems.push(`${name}: records neither synced nor in sync errors: ${r.unsynced.join(', ')}`);
     if (r.regressions.length > 0) problems.push(`${name}: writes older than one already written:\n  ${r.regressions.join('\n  ')}`);
   }
-  return { ok: problems.length === 0, problems, differences, notes: actual.notes, seconds: (Date.now() - started) / 1000 };
+  const notes = [...actual.notes, ...reference.notes.filter((n) => n.startsWith('fault-free run: '))];
+  return { ok: problems.length === 0, problems, differences, notes, seconds: (Date.now() - started) / 1000 };
 }
