@@ -143,6 +143,17 @@ async function sync(side: Side, notes: string[]): Promise<SyncOnceResult> {
   }
 }
 
+interface SideRun {
+  people: People;
+  stash: StashedPage[];
+  armed: Array<{ fault: SyncFault; armed: Armed }>;
+  notes: string[];
+  /** Stops and starts this side's Redis (a private server with AOF), when it has one. */
+  restartRedis?: () => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * A sync pass of the faulty side. A fault is armed at its pass and stays armed until it strikes
  * (a later pass, or the drain), so that a fault whose call the pass did not make is not wasted.
@@ -197,17 +208,6 @@ async function faultySync(side: Side, run: SideRun, fault: SyncFault): Promise<v
     notes.push(`late pages: ${late.stale} stale, ${late.changed} changed`);
   }
 }
-
-interface SideRun {
-  people: People;
-  stash: StashedPage[];
-  armed: Array<{ fault: SyncFault; armed: Armed }>;
-  notes: string[];
-  /** Stops and starts this side's Redis (a private server with AOF), when it has one. */
-  restartRedis?: () => Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runStep(side: Side, run: SideRun, step: Step, faulty: boolean): Promise<string | null> {
   if (step.kind === 'user') return applyUserOp(side, run.people, step.op);
