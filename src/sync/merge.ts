@@ -28,6 +28,20 @@ export interface Snapshot {
 export type Freshness = 'fresh' | 'stale';
 
 /**
+ * Salesforce stamps whole seconds, so several states of a record can share one stamp. While a
+ * view's read lies within this long of such a stamp (its second plus clock skew), a re-read with
+ * the same stamp and values is saved anyway, for its later read time: a read made earlier in that
+ * second, delivered late, could hold a value already replaced, and must then be found stale.
+ * (HubSpot stamps milliseconds: its re-reads stay unsaved.)
+ */
+export const SAME_STAMP_WINDOW_MS = 2_000;
+
+function sharedStampStillOpen(fragment: LeadFragment, heldReadAt: number): boolean {
+  const stamp = Date.parse(fragment.modifiedAt);
+  return fragment.source === 'salesforce' && stamp % 1000 === 0 && heldReadAt < stamp + SAME_STAMP_WINDOW_MS;
+}
+
+/**
  * Whether a fragment of `ref`, modified at `modifiedAt` and read at `readAt`, may replace `view`.
  * Another record (a conversion, a relink) is not compared here.
  */
@@ -108,7 +122,7 @@ export type MergeDecision =
       views: Partial<Record<CrmName, SourceView>>;
       /** Rule inputs changed: evaluate the lead. */
       changed: boolean;
-      /** Anything stored changed (rule inputs, or a view's values or times): save the snapshot. */
+      /** Anything stored changed (rule inputs, a view's values or times, or a same-second read time): save the snapshot. */
       save: boolean;
       emailBefore: string | null;
       /** The record the lead wrote to in this CRM before, and now. */
@@ -160,6 +174,9 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
   const changed = !stored || ruleInputsDiffer(stored.lead, lead);
   const viewChanged = !sameValue(previousView?.values, view.values) || !sameValue(previousView?.changedAt, view.changedAt)
     || previousView?.modifiedAt !== view.modifiedAt || !sameValue(base.lead.marketing.counters, lead.marketing.counters);
+  const heldReadAt = previousView?.readAt ?? Number.NEGATIVE_INFINITY;
+  const laterReadOfOpenStamp = previousView !== undefined && view !== previousView && previousView.ref.id === view.ref.id
+    && readAt > heldReadAt && sharedStampStillOpen(fragment, heldReadAt);
   const linkedBefore = linkedRecordId(base.lead.links, fragment.source);
   const linkedAfter = linkedRecordId(links, fragment.source);
   return {
@@ -167,7 +184,7 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
     lead: changed ? { ...lead, updatedAt: nowIso } : { ...lead, updatedAt: base.lead.updatedAt },
     views,
     changed,
-    save: changed || viewChanged,
+    save: changed || viewChanged || laterReadOfOpenStamp,
     emailBefore: stored ? base.lead.email : null,
     linkedBefore,
     linkedAfter,

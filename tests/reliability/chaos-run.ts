@@ -15,6 +15,13 @@ function number(value: string | undefined, fallback: number, name: string): numb
   return n;
 }
 
+// `--model N [--seed S ...]`: N sequences of the model-based pipeline test instead (tests/model/run.ts).
+const modelAt = process.argv.indexOf('--model');
+if (modelAt > 1) {
+  const { main } = await import('../model/run.js');
+  process.exit(await main(['--sequences', process.argv[modelAt + 1] ?? '10', ...process.argv.slice(2).filter((_, i) => i + 2 !== modelAt && i + 2 !== modelAt + 1)]));
+}
+
 const { values } = parseArgs({
   options: {
     people: { type: 'string' },
