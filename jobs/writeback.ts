@@ -163,6 +163,13 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
       }
       // A connector that answered nothing for this record: treat it as a passing fault.
       const error = outcome?.error ?? new CrmError({ crm, code: 'TRANSIENT', message: 'the CRM returned no result for this record', recordId: entry.payload.ref.id });
+      // A write planned before the record's deletion was read: the deletion has unlinked it since,
+      // so no lead follows the record and there is nothing to report (the person's other record
+      // carries on). While it is still linked, the error is reported, and the removal clears it.
+      if (isCrmError(error) && error.code === 'NOT_FOUND' && !(await ctx.leads.linkOf(crm, entry.payload.ref.object, entry.payload.ref.id))) {
+        await store.ack(entry, now);
+        return;
+      }
       const verdict = await failEntry(ctx, store, entry, error, { crm, object: entry.payload.ref.object, recordId: entry.payload.ref.id, stage: 'write' });
       if (verdict === 'reported') result.failed += 1;
     }));

@@ -47,7 +47,8 @@ async function replay(worldSeed: number, steps: Step[]): Promise<void> {
 
 describe('regressions found by the pipeline model', () => {
   /**
-   * KNOWN_BUG_INGEST_CRASH (open: jobs/ingest.ts, not changed here). Found with seed 101, path 1,
+   * KNOWN_BUG_INGEST_CRASH (fixed since: jobs/ingest.ts marks the evaluation before it saves, and a
+   * retried job enqueues what its earlier run owed). Found with seed 101, path 1,
    * shrunk by hand to two steps. An ingest worker that stops after it saved a lead's snapshot but
    * before it bumped the lead's version and enqueued its evaluation (a SIGKILL, a Redis error on
    * the next command) loses the evaluation: BullMQ runs the job again, the retry finds the
@@ -56,10 +57,8 @@ describe('regressions found by the pipeline model', () => {
    * person (or the daily reconcile). The save and "this lead needs evaluating" must be one step
    * (a dirty flag in the same MULTI as the snapshot, cleared by evaluate), or the retry must
    * evaluate when the snapshot is newer than the lead's last evaluation.
-   * `it.fails`: passes while the bug stands; once fixed, make it `it` and put `stopMidIngest` back
-   * into generated sequences (KNOWN_BUG_FAULTS in pipeline/sequence.ts).
    */
-  it.fails('KNOWN_BUG_INGEST_CRASH: an ingest worker stopped between saving a lead and enqueueing its evaluation loses the evaluation', async () => {
+  it('KNOWN_BUG_INGEST_CRASH (fixed): an ingest worker stopped between saving a lead and enqueueing its evaluation loses the evaluation', async () => {
     await replay(7, [
       { kind: 'user', op: { kind: 'activity', who: 0, activity: 'email_click', count: 2 } },
       { kind: 'sync', fault: { kind: 'stopMidIngest' } },
@@ -67,8 +66,8 @@ describe('regressions found by the pipeline model', () => {
   }, 120_000);
 
   /**
-   * KNOWN_BUG_STALE_NOT_FOUND (open: jobs/ingest.ts applyRemoval with jobs/writeback.ts, not changed
-   * here). Found with seed 304, path 31 (world seed 844): the fault-free run of a sequence kept a
+   * KNOWN_BUG_STALE_NOT_FOUND (fixed since: jobs/writeback.ts drops a NOT_FOUND for a record no lead
+   * links any more). Found with seed 304, path 31 (world seed 844): the fault-free run of a sequence kept a
    * NOT_FOUND sync error the other did not, for a Salesforce Lead the user had deleted. A write
    * planned for a record before its deletion is read (here: a HubSpot change evaluated before the
    * Salesforce feed brings the deletion, as within one pass) stays pending; the removal resolves the
@@ -78,7 +77,7 @@ describe('regressions found by the pipeline model', () => {
    * out of their comparison. The removal should drop pending writes for the record, or the write-back
    * should drop a NOT_FOUND for a record that no lead links any more.
    */
-  it.fails('KNOWN_BUG_STALE_NOT_FOUND: a write planned before a deletion was read leaves a NOT_FOUND sync error about the deleted record', async () => {
+  it('KNOWN_BUG_STALE_NOT_FOUND (fixed): a write planned before a deletion was read leaves a NOT_FOUND sync error about the deleted record', async () => {
     const side = await openSide({ label: 'stale-not-found', redisUrl: inject('redisUrl'), people: 10, seed: 844, worldNow: Math.floor(Date.now() / 60_000) * 60_000 });
     try {
       const ctx = side.ctx;
