@@ -99,16 +99,27 @@ export function syncFaultArbitrary(options: { knownBugs?: boolean } = {}): fc.Ar
   return fc.oneof(...all.filter((a) => options.knownBugs || !KNOWN_BUG_FAULTS.has(a.kind)).map(({ weight, arbitrary }) => ({ weight, arbitrary })));
 }
 
-export function stepArbitrary(options: { knownBugs?: boolean } = {}): fc.Arbitrary<Step> {
-  return fc.oneof(
-    { weight: 11, arbitrary: userOpArbitrary.map((op) => ({ kind: 'user' as const, op })) },
-    { weight: 6, arbitrary: syncFaultArbitrary(options).map((fault) => ({ kind: 'sync' as const, fault })) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('stash' as const), who, crm }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('concurrent' as const), ops: fc.array(concurrentOpArbitrary, { minLength: 1, maxLength: 3 }), afterMs: fc.integer({ min: 0, max: 500 }) }) },
-  );
+/**
+ * Edits landing while a sync runs race the sync's reads, and the two runs of a sequence can meet
+ * them at different points; with two-way fields that can end differently (KNOWN_LIMITATION_TWO_WAY
+ * in core.model.test.ts). CI leaves them out so that its verdict does not depend on timing; the
+ * runner and developer runs keep them (`concurrent`, default: not in CI).
+ */
+const CONCURRENT_BY_DEFAULT = !process.env.CI;
+
+export function stepArbitrary(options: { knownBugs?: boolean; concurrent?: boolean } = {}): fc.Arbitrary<Step> {
+  const steps = [
+    { weight: 11, arbitrary: userOpArbitrary.map((op): Step => ({ kind: 'user' as const, op })) },
+    { weight: 6, arbitrary: syncFaultArbitrary(options).map((fault): Step => ({ kind: 'sync' as const, fault })) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('stash' as const), who, crm }) as fc.Arbitrary<Step> },
+  ];
+  if (options.concurrent ?? CONCURRENT_BY_DEFAULT) {
+    steps.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('concurrent' as const), ops: fc.array(concurrentOpArbitrary, { minLength: 1, maxLength: 3 }), afterMs: fc.integer({ min: 0, max: 500 }) }) as fc.Arbitrary<Step> });
+  }
+  return fc.oneof(...steps);
 }
 
-export const sequenceArbitrary = (options: { minSteps?: number; maxSteps?: number; knownBugs?: boolean } = {}) =>
+export const sequenceArbitrary = (options: { minSteps?: number; maxSteps?: number; knownBugs?: boolean; concurrent?: boolean } = {}) =>
   fc.array(stepArbitrary(options), { minLength: options.minSteps ?? 5, maxLength: options.maxSteps ?? 15 });
 
 export function describeStep(step: Step): string {
