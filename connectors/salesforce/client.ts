@@ -314,12 +314,13 @@ export class SalesforceClient {
   private async allocationRefused(error: CrmError, callStarted: number): Promise<CrmError> {
     const usage = this.usage && this.usageAt >= callStarted ? this.usage : null;
     try {
-      if (usage && usage.used < usage.limit) {
+      if (!usage) await this.options.gate.observe('salesforce', { limitReached: true });
+      const report = await this.options.gate.report('salesforce');
+      const held = report.paused && report.pausedBy === 'crm-limit';
+      if (usage && usage.used < usage.limit && !held) {
         this.options.logger?.warn({ crm: 'salesforce', used: usage.used, limit: usage.limit }, 'Salesforce refused a call for its daily allocation while reporting room: retrying shortly');
         return new CrmError({ ...error.toJSON(), code: 'RATE_LIMITED', retryAfterMs: SHORT_RETRY_MS }, { cause: error });
       }
-      if (!usage) await this.options.gate.observe('salesforce', { limitReached: true });
-      const report = await this.options.gate.report('salesforce');
       const resumesAt = report.paused && report.resumesAt ? Date.parse(report.resumesAt) : Number.NaN;
       if (Number.isFinite(resumesAt)) {
         const now = this.options.clock?.() ?? Date.now();
