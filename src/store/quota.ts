@@ -29,9 +29,11 @@
  * `probeIntervalMs` across every worker. The hold is lifted by the first answer that shows room.
  */
 import type { Redis } from 'ioredis';
+import { DateTime } from 'luxon';
 import { CrmError } from '../../connectors/errors.js';
 import type { QuotaGate, QuotaObservation, QuotaReport } from '../../connectors/types.js';
 import type { CrmName } from '../model/lead.js';
+import { isValidTimeZone } from '../rules/business-time.js';
 import type { Keys } from './keys.js';
 
 export interface QuotaLimits {
@@ -227,66 +229,18 @@ return 1
 `;
 
 // ---------------------------------------------------------------------------------------------
-// The portal's calendar day (IANA time zones through Intl; local days last 23 to 25 hours)
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function wallClock(ms: number, timeZone: string): number[] {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return [parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0];
-}
-
-function dateKey(ms: number, timeZone: string): number {
-  const [y = 0, m = 0, d = 0] = wallClock(ms, timeZone);
-  return y * 10_000 + m * 100 + d;
-}
-
-function utcOffsetMs(ms: number, timeZone: string): number {
-  const [y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0] = wallClock(ms, timeZone);
-  return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
-}
+// The portal's calendar day (luxon, as the SLA calendar in src/rules/business-time.ts): a local
+// day lasts 23 to 25 hours, and in a zone whose clocks skip midnight it starts at the first
+// instant that has its date.
 
 /** The first instant of the local calendar day that holds `ms`. */
 export function startOfLocalDay(ms: number, timeZone: string): number {
-  const [y = 1970, m = 1, d = 1] = wallClock(ms, timeZone);
-  const key = y * 10_000 + m * 100 + d;
-  const midnightAsUtc = Date.UTC(y, m - 1, d);
-  let t = midnightAsUtc - utcOffsetMs(midnightAsUtc, timeZone);
-  t = midnightAsUtc - utcOffsetMs(t, timeZone);
-  if (dateKey(t, timeZone) === key && dateKey(t - 1000, timeZone) !== key) return t;
-  // A zone whose clocks skip midnight (a DST change at 00:00): the first instant with this date.
-  let lo = t - 3 * HOUR_MS;
-  let hi = Math.min(ms, t + 3 * HOUR_MS);
-  while (hi - lo > MINUTE_MS) {
-    const mid = lo + Math.floor((hi - lo) / 2 / MINUTE_MS) * MINUTE_MS;
-    if (dateKey(mid, timeZone) >= key) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return DateTime.fromMillis(ms, { zone: timeZone }).startOf('day').toMillis();
 }
 
 /** The first instant of the next local calendar day. */
 export function nextLocalMidnight(ms: number, timeZone: string): number {
-  return startOfLocalDay(startOfLocalDay(ms, timeZone) + 25 * HOUR_MS, timeZone);
+  return DateTime.fromMillis(ms, { zone: timeZone }).startOf('day').plus({ days: 1 }).startOf('day').toMillis();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +328,7 @@ export class RedisQuotaGate implements QuotaGate {
 
   /** The portal's time zone, while it is fresh (HubSpot only). */
   private timeZoneOf(crm: CrmName, observed: Observed, now: number): string | null {
-    if (crm !== 'hubspot' || !observed.timeZone || !isTimeZone(observed.timeZone)) return null;
+    if (crm !== 'hubspot' || !observed.timeZone || !isValidTimeZone(observed.timeZone)) return null;
     const at = num(observed.timeZoneAt) ?? 0;
     return now - at < TIME_ZONE_TTL_MS && at <= now + HOUR_MS ? observed.timeZone : null;
   }
@@ -471,7 +425,7 @@ export class RedisQuotaGate implements QuotaGate {
     }
     const usage = typeof info.dailyUsed === 'number' && typeof info.dailyLimit === 'number' && Number.isFinite(info.dailyUsed) && Number.isFinite(info.dailyLimit);
     if (usage) fields.push('dailyAt', String(now));
-    if (crm === 'hubspot' && info.timeZone && isTimeZone(info.timeZone)) fields.push('timeZone', info.timeZone, 'timeZoneAt', String(now));
+    if (crm === 'hubspot' && info.timeZone && isValidTimeZone(info.timeZone)) fields.push('timeZone', info.timeZone, 'timeZoneAt', String(now));
     if (fields.length === 0 && !info.limitReached) return;
     fields.push('observedAt', String(now));
     // A new hold is re-read after an interval: the answer that started it is fresh. HubSpot's
