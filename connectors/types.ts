@@ -145,8 +145,9 @@ export interface SchemaReport {
 
 export interface QuotaReport {
   crm: CrmName;
-  /** Calls used and allowed in the current daily window, as the CRM reports or the limiter counts. */
+  /** Our calls in the current daily window (see `window`), as the limiter counts them. */
   dailyUsed: number;
+  /** The CRM's daily limit for everyone, as it reports it (or as configured). */
   dailyLimit: number | null;
   /** Our share of that limit. */
   dailyBudget: number | null;
@@ -154,19 +155,54 @@ export interface QuotaReport {
   windowUsed?: number;
   windowLimit?: number;
   paused: boolean;
+  /** When work may go again: the end of the window, or when the CRM's usage is next re-checked. */
   resumesAt?: string;
+  /**
+   * How the daily window is counted: HubSpot's portal day (midnight to midnight in the portal's
+   * time zone), or a rolling 24 hours (Salesforce; HubSpot until the portal's time zone is known).
+   */
+  window?: { kind: 'portal-day'; timeZone: string; resetsAt: string } | { kind: 'rolling-24h' };
+  /** What the CRM last said of everyone's usage (Sforce-Limit-Info, /limits, X-HubSpot-RateLimit-Daily*). */
+  crmUsage?: { used: number; limit: number; at: string };
+  /** Why work is paused: our own budget, the CRM's limit for everyone, or an explicit pause. */
+  pausedBy?: 'budget' | 'crm-limit' | 'pause';
+}
+
+/** What a CRM said about its limits, in the gate's vocabulary. */
+export interface QuotaObservation {
+  /** Calls used and allowed in the CRM's daily window, for everyone (Sforce-Limit-Info, X-HubSpot-RateLimit-Daily*). */
+  dailyUsed?: number;
+  dailyLimit?: number;
+  windowRemaining?: number;
+  windowLimit?: number;
+  /** HubSpot: the portal's time zone (`GET /account-info/v3/details` `timeZone`), whose midnight ends the daily window. */
+  timeZone?: string;
+  /** The CRM refused a call because its daily limit is reached, without saying its usage. */
+  limitReached?: boolean;
 }
 
 /**
  * The shared limiter (implemented in src/store over Redis so that every worker process counts
  * against one budget). `take` resolves when a call may go out, waits through short windows, and
- * throws a QUOTA_EXHAUSTED CrmError when the daily budget is spent.
+ * throws a QUOTA_EXHAUSTED CrmError when the daily budget is spent or the CRM is out of calls for
+ * everyone.
  */
 export interface QuotaGate {
-  take(crm: CrmName, kind: 'read' | 'write' | 'search', calls?: number): Promise<void>;
-  /** What the CRM said about usage (Sforce-Limit-Info, X-HubSpot-RateLimit-*). */
-  observe(crm: CrmName, info: { dailyUsed?: number; dailyLimit?: number; windowRemaining?: number; windowLimit?: number }): Promise<void>;
+  /**
+   * `probe`: the one call that re-reads the CRM's own usage (or HubSpot's time zone) after
+   * `claimProbe` allowed it. It passes a hold that only the CRM can lift; it still counts, and our
+   * own budget still applies.
+   */
+  take(crm: CrmName, kind: 'read' | 'write' | 'search', calls?: number, options?: { probe?: boolean }): Promise<void>;
+  /** What the CRM said about usage (Sforce-Limit-Info, X-HubSpot-RateLimit-*, account info). */
+  observe(crm: CrmName, info: QuotaObservation): Promise<void>;
   report(crm: CrmName): Promise<QuotaReport>;
+  /**
+   * Whether the caller may now make the one call that tells the gate what it waits for: the CRM's
+   * usage while work is held for the CRM's limit (Salesforce `GET /limits`), or the portal's time
+   * zone (HubSpot account info). At most one caller per interval across every worker.
+   */
+  claimProbe?(crm: CrmName): Promise<boolean>;
 }
 
 export interface StoredTokens {

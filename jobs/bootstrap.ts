@@ -60,23 +60,30 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const queueConnection: Redis = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
   const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
   const { budget } = config.file.sync;
-  const gate = new RedisQuotaGate(redis, keys, {
-    hubspot: { perTenSeconds: budget.hubspot.perTenSeconds, share: budget.hubspot.share, daily: budget.hubspot.daily, searchPerSecond: 4 },
-    salesforce: { share: budget.salesforce.share, ...(budget.salesforce.dailyCalls !== undefined ? { dailyCalls: budget.salesforce.dailyCalls } : {}) },
-  });
+  const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
+  // The daily windows run on the service's clock (tests move it together with the sandboxes').
+  const gate = new RedisQuotaGate(
+    redis,
+    keys,
+    {
+      hubspot: { perTenSeconds: budget.hubspot.perTenSeconds, share: budget.hubspot.share, daily: budget.hubspot.daily, searchPerSecond: 4 },
+      salesforce: { share: budget.salesforce.share, ...(budget.salesforce.dailyCalls !== undefined ? { dailyCalls: budget.salesforce.dailyCalls } : {}) },
+    },
+    { now: () => clock.now() },
+  );
   const tokens = config.env.SMK_ENCRYPTION_KEY ? new RedisTokenStore(redis, keys, new SecretBox(config.env.SMK_ENCRYPTION_KEY)) : null;
   // Every API call passes the gate: the one place that sees them all, so metrics count there.
   const observed: QuotaGate = options.onApiCall
     ? {
-        take: async (crm, kind, calls = 1) => {
-          await gate.take(crm, kind, calls);
+        take: async (crm, kind, calls = 1, takeOptions) => {
+          await gate.take(crm, kind, calls, takeOptions);
           options.onApiCall?.(crm, kind, calls);
         },
         observe: (crm, info) => gate.observe(crm, info),
         report: (crm) => gate.report(crm),
+        claimProbe: (crm) => gate.claimProbe(crm),
       }
     : gate;
-  const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
   // The connectors judge token expiry by the service's clock (tests move it with the sandboxes').
   const connectors = await createConnectors({
     env: config.env,

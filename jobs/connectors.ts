@@ -67,6 +67,7 @@ export async function createConnectors(input: {
     gate,
     logger,
     bulkThreshold: input.sync.bulkThreshold,
+    ...(input.clock ? { clock: input.clock } : {}),
   });
   return {
     hubspot,

@@ -20,11 +20,12 @@
  *   2xx or not, with its headers before the body is deserialized.
  */
 import { Client } from '@hubspot/api-client';
+import { z } from 'zod';
 import type { ConnectorLogger, QuotaGate, TokenStore } from '../types.js';
-import { CrmError, backoffMs } from '../errors.js';
+import { CrmError, backoffMs, isCrmError } from '../errors.js';
 import { HubSpotAuth } from './auth.js';
 import type { RefreshLock } from './auth.js';
-import { rateLimitInfo, toCrmError } from './errors.js';
+import { asApiException, rateLimitInfo, toCrmError } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
 
@@ -78,6 +79,27 @@ export interface SdkCallOptions {
 class HubSpotTimeoutError extends Error {
   override name = 'HubSpotTimeoutError';
 }
+
+/** A non-2xx answer to a raw `apiRequest`, shaped like the SDK's ApiException (errors.ts reads it by shape). */
+class HubSpotHttpError extends Error {
+  override name = 'HubSpotHttpError';
+  constructor(
+    readonly code: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string>,
+  ) {
+    super(`HTTP-Code: ${code}`);
+  }
+}
+
+/**
+ * `GET /account-info/v3/details` (`PortalInformationResponse`, HubSpot-public-api-spec-collection,
+ * Account Info v3): `timeZone` is the zone whose midnight resets the daily limit ("The daily limits
+ * reset at midnight based on the time zone setting of the HubSpot account",
+ * https://developers.hubspot.com/apisbytier). Only the field we use is required here.
+ */
+const accountDetailsSchema = z.looseObject({ portalId: z.number().optional(), timeZone: z.string().min(1) });
+export type AccountDetails = z.infer<typeof accountDetailsSchema>;
 
 export class HubSpotClient {
   readonly sdk: Client;
@@ -148,16 +170,17 @@ export class HubSpotClient {
    * and TRANSIENT are retried after `max(retryAfterMs, backoff)` while attempts remain and the wait
    * is short; AUTH_EXPIRED refreshes the token once and retries once.
    */
-  async call<T>(kind: CallKind, op: string, fn: (sdk: Client, options: SdkCallOptions) => Promise<T>): Promise<T> {
+  async call<T>(kind: CallKind, op: string, fn: (sdk: Client, options: SdkCallOptions) => Promise<T>, options: { probe?: boolean } = {}): Promise<T> {
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       this.bearer = await this.auth.token();
       // Every API call first takes a token from the shared budget; QUOTA_EXHAUSTED propagates.
-      await this.gate.take('hubspot', kind);
+      await this.takeToken(kind, options.probe ?? false);
       try {
         return await this.withTimeout(fn(this.sdk, this.sdkOptions));
       } catch (err) {
-        const error = toCrmError(err, { now: this.clock() });
+        let error = toCrmError(err, { now: this.clock() });
+        if (error.code === 'QUOTA_EXHAUSTED') error = await this.portalOutOfCalls(error, err);
         if (error.code === 'AUTH_EXPIRED' && !refreshed && this.auth.canRefresh()) {
           refreshed = true;
           attempt -= 1;
@@ -174,6 +197,77 @@ export class HubSpotClient {
         this.logger?.debug({ crm: 'hubspot', op, code: error.code, vendorCode: error.vendorCode, attempt, waitMs: wait }, 'HubSpot call will be retried');
         await this.sleep(wait);
       }
+    }
+  }
+
+  /**
+   * A token from the shared gate. When the gate refuses and asks for what only HubSpot can tell it
+   * (the portal's time zone, or its usage while the work is held), one caller across the workers
+   * reads the account details, and the gate is asked once more.
+   */
+  private async takeToken(kind: CallKind, probe: boolean): Promise<void> {
+    try {
+      await this.gate.take('hubspot', kind, 1, probe ? { probe: true } : undefined);
+    } catch (err) {
+      if (probe || !isCrmError(err) || err.code !== 'QUOTA_EXHAUSTED' || !this.gate.claimProbe || !(await this.gate.claimProbe('hubspot'))) throw err;
+      try {
+        await this.accountDetails();
+      } catch (probeErr) {
+        this.logger?.warn({ crm: 'hubspot', code: isCrmError(probeErr) ? probeErr.code : undefined }, 'could not read the HubSpot account details (time zone, daily usage)');
+      }
+      await this.gate.take('hubspot', kind);
+    }
+  }
+
+  /**
+   * `GET /account-info/v3/details` (scope `oauth`; the SDK 13.5 has no typed API for it, so the
+   * client's raw `apiRequest` with our bearer), told to the gate: the portal's time zone, and the
+   * daily usage in the rate-limit headers of the answer. A counted call.
+   */
+  async accountDetails(): Promise<AccountDetails> {
+    const details = await this.call(
+      'read',
+      'account-info.details',
+      async (sdk) => {
+        const res = await sdk.apiRequest({ method: 'GET', path: '/account-info/v3/details', headers: this.bearer ? { Authorization: `Bearer ${this.bearer}` } : {} });
+        const headers: Record<string, string> = {};
+        res.headers.forEach((value, key) => {
+          headers[key.toLowerCase()] = value;
+        });
+        await this.observe(headers);
+        const text = await res.text();
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON: the error keeps the text
+        }
+        if (!res.ok) throw new HubSpotHttpError(res.status, body, headers);
+        return body;
+      },
+      { probe: true },
+    );
+    const parsed = accountDetailsSchema.safeParse(details);
+    if (!parsed.success) throw unexpectedAnswer('account-info details', parsed.error.issues[0]?.message ?? 'no time zone');
+    await this.gate.observe('hubspot', { timeZone: parsed.data.timeZone });
+    return parsed.data;
+  }
+
+  /**
+   * A 429 DAILY: the portal's daily limit is spent for everyone. The gate holds the work (the
+   * answer's X-HubSpot-RateLimit-Daily-Remaining: 0 told it; without those headers we tell it), and
+   * it knows until when: the portal's midnight, once its time zone is known. The error carries that.
+   */
+  private async portalOutOfCalls(error: CrmError, cause: unknown): Promise<CrmError> {
+    try {
+      const headers = asApiException(cause)?.headers ?? {};
+      if (rateLimitInfo(headers).dailyUsed === undefined) await this.gate.observe('hubspot', { limitReached: true });
+      const report = await this.gate.report('hubspot');
+      const resumesAt = report.paused && report.resumesAt ? Date.parse(report.resumesAt) : Number.NaN;
+      if (!Number.isFinite(resumesAt)) return error;
+      return new CrmError({ ...error.toJSON(), retryAfterMs: Math.max(1000, resumesAt - this.clock()) }, { cause });
+    } catch {
+      return error;
     }
   }
 

@@ -60,7 +60,13 @@ export function asApiException(err: unknown): ApiExceptionLike | null {
 /** The exact 429 strings the SDK's RetryDecorator keys on (reference H5, H8). */
 export const TEN_SECONDLY_ROLLING = 'TEN_SECONDLY_ROLLING';
 export const SECONDLY_LIMIT_MESSAGE = 'You have reached your secondly limit.';
-const DAY_MS = 86_400_000;
+/**
+ * A 429 DAILY says nothing of when the day ends: midnight in the portal's time zone (reference H5;
+ * https://developers.hubspot.com/apisbytier), which the quota gate knows once it has read the
+ * account details. Without it, the call is tried again in an hour (the client replaces this with
+ * the gate's answer).
+ */
+const DAILY_RECHECK_MS = 60 * 60_000;
 
 function retryAfterHeaderMs(headers: Record<string, string>, now: number): number | undefined {
   const raw = headers['retry-after'];
@@ -69,10 +75,6 @@ function retryAfterHeaderMs(headers: Record<string, string>, now: number): numbe
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
   const at = Date.parse(raw);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
-}
-
-function msUntilNextUtcMidnight(now: number): number {
-  return DAY_MS - (now % DAY_MS);
 }
 
 function parseBody(body: unknown): HubSpotErrorBody {
@@ -102,8 +104,9 @@ export function requiredScopes(body: unknown): string[] {
 
 /**
  * Maps an HTTP status and HubSpot body to a CrmError. 429 DAILY is the portal's whole daily
- * allowance (not ours to wait out within a call): QUOTA_EXHAUSTED until the next UTC midnight, so the
- * pipeline pauses and resumes from its cursor. Other 429s are short windows: RATE_LIMITED.
+ * allowance (not ours to wait out within a call): QUOTA_EXHAUSTED, so the pipeline pauses and
+ * resumes from its cursor; the portal's midnight is the quota gate's to know (client.ts asks it).
+ * Other 429s are short windows: RATE_LIMITED.
  */
 export function crmErrorFromResponse(
   status: number,
@@ -121,7 +124,7 @@ export function crmErrorFromResponse(
   if (status === 429) {
     if (body.policyName === 'DAILY') {
       code = 'QUOTA_EXHAUSTED';
-      retryAfterMs = retryAfter ?? msUntilNextUtcMidnight(now);
+      retryAfterMs = retryAfter ?? DAILY_RECHECK_MS;
     } else {
       code = 'RATE_LIMITED';
       retryAfterMs = retryAfter ?? (body.message === SECONDLY_LIMIT_MESSAGE ? 1000 : 10_000);

@@ -22,6 +22,8 @@ export interface SalesforceClientOptions extends SessionOptions {
   logger?: ConnectorLogger;
   /** Per-request timeout; jsforce's default is 30 minutes. */
   requestTimeoutMs?: number;
+  /** Epoch ms now as the quota gate counts it (the service's clock), for the waits errors carry. */
+  clock?: () => number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,11 +108,27 @@ export function crmCodeForStatus(status: number): CrmErrorCode {
   return 'VALIDATION';
 }
 
+/**
+ * How soon the org's usage is worth asking again after it refused a call for its allocation: the
+ * allocation is a rolling 24 hours ("Calls are blocked until usage for the preceding 24 hours drops
+ * below the limit", Salesforce Help "System Overview: API Usage"), so room comes back as old calls
+ * roll out, not at a set hour. The quota gate's re-check (one `GET /limits`) decides; this is the
+ * hint of an error read alone.
+ */
+export const ORG_RECHECK_MS = 60_000;
+/** A refusal that clears in seconds (the concurrent long-request limits, 420/429). */
+const SHORT_RETRY_MS = 5_000;
+
 function retryAfterFor(code: CrmErrorCode): number | undefined {
-  if (code === 'QUOTA_EXHAUSTED') return 60 * 60_000;
-  if (code === 'RATE_LIMITED') return 5_000;
+  if (code === 'QUOTA_EXHAUSTED') return ORG_RECHECK_MS;
+  if (code === 'RATE_LIMITED') return SHORT_RETRY_MS;
   return undefined;
 }
+
+/** `GET /limits` (REST API Developer Guide, "Limits"): only the figure the gate needs is required. */
+const limitsSchema = z.looseObject({
+  DailyApiRequests: z.object({ Max: z.number().nonnegative(), Remaining: z.number() }),
+});
 
 /** The body of a REST error as jsforce keeps it in `error.data` (one error, or all of several). */
 const apiErrorBodySchema = z.object({
@@ -205,8 +223,9 @@ export type QueryPage = z.infer<typeof queryResultSchema>;
 export class SalesforceClient {
   readonly session: SessionManager;
   readonly version: string;
-  /** The latest `Sforce-Limit-Info` the org sent. */
+  /** The latest `Sforce-Limit-Info` the org sent, and when (epoch ms). */
   usage: ApiUsage | null = null;
+  usageAt = 0;
   private connection: Promise<Connection> | null = null;
 
   constructor(private readonly options: SalesforceClientOptions) {
@@ -252,7 +271,9 @@ export class SalesforceClient {
       onResponse: (res, token) => this.session.noteResponse(res.statusCode, token),
       onUsage: (usage) => {
         this.usage = usage;
+        this.usageAt = Date.now();
       },
+      recheck: () => this.recheckUsage(conn),
     });
     await this.session.bootstrap(conn);
     return conn;
@@ -270,19 +291,66 @@ export class SalesforceClient {
       conn._establish({ accessToken: revived.accessToken, refreshToken: revived.refreshToken, instanceUrl: revived.instanceUrl });
     }
     const seq = this.session.failureSeq;
+    const started = Date.now();
     try {
       return await fn(conn);
     } catch (err) {
       // jsforce rewraps a failed refresh as a plain Error ("Unable to refresh session due to: ...");
       // the session manager kept the real reason.
-      const error = this.session.failureSeq !== seq && this.session.lastFailure ? this.session.lastFailure : toCrmError(err, context);
-      if (error.vendorCode === 'REQUEST_LIMIT_EXCEEDED' && error.code === 'QUOTA_EXHAUSTED' && this.usage) {
-        // The org is out of calls for everyone: tell the shared gate so every worker pauses.
-        await this.options.gate.observe('salesforce', { dailyUsed: this.usage.limit, dailyLimit: this.usage.limit }).catch(() => undefined);
-      }
+      let error = this.session.failureSeq !== seq && this.session.lastFailure ? this.session.lastFailure : toCrmError(err, context);
+      if (error.vendorCode === 'REQUEST_LIMIT_EXCEEDED' && error.code === 'QUOTA_EXHAUSTED') error = await this.allocationRefused(error, started);
       this.options.logger?.warn({ crm: 'salesforce', what, code: error.code, vendorCode: error.vendorCode, recordId: context.recordId }, 'salesforce call failed');
       throw error;
     }
+  }
+
+  /**
+   * A 403 REQUEST_LIMIT_EXCEEDED "TotalRequests": decided by the usage the org reports, not by the
+   * refusal alone (`Sforce-Limit-Info` comes with every answer, this one included, and the
+   * transport has told the gate). An org with room left made a passing refusal: a short retry,
+   * nobody paused. An org out of calls (or one that said nothing) holds the work in the gate until
+   * a `GET /limits` re-check finds room; the error carries when that re-check is due.
+   */
+  private async allocationRefused(error: CrmError, callStarted: number): Promise<CrmError> {
+    const usage = this.usage && this.usageAt >= callStarted ? this.usage : null;
+    try {
+      if (!usage) await this.options.gate.observe('salesforce', { limitReached: true });
+      const report = await this.options.gate.report('salesforce');
+      const held = report.paused && report.pausedBy === 'crm-limit';
+      if (usage && usage.used < usage.limit && !held) {
+        this.options.logger?.warn({ crm: 'salesforce', used: usage.used, limit: usage.limit }, 'Salesforce refused a call for its daily allocation while reporting room: retrying shortly');
+        return new CrmError({ ...error.toJSON(), code: 'RATE_LIMITED', retryAfterMs: SHORT_RETRY_MS }, { cause: error });
+      }
+      const resumesAt = report.paused && report.resumesAt ? Date.parse(report.resumesAt) : Number.NaN;
+      if (Number.isFinite(resumesAt)) {
+        const now = this.options.clock?.() ?? Date.now();
+        return new CrmError({ ...error.toJSON(), retryAfterMs: Math.max(1000, resumesAt - now) }, { cause: error });
+      }
+    } catch (gateErr) {
+      this.options.logger?.warn({ crm: 'salesforce', err: gateErr instanceof Error ? gateErr.message : String(gateErr) }, 'could not tell the quota gate that the org is out of calls');
+    }
+    return error;
+  }
+
+  /**
+   * While the gate holds the work for the org's allocation: if the gate allows it now (at most one
+   * caller per interval across workers), one `GET /limits` re-reads the org's usage, which the
+   * gate takes as the end of the hold when there is room. jsforce's `limits()` goes through the
+   * gated transport like any call (counted; `isUsageProbe` lets it pass the hold).
+   */
+  private async recheckUsage(conn: Connection): Promise<boolean> {
+    const gate = this.options.gate;
+    if (!gate.claimProbe || !(await gate.claimProbe('salesforce'))) return false;
+    try {
+      const answer = parseOrThrow(limitsSchema, await conn.limits(), 'limits');
+      const { Max, Remaining } = answer.DailyApiRequests;
+      await gate.observe('salesforce', { dailyUsed: Math.max(0, Max - Remaining), dailyLimit: Max });
+    } catch (err) {
+      // A refusal (still out of calls) carried Sforce-Limit-Info, which the transport reported.
+      const error = toCrmError(err);
+      this.options.logger?.info({ crm: 'salesforce', code: error.code, vendorCode: error.vendorCode }, 'the org\'s API usage was re-read: no room yet');
+    }
+    return true;
   }
 
   /**

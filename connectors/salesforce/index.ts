@@ -77,6 +77,8 @@ export interface SalesforceConnectorOptions {
   metadataTtlMs?: number;
   /** Rows per change-feed query (default and maximum 2000, Salesforce's largest batch). */
   pageSize?: number;
+  /** Epoch ms now, the quota gate's clock (the service's; tests move it with the sandbox's). */
+  clock?: () => number;
 }
 
 export interface SalesforceConnector extends CrmConnector {
@@ -120,6 +122,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     requestTimeoutMs: options.requestTimeoutMs,
     maxFailedRefreshes: options.maxFailedRefreshes,
     windowMs: options.refreshWindowMs,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const metadata = new OrgMetadata(client, options.metadataTtlMs);
   // The translation tables hold the org's Lead Status values: rebuilt whenever those are re-read.

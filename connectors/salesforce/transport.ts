@@ -9,11 +9,17 @@
  * jsforce's fetch layer (request.js) also retries 420/429/5xx and socket errors up to five times
  * with back-off, out of sight of the gate. That retry is switched off here: the pipeline owns the
  * one retry policy (errors.ts `backoffMs`), and every call that goes out must be counted.
+ *
+ * While the gate holds the work because the org is out of calls, only the org can say when there
+ * is room again: `GET /limits` (`DailyApiRequests {Max, Remaining}`, REST API Developer Guide
+ * "Limits"; a counted call like any other but the Versions URI) passes the hold, at most once per
+ * interval across workers (the gate's `claimProbe`), and its answer lifts the hold at once.
  */
 import { Transport } from 'jsforce/lib/transport.js';
 import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/types/common.js';
 import { StreamPromise } from 'jsforce/lib/util/promise.js';
 import { createLazyStream } from 'jsforce/lib/util/stream.js';
+import { CrmError } from '../errors.js';
 import type { ConnectorLogger, QuotaGate } from '../types.js';
 
 export interface ApiUsage {
@@ -40,6 +46,16 @@ export interface GatedTransportHooks {
   onResponse?: (response: HttpResponse, token: string | null) => void;
   /** The latest usage the org reported (kept for quota-aware callers). */
   onUsage?: (usage: ApiUsage) => void;
+  /**
+   * The gate refused a call: re-read the org's usage if the gate allows it now (one `GET /limits`).
+   * Resolves true when it was re-read, and the gate is then asked once more.
+   */
+  recheck?: () => Promise<boolean>;
+}
+
+/** `GET /services/data/vXX.X/limits`: the call that reads the org's usage, let through a hold. */
+export function isUsageProbe(req: HttpRequest): boolean {
+  return req.method === 'GET' && /\/services\/data\/v\d+\.\d+\/limits\/?$/.test(pathOf(req.url));
 }
 
 /** GET (and HEAD) reads; everything else, including a POST that only reads, counts as a write. */
@@ -75,7 +91,7 @@ export class GatedTransport extends Transport {
     return StreamPromise.create(() => {
       const { stream, setStream } = createLazyStream();
       const promise = (async () => {
-        await this.hooks.gate.take('salesforce', callKind(req.method));
+        await this.takeToken(req);
         const started = Date.now();
         const inner = this.inner.httpRequest(req, {
           ...options,
@@ -98,5 +114,19 @@ export class GatedTransport extends Transport {
       })();
       return { stream, promise };
     });
+  }
+
+  private async takeToken(req: HttpRequest): Promise<void> {
+    const kind = callKind(req.method);
+    if (isUsageProbe(req)) {
+      await this.hooks.gate.take('salesforce', kind, 1, { probe: true });
+      return;
+    }
+    try {
+      await this.hooks.gate.take('salesforce', kind);
+    } catch (err) {
+      if (!(err instanceof CrmError) || err.code !== 'QUOTA_EXHAUSTED' || !this.hooks.recheck || !(await this.hooks.recheck())) throw err;
+      await this.hooks.gate.take('salesforce', kind);
+    }
   }
 }

@@ -15,6 +15,7 @@ import {
   type FaultSettings,
 } from '../../sandbox/common.js';
 import { generateWorld, type SeedWorld } from '../../sandbox/seed.js';
+import { PortalAccount } from './account.js';
 import { AuthRegistry, deriveCredentials } from './auth.js';
 import { jsonBody } from './body-parsing.js';
 import { integrationSource } from './contact-writes.js';
@@ -27,6 +28,7 @@ import { contactObjectTypeGuard, contactsRouter } from './routes-contacts.js';
 import { oauthRouter } from './routes-oauth.js';
 import { ownersRouter } from './routes-owners.js';
 import { propertiesRouter } from './routes-properties.js';
+import { accountInfoRouter } from './routes-account.js';
 import { searchRouter } from './routes-search.js';
 import { SearchEngine } from './search.js';
 import { loadWorld } from './seed-load.js';
@@ -43,6 +45,11 @@ export interface HubSpotSandboxOptions {
   faults?: Partial<FaultSettings>;
   /** perTenSeconds default 190, daily default 1,000,000, searchPerSecond default 5; 0 = off. */
   rateLimits?: Partial<RateLimitSettings>;
+  /**
+   * The portal's time zone (an IANA name, default `US/Eastern` as in HubSpot's spec example): what
+   * `/account-info/v3/details` answers, and whose midnight resets the daily limit.
+   */
+  timeZone?: string;
   /** Where contact events are POSTed (can be changed later). */
   webhookUrl?: string | null;
   /** How long events are gathered before one POST (default 200 ms). */
@@ -76,7 +83,9 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
   const store = new HubSpotStore(clock);
   store.searchIndexLagMs = options.searchIndexLagMs ?? 0;
   const groupName = `privateapp:${credentials.appId}`;
-  const limiter = new RateLimiter(options.rateLimits ?? {}, clock, groupName);
+  const account = new PortalAccount(credentials.portalId, options.timeZone);
+  const limiter = new RateLimiter(options.rateLimits ?? {}, clock, groupName, () => account.timeZone);
+  account.onTimeZoneChange(() => limiter.timeZoneChanged());
   const webhooks = new WebhookDispatcher(
     {
       url: options.webhookUrl ?? null,
@@ -93,6 +102,7 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
     search: new SearchEngine(store),
     auth: new AuthRegistry(credentials, clock),
     limiter,
+    account,
     webhooks,
     monitor,
     clock,
@@ -170,6 +180,7 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
   );
   app.use('/crm/v3/properties/:objectType', propertiesRouter(context));
   app.use('/crm/v3/owners', ownersRouter(context));
+  app.use('/account-info/v3', accountInfoRouter(context));
   app.use(unknownRoute);
   app.use(apiErrorHandler);
 

@@ -1,5 +1,6 @@
 /** Everything one running HubSpot sandbox holds, shared by its routers. */
 import type { SandboxClock, SandboxMonitor } from '../../sandbox/common.js';
+import type { PortalAccount } from './account.js';
 import type { AuthRegistry, Credentials, Principal } from './auth.js';
 import type { ChangeSource } from './contact-model.js';
 import type { RateLimiter } from './rate-limits.js';
@@ -12,6 +13,8 @@ export interface SandboxContext {
   search: SearchEngine;
   auth: AuthRegistry;
   limiter: RateLimiter;
+  /** The portal's settings (time zone) that `/account-info/v3/details` answers. */
+  account: PortalAccount;
   webhooks: WebhookDispatcher;
   monitor: SandboxMonitor;
   clock: SandboxClock;

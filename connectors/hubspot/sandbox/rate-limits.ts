@@ -2,10 +2,15 @@
  * HubSpot's API limits per app (reference H5): a rolling 10-second window (private apps 190,
  * OAuth apps 100), a daily allowance for private apps, and 5 search requests a second. The 429
  * bodies carry the exact strings the official client's RetryDecorator looks for.
+ *
+ * The daily allowance counts calls from midnight to midnight in the portal's time zone ("The daily
+ * limits reset at midnight based on the time zone setting of the HubSpot account",
+ * https://developers.hubspot.com/apisbytier; see account.ts), by the sandbox clock.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SandboxClock } from '../../sandbox/common.js';
+import { nextLocalMidnight, startOfLocalDay } from './account.js';
 
 const limit = z.number().int().min(0);
 /** A change of some limits; no defaults here, so that unnamed limits keep their values. */
@@ -20,7 +25,6 @@ export type RateLimitSettings = z.infer<typeof rateLimitSettingsSchema>;
 /** OAuth (public) apps get 100 requests per 10 s and no daily limit (reference H5). */
 const OAUTH_PER_TEN_SECONDS = 100;
 const WINDOW_MS = 10_000;
-const DAY_MS = 86_400_000;
 
 export type CallerKind = 'private' | 'oauth';
 
@@ -38,7 +42,9 @@ export type RateDecision = { ok: true; headers: Record<string, string> } | { ok:
 interface Usage {
   window: number[];
   searches: number[];
-  day: number;
+  /** The portal day the daily count belongs to: [dayStartsAt, dayEndsAt). */
+  dayStartsAt: number;
+  dayEndsAt: number;
   dailyUsed: number;
 }
 
@@ -61,8 +67,20 @@ export class RateLimiter {
     settings: Partial<RateLimitSettings>,
     private readonly clock: SandboxClock,
     private readonly groupName: string,
+    /** The portal's time zone, whose midnight starts a new daily count. */
+    private readonly timeZone: () => string,
   ) {
     this.settings = rateLimitSettingsSchema.parse(settings);
+  }
+
+  /**
+   * The portal moved to another time zone: each current day ends at the later of its midnight and
+   * the new zone's next midnight, so that a change never hands out a fresh allowance early.
+   */
+  timeZoneChanged(): void {
+    const now = this.clock.now();
+    const next = nextLocalMidnight(now, this.timeZone());
+    for (const u of this.usage.values()) u.dayEndsAt = Math.max(u.dayEndsAt, next);
   }
 
   update(next: Partial<RateLimitSettings>): RateLimitSettings {
@@ -128,14 +146,16 @@ export class RateLimiter {
   }
 
   private usageOf(key: string, now: number): Usage {
-    const day = Math.floor(now / DAY_MS);
     let u = this.usage.get(key);
     if (!u) {
-      u = { window: [], searches: [], day, dailyUsed: 0 };
+      u = { window: [], searches: [], dayStartsAt: 0, dayEndsAt: 0, dailyUsed: 0 };
       this.usage.set(key, u);
     }
-    if (u.day !== day) {
-      u.day = day;
+    // A new portal day (or the clock was moved back before the counted one): count from zero.
+    if (now >= u.dayEndsAt || now < u.dayStartsAt) {
+      const timeZone = this.timeZone();
+      u.dayStartsAt = startOfLocalDay(now, timeZone);
+      u.dayEndsAt = nextLocalMidnight(now, timeZone);
       u.dailyUsed = 0;
     }
     return u;

@@ -9,6 +9,7 @@ import { renderContact, type ChangeSource, type ContactRecord } from './contact-
 import { propertyMapSchema, toStringMap, propertyValuesMessage } from './contact-writes.js';
 import type { SandboxContext } from './context.js';
 import { HubSpotApiError } from './errors.js';
+import { timeZoneSchema } from './account.js';
 import { rateLimitUpdateSchema } from './rate-limits.js';
 
 export const ACTIVITY_KINDS = ['page_view', 'visit', 'form_submission', 'email_open', 'email_click'] as const;
@@ -36,6 +37,7 @@ const mergeSchema = z.object({ primaryId: z.string().regex(/^\d+$/), mergedId: z
 const codeSchema = z.object({ redirectUri: z.url().optional(), scopes: z.array(z.string().min(1)).optional() });
 const rateLimitsSchema = rateLimitUpdateSchema.extend({ resetUsage: z.boolean().optional() });
 const searchIndexSchema = z.object({ lagMs: z.number().int().min(0).max(600_000) });
+const accountSchema = z.object({ timeZone: timeZoneSchema });
 const uiWriteSchema = z.object({ properties: propertyMapSchema });
 
 class ControlError extends Error {
@@ -77,8 +79,19 @@ export function addHubSpotControlRoutes(router: Router, ctx: SandboxContext): vo
       owners: store.listOwners().length,
       searchIndexLagMs: store.searchIndexLagMs,
       rateLimits: ctx.limiter.settings,
+      timeZone: ctx.account.timeZone,
       webhook: ctx.webhooks.settings,
     });
+  });
+
+  // The portal's settings; an admin changing the time zone moves the daily limit's midnight.
+  router.get('/account', (_req, res) => {
+    res.json(ctx.account.details(clock.now()));
+  });
+
+  router.put('/account', (req, res) => {
+    ctx.account.setTimeZone(parse(accountSchema, req.body).timeZone);
+    res.json(ctx.account.details(clock.now()));
   });
 
   router.get('/webhook', (_req, res) => {

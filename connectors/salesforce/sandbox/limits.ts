@@ -1,7 +1,14 @@
 /**
  * The org's daily API request allocation: a rolling 24 hours by the SandboxClock (crm-api.md S5).
  * Every authenticated API response carries `Sforce-Limit-Info: api-usage=N/MAX`; once the
- * allocation is spent, calls get 403 REQUEST_LIMIT_EXCEEDED until old usage rolls out.
+ * allocation is spent, calls get 403 REQUEST_LIMIT_EXCEEDED until old usage rolls out ("Calls are
+ * blocked until usage for the preceding 24 hours drops below the limit", Salesforce Help "System
+ * Overview: API Usage"). `GET /limits` is a counted call like any other: only the Versions URI is
+ * not counted (REST API Developer Guide, "Limit Info Header").
+ *
+ * Usage is kept per minute. How finely Salesforce rolls it is not documented [U]; a minute's calls
+ * leave the window only once the last of them is 24 hours old, so the sandbox never frees a call
+ * earlier than a true rolling 24 hours would.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { SandboxClock } from '../../sandbox/common.js';
@@ -45,7 +52,7 @@ export class ApiUsage {
     // The clock was moved back: usage "from the future" no longer makes sense.
     if (last && last.minute > minute) this.reset();
     let drop = 0;
-    while (drop < this.buckets.length && (this.buckets[drop] as { minute: number }).minute <= minute - WINDOW_MINUTES) {
+    while (drop < this.buckets.length && (this.buckets[drop] as { minute: number }).minute < minute - WINDOW_MINUTES) {
       this.total -= (this.buckets[drop] as { count: number }).count;
       drop += 1;
     }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ObjectSerializer } from '@hubspot/api-client/lib/codegen/crm/contacts/models/ObjectSerializer.js';
 import type { CrmName } from '../../../src/model/lead.js';
-import type { QuotaGate, QuotaReport } from '../../../connectors/types.js';
+import type { QuotaGate, QuotaObservation, QuotaReport } from '../../../connectors/types.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/hubspot-payloads/', import.meta.url));
 
@@ -23,7 +23,7 @@ export function asSdk(type: 'SimplePublicObject' | 'BatchResponseSimplePublicObj
 
 export interface FakeGate extends QuotaGate {
   takes: Array<{ crm: CrmName; kind: string }>;
-  observed: Array<Record<string, number | undefined>>;
+  observed: QuotaObservation[];
 }
 
 export function fakeGate(): FakeGate {

@@ -8,7 +8,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError } from '../../../connectors/errors.js';
 import { crmCodeFor, SalesforceClient, toCrmError, withoutQueryStrings } from '../../../connectors/salesforce/client.js';
-import type { QuotaGate } from '../../../connectors/types.js';
+import type { QuotaGate, QuotaObservation } from '../../../connectors/types.js';
 import { fixture } from './fixtures.js';
 
 const INSTANCE = 'https://acme.my.salesforce.com';
@@ -16,7 +16,7 @@ const LOGIN = 'https://login.salesforce.com';
 const QUERY = /\/services\/data\/v62\.0\/query/;
 
 function recordingGate() {
-  const observed: Array<{ dailyUsed?: number; dailyLimit?: number }> = [];
+  const observed: QuotaObservation[] = [];
   let taken = 0;
   const gate: QuotaGate = {
     take: async () => {
@@ -105,7 +105,8 @@ describe('recorded error bodies through jsforce', () => {
   });
 
   it.each([
-    ['error-request-limit.json', 403, 'QUOTA_EXHAUSTED', 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'],
+    // "TotalRequests" from an org whose Sforce-Limit-Info (10018/100000 here) says it has room: a short retry.
+    ['error-request-limit.json', 403, 'RATE_LIMITED', 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'],
     ['error-concurrent-limit.json', 403, 'RATE_LIMITED', 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.'],
     ['error-malformed-query.json', 400, 'VALIDATION', 'MALFORMED_QUERY', 'unexpected token: OR'],
     ['error-invalid-field.json', 400, 'VALIDATION', 'INVALID_FIELD', "No such column 'Smk_Score__c'"],
@@ -122,15 +123,25 @@ describe('recorded error bodies through jsforce', () => {
     expect((err as CrmError).message).toContain(message);
   });
 
-  it('gives REQUEST_LIMIT_EXCEEDED a retry time and tells the gate the org is out of calls', async () => {
+  it('takes REQUEST_LIMIT_EXCEEDED (TotalRequests) for a spent allocation when the org says so, and re-checks it within a minute', async () => {
+    const { gate, observed } = recordingGate();
+    const c = client(gate);
+    nock(INSTANCE).get(QUERY).reply(403, fixture('error-request-limit.json') as object, { 'Content-Type': 'application/json', 'Sforce-Limit-Info': 'api-usage=100000/100000' });
+    const err = await c.queryPage('spent', 'SELECT Id FROM Lead').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'QUOTA_EXHAUSTED', vendorCode: 'REQUEST_LIMIT_EXCEEDED', retryAfterMs: 60_000 });
+    // The usage on the refusal itself went to the gate, which holds the work until it reads room.
+    expect(observed).toEqual([{ dailyUsed: 100000, dailyLimit: 100000 }]);
+  });
+
+  it('tells the gate the org is out of calls when a TotalRequests refusal says nothing of usage', async () => {
     const { gate, observed } = recordingGate();
     const c = client(gate);
     nock(INSTANCE).get(QUERY).reply(200, { totalSize: 0, done: true, records: [] }, { 'Content-Type': 'application/json', 'Sforce-Limit-Info': 'api-usage=99999/100000' });
     await c.queryPage('first', 'SELECT Id FROM Lead');
     nock(INSTANCE).get(QUERY).reply(403, fixture('error-request-limit.json') as object, { 'Content-Type': 'application/json' });
     const err = await c.queryPage('second', 'SELECT Id FROM Lead').catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'QUOTA_EXHAUSTED', retryAfterMs: 3_600_000 });
-    expect(observed).toEqual([{ dailyUsed: 99999, dailyLimit: 100000 }, { dailyUsed: 100000, dailyLimit: 100000 }]);
+    expect(err).toMatchObject({ code: 'QUOTA_EXHAUSTED', retryAfterMs: 60_000 });
+    expect(observed).toEqual([{ dailyUsed: 99999, dailyLimit: 100000 }, { limitReached: true }]);
   });
 
   it('maps an HTML error page to TRANSIENT, without retrying inside jsforce', async () => {
