@@ -197,9 +197,9 @@ type FaultSettings = Record<string, number | string>;
  * REQUEST_LIMIT_EXCEEDED it sends when too many long requests run at once (`ConcurrentRequests`,
  * `ConcurrentPerOrgLongTxn`), which clears in seconds: the connector retries it after 5 s. The other
  * REQUEST_LIMIT_EXCEEDED, `TotalRequests Limit exceeded.`, comes only once the org's rolling 24-hour
- * allocation is spent (the sandbox's own default rate-limit fault), and the connector then rightly
- * pauses every worker for an hour (quota.test.ts covers that pause): a chaos run would only stop
- * the clock on it, which is why Salesforce's rate-limit faults used to be off here.
+ * allocation is spent (the sandbox's own default rate-limit fault): the connector then holds the
+ * work until the org reports room again (quota.test.ts and salesforce-connector/quota.test.ts cover
+ * that hold), and a chaos run would only stop the clock on it, so the run sends the concurrent kind.
  */
 export function faultMix(options: Pick<ChaosOptions, 'rate' | 'slowMs' | 'seed'>): { hubspot: FaultSettings; salesforce: FaultSettings } {
   const slowMs = options.slowMs ?? 400;
