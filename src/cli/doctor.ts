@@ -52,6 +52,8 @@ function connectionGaps(config: AppConfig, crm: CrmName, stored: boolean): Check
     if (env.HUBSPOT_ACCESS_TOKEN || stored) return null;
     return { name: 'HubSpot credentials', status: 'fail', detail: 'no HubSpot token: HUBSPOT_ACCESS_TOKEN is not set and no OAuth install is stored', fix: 'set HUBSPOT_ACCESS_TOKEN to a private app token, or run `smk start` and connect HubSpot from the dashboard' };
   }
+  // The JWT bearer flow needs neither an instance URL nor tokens: it logs in as the user at the login URL.
+  if (env.SALESFORCE_JWT_USERNAME) return null;
   if (!env.SALESFORCE_INSTANCE_URL && !stored) {
     return { name: 'Salesforce credentials', status: 'fail', detail: 'SALESFORCE_INSTANCE_URL is not set and no OAuth install is stored', fix: 'set SALESFORCE_INSTANCE_URL (e.g. https://yourorg.my.salesforce.com) with SALESFORCE_ACCESS_TOKEN/SALESFORCE_REFRESH_TOKEN, or connect Salesforce from the dashboard' };
   }

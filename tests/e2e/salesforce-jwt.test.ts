@@ -76,6 +76,24 @@ describe('the Salesforce JWT bearer flow, configured by environment', () => {
     await sandboxes?.close();
   });
 
+  it('smk doctor accepts a JWT-only Salesforce connection (no instance URL, no tokens) and checks it live', async () => {
+    const redis = await testRedis('sf-jwt-doctor');
+    redises.push(redis);
+    const keyPath = join(mkdtempSync(join(tmpdir(), 'smk-jwt-doctor-')), 'salesforce.key');
+    writeFileSync(keyPath, pem(privateKey), { mode: 0o600 });
+    const {
+      SALESFORCE_ACCESS_TOKEN: _access,
+      SALESFORCE_REFRESH_TOKEN: _refresh,
+      SALESFORCE_CLIENT_SECRET: _secret,
+      SALESFORCE_INSTANCE_URL: _instance,
+      ...rest
+    } = serviceEnv(sandboxes, redis, writeConfig(CONFIG));
+    const { diagnose } = await import('../../src/cli/doctor.js');
+    const checks = await diagnose({ env: { ...rest, SALESFORCE_JWT_USERNAME: USERNAME, SALESFORCE_JWT_PRIVATE_KEY_FILE: keyPath } });
+    expect(checks.filter((c) => c.name === 'Salesforce credentials')).toEqual([]);
+    expect(checks.find((c) => c.name === 'Salesforce connection')).toMatchObject({ status: 'ok' });
+  }, 60_000);
+
   it('syncs on sessions from signed assertions, and keeps syncing when every session expires mid-run', async () => {
     const keyPath = join(mkdtempSync(join(tmpdir(), 'smk-jwt-e2e-')), 'salesforce.key');
     writeFileSync(keyPath, pem(privateKey), { mode: 0o600 });
