@@ -114,7 +114,8 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
       const stored = leadId ? await ctx.leads.get(leadId) : null;
       if (leadId && stored) byEmail = { leadId, links: stored.lead.links };
     }
-    const newLeadId = await newLeadIdFor(ctx, fragment);
+    // Only a record no lead is linked to yet can start one (a re-read costs no look-up here).
+    const newLeadId = byRecord ?? (await newLeadIdFor(ctx, fragment));
     let decision = decideIdentity(fragment, { byRecord, byConversion: null, byEmail }, newLeadId);
     let convertedFrom: string | undefined;
     const toVerify = decision.kind === 'ambiguous' ? conversionToVerify(fragment, byEmail) : null;
