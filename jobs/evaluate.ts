@@ -183,7 +183,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   return { planned, missing: false };
 }
 
-export async function processEvaluate(ctx: SyncContext, leadId: string, options: { bothRead?: boolean } = {}): Promise<EvaluateResult> {
+export async function processEvaluate(ctx: SyncContext, leadId: string, options: { bothRead?: boolean; counted?: boolean } = {}): Promise<EvaluateResult> {
   await ctx.clock.sync();
   // Before both CRMs were read in full, a lead may lack half its facts (the other CRM's record,
   // its owner, its conversion): scoring, routing and writing it then would write values that
@@ -196,7 +196,8 @@ export async function processEvaluate(ctx: SyncContext, leadId: string, options:
       const version = await ctx.leads.version(leadId);
       const once = await evaluateOnce(ctx, leadId);
       if (once.missing) return { leadId, planned, rounds: round, skipped: 'missing' as const };
-      if (round === 1) await ctx.counters.add({ evaluated: 1 });
+      // Counted here, or once for a whole many-lead job by its caller (`counted`).
+      if (round === 1 && !options.counted) await ctx.counters.add({ evaluated: 1 });
       planned += once.planned;
       if ((await ctx.leads.version(leadId)) === version) return { leadId, planned, rounds: round };
     }
@@ -216,7 +217,9 @@ export async function processEvaluateMany(ctx: SyncContext, leadIds: readonly st
   const limit = pLimit(MANY_PARALLEL);
   const unique = [...new Set(leadIds)];
   if (!(await bothCrmsRead(ctx))) return { leads: unique.length, planned: 0, failed: 0 };
-  const settled = await Promise.allSettled(unique.map((leadId) => limit(() => processEvaluate(ctx, leadId, { bothRead: true }))));
+  const settled = await Promise.allSettled(unique.map((leadId) => limit(() => processEvaluate(ctx, leadId, { bothRead: true, counted: true }))));
+  const evaluated = settled.filter((r) => r.status === 'fulfilled' && r.value.rounds > 0 && r.value.skipped === undefined).length;
+  await ctx.counters.add({ evaluated });
   const failed = unique.filter((_, i) => settled[i]?.status === 'rejected');
   if (failed.length > 0) {
     await ctx.queues.evaluate.addBulk(failed.map((leadId) => ({ name: 'evaluate', data: { leadId, cause: `${cause} (on its own after a failure)` }, opts: evaluateJobOptions(leadId) })));
