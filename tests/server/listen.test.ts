@@ -3,10 +3,9 @@
  * interface, as before); SMK_METRICS_TOKEN puts /metrics behind a bearer token; SMK_METRICS_PORT
  * moves it to a port of its own on 127.0.0.1.
  */
-import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { ConfigError, parseEnv } from '../../src/config.js';
 import { startServer } from '../../src/server/index.js';
 import type { RunningServer } from '../../src/server/index.js';
@@ -15,17 +14,6 @@ import type { ServerHarness } from './helpers.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
-/** A pino logger whose lines the test can read. */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 let harness: ServerHarness | null = null;
 let extra: RunningServer | null = null;

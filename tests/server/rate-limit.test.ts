@@ -4,9 +4,9 @@
  * are logged with the client address and never the token. Clients are told apart here by
  * X-Forwarded-For, which the app trusts from loopback (trustProxy).
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { startServer } from '../../src/server/index.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, startHarness } from './helpers.js';
@@ -14,16 +14,6 @@ import type { ServerHarness } from './helpers.js';
 
 const WRONG = 'wrong-admin-token-that-must-never-be-logged';
 
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 function login(url: string, ip: string, token: string, form = false): Promise<Response> {
   return fetch(`${url}/login`, {

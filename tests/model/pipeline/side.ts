@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@hubspot/api-client';
 import type jsforce from 'jsforce';
-import type { Redis } from 'ioredis';
 import { bootstrap } from '../../../jobs/bootstrap.js';
 import type { Runtime } from '../../../jobs/bootstrap.js';
 import type { SyncContext } from '../../../jobs/context.js';
@@ -20,6 +19,7 @@ import type { Sandboxes } from '../../../connectors/sandbox/start.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { createRedis } from '../../../src/store/redis.js';
+import { deleteByPrefix } from '../../helpers/redis.js';
 import { officialClients, serviceEnv } from '../../helpers/sandbox-io.js';
 
 /** Small waits so that a sequence of syncs stays quick; a write lease short enough that a stopped worker's batch comes back soon. */
@@ -42,17 +42,6 @@ export interface Side {
   hubspot: Client;
   salesforce: jsforce.Connection;
   close(): Promise<void>;
-}
-
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
 }
 
 export interface SideOptions {
