@@ -48,8 +48,8 @@ describe('the Salesforce JWT bearer flow, configured by environment', () => {
   const tokenRequests = async (): Promise<number> =>
     z.object({ tokenRequests: z.number() }).parse(await (await fetch(`${sandboxes.salesforce.instanceUrl}/__sandbox/oauth`)).json()).tokenRequests;
 
-  /** A service configured for JWT only: the sandbox's own tokens, secret and instance URL removed. */
-  async function start(label: string, jwtEnv: Record<string, string>): Promise<Runtime> {
+  /** The environment of a service configured for JWT only: the sandbox's own tokens, secret and instance URL removed. */
+  async function jwtOnlyEnv(label: string, jwtEnv: Record<string, string>): Promise<Record<string, string>> {
     const redis = await testRedis(label);
     redises.push(redis);
     const {
@@ -59,7 +59,11 @@ describe('the Salesforce JWT bearer flow, configured by environment', () => {
       SALESFORCE_INSTANCE_URL: _instance,
       ...rest
     } = serviceEnv(sandboxes, redis, writeConfig(CONFIG));
-    const runtime = await bootstrap({ config: loadConfig({ env: { ...rest, SALESFORCE_JWT_USERNAME: USERNAME, ...jwtEnv } }), logger: createLogger({ level: process.env.SMK_TEST_LOG ?? 'silent' }) });
+    return { ...rest, SALESFORCE_JWT_USERNAME: USERNAME, ...jwtEnv };
+  }
+
+  async function start(label: string, jwtEnv: Record<string, string>): Promise<Runtime> {
+    const runtime = await bootstrap({ config: loadConfig({ env: await jwtOnlyEnv(label, jwtEnv) }), logger: createLogger({ level: process.env.SMK_TEST_LOG ?? 'silent' }) });
     runtimes.push(runtime);
     return runtime;
   }
@@ -77,19 +81,10 @@ describe('the Salesforce JWT bearer flow, configured by environment', () => {
   });
 
   it('smk doctor accepts a JWT-only Salesforce connection (no instance URL, no tokens) and checks it live', async () => {
-    const redis = await testRedis('sf-jwt-doctor');
-    redises.push(redis);
     const keyPath = join(mkdtempSync(join(tmpdir(), 'smk-jwt-doctor-')), 'salesforce.key');
     writeFileSync(keyPath, pem(privateKey), { mode: 0o600 });
-    const {
-      SALESFORCE_ACCESS_TOKEN: _access,
-      SALESFORCE_REFRESH_TOKEN: _refresh,
-      SALESFORCE_CLIENT_SECRET: _secret,
-      SALESFORCE_INSTANCE_URL: _instance,
-      ...rest
-    } = serviceEnv(sandboxes, redis, writeConfig(CONFIG));
     const { diagnose } = await import('../../src/cli/doctor.js');
-    const checks = await diagnose({ env: { ...rest, SALESFORCE_JWT_USERNAME: USERNAME, SALESFORCE_JWT_PRIVATE_KEY_FILE: keyPath } });
+    const checks = await diagnose({ env: await jwtOnlyEnv('sf-jwt-doctor', { SALESFORCE_JWT_PRIVATE_KEY_FILE: keyPath }) });
     expect(checks.filter((c) => c.name === 'Salesforce credentials')).toEqual([]);
     expect(checks.find((c) => c.name === 'Salesforce connection')).toMatchObject({ status: 'ok' });
   }, 60_000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredTokens, TokenStore } from '../../../connectors/types.js';
 import { createKeys } from '../../../src/store/keys.js';
-import { startWorld, type HubSpotWorld } from './setup.js';
+import { installOAuth, startWorld, type HubSpotWorld } from './setup.js';
 
 interface LoggedRequest {
   method: string;
@@ -93,16 +93,7 @@ describe('HubSpot OAuth against the sandbox', () => {
     await w?.close();
   });
 
-  async function install(): Promise<StoredTokens> {
-    const { code } = (await w.control('POST', '/oauth/code', {})) as { code: string };
-    const res = await fetch(`${w.sandbox.baseUrl}/oauth/v1/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: w.sandbox.clientId, client_secret: w.sandbox.clientSecret }),
-    });
-    const body = (await res.json()) as { access_token: string; refresh_token: string; expires_in: number };
-    return { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: Date.now() + body.expires_in * 1000 };
-  }
+  const install = (): Promise<StoredTokens> => installOAuth(w);
 
   it('refreshes once an expired token is refused (EXPIRED_AUTHENTICATION), retries once, and persists the new token', async () => {
     const installed = await install();

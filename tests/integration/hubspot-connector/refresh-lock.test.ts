@@ -9,7 +9,7 @@ import { AuthRegistry } from '../../../connectors/hubspot/sandbox/auth.js';
 import { SecretBox } from '../../../src/store/crypto.js';
 import { createKeys } from '../../../src/store/keys.js';
 import { RedisTokenStore } from '../../../src/store/tokens.js';
-import { startWorld, type HubSpotWorld } from './setup.js';
+import { installOAuth, startWorld, type HubSpotWorld } from './setup.js';
 
 describe('HubSpot OAuth refresh across workers', () => {
   let w: HubSpotWorld;
@@ -27,14 +27,7 @@ describe('HubSpot OAuth refresh across workers', () => {
   });
 
   async function install(): Promise<void> {
-    const { code } = (await w.control('POST', '/oauth/code', {})) as { code: string };
-    const res = await fetch(`${w.sandbox.baseUrl}/oauth/v1/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: w.sandbox.clientId, client_secret: w.sandbox.clientSecret }),
-    });
-    const body = (await res.json()) as { access_token: string; refresh_token: string; expires_in: number };
-    await store.set('hubspot', { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: Date.now() + body.expires_in * 1000 });
+    await store.set('hubspot', await installOAuth(w));
   }
 
   const worker = (clock: () => number) =>

@@ -2,6 +2,7 @@
  * One HubSpot sandbox, a real Redis quota gate under the test's own key prefix, and the connector
  * pointed at the sandbox by configuration only (base URL and token), as the service would be.
  */
+import type { StoredTokens } from '../../../connectors/types.js';
 import { startHubSpotSandbox } from '../../../connectors/hubspot/sandbox/index.js';
 import type { HubSpotSandbox, HubSpotSandboxOptions } from '../../../connectors/hubspot/sandbox/index.js';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
@@ -91,4 +92,16 @@ export function writeCalls(stats: Stats): Record<string, number> {
   return Object.fromEntries(
     Object.entries(stats.calls).filter(([key]) => !key.startsWith('GET ') && !key.endsWith('/search') && !key.endsWith('/batch/read')),
   );
+}
+
+/** An OAuth install as the app's callback makes it: an authorization code exchanged at the token endpoint. */
+export async function installOAuth(w: HubSpotWorld): Promise<StoredTokens> {
+  const { code } = (await w.control('POST', '/oauth/code', {})) as { code: string };
+  const res = await fetch(`${w.sandbox.baseUrl}/oauth/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: w.sandbox.clientId, client_secret: w.sandbox.clientSecret }),
+  });
+  const body = (await res.json()) as { access_token: string; refresh_token: string; expires_in: number };
+  return { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: Date.now() + body.expires_in * 1000 };
 }
