@@ -13,6 +13,7 @@ import { CursorStore } from '../src/store/cursors.js';
 import { ConnectionStatusStore } from '../src/store/connection-status.js';
 import { CounterStore } from '../src/store/counters.js';
 import { PageStore } from '../src/store/pages.js';
+import { PassLedger } from '../src/store/passes.js';
 import { EventStore } from '../src/store/events.js';
 import { HeldStore } from '../src/store/held.js';
 import { createKeys } from '../src/store/keys.js';
@@ -78,6 +79,7 @@ export interface SyncContext {
   events: EventStore;
   counters: CounterStore;
   pages: PageStore;
+  passes: PassLedger;
   connections: ConnectionStatusStore;
   locks: Locks;
   pending: Record<CrmName, PendingStores>;
@@ -155,6 +157,7 @@ export function createSyncContext(input: {
     events: new EventStore(redis, keys),
     counters: new CounterStore(redis, keys),
     pages: new PageStore(redis, keys),
+    passes: new PassLedger(redis, keys),
     connections: new ConnectionStatusStore(redis, keys),
     locks: new Locks(redis, keys, input.config.file.sync.jobLock),
     pending: { hubspot: pendingFor('hubspot'), salesforce: pendingFor('salesforce') },

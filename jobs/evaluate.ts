@@ -192,15 +192,25 @@ export async function processEvaluate(ctx: SyncContext, leadId: string, options:
   if (!options.bothRead && !(await bothCrmsRead(ctx))) return { leadId, planned: 0, rounds: 0, skipped: 'initial-read' };
   return ctx.locks.with(`lead:${leadId}`, async () => {
     let planned = 0;
+    let version = 0;
     for (let round = 1; round <= MAX_ROUNDS; round += 1) {
-      const version = await ctx.leads.version(leadId);
+      version = await ctx.leads.version(leadId);
       const once = await evaluateOnce(ctx, leadId);
-      if (once.missing) return { leadId, planned, rounds: round, skipped: 'missing' as const };
+      if (once.missing) {
+        await ctx.leads.markEvaluated(leadId, version);
+        return { leadId, planned, rounds: round, skipped: 'missing' as const };
+      }
       // Counted here, or once for a whole many-lead job by its caller (`counted`).
       if (round === 1 && !options.counted) await ctx.counters.add({ evaluated: 1 });
       planned += once.planned;
-      if ((await ctx.leads.version(leadId)) === version) return { leadId, planned, rounds: round };
+      if ((await ctx.leads.version(leadId)) === version) {
+        // Its writes are planned: a `sync --once` pass waiting on this lead may look at them now.
+        await ctx.leads.markEvaluated(leadId, version);
+        return { leadId, planned, rounds: round };
+      }
     }
+    // Still moving: the change that moved it has its own evaluation queued.
+    await ctx.leads.markEvaluated(leadId, version);
     return { leadId, planned, rounds: MAX_ROUNDS };
   });
 }

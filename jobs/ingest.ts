@@ -18,6 +18,7 @@ import { mergeFragment } from '../src/sync/merge.js';
 import { leadIdFromRecord } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
+import { PRIORITY } from './queues.js';
 import type { IngestJob } from './queues.js';
 import { enqueueEvaluate } from './enqueue.js';
 import { bothCrmsRead } from './read-state.js';
@@ -375,7 +376,7 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
  * `retried`: this job ran before (a failed attempt, or a worker that died holding it): the
  * evaluations its earlier run marked but may not have enqueued are enqueued now.
  */
-export async function processIngest(ctx: SyncContext, job: IngestJob, options: { retried?: boolean } = {}): Promise<IngestResult> {
+export async function processIngest(ctx: SyncContext, job: IngestJob, options: { retried?: boolean; via?: string } = {}): Promise<IngestResult> {
   await ctx.clock.sync();
   const connector = ctx.connectors[job.crm];
   const fragments: LeadFragment[] = [];
@@ -469,7 +470,10 @@ export async function processIngest(ctx: SyncContext, job: IngestJob, options: {
   const owed = options.retried ? await owedEvaluations(ctx, [...touched].filter((id) => !changed.has(id))) : [];
   const toEvaluate = [...changed, ...owed];
   // During the initial read nothing is evaluated yet: its end evaluates every lead (jobs/poll.ts).
-  if (toEvaluate.length > 0 && (await bothCrmsRead(ctx))) await enqueueEvaluate(ctx, toEvaluate, `${job.crm} change`);
+  // A webhook delivery's evaluations keep its place: behind feed pages, SLA work and retries.
+  if (toEvaluate.length > 0 && (await bothCrmsRead(ctx))) {
+    await enqueueEvaluate(ctx, toEvaluate, `${job.crm} change`, { pass: job.pass, ...(options.via === 'webhook' ? { priority: PRIORITY.webhook } : {}) });
+  }
   // Enqueued (or covered by the initial read's evaluation of every lead): nothing is owed any more.
   if (toEvaluate.length > 0) await ctx.redis.srem(toEvaluateKey(ctx), ...toEvaluate);
   // Applied: the page's data is not kept (a rerun of this job reads its records again instead).

@@ -11,6 +11,7 @@ import type { ConnectionStatus } from '../src/store/connection-status.js';
 import type { SyncContext } from './context.js';
 import { markAuthFailed, reconnected } from './connection.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { PRIORITY } from './queues.js';
 import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
 
@@ -29,13 +30,14 @@ export interface PollResult {
  * A page goes to ingest without being read again: its data waits in Redis (src/store/pages.ts)
  * and the job names the page and its records' ids only, never a person's values.
  */
-async function handOn(ctx: SyncContext, crm: CrmName, page: ChangePage, readAt: number): Promise<void> {
+async function handOn(ctx: SyncContext, crm: CrmName, page: ChangePage, readAt: number, pass?: string): Promise<void> {
   if (page.fragments.length === 0 && page.removed.length === 0 && page.problems.length === 0) return;
   const key = await ctx.pages.put({ fragments: page.fragments, removed: page.removed, problems: page.problems });
   const refs = new Map<string, { object: 'contact' | 'Lead' | 'Contact'; id: string }>();
   for (const f of page.fragments) refs.set(`${f.object}:${f.recordId}`, { object: f.object, id: f.recordId });
   for (const r of page.removed) refs.set(`${r.ref.object}:${r.ref.id}`, { object: r.ref.object, id: r.ref.id });
-  await ctx.queues.ingest.add('page', { crm, readAt, page: key, refs: [...refs.values()] });
+  const job = await ctx.queues.ingest.add('page', { crm, readAt, page: key, refs: [...refs.values()], ...(pass ? { pass } : {}) });
+  if (pass && job.id) await ctx.passes.addJob(pass, job.id);
 }
 
 function evaluateAllKey(ctx: SyncContext): string {
@@ -43,9 +45,9 @@ function evaluateAllKey(ctx: SyncContext): string {
 }
 
 /** Enqueues every lead once, when the end of the initial read asked for it and it did not finish. */
-async function evaluateAllIfPending(ctx: SyncContext): Promise<void> {
+async function evaluateAllIfPending(ctx: SyncContext, pass?: string): Promise<void> {
   if (!(await ctx.redis.exists(evaluateAllKey(ctx)))) return;
-  for await (const ids of ctx.leads.ids(1000)) await enqueueEvaluate(ctx, ids, 'initial sync complete');
+  for await (const ids of ctx.leads.ids(1000)) await enqueueEvaluate(ctx, ids, 'initial sync complete', { pass, priority: PRIORITY.bulk });
   await ctx.redis.del(evaluateAllKey(ctx));
 }
 
@@ -57,6 +59,8 @@ export interface PollOptions {
    * running one reads the same feed), `wait` (the default) waits for it and then reads.
    */
   whenBusy?: 'skip' | 'wait';
+  /** The `smk sync --once` pass reading (src/store/passes.ts): it waits for what its pages ask. */
+  pass?: string;
 }
 
 /** A poll that found the feed being read by another worker. */
@@ -94,7 +98,7 @@ async function lockedPoll(ctx: SyncContext, crm: CrmName, options: PollOptions):
 
 async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions): Promise<PollResult> {
   await ctx.clock.sync();
-  await evaluateAllIfPending(ctx);
+  await evaluateAllIfPending(ctx, options.pass);
   const connector = ctx.connectors[crm];
   const result: PollResult = { pages: 0, records: 0, removed: 0, full: false };
   const position = await ctx.cursors.get(crm);
@@ -108,7 +112,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
       const readAt = ctx.clock.now();
       // A full read is ingested as it goes, so that "read in full" (below) means "known to the
       // snapshot": creating people in the other CRM depends on it. A crash re-reads from the start.
-      await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems });
+      await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems, ...(options.pass ? { pass: options.pass } : {}) });
       streams.add(page.stream);
       result.pages += 1;
       result.records += page.fragments.length;
@@ -124,14 +128,14 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     // finished by the next poll.
     if (firstTime && otherRead) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
     await ctx.cursors.markSynced(crm, ctx.clock.now());
-    await evaluateAllIfPending(ctx);
+    await evaluateAllIfPending(ctx, options.pass);
     await finishRebuildIfDone(ctx);
     return result;
   }
 
   for await (const page of connector.changes(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin })) {
     const readAt = ctx.clock.now();
-    await handOn(ctx, crm, page, readAt);
+    await handOn(ctx, crm, page, readAt, options.pass);
     if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
     result.pages += 1;
     result.records += page.fragments.length;

@@ -36,6 +36,8 @@ export interface IngestJob {
   refs?: Array<{ object: 'contact' | 'Lead' | 'Contact'; id: string }>;
   /** Per ref id: the property changes a webhook named (all its events), to recognise our own echo. */
   changes?: Record<string, Array<{ property: string; value: string | null }>>;
+  /** The `smk sync --once` pass that queued this page (src/store/passes.ts): it waits for what the page asks. */
+  pass?: string;
 }
 export interface EvaluateJob {
   /** One lead: its job id is the lead's, so a burst of changes collapses into one evaluation. */
@@ -61,6 +63,15 @@ export interface ReconcileJob {
 export type WritePayload = RecordUpdate;
 export type CreatePayload = CreateRequest;
 export type TaskPayload = TaskRequest;
+
+/**
+ * BullMQ priorities: a job without one goes before every job with one, and a lower number before a
+ * higher (docs.bullmq.io/guide/jobs/prioritized; FIFO within one priority). Feed pages, SLA work,
+ * retries and reps' changes carry none. A webhook flood (a marketing import, a workflow touching
+ * thousands of contacts) waits behind them, and so do the evaluations it asks for; the bulk
+ * evaluations of a full read or a reconcile wait behind the flood.
+ */
+export const PRIORITY = { webhook: 10, bulk: 20 } as const;
 
 export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 8,
@@ -155,5 +166,9 @@ export function createQueues(connection: Redis, keyPrefix: string, onError: (que
  * every later add of that id was dropped for the 7 days failed jobs are kept).
  */
 export function evaluateJobOptions(leadId: string, extra: JobsOptions = {}): JobsOptions {
-  return { deduplication: { id: `lead-${leadId}`, keepLastIfActive: true }, ...extra };
+  // One deduplication id per priority: a waiting job keeps its own priority, so a rep's change
+  // folded into a flood's waiting job would wait behind the flood. An urgent request gets a job of
+  // its own instead (the flood's job then finds nothing left to do).
+  const id = extra.priority ? `lead-${leadId}@${extra.priority}` : `lead-${leadId}`;
+  return { deduplication: { id, keepLastIfActive: true }, ...extra };
 }

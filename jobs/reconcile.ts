@@ -5,6 +5,7 @@
  */
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { PRIORITY } from './queues.js';
 import { processPoll } from './poll.js';
 
 export interface ReconcileResult {
@@ -23,7 +24,7 @@ export async function processReconcile(
   const total = await ctx.leads.count();
   let done = 0;
   for await (const ids of ctx.leads.ids(1000)) {
-    await enqueueEvaluate(ctx, ids, 'reconcile');
+    await enqueueEvaluate(ctx, ids, 'reconcile', { priority: PRIORITY.bulk });
     done += ids.length;
     await options.onProgress?.(done, total);
   }

@@ -5,8 +5,10 @@
 import { backoffMs, CrmError, isCrmError, isRetryable } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import { countsSince } from '../src/store/counters.js';
+import type { PendingKind } from '../src/store/pending.js';
 import type { SyncContext } from './context.js';
 import { processPoll } from './poll.js';
+import { bothCrmsRead } from './read-state.js';
 import type { PollResult } from './poll.js';
 import type { QueueName } from './queues.js';
 import { startWorkers } from './workers.js';
@@ -143,6 +145,102 @@ export async function waitUntilIdle(
   return {};
 }
 
+/** What a pass has seen done so far (each only moves forward). */
+interface PassProgress {
+  jobs: Set<string>;
+  leads: Map<string, number>;
+  /** The pending entries of the pass's leads, taken once its leads are evaluated. */
+  writes?: Array<{ crm: CrmName; kind: PendingKind; keys: string[] }>;
+}
+
+const LOOKUP_CHUNK = 1000;
+
+/**
+ * The work of one pass still to do, by where it waits: its queued pages, the evaluations of the
+ * leads its reads changed (each at the version it saw), then the writes those evaluations
+ * planned. Whatever else is queued (a running service's webhook backlog, another pass) is not
+ * the pass's business, whichever worker runs it.
+ */
+export async function passOutstanding(ctx: SyncContext, pass: string, progress: PassProgress): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  let pages = 0;
+  for (const id of await ctx.passes.jobs(pass)) {
+    if (progress.jobs.has(id)) continue;
+    const state = await ctx.queues.ingest.getJobState(id);
+    // Done, or failed for good (then its records are in sync errors): removed jobs read 'unknown'.
+    if (state === 'completed' || state === 'failed' || state === 'unknown') progress.jobs.add(id);
+    else pages += 1;
+  }
+  if (pages > 0) out['its pages to ingest'] = pages;
+  // Before both CRMs are read in full nobody is evaluated (jobs/evaluate.ts): nothing is owed yet.
+  const watched = await ctx.passes.leads(pass);
+  if (await bothCrmsRead(ctx)) {
+    const open = [...watched].filter(([id, version]) => (progress.leads.get(id) ?? -1) < version);
+    let waiting = 0;
+    for (let i = 0; i < open.length; i += LOOKUP_CHUNK) {
+      const chunk = open.slice(i, i + LOOKUP_CHUNK);
+      const evaluated = await ctx.leads.evaluatedVersions(chunk.map(([id]) => id));
+      chunk.forEach(([id, version], j) => {
+        if ((evaluated[j] ?? 0) >= version) progress.leads.set(id, version);
+        else waiting += 1;
+      });
+    }
+    if (waiting > 0) out['its leads to evaluate'] = waiting;
+  }
+  if (Object.keys(out).length > 0) return out;
+  if (!progress.writes) {
+    const leadIds = new Set(watched.keys());
+    progress.writes = [];
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      for (const kind of ['write', 'create', 'task'] as const) progress.writes.push({ crm, kind, keys: await ctx.pending[crm][kind].keysOfLeads(leadIds) });
+    }
+  }
+  for (const entry of progress.writes) {
+    entry.keys = await ctx.pending[entry.crm][entry.kind].stillPending(entry.keys);
+    if (entry.keys.length > 0) out[`${entry.crm} pending ${entry.kind}s`] = entry.keys.length;
+  }
+  return out;
+}
+
+/**
+ * Waits until the pass's own work is done (see passOutstanding). Returns the paused CRMs when all
+ * that is left of it is writes waiting for a spent budget.
+ */
+export async function waitForPass(
+  ctx: SyncContext,
+  pass: string,
+  options: { timeoutMs?: number; onProgress?: (remaining: number) => void } = {},
+): Promise<{ paused?: PausedCrm[] }> {
+  const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const progress: PassProgress = { jobs: new Set(), leads: new Map() };
+  let pausedRounds = 0;
+  for (;;) {
+    const left = await passOutstanding(ctx, pass, progress);
+    const remaining = Object.values(left).reduce((a, b) => a + b, 0);
+    options.onProgress?.(remaining);
+    if (remaining === 0) return {};
+    const waitingCrms = new Set(Object.keys(left).map((place) => place.split(' ')[0]));
+    if ([...waitingCrms].every((crm) => crm === 'hubspot' || crm === 'salesforce')) {
+      const reports = await Promise.all([...waitingCrms].map((crm) => ctx.connectors[crm as CrmName].quota()));
+      pausedRounds = reports.every((r) => r.paused) ? pausedRounds + 1 : 0;
+      if (pausedRounds >= 2) {
+        const paused: PausedCrm[] = [];
+        for (const report of reports) {
+          const waiting = (await Promise.all(Object.values(ctx.pending[report.crm]).map((store) => store.size()))).reduce((a, b) => a + b, 0);
+          paused.push({ crm: report.crm, until: report.resumesAt ?? null, waiting });
+        }
+        return { paused };
+      }
+    }
+    if (Date.now() > deadline) {
+      const where = Object.entries(left).map(([k, n]) => `${n} in ${k}`).join(', ');
+      throw new Error(`sync did not finish within ${Math.round(timeoutMs / 1000)} s; still waiting: ${where}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** How often a pass tries one feed read that meets passing faults (a 503, a rate limit, an expired session). */
 export const FEED_ATTEMPTS = 6;
 
@@ -190,6 +288,7 @@ export async function syncOnce(
   const started = Date.now();
   const countsBefore = await ctx.counters.read();
   const workers = options.workers === false ? null : startWorkers(ctx, { queues: [...DRAINED_QUEUES, 'sla'] });
+  const pass = ctx.passes.open();
   try {
     const polls = {} as Record<CrmName, PollResult>;
     const maxRounds = options.maxRounds ?? 3;
@@ -200,6 +299,7 @@ export async function syncOnce(
       for (const crm of ['hubspot', 'salesforce'] as const) {
         let records = 0;
         const poll = await readFeed(ctx, crm, {
+          pass,
           full: round === 1 ? options.full : false,
           onPage: (n) => {
             records += n;
@@ -214,7 +314,7 @@ export async function syncOnce(
         const before = polls[crm];
         polls[crm] = before ? { ...poll, pages: before.pages + poll.pages, records: before.records + poll.records, removed: before.removed + poll.removed, full: before.full || poll.full } : poll;
       }
-      const idle = await waitUntilIdle(ctx, { timeoutMs: options.timeoutMs, stopWhenPaused: true, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
+      const idle = await waitForPass(ctx, pass, { timeoutMs: options.timeoutMs, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
       paused = idle.paused;
       if (paused) break;
       if ((await writeCount(ctx)) === writesBefore) break;
@@ -240,6 +340,7 @@ export async function syncOnce(
       ...(paused && paused.length > 0 ? { paused } : {}),
     };
   } finally {
+    await ctx.passes.close(pass).catch(() => undefined);
     await workers?.close();
   }
 }

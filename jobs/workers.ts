@@ -98,7 +98,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   };
 
   make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
-  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0 }), concurrency.ingest);
+  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0, via: job.name }), concurrency.ingest);
   make<EvaluateJob>('evaluate', (job) => {
     if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);
     if (!job.data.leadId) throw new Error(`evaluate job ${job.id ?? ''} names no lead`);
@@ -147,6 +147,12 @@ export async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, e
   const data = job.data as Partial<{ crm: CrmName; leadId: string }>;
   const records = queue === 'ingest' ? recordsOfIngest(job.data as IngestJob) : [];
   try {
+    // An evaluation given up on is reported below: a `sync --once` pass waiting on it stops waiting.
+    if (queue === 'evaluate') {
+      const leadIds = data.leadId ? [data.leadId] : ((job.data as { leadIds?: string[] }).leadIds ?? []);
+      const versions = await ctx.leads.versions(leadIds);
+      for (const [i, leadId] of leadIds.entries()) await ctx.leads.markEvaluated(leadId, versions[i] ?? 0);
+    }
     if (records.length > 0) {
       const crm = (job.data as IngestJob).crm;
       for (const record of records) {

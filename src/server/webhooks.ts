@@ -22,6 +22,7 @@ const ECHO_PROPERTIES = new Set<string>(['lifecyclestage', 'hubspot_owner_id', .
 import type { ParsedWebhook, WebhookRejection } from '../../connectors/hubspot/webhooks.js';
 import type { RecordProblem, RecordRef, RemovedRecord } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
+import { enqueueWebhookIngest } from '../../jobs/enqueue.js';
 import type { IngestJob } from '../../jobs/queues.js';
 import { HttpError, requestIdOf } from './http-errors.js';
 
@@ -242,7 +243,7 @@ export function webhooksRouter(ctx: SyncContext, options: WebhookRouterOptions =
         ...(work.problems.length > 0 ? { problems: work.problems } : {}),
       };
       try {
-        jobId = (await ctx.queues.ingest.add('webhook', job)).id ?? null;
+        jobId = await enqueueWebhookIngest(ctx, job);
       } catch (err) {
         // Not enqueued: forget the events so that HubSpot's retry of this delivery is taken.
         if (freshIds.size > 0) await ctx.redis.zrem(keys.events, ...[...freshIds].map((id) => `evt:${id}`)).catch(() => undefined);

@@ -14,6 +14,8 @@ export interface Keys {
   quotaPause(crm: string): string;
   lead(id: string): string;
   leadVersion(id: string): string;
+  /** The lead version its last evaluation saw (a pass of `smk sync --once` waits on it). */
+  leadEvaluated(id: string): string;
   leadIndex(): string;
   link(crm: string, object: string, id: string): string;
   emailIndex(email: string): string;
@@ -45,6 +47,7 @@ export function createKeys(prefix = 'smk'): Keys {
     quotaPause: (crm) => `${p}:quota:{${crm}}:pause`,
     lead: (id) => `${p}:lead:${id}`,
     leadVersion: (id) => `${p}:lead-version:${id}`,
+    leadEvaluated: (id) => `${p}:lead-evaluated:${id}`,
     leadIndex: () => `${p}:leads`,
     link: (crm, object, id) => `${p}:link:${crm}:${object}:${id}`,
     emailIndex: (email) => `${p}:email:${email}`,

@@ -46,6 +46,12 @@ export function leadIdFor(crm: CrmName, object: string, recordId: string): strin
   return `L${createHash('sha256').update(`${crm}:${object}:${recordId}`).digest('hex').slice(0, 20)}`;
 }
 
+const SET_IF_GREATER = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+`;
+
 export class LeadStore {
   constructor(
     private readonly redis: Redis,
@@ -77,7 +83,7 @@ export class LeadStore {
   }
 
   async delete(leadId: string): Promise<void> {
-    await this.redis.multi().del(this.keys.lead(leadId)).zrem(this.keys.leadIndex(), leadId).del(this.keys.leadVersion(leadId)).exec();
+    await this.redis.multi().del(this.keys.lead(leadId)).zrem(this.keys.leadIndex(), leadId).del(this.keys.leadVersion(leadId)).del(this.keys.leadEvaluated(leadId)).exec();
   }
 
   async linkOf(crm: CrmName, object: string, recordId: string): Promise<string | null> {
@@ -113,6 +119,28 @@ export class LeadStore {
 
   async version(leadId: string): Promise<number> {
     return Number((await this.redis.get(this.keys.leadVersion(leadId))) ?? 0);
+  }
+
+  /** Each lead's version now (0 for a lead no ingest changed yet), in one round trip. */
+  async versions(leadIds: readonly string[]): Promise<number[]> {
+    if (leadIds.length === 0) return [];
+    const raws = await this.redis.mget(leadIds.map((id) => this.keys.leadVersion(id)));
+    return raws.map((raw) => Number(raw ?? 0));
+  }
+
+  /**
+   * Records that the lead's evaluation is done up to `version` (or given up, when its job ran out of
+   * attempts: the failure is in sync errors). Never moves back.
+   */
+  async markEvaluated(leadId: string, version: number): Promise<void> {
+    await this.redis.eval(SET_IF_GREATER, 1, this.keys.leadEvaluated(leadId), version);
+  }
+
+  /** The version each lead's last evaluation saw (0: never evaluated). */
+  async evaluatedVersions(leadIds: readonly string[]): Promise<number[]> {
+    if (leadIds.length === 0) return [];
+    const raws = await this.redis.mget(leadIds.map((id) => this.keys.leadEvaluated(id)));
+    return raws.map((raw) => Number(raw ?? 0));
   }
 
   async count(): Promise<number> {

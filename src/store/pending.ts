@@ -191,6 +191,29 @@ export class PendingStore<T> {
     return this.redis.zcount(this.idsKey, '-inf', now);
   }
 
+  /** The keys of the entries (pending or being written) that belong to one of `leadIds`. */
+  async keysOfLeads(leadIds: ReadonlySet<string>): Promise<string[]> {
+    const out: string[] = [];
+    if (leadIds.size === 0) return out;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.dataKey, cursor, 'COUNT', 500);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const entry = JSON.parse(flat[i + 1] as string) as { leadId?: string };
+        if (entry.leadId && leadIds.has(entry.leadId)) out.push(flat[i] as string);
+      }
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /** Which of `keys` are still pending or being written. */
+  async stillPending(keys: readonly string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const raws = await this.redis.hmget(this.dataKey, ...keys);
+    return keys.filter((_, i) => raws[i] !== null);
+  }
+
   async size(): Promise<number> {
     return this.redis.zcard(this.idsKey);
   }

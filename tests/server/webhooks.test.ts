@@ -180,7 +180,7 @@ describe('the signed URI behind a proxy (SMK_PUBLIC_URL)', () => {
     expect(local.status).toBe(401);
     const res = await postWebhook(h.url, body, { signedUri: `${publicUrl}/webhooks/hubspot` });
     expect(res.status).toBe(200);
-    const jobs = await h.ctx.queues.ingest.getJobs(['waiting']);
+    const jobs = await h.ctx.queues.ingest.getJobs(['waiting', 'prioritized']);
     expect(jobs.map((j) => j.data.refs)).toEqual([[{ object: 'contact', id: '901' }]]);
   });
 });
