@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { CrmConnector, TaskRequest, CrmOwner } from '../connectors/types.js';
 import type { AppConfig } from '../src/config.js';
 import { effectiveOwnership } from '../src/config.js';
@@ -92,7 +93,14 @@ export interface SyncContext {
   owners: OwnerDirectory;
 }
 
-/** Maps owners across the CRMs by email; refreshed from both CRMs every few minutes. */
+const ownerSchema = z.object({ id: z.string(), email: z.string().nullable(), name: z.string(), active: z.boolean() });
+const sharedOwnersSchema = z.object({ at: z.number(), byCrm: z.object({ hubspot: z.array(ownerSchema), salesforce: z.array(ownerSchema) }) });
+
+/**
+ * Maps owners across the CRMs by email; refreshed from both CRMs every few minutes. The lists are
+ * shared through Redis: every process (workers, and a web process that runs none) reads the
+ * copy another one fetched, so the CRMs are asked once per period, not once per process.
+ */
 export class OwnerDirectory {
   private byCrm: Record<CrmName, CrmOwner[]> = { hubspot: [], salesforce: [] };
   private loadedAt = 0;
@@ -100,19 +108,43 @@ export class OwnerDirectory {
   constructor(
     private readonly connectors: Connectors,
     private readonly logger: Logger,
+    private readonly shared?: { redis: Redis; key: string },
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
   async refresh(force = false): Promise<void> {
     if (!force && Date.now() - this.loadedAt < this.ttlMs) return;
+    if (!force && (await this.loadShared())) return;
+    let fetched = false;
     for (const crm of ['hubspot', 'salesforce'] as const) {
       try {
         this.byCrm[crm] = await this.connectors[crm].owners();
+        fetched = true;
       } catch (err) {
         this.logger.warn({ crm, err: err instanceof Error ? err.message : String(err) }, 'could not list owners');
       }
     }
     this.loadedAt = Date.now();
+    if (fetched && this.shared) {
+      await this.shared.redis.set(this.shared.key, JSON.stringify({ at: this.loadedAt, byCrm: this.byCrm }), 'EX', 86_400).catch(() => undefined);
+    }
+  }
+
+  /** Takes the copy in Redis when it is fresh enough; false when there is none or it is old. */
+  private async loadShared(): Promise<boolean> {
+    if (!this.shared) return false;
+    const raw = await this.shared.redis.get(this.shared.key).catch(() => null);
+    if (!raw) return false;
+    let parsed: ReturnType<typeof sharedOwnersSchema.safeParse>;
+    try {
+      parsed = sharedOwnersSchema.safeParse(JSON.parse(raw));
+    } catch {
+      return false;
+    }
+    if (!parsed.success || Date.now() - parsed.data.at >= this.ttlMs) return false;
+    this.byCrm = parsed.data.byCrm;
+    this.loadedAt = parsed.data.at;
+    return true;
   }
 
   /** The same person's owner id in `to`, matched by email (case-insensitive). */
@@ -166,6 +198,6 @@ export function createSyncContext(input: {
     clock: input.clock ?? systemClock,
     logger: input.logger,
     ownership: effectiveOwnership(input.config.file.sync),
-    owners: new OwnerDirectory(input.connectors, input.logger),
+    owners: new OwnerDirectory(input.connectors, input.logger, { redis, key: keys.meta('owners') }),
   };
 }

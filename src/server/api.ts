@@ -59,7 +59,9 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
 
   router.get('/reports/sla', async (_req, res) => {
     const sla = (await data.reports()).sla;
-    // Owner names for the table, from the directory the workers keep (no CRM call from here).
+    // Owner names for the table: the directory's copy in Redis, which workers keep fresh; a web
+    // process without workers lists the owners itself, at most once in the directory's period.
+    await ctx.owners.refresh();
     const names = new Map(CRM_NAMES.flatMap((crm) => ctx.owners.list(crm).map((o) => [o.id, o.name] as const)));
     res.json({ ...sla, byOwner: sla.byOwner.map((row) => ({ ...row, ownerName: names.get(row.ownerId) ?? null })) });
   });

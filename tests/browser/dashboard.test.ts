@@ -24,8 +24,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
 
   beforeAll(async () => {
     h = await startHarness('browser', { server: { cacheTtlMs: 500 } });
+    // The web process lists owners itself when nobody did (a `smk start --no-workers` has no workers).
     h.connectors.salesforce.owners = async () => OWNERS;
-    await h.ctx.owners.refresh(true);
     ({ errorIds } = await seedDashboard(h.ctx, Date.now()));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -74,6 +74,24 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     expect(await text('#sla-compliance')).toBe(EXPECTED.sla.compliance);
     expect(await text('#sla-median')).toBe(EXPECTED.sla.median);
     expect(await page.locator('#sla-owners tbody th').allTextContents()).toEqual(expect.arrayContaining(['Dana Reyes', 'Sam Okafor', 'Lee Park']));
+  });
+
+  it('clips no table: each shows how many rows it holds, and all of them on request', async () => {
+    const owners = page.locator('#sla-owners tbody tr');
+    expect(await owners.count()).toBe(10);
+    expect(await page.locator('#sla-owners-more').count()).toBe(1);
+    expect(await text('#sla-owners-more')).toContain('Showing 10 of 14 owners');
+    await page.getByRole('button', { name: 'Show all 14 owners' }).click();
+    await expect.poll(() => owners.count()).toBe(14);
+    // Nothing scrolls inside a card, where rows would hide below its edge or columns past its side.
+    const clipped = await page.$$eval('.table-wrap', (wraps) => wraps.filter((w) => w.scrollHeight > w.clientHeight + 1 || w.scrollWidth > w.clientWidth + 1).map((w) => w.querySelector('table')?.id ?? '?'));
+    expect(clipped).toEqual([]);
+    // The choice holds across the page's refresh every few seconds.
+    const updated = await text('#updated');
+    await expect.poll(() => text('#updated'), { timeout: 15_000 }).not.toBe(updated);
+    expect(await owners.count()).toBe(14);
+    await page.getByRole('button', { name: 'Show the first 10 owners' }).click();
+    await expect.poll(() => owners.count()).toBe(10);
   });
 
   it('shows sales feedback with reject reasons', async () => {

@@ -18,6 +18,18 @@ export const OWNERS = [
   { id: '005000000000001AAA', email: 'dana.reyes@example.com', name: 'Dana Reyes', active: true },
   { id: '005000000000002AAA', email: 'sam.okafor@example.com', name: 'Sam Okafor', active: true },
   { id: '005000000000003AAA', email: 'lee.park@example.com', name: 'Lee Park', active: true },
+  // More owners than the by-owner table shows at first (it says so, and shows them all on request).
+  { id: '005000000000004AAA', email: 'ines.moreau@example.com', name: 'Ines Moreau', active: true },
+  { id: '005000000000005AAA', email: 'tom.becker@example.com', name: 'Tom Becker', active: true },
+  { id: '005000000000006AAA', email: 'aiko.tanaka@example.com', name: 'Aiko Tanaka', active: true },
+  { id: '005000000000007AAA', email: 'omar.haddad@example.com', name: 'Omar Haddad', active: true },
+  { id: '005000000000008AAA', email: 'priya.nair@example.com', name: 'Priya Nair', active: true },
+  { id: '005000000000009AAA', email: 'jonas.berg@example.com', name: 'Jonas Berg', active: true },
+  { id: '005000000000010AAA', email: 'marta.silva@example.com', name: 'Marta Silva', active: true },
+  { id: '005000000000011AAA', email: 'kwame.mensah@example.com', name: 'Kwame Mensah', active: true },
+  { id: '005000000000012AAA', email: 'sofia.rossi@example.com', name: 'Sofia Rossi', active: true },
+  { id: '005000000000013AAA', email: 'liam.walsh@example.com', name: 'Liam Walsh', active: true },
+  { id: '005000000000014AAA', email: 'yara.nassar@example.com', name: 'Yara Nassar', active: true },
 ];
 
 const SOURCES = ['Webinar', 'Paid search', 'Organic search', 'Partner referral'];

@@ -10,7 +10,18 @@
   const WRITE_HEADERS = { 'X-SMK-Requested-With': 'dashboard', 'Content-Type': 'application/json' };
   const Charts = window.SmkCharts;
   const numberFormat = new Intl.NumberFormat('en-US');
-  const state = { breakdown: 'source', funnel: null, timer: null, busy: false, again: false, errorFilter: null };
+  const state = { breakdown: 'source', funnel: null, timer: null, busy: false, again: false, errorFilter: null, expanded: {} };
+  /**
+   * How many rows a table shows before its "Show all" button (what is left out is said, never
+   * hidden below the card's edge), and the noun its rows are counted in.
+   */
+  const TABLES = {
+    'funnel-breakdown': { first: 12, noun: 'rows' },
+    'sla-owners': { first: 10, noun: 'owners' },
+    'fb-sources': { first: 8, noun: 'sources' },
+    'queue-table': { first: Infinity, noun: 'queues' },
+    'error-table': { first: 25, noun: 'errors' },
+  };
 
   const $ = (id) => document.getElementById(id);
   const num = (n) => (typeof n === 'number' ? numberFormat.format(n) : '–');
@@ -53,13 +64,52 @@
     return cell;
   }
 
-  function fillTable(tableId, rows, build) {
-    const body = $(tableId).querySelector('tbody');
-    body.replaceChildren(...rows.map((r) => {
+  /**
+   * Fills a table with its first rows (TABLES) and, when there are more, says how many and offers
+   * them all; `total` is the count behind the rows when the API sent only some (the error list).
+   */
+  function fillTable(tableId, rows, build, total) {
+    const table = $(tableId);
+    const spec = TABLES[tableId] || { first: Infinity, noun: 'rows' };
+    const shown = state.expanded[tableId] ? rows : rows.slice(0, spec.first);
+    table.querySelector('tbody').replaceChildren(...shown.map((r) => {
       const tr = document.createElement('tr');
       build(r, tr);
       return tr;
     }));
+    const wrap = table.closest('.table-wrap') || table;
+    let more = $(`${tableId}-more`);
+    const all = typeof total === 'number' ? total : rows.length;
+    if (rows.length <= spec.first && all <= rows.length) {
+      if (more) more.remove();
+      return;
+    }
+    if (!more) {
+      more = document.createElement('p');
+      more.id = `${tableId}-more`;
+      more.className = 'table-more';
+      wrap.after(more);
+    }
+    const note = document.createElement('span');
+    note.textContent = `Showing ${num(shown.length)} of ${num(all)} ${spec.noun}`;
+    const parts = [note];
+    if (rows.length > spec.first) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link-button';
+      button.textContent = state.expanded[tableId] ? `Show the first ${spec.first} ${spec.noun}` : `Show all ${num(rows.length)} ${spec.noun}`;
+      button.addEventListener('click', () => {
+        state.expanded[tableId] = !state.expanded[tableId];
+        fillTable(tableId, rows, build, total);
+      });
+      parts.push(button);
+    }
+    if (all > rows.length) {
+      const csv = document.createElement('span');
+      csv.textContent = `(the newest ${num(rows.length)} are listed here; the CSV has them all)`;
+      parts.push(csv);
+    }
+    more.replaceChildren(...parts.flatMap((p, i) => (i === 0 ? [p] : [document.createTextNode(' · '), p])));
   }
 
   function place(containerId, node) {
@@ -102,7 +152,7 @@
 
   function renderBreakdown() {
     if (!state.funnel) return;
-    const rows = (state.breakdown === 'source' ? state.funnel.bySource : state.funnel.byCampaign).slice(0, 12);
+    const rows = state.breakdown === 'source' ? state.funnel.bySource : state.funnel.byCampaign;
     setText('breakdown-name', state.breakdown);
     fillTable('funnel-breakdown', rows, (r, tr) => {
       tr.append(th(r.key), td(num(r.leads), 'num'), td(num(r.mql), 'num'), td(num(r.sal), 'num'), td(num(r.sql), 'num'), td(num(r.opportunity), 'num'), td(num(r.customer), 'num'), td(pct(r.leads ? r.mql / r.leads : null), 'num'));
@@ -121,8 +171,8 @@
     setText('sla-met', num(sla.met));
     setText('sla-breached', num(sla.breached));
     setText('sla-running', num(sla.running));
-    fillTable('sla-owners', sla.byOwner.slice(0, 10), (r, tr) => {
-      tr.append(th(r.ownerName || r.ownerId), td(num(r.met), 'num'), td(num(r.breached), 'num'), td(num(r.running), 'num'), td(pct(r.compliance), 'num'), td(duration(r.medianFirstTouchMs), 'num'));
+    fillTable('sla-owners', sla.byOwner, (r, tr) => {
+      tr.append(th(r.ownerName || r.ownerId), td(num(r.met), 'num'), td(num(r.breached), 'num'), td(num(r.running), 'num'), td(pct(r.compliance), 'num'), td(duration(r.medianFirstTouchMs), 'num wrap'));
     });
   }
 
@@ -135,7 +185,7 @@
     setText('fb-quality', fb.averageQuality === null ? '–' : String(fb.averageQuality));
     const reasons = fb.reasons.slice(0, 6).map((r, i) => ({ key: `reason-${i}`, label: r.reason, value: r.count }));
     place('reasons-chart', Charts.barChart(reasons, { summary: 'Reject reasons', format: num, width: 560, labelWidth: 190, valueWidth: 60, barHeight: 20, gap: 8, color: '#b42318', empty: 'No rejections yet' }));
-    fillTable('fb-sources', fb.bySource.slice(0, 8), (r, tr) => {
+    fillTable('fb-sources', fb.bySource, (r, tr) => {
       tr.append(th(r.source), td(num(r.handedOff), 'num'), td(pct(r.acceptRate), 'num'), td(pct(r.rejectRate), 'num'), td(r.reasons[0] ? r.reasons[0].reason : '–'));
     });
   }
@@ -246,7 +296,7 @@
       button.addEventListener('click', () => retry(e.id, button));
       action.append(button);
       tr.append(td(e.crm), td(record || '–'), td(e.code, 'code'), message, td(num(e.attempts), 'num'), td(ago(e.lastSeen), 'nowrap'), action);
-    });
+    }, list.total);
   }
 
   /** The chosen category as query parameters (prefix '?' or '&'), or ''. */
