@@ -215,6 +215,15 @@ export interface StoredTokens {
 }
 
 /** Tokens at rest are encrypted by the implementation (src/store). */
+/**
+ * One token refresh at a time for a CRM, across every worker process (the service implements it
+ * with a Redis lock beside the TokenStore). `fn` runs while the lock is held; the implementation
+ * waits for another holder and rejects when it cannot get the lock in time.
+ */
+export interface RefreshLock {
+  withRefreshLock<T>(crm: CrmName, fn: () => Promise<T>): Promise<T>;
+}
+
 export interface TokenStore {
   get(crm: CrmName): Promise<StoredTokens | null>;
   set(crm: CrmName, tokens: StoredTokens): Promise<void>;

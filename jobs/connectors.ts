@@ -12,7 +12,7 @@ import type { CrmName } from '../src/model/lead.js';
 import type { EnvConfig, SyncConfig } from '../src/config.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { createSalesforceConnector } from '../connectors/salesforce/index.js';
-import type { RefreshLock } from '../connectors/hubspot/index.js';
+import type { RefreshLock } from '../connectors/types.js';
 import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from '../connectors/types.js';
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
@@ -64,6 +64,7 @@ export async function createConnectors(input: {
     ...(jwt ? { jwt } : {}),
     version: env.SALESFORCE_API_VERSION,
     tokens: tokens ?? undefined,
+    refreshLock: tokens ?? undefined,
     gate,
     logger,
     bulkThreshold: input.sync.bulkThreshold,

@@ -28,21 +28,13 @@
  *   https://developers.hubspot.com/changelog/v1-oauth-api-deprecation]; @hubspot/api-client 13.5
  *   has no client for the new path.
  */
-import type { CrmName } from '../../src/model/lead.js';
-import type { ConnectorLogger, StoredTokens, TokenStore } from '../types.js';
+import type { ConnectorLogger, RefreshLock, StoredTokens, TokenStore } from '../types.js';
 import { CrmError, isCrmError } from '../errors.js';
 import { toCrmError } from './errors.js';
 
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 
-/**
- * One token refresh at a time for a CRM, across every worker process (the service implements it
- * with a Redis lock beside the TokenStore). `fn` runs while the lock is held; the implementation
- * waits for another holder and rejects when it cannot get the lock in time.
- */
-export interface RefreshLock {
-  withRefreshLock<T>(crm: CrmName, fn: () => Promise<T>): Promise<T>;
-}
+export type { RefreshLock } from '../types.js';
 
 export interface AuthOptions {
   /** A private-app token (HUBSPOT_ACCESS_TOKEN). When set, it is used as is and never refreshed. */

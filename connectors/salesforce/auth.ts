@@ -13,8 +13,8 @@ import { sign } from 'node:crypto';
 import type { Connection } from 'jsforce';
 import { OAuth2 } from 'jsforce';
 import { z } from 'zod';
-import { CrmError } from '../errors.js';
-import type { ConnectorLogger, StoredTokens, TokenStore } from '../types.js';
+import { CrmError, isCrmError } from '../errors.js';
+import type { ConnectorLogger, RefreshLock, StoredTokens, TokenStore } from '../types.js';
 
 export interface JwtBearerOptions {
   /** The integration user's username (the assertion's `sub`). */
@@ -50,6 +50,12 @@ export interface SessionOptions {
   clientSecret?: string;
   jwt?: JwtBearerOptions;
   tokens?: TokenStore;
+  /**
+   * One refresh at a time across workers. With refresh token rotation on, each refresh spends the
+   * refresh token it used [https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm]:
+   * a second worker refreshing at the same moment would be refused (invalid_grant).
+   */
+  refreshLock?: RefreshLock;
   logger?: ConnectorLogger;
   /** Failed refreshes allowed in `windowMs` before the session is declared dead (default 2 in 10 min). */
   maxFailedRefreshes?: number;
@@ -209,6 +215,19 @@ export class SessionManager {
   private async refresh(conn: Connection): Promise<string> {
     if (this.deadError) throw this.fail(this.deadError);
     if (this.limitReached()) throw this.latch(conn, 'Salesforce keeps rejecting fresh sessions (401 after every refresh)');
+    const lock = this.options.refreshLock;
+    if (!lock) return this.refreshHolding(conn);
+    try {
+      return await lock.withRefreshLock('salesforce', () => this.refreshHolding(conn));
+    } catch (err) {
+      if (isCrmError(err) || isDefinitiveOAuthError(err)) throw err;
+      // The lock itself failed (Redis, or another worker held it too long): a passing fault.
+      throw this.fail(new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: `could not take the token refresh lock: ${err instanceof Error ? err.message : String(err)}` }, { cause: err }));
+    }
+  }
+
+  /** Runs under the refresh lock when there is one: reads the store afresh, so another worker's refresh is seen. */
+  private async refreshHolding(conn: Connection): Promise<string> {
     const failing = conn.accessToken;
 
     // Another worker may have refreshed already (one TokenStore for all): take its session instead

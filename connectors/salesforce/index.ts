@@ -19,6 +19,7 @@ import type {
   RecordUpdate,
   SchemaReport,
   TaskRequest,
+  RefreshLock,
   TokenStore,
   WriteOutcome,
 } from '../types.js';
@@ -55,6 +56,8 @@ export interface SalesforceConnectorOptions {
   jwt?: JwtBearerOptions;
   /** Where refreshed tokens are kept (encrypted by the implementation). */
   tokens?: TokenStore;
+  /** Serialises refreshes across workers (with refresh token rotation, two at once would spend one token twice). */
+  refreshLock?: RefreshLock;
   gate: QuotaGate;
   logger?: ConnectorLogger;
   mapping?: SalesforceMappingOptions;
@@ -116,6 +119,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     clientSecret: options.clientSecret,
     jwt: options.jwt,
     tokens: options.tokens,
+    refreshLock: options.refreshLock,
     gate: options.gate,
     logger: options.logger,
     version: options.version ?? DEFAULT_API_VERSION,

@@ -59,6 +59,8 @@ export interface AuthOptions {
   jwtPublicKey?: string;
   /** Resolves a JWT `sub` (username) to a user id. */
   userByUsername: (username: string) => string | undefined;
+  /** The connected app's "refresh token rotation": each refresh issues a new refresh token and spends the old. */
+  rotateRefreshTokens?: boolean;
 }
 
 const CODE_TTL_MS = 15 * 60_000;
@@ -175,6 +177,15 @@ export class AuthState {
     this.checkClient(p.client_id, p.client_secret, false);
     const entry = this.refreshTokens.get(p.refresh_token);
     if (!entry || entry.revoked) throw new OAuthError('invalid_grant', 'expired access/refresh token');
+    if (this.options.rotateRefreshTokens) {
+      // Refresh token rotation (a connected-app OAuth setting): every refresh answers with a new
+      // refresh token, and the one used is invalidated; sessions already issued stay valid
+      // [https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm].
+      entry.revoked = true;
+      const rotated = this.issueRefreshToken(entry.userId);
+      const accessToken = this.issueAccessToken(entry.userId, rotated);
+      return this.tokenResponse(entry.userId, accessToken, baseUrl, { refresh_token: rotated });
+    }
     const accessToken = this.issueAccessToken(entry.userId, p.refresh_token);
     // No rotation: the response carries no new refresh_token.
     return this.tokenResponse(entry.userId, accessToken, baseUrl);

@@ -56,6 +56,8 @@ export interface SalesforceSandboxOptions {
   clock?: SandboxClock;
   /** PEM public key JWT bearer assertions must be signed with (signatures unchecked when absent). */
   jwtPublicKey?: string;
+  /** The connected app rotates refresh tokens (off by default, as in a new connected app). */
+  rotateRefreshTokens?: boolean;
 }
 
 export interface SalesforceSandbox {
@@ -133,6 +135,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     defaultUserId: INTEGRATION_USER.Id,
     jwtPublicKey: options.jwtPublicKey,
+    rotateRefreshTokens: options.rotateRefreshTokens ?? false,
     userByUsername: (username) => store.list('User').find((u) => String(u.Username).toLowerCase() === username.toLowerCase())?.Id as string | undefined,
   });
   const usage = new ApiUsage(clock, options.dailyApiLimit ?? 100_000);
