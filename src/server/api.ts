@@ -54,7 +54,9 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
   });
 
   router.get('/reports/funnel', async (_req, res) => {
-    res.json((await data.reports()).funnel);
+    const reports = await data.reports();
+    // Marketing's side of the agreement sits with the funnel it feeds.
+    res.json({ ...reports.funnel, mqlTarget: reports.mqlTarget });
   });
 
   router.get('/reports/sla', async (_req, res) => {

@@ -6,6 +6,8 @@
  */
 import type { Lead, SlaStatus, Stage } from '../model/lead.js';
 import { STAGES } from '../model/lead.js';
+import type { TargetsConfig } from '../rules/config.js';
+import { mqlProgress } from '../rules/targets.js';
 import type { AuditEvent } from '../store/events.js';
 
 export const FUNNEL_STEPS = ['leads', 'mql', 'sal', 'sql', 'opportunity', 'customer'] as const;
@@ -173,8 +175,27 @@ function bucket<T>(map: Map<string, T>, key: string, make: () => T): T {
   return b;
 }
 
+/**
+ * Marketing's side of the agreement for the month under way (in the targets' zone): the MQLs so
+ * far against the month's target, and the pace: the target pro rata to the share of the month gone.
+ */
+export interface MqlTargetReport {
+  month: string;
+  /** null when smarketing.yaml sets no target. */
+  target: number | null;
+  actual: number;
+  expectedByNow: number | null;
+  remaining: number | null;
+  /** The month's MQLs if the pace so far continues. */
+  projected: number;
+  pace: 'on-track' | 'behind' | 'no-target';
+  /** MQLs short of the pro-rata target (0 on track); null without a target. */
+  behindBy: number | null;
+}
+
 export interface Reports {
   funnel: FunnelReport;
+  mqlTarget: MqlTargetReport;
   sla: SlaReport;
   feedback: FeedbackReport;
   /** Leads per current stage (`none` = not evaluated yet), for metrics. */
@@ -197,6 +218,20 @@ export class ReportBuilder {
   private readonly stages = Object.fromEntries([...STAGES, 'none'].map((s) => [s, 0])) as Record<Stage | 'none', number>;
   private readonly slaStatus: Record<SlaStatus, number> = { none: 0, running: 0, met: 0, breached: 0 };
   private events: EventCounts = countEvents([]);
+  /** MQL dates of the month under way only: a large store's whole history is never held. */
+  private readonly mqlDates: string[] = [];
+  private readonly targets: TargetsConfig;
+  private readonly now: Date;
+  private readonly month: { from: number; to: number };
+
+  constructor(options: { targets?: TargetsConfig; now?: Date } = {}) {
+    this.targets = options.targets ?? { months: {}, tz: 'UTC' };
+    this.now = options.now ?? new Date();
+    const month = mqlProgress([], this.targets, this.now);
+    const start = Date.parse(`${month.month}-01T00:00:00Z`);
+    // A day either side of the UTC month covers every zone; mqlProgress judges each date exactly.
+    this.month = { from: start - 86_400_000, to: start + 32 * 86_400_000 };
+  }
 
   addLeads(leads: Iterable<Lead>): this {
     for (const lead of leads) this.addLead(lead);
@@ -210,6 +245,11 @@ export class ReportBuilder {
 
   addLead(lead: Lead): void {
     this.leads += 1;
+    for (const entry of lead.stage?.history ?? []) {
+      if (entry.stage !== 'mql') continue;
+      const at = Date.parse(entry.at);
+      if (at >= this.month.from && at < this.month.to) this.mqlDates.push(entry.at);
+    }
     this.stages[lead.stage?.current ?? 'none'] += 1;
     const source = label(lead.marketing.source, NO_SOURCE);
     const rank = furthestRank(lead);
@@ -258,7 +298,19 @@ export class ReportBuilder {
     });
     const rows = (map: Map<string, FunnelCounts>): FunnelRow[] =>
       [...map].map(([key, counts]) => ({ key, ...counts })).sort((a, b) => b.leads - a.leads || a.key.localeCompare(b.key));
+    const progress = mqlProgress(this.mqlDates, this.targets, this.now);
+    const mqlTarget: MqlTargetReport = {
+      month: progress.month,
+      target: progress.target,
+      actual: progress.count,
+      expectedByNow: progress.expectedByNow,
+      remaining: progress.remaining,
+      projected: progress.projected,
+      pace: progress.onTrack === null ? 'no-target' : progress.onTrack ? 'on-track' : 'behind',
+      behindBy: progress.expectedByNow === null ? null : Math.max(0, progress.expectedByNow - progress.count),
+    };
     return {
+      mqlTarget,
       funnel: { steps, overallConversion: ratio(this.funnel.customer, this.funnel.leads), bySource: rows(this.bySource), byCampaign: rows(this.byCampaign) },
       sla: {
         ...finishSla(this.sla),

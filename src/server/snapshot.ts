@@ -134,7 +134,7 @@ export class ServerData {
   }
 
   private async computeReports(): Promise<Reports> {
-    const builder = new ReportBuilder();
+    const builder = new ReportBuilder({ targets: this.ctx.config.file.targets, now: new Date(this.ctx.clock.now()) });
     for await (const page of this.ctx.leads.all(500)) builder.addLeads(page.map((s) => s.lead));
     builder.setEvents(await this.readNewEvents());
     return builder.build();

@@ -4,8 +4,11 @@
  * error from its row, and keep a screenshot for a human to look at.
  * Skipped only on a developer machine without /usr/bin/chromium; in CI (CI set) it must run.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DateTime } from 'luxon';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +26,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
   let errorIds: string[] = [];
 
   beforeAll(async () => {
-    h = await startHarness('browser', { server: { cacheTtlMs: 500 } });
+    // Marketing's monthly MQL target, as an admin sets it in smarketing.yaml.
+    const config = join(mkdtempSync(join(tmpdir(), 'smk-browser-')), 'smarketing.yaml');
+    writeFileSync(config, 'targets:\n  mqlPerMonth: 40\n  tz: America/New_York\n');
+    h = await startHarness('browser', { server: { cacheTtlMs: 500 }, env: { SMK_CONFIG: config } });
     // The web process lists owners itself when nobody did (a `smk start --no-workers` has no workers).
     h.connectors.salesforce.owners = async () => OWNERS;
     ({ errorIds } = await seedDashboard(h.ctx, Date.now()));
@@ -74,6 +80,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     expect(await text('#sla-compliance')).toBe(EXPECTED.sla.compliance);
     expect(await text('#sla-median')).toBe(EXPECTED.sla.median);
     expect(await page.locator('#sla-owners tbody th').allTextContents()).toEqual(expect.arrayContaining(['Dana Reyes', 'Sam Okafor', 'Lee Park']));
+  });
+
+  it("shows marketing's MQL target beside the funnel, with its pace", async () => {
+    const month = DateTime.now().setZone(h.ctx.config.file.targets.tz).toFormat('LLLL');
+    const target = await text('#mql-target');
+    expect(target).toContain(`MQL target for ${month}`);
+    expect(target).toMatch(/\d+ of \d+/);
+    expect(target).toMatch(/on track|behind by \d+/);
   });
 
   it('clips no table: each shows how many rows it holds, and all of them on request', async () => {

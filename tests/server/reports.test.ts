@@ -191,3 +191,28 @@ describe('how each CRM is connected, for the dashboard card', () => {
     expect(result.oauthInstall).toBe(oauthInstall);
   });
 });
+
+describe("the MQL target: marketing's side of the agreement, with its pace", () => {
+  const targets = { mqlPerMonth: 40, months: { '2025-03': 30 }, tz: 'America/New_York' };
+  // 2025-03-16 12:00 New York: 15.5 of 31 days gone, half the month.
+  const now = new Date('2025-03-16T16:00:00.000Z');
+  const mqlAt = (id: string, iso: string): Lead =>
+    makeLead(id, { stage: { current: 'mql', history: [{ stage: 'mql', at: iso, cause: 'test' }] }, marketing: { engagement: [] } });
+
+  it('counts the MQLs of the month in the targets zone and says how far behind the pace it is', () => {
+    const leads = [
+      ...Array.from({ length: 9 }, (_, i) => mqlAt(`L${i}`, `2025-03-${String(2 + i).padStart(2, '0')}T15:00:00.000Z`)),
+      // 23:30 on 28 February in New York is February there, though March in UTC.
+      mqlAt('Lfeb', '2025-03-01T04:30:00.000Z'),
+      mqlAt('Lapr', '2025-04-01T04:30:00.000Z'),
+    ];
+    const report = new ReportBuilder({ targets, now }).addLeads(leads).build().mqlTarget;
+    expect(report).toEqual({ month: '2025-03', target: 30, actual: 9, expectedByNow: 15, remaining: 21, projected: 18, pace: 'behind', behindBy: 6 });
+  });
+
+  it('is on track at or above the pro-rata target, and says there is no target when none is set', () => {
+    const leads = Array.from({ length: 15 }, (_, i) => mqlAt(`L${i}`, `2025-03-0${1 + (i % 9)}T15:00:00.000Z`));
+    expect(new ReportBuilder({ targets, now }).addLeads(leads).build().mqlTarget).toMatchObject({ actual: 15, pace: 'on-track', behindBy: 0 });
+    expect(new ReportBuilder({ targets: { months: {}, tz: 'UTC' }, now }).addLeads(leads).build().mqlTarget).toMatchObject({ target: null, actual: 15, pace: 'no-target', behindBy: null });
+  });
+});

@@ -138,6 +138,7 @@
   function renderFunnel(funnel) {
     state.funnel = funnel;
     setText('funnel-overall', pct(funnel.overallConversion));
+    renderTarget(funnel.mqlTarget);
     const colors = ['#5b6b8c', '#2f6fde', '#2458b8', '#6a3fc7', '#0f7b8a', '#1f7a3d'];
     const items = funnel.steps.map((s, i) => ({
       key: s.step,
@@ -148,6 +149,21 @@
     }));
     place('funnel-chart', Charts.barChart(items, { summary: 'Funnel', format: num, width: 680, labelWidth: 110, valueWidth: 200 }));
     renderBreakdown();
+  }
+
+  /** Marketing's MQL target for the month under way: where it stands and whether the pace holds. */
+  function renderTarget(t) {
+    const box = $('mql-target');
+    if (!t) return;
+    const month = new Date(`${t.month}-15T12:00:00Z`).toLocaleString('en-US', { month: 'long', timeZone: 'UTC' });
+    if (t.target === null) {
+      box.className = 'target none';
+      box.textContent = `MQL target for ${month}: none set (${num(t.actual)} MQLs so far). Set targets.mqlPerMonth in smarketing.yaml.`;
+      return;
+    }
+    const pace = t.pace === 'on-track' ? 'on track' : `behind by ${num(t.behindBy)}`;
+    box.className = `target ${t.pace}`;
+    box.textContent = `MQL target for ${month}: ${num(t.actual)} of ${num(t.target)} · ${pace} (${num(t.expectedByNow)} expected by now; ${num(t.projected)} projected)`;
   }
 
   function renderBreakdown() {
