@@ -7,6 +7,8 @@
 import pLimit from 'p-limit';
 import type { CreateRequest, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
+import { compileCondition } from '../src/rules/conditions.js';
+import type { LeadPredicate } from '../src/rules/conditions.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
 import type { EvaluateOutput } from '../src/rules/evaluate.js';
 import { planLifecycleWrite } from '../src/rules/lifecycle.js';
@@ -49,12 +51,25 @@ function recordRef(lead: Lead, crm: CrmName): RecordRef | null {
   return lead.links.salesforce ? { object: lead.links.salesforce.object, id: lead.links.salesforce.id } : null;
 }
 
+/** The inclusion rule, compiled once per config (sync.create.salesforceWhen: every condition holds). */
+const inclusionRules = new WeakMap<object, LeadPredicate[]>();
+function mayCreateInSalesforce(ctx: SyncContext, lead: Lead): boolean {
+  const create = ctx.config.file.sync.create;
+  let rules = inclusionRules.get(create);
+  if (!rules) {
+    rules = create.salesforceWhen.map((condition) => compileCondition(condition));
+    inclusionRules.set(create, rules);
+  }
+  return rules.every((rule) => rule(lead));
+}
+
 /** Whether the config asks for this person to be created in the CRM that does not know them. */
 function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
   const create = ctx.config.file.sync.create;
   if (crm === 'salesforce') {
     if (lead.links.salesforce || !lead.links.hubspot) return false;
-    return create.salesforce === 'always' || (create.salesforce === 'mql' && ADVANCED_STAGES.has(lead.stage?.current ?? ''));
+    const due = create.salesforce === 'always' || (create.salesforce === 'mql' && ADVANCED_STAGES.has(lead.stage?.current ?? ''));
+    return due && mayCreateInSalesforce(ctx, lead);
   }
   if (lead.links.hubspot || !lead.links.salesforce) return false;
   return create.hubspot === 'always';

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { durationSchema } from './model/duration.js';
 import { OWNED_PATHS, ownershipPolicySchema } from './model/ownership.js';
 import type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
-import { RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
+import { conditionSchema, RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
 
 export { OWNED_PATHS, OWNERSHIP_POLICIES, ownershipPolicySchema } from './model/ownership.js';
 export type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
@@ -68,12 +68,17 @@ export const syncConfigSchema = z
       .strictObject({
         /** When a person known only to HubSpot is created in Salesforce. */
         salesforce: z.enum(['never', 'mql', 'always']).default('mql'),
+        /**
+         * Who may be created there at all: conditions on the lead that must all hold (for example
+         * `{ field: email, freemail: false }`). Excluded people are still scored in HubSpot.
+         */
+        salesforceWhen: z.array(conditionSchema).default([]),
         /** Lead, Contact under the Account whose domain matches, or decided per person. */
         salesforceAs: z.enum(['auto', 'lead', 'contact']).default('auto'),
         /** When a person known only to Salesforce is created in HubSpot. */
         hubspot: z.enum(['never', 'always']).default('always'),
       })
-      .default({ salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' }),
+      .default({ salesforce: 'mql', salesforceWhen: [], salesforceAs: 'auto', hubspot: 'always' }),
     budget: z
       .strictObject({
         hubspot: z
@@ -109,7 +114,7 @@ export const syncConfigSchema = z
     jobLock: 30_000,
     writeLease: 120_000,
     bulkThreshold: 2000,
-    create: { salesforce: 'mql', salesforceAs: 'auto', hubspot: 'always' },
+    create: { salesforce: 'mql', salesforceWhen: [], salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
     concurrency: { ingest: 2, evaluate: 32, writeback: 2 },
   });

@@ -61,7 +61,7 @@ function refineCondition(value: ConditionInput, ctx: z.RefinementCtx): void {
   }
 }
 
-const conditionSchema = z.strictObject(conditionFields).superRefine(refineCondition);
+export const conditionSchema = z.strictObject(conditionFields).superRefine(refineCondition);
 
 // ---------------------------------------------------------------------------------------------
 // scoring
