@@ -145,12 +145,44 @@ export async function waitUntilIdle(
   return {};
 }
 
+type PendingKeys = Array<{ crm: CrmName; kind: PendingKind; keys: string[] }>;
+
 /** What a pass has seen done so far (each only moves forward). */
 interface PassProgress {
   jobs: Set<string>;
   leads: Map<string, number>;
   /** The pending entries of the pass's leads, taken once its leads are evaluated. */
-  writes?: Array<{ crm: CrmName; kind: PendingKind; keys: string[] }>;
+  writes?: PendingKeys;
+  /** Writes already owed when the pass began (a stopped service's, an earlier pass's): a cron pass sends them too. */
+  owed: PendingKeys;
+  /** Evaluations queued and SLA timers due when the pass began: a cron pass runs them too (not a webhook backlog's ingest). */
+  owedJobs: Array<{ queue: 'evaluate' | 'sla'; id: string; leadIds: string[] }>;
+}
+
+function leadsOfJob(data: unknown): string[] {
+  const d = (data ?? {}) as { leadId?: unknown; leadIds?: unknown };
+  const ids = Array.isArray(d.leadIds) ? d.leadIds : [d.leadId];
+  return ids.filter((id): id is string => typeof id === 'string');
+}
+
+/** The evaluations queued and the SLA timers due now. */
+export async function owedJobsNow(ctx: SyncContext): Promise<PassProgress['owedJobs']> {
+  const out: PassProgress['owedJobs'] = [];
+  for (const job of await ctx.queues.evaluate.getJobs(['waiting', 'prioritized', 'active', 'delayed'])) if (job.id) out.push({ queue: 'evaluate', id: job.id, leadIds: leadsOfJob(job.data) });
+  const now = Date.now();
+  for (const job of await ctx.queues.sla.getJobs(['waiting', 'prioritized', 'active', 'delayed'])) {
+    if (job.id && job.timestamp + (job.opts.delay ?? 0) <= now) out.push({ queue: 'sla', id: job.id, leadIds: leadsOfJob(job.data) });
+  }
+  return out;
+}
+
+/** The keys of every pending write, create and task now. */
+export async function pendingNow(ctx: SyncContext): Promise<PendingKeys> {
+  const out: PendingKeys = [];
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    for (const kind of ['write', 'create', 'task'] as const) out.push({ crm, kind, keys: await ctx.pending[crm][kind].keys() });
+  }
+  return out;
 }
 
 const LOOKUP_CHUNK = 1000;
@@ -172,6 +204,18 @@ export async function passOutstanding(ctx: SyncContext, pass: string, progress: 
     else pages += 1;
   }
   if (pages > 0) out['its pages to ingest'] = pages;
+  let owedJobs = 0;
+  const open = progress.owedJobs.filter((job) => !progress.jobs.has(`${job.queue}:${job.id}`));
+  for (let i = 0; i < open.length; i += 100) {
+    const chunk = open.slice(i, i + 100);
+    const states = await Promise.all(chunk.map((job) => ctx.queues[job.queue].getJobState(job.id)));
+    chunk.forEach((job, j) => {
+      const state = states[j];
+      if (state === 'completed' || state === 'failed' || state === 'unknown') progress.jobs.add(`${job.queue}:${job.id}`);
+      else owedJobs += 1;
+    });
+  }
+  if (owedJobs > 0) out['evaluations owed when it began'] = owedJobs;
   // Before both CRMs are read in full nobody is evaluated (jobs/evaluate.ts): nothing is owed yet.
   const watched = await ctx.passes.leads(pass);
   if (await bothCrmsRead(ctx)) {
@@ -189,10 +233,14 @@ export async function passOutstanding(ctx: SyncContext, pass: string, progress: 
   }
   if (Object.keys(out).length > 0) return out;
   if (!progress.writes) {
-    const leadIds = new Set(watched.keys());
+    const leadIds = new Set([...watched.keys(), ...progress.owedJobs.flatMap((job) => job.leadIds)]);
     progress.writes = [];
     for (const crm of ['hubspot', 'salesforce'] as const) {
-      for (const kind of ['write', 'create', 'task'] as const) progress.writes.push({ crm, kind, keys: await ctx.pending[crm][kind].keysOfLeads(leadIds) });
+      for (const kind of ['write', 'create', 'task'] as const) {
+        const owed = progress.owed.find((o) => o.crm === crm && o.kind === kind)?.keys ?? [];
+        const keys = new Set([...owed, ...(await ctx.pending[crm][kind].keysOfLeads(leadIds))]);
+        progress.writes.push({ crm, kind, keys: [...keys] });
+      }
     }
   }
   for (const entry of progress.writes) {
@@ -209,11 +257,11 @@ export async function passOutstanding(ctx: SyncContext, pass: string, progress: 
 export async function waitForPass(
   ctx: SyncContext,
   pass: string,
-  options: { timeoutMs?: number; onProgress?: (remaining: number) => void } = {},
+  options: { timeoutMs?: number; onProgress?: (remaining: number) => void; owed?: PendingKeys; owedJobs?: PassProgress['owedJobs'] } = {},
 ): Promise<{ paused?: PausedCrm[] }> {
   const timeoutMs = options.timeoutMs ?? 30 * 60_000;
   const deadline = Date.now() + timeoutMs;
-  const progress: PassProgress = { jobs: new Set(), leads: new Map() };
+  const progress: PassProgress = { jobs: new Set(), leads: new Map(), owed: options.owed ?? [], owedJobs: options.owedJobs ?? [] };
   let pausedRounds = 0;
   for (;;) {
     const left = await passOutstanding(ctx, pass, progress);
@@ -277,9 +325,12 @@ async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<type
 }
 
 /**
- * Reads both CRMs, drains every queue, and reads again while the previous round wrote anything:
- * the echo of a write or a newly created record is read back and may carry facts of its own (a
- * created Contact's Account), so one pass ends only once a read round plans no write.
+ * Reads both CRMs, waits for its own work (waitForPass: what it read, ingested, evaluated and
+ * wrote, and the writes already owed when it began), and reads again while the previous round
+ * wrote anything: the echo of a write or a newly created record is read back and may carry facts
+ * of its own (a created Contact's Account), so one pass ends only once a read round plans no
+ * write. The counts it reports are the service's counters over the pass: with a running service
+ * beside it they include that service's work of the same minutes.
  */
 export async function syncOnce(
   ctx: SyncContext,
@@ -290,6 +341,8 @@ export async function syncOnce(
   const workers = options.workers === false ? null : startWorkers(ctx, { queues: [...DRAINED_QUEUES, 'sla'] });
   const pass = ctx.passes.open();
   try {
+    const owed = await pendingNow(ctx);
+    const owedJobs = await owedJobsNow(ctx);
     const polls = {} as Record<CrmName, PollResult>;
     const maxRounds = options.maxRounds ?? 3;
     let paused: PausedCrm[] | undefined;
@@ -314,7 +367,7 @@ export async function syncOnce(
         const before = polls[crm];
         polls[crm] = before ? { ...poll, pages: before.pages + poll.pages, records: before.records + poll.records, removed: before.removed + poll.removed, full: before.full || poll.full } : poll;
       }
-      const idle = await waitForPass(ctx, pass, { timeoutMs: options.timeoutMs, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
+      const idle = await waitForPass(ctx, pass, { owed: round === 1 ? owed : [], owedJobs: round === 1 ? owedJobs : [], timeoutMs: options.timeoutMs, onProgress: (remaining) => options.onProgress?.({ phase: 'drain', remaining }) });
       paused = idle.paused;
       if (paused) break;
       if ((await writeCount(ctx)) === writesBefore) break;

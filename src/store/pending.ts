@@ -207,6 +207,11 @@ export class PendingStore<T> {
     return out;
   }
 
+  /** Every entry's key (pending or being written). */
+  async keys(): Promise<string[]> {
+    return this.redis.hkeys(this.dataKey);
+  }
+
   /** Which of `keys` are still pending or being written. */
   async stillPending(keys: readonly string[]): Promise<string[]> {
     if (keys.length === 0) return [];
