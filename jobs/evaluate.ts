@@ -218,11 +218,9 @@ export async function processEvaluate(ctx: SyncContext, leadId: string, options:
       // Counted here, or once for a whole many-lead job by its caller (`counted`).
       if (round === 1 && !options.counted) await ctx.counters.add({ evaluated: 1 });
       planned += once.planned;
-      if ((await ctx.leads.version(leadId)) === version) {
-        // Its writes are planned: a `sync --once` pass waiting on this lead may look at them now.
-        await ctx.leads.markEvaluated(leadId, version);
-        return { leadId, planned, rounds: round };
-      }
+      // Unmoved: done, and recorded as done at this version in the same round trip (a
+      // `sync --once` pass waiting on this lead may look at its planned writes now).
+      if ((await ctx.leads.finishEvaluation(leadId, version)) === version) return { leadId, planned, rounds: round };
     }
     // Still moving: the change that moved it has its own evaluation queued.
     await ctx.leads.markEvaluated(leadId, version);

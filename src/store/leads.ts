@@ -46,6 +46,17 @@ export function leadIdFor(crm: CrmName, object: string, recordId: string): strin
   return `L${createHash('sha256').update(`${crm}:${object}:${recordId}`).digest('hex').slice(0, 20)}`;
 }
 
+// KEYS: version, evaluated. ARGV: the version the evaluation began at. When the lead has not moved
+// since, its evaluation is done at that version (recorded, never moving back); returns the version now.
+const FINISH_EVALUATION = `
+local now = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now == tonumber(ARGV[1]) then
+  local done = tonumber(redis.call('GET', KEYS[2]) or '-1')
+  if now > done then redis.call('SET', KEYS[2], now) end
+end
+return now
+`;
+
 const SET_IF_GREATER = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -119,6 +130,14 @@ export class LeadStore {
 
   async version(leadId: string): Promise<number> {
     return Number((await this.redis.get(this.keys.leadVersion(leadId))) ?? 0);
+  }
+
+  /**
+   * One round trip at the end of an evaluation that began at `version`: the lead's version now,
+   * and, when it has not moved, the record that its evaluation is done at that version.
+   */
+  async finishEvaluation(leadId: string, version: number): Promise<number> {
+    return Number(await this.redis.eval(FINISH_EVALUATION, 2, this.keys.leadVersion(leadId), this.keys.leadEvaluated(leadId), version));
   }
 
   /** Each lead's version now (0 for a lead no ingest changed yet), in one round trip. */
