@@ -29,6 +29,7 @@ import { queryRouter } from './routes-query.js';
 import { sobjectsRouter } from './routes-sobjects.js';
 import { toolingRouter } from './routes-tooling.js';
 import { loadWorld } from './seed-load.js';
+import { FieldSecurity } from './security.js';
 import { SoqlError } from './soql/lexer.js';
 import { INTEGRATION_USER, SalesforceStore } from './store.js';
 import { formatDateTime } from './values.js';
@@ -143,7 +144,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let concurrentAnswers = 0;
 
   let baseUrl = '';
-  const ctx: SandboxContext = { store, cursors, usage, auth, baseUrl: () => baseUrl };
+  const ctx: SandboxContext = { store, cursors, usage, auth, security: new FieldSecurity(store), baseUrl: () => baseUrl };
 
   const identity = (userId: string) => {
     const user = store.get(userId);
