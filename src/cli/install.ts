@@ -5,21 +5,25 @@ import type { SchemaReport } from '../../connectors/types.js';
 export function describeSchemaReport(report: SchemaReport): string[] {
   const lines: string[] = [];
   const name = report.crm === 'hubspot' ? 'HubSpot' : 'Salesforce';
-  const list = (action: 'created' | 'updated') => {
+  const list = (action: 'created' | 'updated' | 'granted') => {
     const byObject = new Map<string, string[]>();
     for (const c of report.changes.filter((x) => x.action === action)) byObject.set(c.object, [...(byObject.get(c.object) ?? []), c.field]);
     return [...byObject.entries()].map(([object, fields]) => `${fields.length} on ${object} (${fields.join(', ')})`);
   };
   const created = list('created');
   const updated = list('updated');
+  const granted = list('granted');
   const unchanged = report.changes.filter((c) => c.action === 'unchanged').length;
-  if (created.length === 0 && updated.length === 0 && report.problems.length === 0) {
+  const notes = report.notes ?? [];
+  if (created.length === 0 && updated.length === 0 && granted.length === 0 && notes.length === 0 && report.problems.length === 0) {
     lines.push(`${name}: all ${unchanged} fields already in place; nothing to change.`);
   } else {
     if (created.length > 0) lines.push(`${name}: created ${created.join('; ')}`);
     if (updated.length > 0) lines.push(`${name}: updated ${updated.join('; ')}`);
+    if (granted.length > 0) lines.push(`${name}: gave the integration user access to ${granted.join('; ')}`);
     if (unchanged > 0) lines.push(`${name}: ${unchanged} fields already in place.`);
   }
+  for (const note of notes) lines.push(`${name}: ${note}.`);
   for (const p of report.problems) lines.push(`${name}: PROBLEM ${p.object}${p.field ? `.${p.field}` : ''}: ${p.message}\n  fix: ${p.fix}`);
   return lines;
 }
