@@ -12,11 +12,14 @@ import type { CrmName } from '../src/model/lead.js';
 import type { EnvConfig, SyncConfig } from '../src/config.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { createSalesforceConnector } from '../connectors/salesforce/index.js';
+import type { SalesforceSetup } from '../connectors/salesforce/index.js';
 import type { RefreshLock } from '../connectors/hubspot/index.js';
 import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from '../connectors/types.js';
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceTasks?: (tasks: TaskRequest[]) => Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
+  /** Salesforce's permission sets and page layouts (`smk install`, `smk doctor`). */
+  salesforceSetup?: SalesforceSetup;
 }
 
 export async function createConnectors(input: {
@@ -73,5 +76,6 @@ export async function createConnectors(input: {
     hubspot,
     salesforce,
     salesforceTasks: (tasks) => salesforce.createTasks(tasks),
+    salesforceSetup: salesforce,
   };
 }

@@ -37,8 +37,12 @@ import type { RecordDeps } from './records.js';
 import { ensureSchema } from './schema.js';
 import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
+import { ensureUserAccess, resolveAssignees, userAccessState } from './user-access.js';
+import type { AssignTarget, SfUser, UserAccessReport } from './user-access.js';
 
-export type { AccountMatch, JwtBearerOptions, LeadStatusInfo, SalesforceMappingOptions, TaskOutcome };
+export type { AccountMatch, AssignTarget, JwtBearerOptions, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
+export { AssignTargetError, describeTarget, parseAssignTarget } from './user-access.js';
+export { INTEGRATION_PERMISSION_SET, USER_PERMISSION_SET } from './permissions.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
 
 export interface SalesforceConnectorOptions {
@@ -81,7 +85,23 @@ export interface SalesforceConnectorOptions {
   clock?: () => number;
 }
 
-export interface SalesforceConnector extends CrmConnector {
+/**
+ * What `smk install` and `smk doctor` do beyond the fields: who may see them (field-level security
+ * through permission sets) and where reps see them (page layouts).
+ */
+export interface SalesforceSetup {
+  /**
+   * The active users an `--assign` target names; a profile or email naming nobody (or an inactive
+   * user) is an AssignTargetError that says which. Reads only.
+   */
+  resolveAssignees(target: AssignTarget): Promise<SfUser[]>;
+  /** The reps' permission set "Smarketing Connector" with its grants; with `assign`, those users hold it. */
+  ensureUserAccess(options?: { dryRun?: boolean; assign?: { target: AssignTarget; users: SfUser[] } }): Promise<UserAccessReport>;
+  /** The reps' permission set and who holds it, read only; null when it does not exist. */
+  userAccess(): Promise<{ id: string; holders: SfUser[] } | null>;
+}
+
+export interface SalesforceConnector extends CrmConnector, SalesforceSetup {
   readonly name: 'salesforce';
   createTasks(tasks: TaskRequest[]): Promise<TaskOutcome[]>;
   /** The org's real Lead Status values (LeadStatus), in their sort order. */
@@ -176,6 +196,9 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
       await metadata.leadStatuses({ fresh: true });
     },
     createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
+    resolveAssignees: (target: AssignTarget) => resolveAssignees(client, target),
+    ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
+    userAccess: () => userAccessState(client),
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
   };

@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { CrmError } from '../errors.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { SalesforceClient } from './client.js';
-import { parseOrThrow, toCrmError } from './client.js';
+import { parseOrThrow } from './client.js';
 import { saveByCollections } from './batch.js';
 import type { RecordResult } from './batch.js';
 import { SALESFORCE_SMK_FIELDS } from './fields.js';
@@ -73,13 +73,14 @@ export function grantsOf(spec: PermissionSetSpec, existing?: ReadonlySet<string>
   );
 }
 
-const idRow = z.object({ Id: z.string() });
 const permissionSetRow = z.object({ Id: z.string(), Name: z.string(), Label: z.string().nullable().optional() });
 const fieldPermissionRow = z.object({ Id: z.string(), Field: z.string(), PermissionsRead: z.boolean(), PermissionsEdit: z.boolean() });
 const assignmentRow = z.object({ Id: z.string(), AssigneeId: z.string() });
 
 export interface PermissionSetOutcome {
   spec: PermissionSetSpec;
+  /** The grants the set holds at least (Read on each, Edit where `edit`). */
+  wanted: readonly Grant[];
   /** Null on a dry run when the set does not exist yet. */
   id: string | null;
   created: boolean;
@@ -113,7 +114,7 @@ function failures(results: RecordResult[], labels: readonly string[]): Array<{ f
  * nothing is missing (the set, its field permissions), one more per kind of write.
  */
 export async function ensurePermissionSet(client: SalesforceClient, spec: PermissionSetSpec, grants: readonly Grant[], options: { dryRun?: boolean } = {}): Promise<PermissionSetOutcome> {
-  const outcome: PermissionSetOutcome = { spec, id: null, created: false, granted: [], unchanged: 0, problems: [] };
+  const outcome: PermissionSetOutcome = { spec, wanted: grants, id: null, created: false, granted: [], unchanged: 0, problems: [] };
   const found = await findPermissionSet(client, spec.name);
   if (!found) {
     outcome.created = true;
@@ -217,15 +218,4 @@ export async function sessionUser(client: SalesforceClient): Promise<{ id: strin
   const raw: unknown = await client.call('identity', (conn) => conn.identity().then((r): unknown => r));
   const identity = parseOrThrow(identitySchema, raw, 'identity');
   return { id: identity.user_id, username: identity.username ?? identity.user_id };
-}
-
-/** `idRow` for callers that read only ids. */
-export function idsOf(rows: readonly unknown[], what: string): string[] {
-  return rows.map((r) => parseOrThrow(idRow, r, what).Id);
-}
-
-/** A CrmError of a permission-set step as one line a person can act on. */
-export function accessProblem(err: unknown): string {
-  const error = toCrmError(err);
-  return `${error.message} (${error.vendorCode ?? error.code})`;
 }

@@ -278,8 +278,8 @@ async function grantIntegrationUser(client: SalesforceClient, existing: readonly
     const fields = new Set(existing.map((p) => `${p.object}.${p.field.salesforce}`));
     const set = await ensurePermissionSet(client, spec, grantsOf(spec, fields));
     for (const problem of set.problems) report.problems.push({ object: 'PermissionSet', field: problem.field, message: `the permission set "${spec.label}" could not grant ${problem.message}`, fix: ACCESS_FIX });
-    if (set.created) report.notes?.push(`created the permission set "${spec.label}" (${spec.name})`);
-    if (set.granted.length > 0) report.notes?.push(`"${spec.label}" grants Read and Edit on ${set.granted.length} more field(s)`);
+    if (set.created) report.notes?.push(`created the permission set "${spec.label}" (${spec.name}) with Read and Edit on ${set.granted.length} field(s)`);
+    else if (set.granted.length > 0) report.notes?.push(`"${spec.label}" grants Read and Edit on ${set.granted.length} more field(s)`);
     const user = await sessionUser(client);
     const assignment = await assignPermissionSet(client, set.id, [user.id]);
     for (const problem of assignment.problems) report.problems.push({ object: 'PermissionSetAssignment', message: `could not assign "${spec.label}" to ${user.username}: ${problem.message}`, fix: ACCESS_FIX });

@@ -1,6 +1,13 @@
-/** `smk install`: provisions the smk fields in both CRMs; a second run changes nothing and says so. */
+/**
+ * `smk install`: provisions the smk fields in both CRMs, and makes them visible to the people who
+ * work there: in Salesforce the permission set "Smarketing Connector" (who holds it, `--assign`).
+ * A second run changes nothing and says so.
+ */
 import { bootstrap } from '../../jobs/bootstrap.js';
+import { parseAssignTarget } from '../../connectors/salesforce/index.js';
+import type { AssignTarget, SfUser } from '../../connectors/salesforce/index.js';
 import type { SchemaReport } from '../../connectors/types.js';
+import { describeUserAccess } from './install-report.js';
 
 export function describeSchemaReport(report: SchemaReport): string[] {
   const lines: string[] = [];
@@ -28,14 +35,34 @@ export function describeSchemaReport(report: SchemaReport): string[] {
   return lines;
 }
 
-export async function runInstall(options: { configPath?: string; dryRun: boolean }): Promise<void> {
+export interface InstallOptions {
+  configPath?: string;
+  dryRun: boolean;
+  /** `--assign`: a profile name, user emails (comma-separated) or `all-active-users`. */
+  assign?: string;
+}
+
+export async function runInstall(options: InstallOptions): Promise<void> {
+  // A malformed --assign fails before anything is connected to.
+  const target: AssignTarget | undefined = options.assign === undefined ? undefined : parseAssignTarget(options.assign);
   const runtime = await bootstrap({ configPath: options.configPath });
+  const out = (line: string) => process.stdout.write(`${options.dryRun ? '(dry run) ' : ''}${line}\n`);
   try {
+    const setup = runtime.ctx.connectors.salesforceSetup;
+    // Whom --assign names is settled before anything is written: a name that matches nobody changes nothing.
+    let users: SfUser[] | undefined;
+    if (target && setup) users = await setup.resolveAssignees(target);
     let problems = 0;
     for (const crm of ['hubspot', 'salesforce'] as const) {
       const report = await runtime.ctx.connectors[crm].ensureSchema({ dryRun: options.dryRun });
       problems += report.problems.length;
-      for (const line of describeSchemaReport(report)) process.stdout.write(`${options.dryRun ? '(dry run) ' : ''}${line}\n`);
+      for (const line of describeSchemaReport(report)) out(line);
+    }
+    if (setup) {
+      const access = await setup.ensureUserAccess({ dryRun: options.dryRun, ...(target && users ? { assign: { target, users } } : {}) });
+      const described = describeUserAccess(access, { dryRun: options.dryRun });
+      problems += described.problems;
+      for (const line of described.lines) out(line);
     }
     if (problems > 0) process.exitCode = 1;
   } finally {

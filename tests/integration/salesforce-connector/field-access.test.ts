@@ -38,7 +38,7 @@ describe('the integration user\'s access to the smk fields', () => {
     const report = await h.connector().ensureSchema();
     expect(report.problems).toEqual([]);
     expect(report.notes).toEqual(expect.arrayContaining([
-      'created the permission set "Smarketing Connector Integration" (Smarketing_Connector_Integration)',
+      'created the permission set "Smarketing Connector Integration" (Smarketing_Connector_Integration) with Read and Edit on 30 field(s)',
       expect.stringMatching(/^assigned "Smarketing Connector Integration" to the integration user /),
     ]));
     for (const object of ['Lead', 'Contact']) {
