@@ -2,7 +2,9 @@
  * A local, stateful Salesforce REST server that jsforce cannot tell from Salesforce on the paths
  * the connector uses: OAuth, SOQL query/queryAll with cursors (child-to-parent relationship paths
  * such as `Account.Name` included), sObjects, sObject Collections,
- * describe, Tooling CustomField, limits. Instance URL and login URL are the same local server.
+ * describe, Tooling CustomField, limits; field-level security (security.ts) on every session; the
+ * Metadata API's page layouts over SOAP (routes-metadata.ts). Instance URL and login URL are the
+ * same local server.
  *
  * Control routes (never counted): common.ts's `/__sandbox/stats`, `reset-stats`, `requests`,
  * `faults`, `clock`, `reset`, `seed`; and here `POST /__sandbox/activity` (a rep's status change,
@@ -25,6 +27,7 @@ import { ApiUsage, enforceApiLimit } from './limits.js';
 import { QueryCursors } from './query-cursors.js';
 import { compositeRouter } from './routes-composite.js';
 import { controlRouter } from './routes-control.js';
+import { metadataRouter } from './routes-metadata.js';
 import { queryRouter } from './routes-query.js';
 import { sobjectsRouter } from './routes-sobjects.js';
 import { toolingRouter } from './routes-tooling.js';
@@ -196,6 +199,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   );
   app.use('/__sandbox', controlRouter(ctx));
   app.use(oauthRouter(auth, () => baseUrl, identity));
+  app.use('/services/Soap/m/:version', metadataRouter(ctx, monitor));
 
   // The Versions resource needs no session and sends no Sforce-Limit-Info.
   app.get('/services/data', (_req, res) => {

@@ -114,6 +114,13 @@ export class FieldSecurity {
 
   constructor(private readonly store: SalesforceStore) {}
 
+  /** Whether a permission set the user holds (their profile's included) has a system permission. */
+  holds(userId: string, permission: SystemPermission): boolean {
+    const sets = new Set<string>();
+    for (const a of this.store.list('PermissionSetAssignment')) if (a.AssigneeId === userId) sets.add(a.PermissionSetId as string);
+    return this.store.list('PermissionSet').some((s) => sets.has(s.Id as string) && s[permission] === true);
+  }
+
   accessOf(userId: string): UserAccess {
     const version = this.store.securityVersion;
     const cached = this.access.get(userId);

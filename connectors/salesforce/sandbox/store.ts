@@ -13,6 +13,8 @@ import { ModstampIndex } from './modstamp-index.js';
 import { CONVERTED_LEAD_STATUS, createSchemas } from './objects.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
 import { SECURITY_OBJECTS, createSetupSchemas } from './setup-objects.js';
+import { defaultLayouts } from './layouts.js';
+import type { StoredLayout } from './layouts.js';
 import { runSoql } from './soql/evaluate.js';
 import type { ExecuteOptions, QueryResult, QuerySource } from './soql/evaluate.js';
 import type { FoundRecord, RecordFinder } from './soql/paths.js';
@@ -121,12 +123,20 @@ export class SalesforceStore {
   /** Lower-case Account name to Id: the account a conversion reuses. */
   private accountByName = new Map<string, string>();
   readonly customFields = new Map<string, CustomFieldRow>();
+  /** Page layouts by full name (`Lead-Lead Layout`), as the Metadata API reads and updates them. */
+  readonly layouts = new Map<string, StoredLayout>();
   private factories = new WeakMap<SObjectSchema, RecordFactory>();
   /** While bulk loading, the modstamp indexes are rebuilt once at the end instead of per write. */
   private bulk = false;
 
   constructor(readonly clock: SandboxClock) {
     this.buildTables();
+    this.resetLayouts();
+  }
+
+  private resetLayouts(): void {
+    this.layouts.clear();
+    for (const layout of defaultLayouts(this.stampNow())) this.layouts.set(layout.fullName, layout);
   }
 
   private buildTables(keep: ReadonlyMap<string, SObjectTable> = new Map()): void {
@@ -140,13 +150,14 @@ export class SalesforceStore {
   }
 
   /**
-   * Drops all data but the org's setup (custom fields, profiles, permission sets and their field
-   * permissions and assignments); with `schema: true` that too (back to a fresh org).
+   * Drops all data but the org's setup (custom fields, page layouts, profiles, permission sets and
+   * their field permissions and assignments); with `schema: true` that too (back to a fresh org).
    */
   clear(options: { schema?: boolean } = {}): void {
     if (options.schema) {
       this.schemas = allSchemas();
       this.customFields.clear();
+      this.resetLayouts();
     }
     const keep = new Map<string, SObjectTable>();
     // Ids of what survives keep counting, so that a new row never takes a surviving one's id.
