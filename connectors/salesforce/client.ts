@@ -166,7 +166,8 @@ export function toCrmError(err: unknown, context: { recordId?: string } = {}): C
     return new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: withoutQueryStrings(`Salesforce call failed: ${String(err)}`), ...context }, { cause: err });
   }
   const e = parsed.data;
-  let vendorCode = e.errorCode ?? e.name;
+  // SOAP faults (the Metadata API) carry the code with its namespace prefix: `sf:INSUFFICIENT_ACCESS`.
+  let vendorCode = (e.errorCode ?? e.name).replace(/^(?:sf|soapenv):/, '');
   let message = e.message;
   let field: string | undefined;
   const bodies = Array.isArray(e.data) ? e.data : e.data !== undefined ? [e.data] : [];

@@ -38,9 +38,12 @@ import { ensureSchema } from './schema.js';
 import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
 import { ensureUserAccess, resolveAssignees, userAccessState } from './user-access.js';
+import { ensureLayouts } from './layouts.js';
+import type { LayoutReport } from './layouts.js';
 import type { AssignTarget, SfUser, UserAccessReport } from './user-access.js';
 
-export type { AccountMatch, AssignTarget, JwtBearerOptions, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
+export type { AccountMatch, AssignTarget, JwtBearerOptions, LayoutReport, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
+export { LAYOUT_FIELDS, LAYOUT_SECTION } from './layouts.js';
 export { AssignTargetError, describeTarget, parseAssignTarget } from './user-access.js';
 export { INTEGRATION_PERMISSION_SET, USER_PERMISSION_SET } from './permissions.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
@@ -99,6 +102,11 @@ export interface SalesforceSetup {
   ensureUserAccess(options?: { dryRun?: boolean; assign?: { target: AssignTarget; users: SfUser[] } }): Promise<UserAccessReport>;
   /** The reps' permission set and who holds it, read only; null when it does not exist. */
   userAccess(): Promise<{ id: string; holders: SfUser[] } | null>;
+  /**
+   * The "Smarketing" section on every Lead and Contact page layout (Metadata API); on a dry run,
+   * which layouts lack which fields, without writing.
+   */
+  ensureLayouts(options?: { dryRun?: boolean }): Promise<LayoutReport>;
 }
 
 export interface SalesforceConnector extends CrmConnector, SalesforceSetup {
@@ -199,6 +207,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     resolveAssignees: (target: AssignTarget) => resolveAssignees(client, target),
     ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
     userAccess: () => userAccessState(client),
+    ensureLayouts: (opts = {}) => ensureLayouts(client, opts),
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
   };

@@ -1,10 +1,10 @@
 /**
- * What `smk install` says about who sees the Smk fields in Salesforce: the reps' permission set,
- * whom it was assigned to, who holds it, and how to assign it. One sentence per line, each
- * prefixed with the CRM like the field report.
+ * What `smk install` says about who sees the Smk fields in Salesforce (the reps' permission set,
+ * whom it was assigned to, who holds it, how to assign it) and where (the page layouts). One
+ * sentence per line, each prefixed with the CRM like the field report.
  */
-import { USER_PERMISSION_SET, describeTarget } from '../../connectors/salesforce/index.js';
-import type { SfUser, UserAccessReport } from '../../connectors/salesforce/index.js';
+import { LAYOUT_SECTION, USER_PERMISSION_SET, describeTarget } from '../../connectors/salesforce/index.js';
+import type { LayoutReport, SfUser, UserAccessReport } from '../../connectors/salesforce/index.js';
 
 const SET = `"${USER_PERMISSION_SET.label}"`;
 const LISTED = 10;
@@ -62,4 +62,19 @@ export function describeUserAccess(report: UserAccessReport, options: { dryRun: 
   }
   if (!assignment) say(`to give reps and marketers the Smk fields, ${HOW_TO_ASSIGN}`);
   return { lines, problems: set.problems.length + (assignment?.outcome.problems.length ?? 0) };
+}
+
+export const LAYOUTS_HINT = `to show the Smk fields on Lead and Contact record pages, run \`smk install --layouts\` (it adds a "${LAYOUT_SECTION}" section to their page layouts; \`--dry-run\` shows it first).`;
+
+export function describeLayouts(report: LayoutReport, options: { dryRun: boolean }): { lines: string[]; problems: number } {
+  const lines: string[] = [];
+  const say = (text: string) => lines.push(`Salesforce: ${text}`);
+  for (const c of report.changes) {
+    const fields = c.fields.join(', ');
+    if (c.action === 'added') say(`${options.dryRun ? 'would add' : 'added'} the "${LAYOUT_SECTION}" section to the page layout "${c.layout}": ${fields} (what the connector writes read-only, the sales feedback editable).`);
+    else if (c.action === 'extended') say(`${options.dryRun ? 'would add' : 'added'} ${c.fields.length} missing field(s) to the "${LAYOUT_SECTION}" section of "${c.layout}": ${fields}.`);
+    else say(`the page layout "${c.layout}" already shows every ${LAYOUT_SECTION} field; nothing to change.`);
+  }
+  for (const p of report.problems) say(`PROBLEM ${p.layout ? `${p.layout}: ` : ''}${p.message}\n  fix: ${p.fix}`);
+  return { lines, problems: report.problems.length };
 }

@@ -1,13 +1,14 @@
 /**
  * `smk install`: provisions the smk fields in both CRMs, and makes them visible to the people who
- * work there: in Salesforce the permission set "Smarketing Connector" (who holds it, `--assign`).
- * A second run changes nothing and says so.
+ * work there: in Salesforce the permission set "Smarketing Connector" (who holds it, `--assign`)
+ * and, with `--layouts`, a "Smarketing" section on the Lead and Contact page layouts. A second run
+ * changes nothing and says so.
  */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import { parseAssignTarget } from '../../connectors/salesforce/index.js';
 import type { AssignTarget, SfUser } from '../../connectors/salesforce/index.js';
 import type { SchemaReport } from '../../connectors/types.js';
-import { describeUserAccess } from './install-report.js';
+import { LAYOUTS_HINT, describeLayouts, describeUserAccess } from './install-report.js';
 
 export function describeSchemaReport(report: SchemaReport): string[] {
   const lines: string[] = [];
@@ -40,6 +41,8 @@ export interface InstallOptions {
   dryRun: boolean;
   /** `--assign`: a profile name, user emails (comma-separated) or `all-active-users`. */
   assign?: string;
+  /** `--layouts`: the "Smarketing" section on the Lead and Contact page layouts. */
+  layouts?: boolean;
 }
 
 export async function runInstall(options: InstallOptions): Promise<void> {
@@ -63,6 +66,13 @@ export async function runInstall(options: InstallOptions): Promise<void> {
       const described = describeUserAccess(access, { dryRun: options.dryRun });
       problems += described.problems;
       for (const line of described.lines) out(line);
+      if (options.layouts) {
+        const layouts = describeLayouts(await setup.ensureLayouts({ dryRun: options.dryRun }), { dryRun: options.dryRun });
+        problems += layouts.problems;
+        for (const line of layouts.lines) out(line);
+      } else {
+        out(`Salesforce: ${LAYOUTS_HINT}`);
+      }
     }
     if (problems > 0) process.exitCode = 1;
   } finally {

@@ -2,8 +2,10 @@
  * `smk install` as an admin runs it (bin/smk.js in a child process) makes the Smk fields visible
  * to the people who work in Salesforce: the permission set "Smarketing Connector" (Read on every
  * Smk field, Edit on the ones sales sets), who holds it and how to assign it, and `--assign` to a
- * profile's active users, to users by email or to every active user. Results are read back through
- * jsforce as the org holds them; bad input names what is wrong and changes nothing.
+ * profile's active users, to users by email or to every active user; and `--layouts`, the
+ * "Smarketing" section on the Lead and Contact page layouts (`--dry-run` shows it first). Results
+ * are read back through jsforce as the org holds them; bad input names what is wrong and changes
+ * nothing.
  */
 import type { Connection } from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +120,32 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
     expect(all.code, all.stderr).toBe(0);
     const active = await conn.query<{ Username: string }>("SELECT Username FROM User WHERE IsActive = true AND UserType = 'Standard'");
     expect(await holders()).toEqual(active.records.map((r) => r.Username).sort());
+  }, 60_000);
+
+  it('adds the Smarketing section to the Lead and Contact page layouts with --layouts, shown first with --dry-run, and a second run changes nothing', async () => {
+    type Layout = { layoutSections: Array<{ label?: string | null; layoutColumns: Array<{ layoutItems: Array<{ field?: string | null }> }> }> };
+    const read = async (name: string) => (await conn.metadata.read('Layout', name)) as unknown as Layout;
+    const smkSection = (layout: Layout) => layout.layoutSections.find((s) => s.label === 'Smarketing');
+    const plain = await smk(['install'], env);
+    expect(plain.stdout).toContain('Salesforce: to show the Smk fields on Lead and Contact record pages, run `smk install --layouts`');
+
+    const dry = await smk(['install', '--layouts', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Lead-Lead Layout": Smk_Score__c, Smk_Grade__c, Smk_Score_Reasons__c, Smk_Stage__c, Smk_Handoff_At__c, Smk_SLA_Due_At__c, Smk_SLA_Status__c, Smk_Sales_Decision__c, Smk_Reject_Reason__c, Smk_Lead_Quality__c');
+    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Contact-Contact Layout"');
+    expect(smkSection(await read('Lead-Lead Layout'))).toBeUndefined();
+
+    const run = await smk(['install', '--layouts'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Salesforce: added the "Smarketing" section to the page layout "Lead-Lead Layout"');
+    for (const name of ['Lead-Lead Layout', 'Contact-Contact Layout']) {
+      const fields = smkSection(await read(name))?.layoutColumns.flatMap((c) => c.layoutItems.map((i) => i.field));
+      expect(fields).toContain('Smk_Score__c');
+      expect(fields).toContain('Smk_Sales_Decision__c');
+    }
+    const again = await smk(['install', '--layouts'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Salesforce: the page layout "Lead-Lead Layout" already shows every Smarketing field; nothing to change.');
+    expect(again.stdout).toContain('Salesforce: the page layout "Contact-Contact Layout" already shows every Smarketing field; nothing to change.');
   }, 60_000);
 });
