@@ -21,8 +21,8 @@
 import { recordError } from './errors.js';
 import type { RecordError } from './errors.js';
 import { childrenNamed, element, textOf } from './soap.js';
+import type { SObjectSchema } from './objects.js';
 import type { XmlNode } from './soap.js';
-import type { SalesforceStore } from './store.js';
 import { makeId } from './values.js';
 
 export interface StoredLayout {
@@ -112,13 +112,20 @@ function integrity(message: string): RecordError {
   return recordError('FIELD_INTEGRITY_EXCEPTION', message, []);
 }
 
-/** What an updateMetadata of a layout with these elements would be refused for; none means it may be saved. */
-export function checkLayout(store: SalesforceStore, fullName: string, body: readonly XmlNode[]): RecordError[] {
-  if (!store.layouts.has(fullName)) {
+/**
+ * What an updateMetadata of a layout with these elements would be refused for; none means it may
+ * be saved. `org` is the store's layouts and objects (the store holds this module's layouts).
+ */
+export function checkLayout(
+  org: { layouts: ReadonlyMap<string, StoredLayout>; schema(name: string): SObjectSchema | undefined },
+  fullName: string,
+  body: readonly XmlNode[],
+): RecordError[] {
+  if (!org.layouts.has(fullName)) {
     return [recordError('INVALID_CROSS_REFERENCE_KEY', `In field: fullName - no Layout named ${fullName} found`, ['fullName'])];
   }
   const object = layoutObject(fullName);
-  const schema = store.schema(object);
+  const schema = org.schema(object);
   if (!schema) return [recordError('INVALID_CROSS_REFERENCE_KEY', `In field: fullName - no object named ${object} found`, ['fullName'])];
   const errors: RecordError[] = [];
   const placed = new Set<string>();
