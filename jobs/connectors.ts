@@ -13,13 +13,15 @@ import type { EnvConfig, SyncConfig } from '../src/config.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { createSalesforceConnector } from '../connectors/salesforce/index.js';
 import type { SalesforceSetup } from '../connectors/salesforce/index.js';
-import type { RefreshLock } from '../connectors/hubspot/index.js';
+import type { HubSpotSetup, RefreshLock } from '../connectors/hubspot/index.js';
 import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from '../connectors/types.js';
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceTasks?: (tasks: TaskRequest[]) => Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
   /** Salesforce's permission sets and page layouts (`smk install`, `smk doctor`). */
   salesforceSetup?: SalesforceSetup;
+  /** HubSpot's property group as the app reads it (`smk doctor`). */
+  hubspotSetup?: HubSpotSetup;
 }
 
 export async function createConnectors(input: {
@@ -77,5 +79,6 @@ export async function createConnectors(input: {
     salesforce,
     salesforceTasks: (tasks) => salesforce.createTasks(tasks),
     salesforceSetup: salesforce,
+    hubspotSetup: hubspot,
   };
 }

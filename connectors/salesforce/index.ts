@@ -39,13 +39,17 @@ import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
 import { ensureUserAccess, resolveAssignees, userAccessState } from './user-access.js';
 import { ensureLayouts } from './layouts.js';
+import { integrationAccess } from './visibility.js';
+import type { IntegrationAccess } from './visibility.js';
 import type { LayoutReport } from './layouts.js';
 import type { AssignTarget, SfUser, UserAccessReport } from './user-access.js';
 
+export type { IntegrationAccess };
 export type { AccountMatch, AssignTarget, JwtBearerOptions, LayoutReport, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
 export { LAYOUT_FIELDS, LAYOUT_SECTION } from './layouts.js';
 export { AssignTargetError, describeTarget, parseAssignTarget } from './user-access.js';
 export { INTEGRATION_PERMISSION_SET, USER_PERMISSION_SET } from './permissions.js';
+export { ACCESS_FIX } from './schema.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
 
 export interface SalesforceConnectorOptions {
@@ -107,6 +111,8 @@ export interface SalesforceSetup {
    * which layouts lack which fields, without writing.
    */
   ensureLayouts(options?: { dryRun?: boolean }): Promise<LayoutReport>;
+  /** Which smk fields the integration user can read and edit, and through which permission sets. */
+  integrationAccess(): Promise<IntegrationAccess>;
 }
 
 export interface SalesforceConnector extends CrmConnector, SalesforceSetup {
@@ -208,6 +214,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
     userAccess: () => userAccessState(client),
     ensureLayouts: (opts = {}) => ensureLayouts(client, opts),
+    integrationAccess: () => integrationAccess({ client, metadata }),
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
   };

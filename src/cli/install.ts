@@ -6,6 +6,7 @@
  */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import { parseAssignTarget } from '../../connectors/salesforce/index.js';
+import { SIDEBAR_HOWTO } from '../../connectors/hubspot/index.js';
 import type { AssignTarget, SfUser } from '../../connectors/salesforce/index.js';
 import type { SchemaReport } from '../../connectors/types.js';
 import { LAYOUTS_HINT, describeLayouts, describeUserAccess } from './install-report.js';
@@ -60,6 +61,8 @@ export async function runInstall(options: InstallOptions): Promise<void> {
       const report = await runtime.ctx.connectors[crm].ensureSchema({ dryRun: options.dryRun });
       problems += report.problems.length;
       for (const line of describeSchemaReport(report)) out(line);
+      // HubSpot has no API for the record sidebar: say where an admin shows the group.
+      if (crm === 'hubspot') out(`HubSpot: ${SIDEBAR_HOWTO}.`);
     }
     if (setup) {
       const access = await setup.ensureUserAccess({ dryRun: options.dryRun, ...(target && users ? { assign: { target, users } } : {}) });

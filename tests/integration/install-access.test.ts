@@ -56,6 +56,8 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
     expect(run.stdout).toContain('smk install --assign "<profile name>"');
     expect(run.stdout).toContain('smk install --assign all-active-users');
     expect(run.stdout).toContain('Setup > Permission Sets > Smarketing Connector > Manage Assignments');
+    // HubSpot's record sidebar has no API: install says where to show the group.
+    expect(run.stdout).toContain('HubSpot: to show the "Smarketing" properties on each contact record, go to Settings > Objects > Contacts > Record customization');
 
     const grants = await conn.query<{ Field: string; PermissionsRead: boolean; PermissionsEdit: boolean }>(
       "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE Parent.Name = 'Smarketing_Connector'",
