@@ -37,7 +37,7 @@ import type { RecordDeps } from './records.js';
 import { ensureSchema } from './schema.js';
 import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
-import { ensureUserAccess, resolveAssignees, userAccessState } from './user-access.js';
+import { ensureUserAccess, resolveAssignees } from './user-access.js';
 import { ensureLayouts } from './layouts.js';
 import { integrationAccess } from './visibility.js';
 import type { IntegrationAccess } from './visibility.js';
@@ -104,8 +104,6 @@ export interface SalesforceSetup {
   resolveAssignees(target: AssignTarget): Promise<SfUser[]>;
   /** The reps' permission set "Smarketing Connector" with its grants; with `assign`, those users hold it. */
   ensureUserAccess(options?: { dryRun?: boolean; assign?: { target: AssignTarget; users: SfUser[] } }): Promise<UserAccessReport>;
-  /** The reps' permission set and who holds it, read only; null when it does not exist. */
-  userAccess(): Promise<{ id: string; holders: SfUser[] } | null>;
   /**
    * The "Smarketing" section on every Lead and Contact page layout (Metadata API); on a dry run,
    * which layouts lack which fields, without writing.
@@ -212,7 +210,6 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
     resolveAssignees: (target: AssignTarget) => resolveAssignees(client, target),
     ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
-    userAccess: () => userAccessState(client),
     ensureLayouts: (opts = {}) => ensureLayouts(client, opts),
     integrationAccess: () => integrationAccess({ client, metadata }),
     leadStatuses: () => metadata.leadStatuses(),

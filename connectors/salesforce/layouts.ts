@@ -83,7 +83,7 @@ function item(f: { field: string; behavior: string }): Record<string, string> {
 }
 
 /** The layout with the missing fields added: a new section after the first one, or appended to the existing section. */
-export function withSection(layout: Layout, missing: ReadonlyArray<{ field: string; behavior: string }>): Layout {
+function withSection(layout: Layout, missing: ReadonlyArray<{ field: string; behavior: string }>): Layout {
   const sections = [...(layout.layoutSections ?? [])];
   const at = sections.findIndex((s) => s.label === LAYOUT_SECTION);
   if (at >= 0) {

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { SalesforceClient } from './client.js';
 import { parseOrThrow } from './client.js';
-import { USER_PERMISSION_SET, assignPermissionSet, ensurePermissionSet, findPermissionSet, grantsOf } from './permissions.js';
+import { USER_PERMISSION_SET, assignPermissionSet, ensurePermissionSet, grantsOf } from './permissions.js';
 import type { AssignOutcome, PermissionSetOutcome } from './permissions.js';
 import { existingSmkFields } from './schema.js';
 import { soqlId, soqlIn, soqlString } from './soql.js';
@@ -144,10 +144,4 @@ export async function ensureUserAccess(
   }
   report.holders = permissionSet.id ? await holdersOf(client, permissionSet.id) : [];
   return report;
-}
-
-/** The reps' permission set and its holders, without changing anything (for `smk doctor`). */
-export async function userAccessState(client: SalesforceClient): Promise<{ id: string; holders: SfUser[] } | null> {
-  const set = await findPermissionSet(client, USER_PERMISSION_SET.name);
-  return set ? { id: set.id, holders: await holdersOf(client, set.id) } : null;
 }
