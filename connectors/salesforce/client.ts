@@ -376,6 +376,14 @@ export class SalesforceClient {
   }
 }
 
+/**
+ * A failure of the call itself rather than of what it asked for (out of calls, rate-limited, not
+ * authorised): a step that reports per-item problems passes it on instead, so that the run stops.
+ */
+export function stopsTheRun(error: CrmError): boolean {
+  return error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID';
+}
+
 /** A vendor answer that does not have the expected shape is a TRANSIENT failure with the path of the mismatch. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);

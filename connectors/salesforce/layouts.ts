@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import type { SalesforceClient } from './client.js';
-import { parseOrThrow, toCrmError } from './client.js';
+import { parseOrThrow, stopsTheRun, toCrmError } from './client.js';
 import { SMK_FIELDS } from '../../src/model/fields.js';
 import type { SmkFieldKey } from '../../src/model/fields.js';
 import { chunk } from './batch.js';
@@ -151,7 +151,7 @@ export async function ensureLayouts(client: SalesforceClient, options: { dryRun?
     }
   } catch (err) {
     const error = toCrmError(err);
-    if (error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID') throw error;
+    if (stopsTheRun(error)) throw error;
     report.problems.push({ message: `could not read the page layouts through the Metadata API: ${error.message} (${error.vendorCode ?? error.code})`, fix: LAYOUT_FIX });
     return report;
   }
@@ -174,7 +174,7 @@ export async function ensureLayouts(client: SalesforceClient, options: { dryRun?
       });
     } catch (err) {
       const error = toCrmError(err);
-      if (error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID') throw error;
+      if (stopsTheRun(error)) throw error;
       for (const p of part) failed.add(p.change.layout);
       report.problems.push({ message: `could not update the page layouts: ${error.message} (${error.vendorCode ?? error.code})`, fix: LAYOUT_FIX });
     }

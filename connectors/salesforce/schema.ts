@@ -14,7 +14,7 @@ import type { SchemaChange, SchemaReport } from '../types.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { SmkField } from '../../src/model/fields.js';
 import type { SalesforceClient } from './client.js';
-import { parseOrThrow, toCrmError } from './client.js';
+import { parseOrThrow, stopsTheRun, toCrmError } from './client.js';
 import { SALESFORCE_SMK_FIELDS } from './fields.js';
 import type { FieldMeta, ObjectMeta, OrgMetadata } from './metadata.js';
 import { INTEGRATION_PERMISSION_SET, SMK_OBJECTS, assignPermissionSet, ensurePermissionSet, grantsOf, sessionUser } from './permissions.js';
@@ -175,7 +175,7 @@ export async function ensureSchema(
       hidden = await existingSmkFields(deps.client);
     } catch (err) {
       const error = toCrmError(err);
-      if (error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID') throw error;
+      if (stopsTheRun(error)) throw error;
       report.problems.push({ object: 'CustomField', message: `cannot list the existing Smk fields through the Tooling API: ${error.message}`, fix: error.code === 'PERMISSION' ? PERMISSION_FIX : 'check the connection with `smk doctor`' });
       return report;
     }
@@ -220,7 +220,7 @@ export async function ensureSchema(
       wrote = true;
     } catch (err) {
       const error = toCrmError(err);
-      if (error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID') throw error;
+      if (stopsTheRun(error)) throw error;
       report.problems.push(problemFor(p.object, p.field.salesforce, error));
       failed.add(p);
       if (error.code === 'PERMISSION') blocked = true;
@@ -287,7 +287,7 @@ async function grantIntegrationUser(client: SalesforceClient, existing: readonly
     return set.problems.length === 0 && assignment.problems.length === 0;
   } catch (err) {
     const error = toCrmError(err);
-    if (error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID') throw error;
+    if (stopsTheRun(error)) throw error;
     report.problems.push({ object: 'PermissionSet', message: `could not give the integration user access to the Smk fields: ${error.message} (${error.vendorCode ?? error.code})`, fix: ACCESS_FIX });
     return false;
   }
