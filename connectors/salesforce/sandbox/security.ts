@@ -30,6 +30,7 @@ import { recordError } from './errors.js';
 import type { RecordError } from './errors.js';
 import { SObjectSchema } from './objects.js';
 import type { FieldDef } from './objects.js';
+import { SYSTEM_PERMISSIONS } from './setup-objects.js';
 import type { SystemPermission } from './setup-objects.js';
 import type { SalesforceStore } from './store.js';
 import type { SfRecord, SfValue } from './values.js';
@@ -37,19 +38,9 @@ import type { SfRecord, SfValue } from './values.js';
 export const SYSTEM_ADMINISTRATOR = 'System Administrator';
 export const STANDARD_USER = 'Standard User';
 
-/** The system permissions of the seeded profiles (their owned permission sets). */
+/** The system permissions of the seeded profiles (their owned permission sets): an administrator has them all. */
 const PROFILE_PERMISSIONS: Record<string, readonly SystemPermission[]> = {
-  [SYSTEM_ADMINISTRATOR]: [
-    'PermissionsApiEnabled',
-    'PermissionsViewSetup',
-    'PermissionsCustomizeApplication',
-    'PermissionsModifyAllData',
-    'PermissionsViewAllData',
-    'PermissionsManageUsers',
-    'PermissionsAssignPermissionSets',
-    'PermissionsManageProfilesPermissionsets',
-    'PermissionsModifyMetadata',
-  ],
+  [SYSTEM_ADMINISTRATOR]: SYSTEM_PERMISSIONS,
   [STANDARD_USER]: ['PermissionsApiEnabled'],
 };
 
