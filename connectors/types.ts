@@ -133,7 +133,8 @@ export interface CrmOwner {
 export interface SchemaChange {
   object: string;
   field: string;
-  action: 'created' | 'updated' | 'unchanged';
+  /** `granted`: the field existed, and the connector's own user was given access to it (Salesforce field-level security). */
+  action: 'created' | 'updated' | 'granted' | 'unchanged';
 }
 
 export interface SchemaReport {
@@ -141,6 +142,8 @@ export interface SchemaReport {
   changes: SchemaChange[];
   /** Permission or validation problems, each with what to do about it. */
   problems: Array<{ object: string; field?: string; message: string; fix: string }>;
+  /** What else was done (or, on a dry run, would be), one sentence each: e.g. a permission set created. */
+  notes?: string[];
 }
 
 export interface QuotaReport {

@@ -12,11 +12,17 @@ import type { CrmName } from '../src/model/lead.js';
 import type { EnvConfig, SyncConfig } from '../src/config.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { createSalesforceConnector } from '../connectors/salesforce/index.js';
+import type { SalesforceSetup } from '../connectors/salesforce/index.js';
+import type { HubSpotSetup } from '../connectors/hubspot/index.js';
 import type { RefreshLock } from '../connectors/types.js';
 import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore } from '../connectors/types.js';
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceTasks?: (tasks: TaskRequest[]) => Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
+  /** Salesforce's permission sets and page layouts (`smk install`, `smk doctor`). */
+  salesforceSetup?: SalesforceSetup;
+  /** HubSpot's property group as the app reads it (`smk doctor`). */
+  hubspotSetup?: HubSpotSetup;
 }
 
 export async function createConnectors(input: {
@@ -74,5 +80,7 @@ export async function createConnectors(input: {
     hubspot,
     salesforce,
     salesforceTasks: (tasks) => salesforce.createTasks(tasks),
+    salesforceSetup: salesforce,
+    hubspotSetup: hubspot,
   };
 }

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CrmConnector, TaskRequest, CrmOwner } from '../connectors/types.js';
+import type { SalesforceSetup } from '../connectors/salesforce/index.js';
 import type { AppConfig } from '../src/config.js';
 import { effectiveOwnership } from '../src/config.js';
 import type { OwnedPath, OwnershipPolicy } from '../src/config.js';
@@ -58,7 +59,7 @@ export interface SalesforceExtras {
   createTasks?(tasks: TaskRequest[]): Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
 }
 
-export type Connectors = Record<CrmName, CrmConnector> & { salesforceTasks?: SalesforceExtras['createTasks'] };
+export type Connectors = Record<CrmName, CrmConnector> & { salesforceTasks?: SalesforceExtras['createTasks']; salesforceSetup?: SalesforceSetup };
 
 export interface PendingStores {
   write: PendingStore<WritePayload>;

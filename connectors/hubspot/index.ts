@@ -35,6 +35,8 @@ import type { SearchRequest } from './change-feed.js';
 import { ARCHIVED_STREAM, readAllContacts, readArchivedContacts } from './list.js';
 import { BATCH_LIMIT, createContacts, readContacts, writeContacts } from './batch.js';
 import { ensureSchema } from './schema.js';
+import { checkPropertyAccess } from './property-access.js';
+import type { PropertyAccessReport } from './property-access.js';
 import { listOwners } from './owners.js';
 import { parseWebhookEvents, verifyWebhookSignature } from './webhooks.js';
 import type { ParsedWebhook, WebhookRequest, WebhookVerdict } from './webhooks.js';
@@ -69,7 +71,15 @@ export interface HubSpotConnectorOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export interface HubSpotConnector extends CrmConnector {
+export type { PropertyAccessReport };
+export { SIDEBAR_HOWTO } from './property-access.js';
+
+/** What `smk doctor` checks beyond the fields: the smarketing group and whether the app reads its properties. */
+export interface HubSpotSetup {
+  propertyAccess(): Promise<PropertyAccessReport>;
+}
+
+export interface HubSpotConnector extends CrmConnector, HubSpotSetup {
   readonly name: 'hubspot';
   /** The v3 signature check over the raw request (a reason on refusal, never a throw). */
   verifyWebhook(request: WebhookRequest, options?: { now?: number }): WebhookVerdict;
@@ -148,6 +158,7 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeContacts(client, updates, picklists),
     create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createContacts(client, requests),
     ensureSchema: (schemaOptions?: { dryRun?: boolean }): Promise<SchemaReport> => ensureSchema(client, schemaOptions),
+    propertyAccess: () => checkPropertyAccess(client),
     owners: (): Promise<CrmOwner[]> => listOwners(client),
     quota: (): Promise<QuotaReport> => options.gate.report('hubspot'),
     ping: async (): Promise<void> => {

@@ -13,6 +13,9 @@ import type { SalesforceClient } from './client.js';
 import { crmCodeFor, parseOrThrow, toCrmError } from './client.js';
 import type { SObjectFields } from './validation.js';
 
+/** The objects the connector writes: people, the reps' tasks, and the field-level security setup. */
+export type SaveObject = SalesforceObject | 'Task' | 'PermissionSet' | 'FieldPermissions' | 'PermissionSetAssignment';
+
 /** sObject Collections take at most 200 records per request (crm-api.md S2). */
 export const COLLECTION_SIZE = 200;
 
@@ -75,7 +78,7 @@ export function toRecordResults(raw: unknown, records: readonly SObjectFields[])
 export async function saveByCollections(
   client: SalesforceClient,
   operation: 'create' | 'update',
-  object: SalesforceObject | 'Task',
+  object: SaveObject,
   records: readonly SObjectFields[],
 ): Promise<RecordResult[]> {
   return saveMixedByCollections(client, operation, records.map((record) => ({ object, record })));
@@ -90,14 +93,14 @@ export async function saveByCollections(
 export async function saveMixedByCollections(
   client: SalesforceClient,
   operation: 'create' | 'update',
-  records: ReadonlyArray<{ object: SalesforceObject | 'Task'; record: SObjectFields }>,
+  records: ReadonlyArray<{ object: SaveObject; record: SObjectFields }>,
 ): Promise<RecordResult[]> {
   const order = records.map((_, i) => i).sort((a, b) => (records[a]?.object ?? '').localeCompare(records[b]?.object ?? '') || a - b);
   const out: RecordResult[] = new Array(records.length);
   const parts = chunk(order, COLLECTION_SIZE);
   const first = parts[0];
   for (const part of parts) {
-    const items = part.map((i) => records[i] as { object: SalesforceObject | 'Task'; record: SObjectFields });
+    const items = part.map((i) => records[i] as { object: SaveObject; record: SObjectFields });
     const body = {
       allOrNone: false,
       records: items.map(({ object, record }) => {

@@ -166,7 +166,8 @@ export function toCrmError(err: unknown, context: { recordId?: string } = {}): C
     return new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: withoutQueryStrings(`Salesforce call failed: ${String(err)}`), ...context }, { cause: err });
   }
   const e = parsed.data;
-  let vendorCode = e.errorCode ?? e.name;
+  // SOAP faults (the Metadata API) carry the code with its namespace prefix: `sf:INSUFFICIENT_ACCESS`.
+  let vendorCode = (e.errorCode ?? e.name).replace(/^(?:sf|soapenv):/, '');
   let message = e.message;
   let field: string | undefined;
   const bodies = Array.isArray(e.data) ? e.data : e.data !== undefined ? [e.data] : [];
@@ -373,6 +374,14 @@ export class SalesforceClient {
     );
     return parseOrThrow(queryResultSchema, result, what).records;
   }
+}
+
+/**
+ * A failure of the call itself rather than of what it asked for (out of calls, rate-limited, not
+ * authorised): a step that reports per-item problems passes it on instead, so that the run stops.
+ */
+export function stopsTheRun(error: CrmError): boolean {
+  return error.code === 'QUOTA_EXHAUSTED' || error.code === 'RATE_LIMITED' || error.code === 'AUTH_INVALID';
 }
 
 /** A vendor answer that does not have the expected shape is a TRANSIENT failure with the path of the mismatch. */

@@ -38,8 +38,19 @@ import type { RecordDeps } from './records.js';
 import { ensureSchema } from './schema.js';
 import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
+import { ensureUserAccess, resolveAssignees } from './user-access.js';
+import { ensureLayouts } from './layouts.js';
+import { integrationAccess } from './visibility.js';
+import type { IntegrationAccess } from './visibility.js';
+import type { LayoutReport } from './layouts.js';
+import type { AssignTarget, SfUser, UserAccessReport } from './user-access.js';
 
-export type { AccountMatch, JwtBearerOptions, LeadStatusInfo, SalesforceMappingOptions, TaskOutcome };
+export type { IntegrationAccess };
+export type { AccountMatch, AssignTarget, JwtBearerOptions, LayoutReport, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
+export { LAYOUT_FIELDS, LAYOUT_SECTION } from './layouts.js';
+export { AssignTargetError, describeTarget, parseAssignTarget } from './user-access.js';
+export { INTEGRATION_PERMISSION_SET, USER_PERMISSION_SET } from './permissions.js';
+export { ACCESS_FIX } from './schema.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
 
 export interface SalesforceConnectorOptions {
@@ -84,7 +95,28 @@ export interface SalesforceConnectorOptions {
   clock?: () => number;
 }
 
-export interface SalesforceConnector extends CrmConnector {
+/**
+ * What `smk install` and `smk doctor` do beyond the fields: who may see them (field-level security
+ * through permission sets) and where reps see them (page layouts).
+ */
+export interface SalesforceSetup {
+  /**
+   * The active users an `--assign` target names; a profile or email naming nobody (or an inactive
+   * user) is an AssignTargetError that says which. Reads only.
+   */
+  resolveAssignees(target: AssignTarget): Promise<SfUser[]>;
+  /** The reps' permission set "Smarketing Connector" with its grants; with `assign`, those users hold it. */
+  ensureUserAccess(options?: { dryRun?: boolean; assign?: { target: AssignTarget; users: SfUser[] } }): Promise<UserAccessReport>;
+  /**
+   * The "Smarketing" section on every Lead and Contact page layout (Metadata API); on a dry run,
+   * which layouts lack which fields, without writing.
+   */
+  ensureLayouts(options?: { dryRun?: boolean }): Promise<LayoutReport>;
+  /** Which smk fields the integration user can read and edit, and through which permission sets. */
+  integrationAccess(): Promise<IntegrationAccess>;
+}
+
+export interface SalesforceConnector extends CrmConnector, SalesforceSetup {
   readonly name: 'salesforce';
   createTasks(tasks: TaskRequest[]): Promise<TaskOutcome[]>;
   /** The org's real Lead Status values (LeadStatus), in their sort order. */
@@ -180,6 +212,10 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
       await metadata.leadStatuses({ fresh: true });
     },
     createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
+    resolveAssignees: (target: AssignTarget) => resolveAssignees(client, target),
+    ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
+    ensureLayouts: (opts = {}) => ensureLayouts(client, opts),
+    integrationAccess: () => integrationAccess({ client, metadata }),
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
   };

@@ -52,6 +52,8 @@ export interface FieldMeta {
   precision: number | null;
   scale: number | null;
   custom: boolean;
+  /** Whether the session's user may write it (describe `updateable`: field-level security Edit). */
+  updateable: boolean;
   restricted: boolean;
   picklist: PicklistValue[];
 }
@@ -72,6 +74,7 @@ export function toObjectMeta(object: SalesforceObject, describe: z.infer<typeof 
       precision: f.precision ?? null,
       scale: f.scale ?? null,
       custom: f.custom ?? f.name.endsWith('__c'),
+      updateable: f.updateable ?? true,
       restricted: f.restrictedPicklist ?? false,
       picklist: (f.picklistValues ?? []).map((p) => ({ value: p.value, label: p.label ?? p.value, active: p.active ?? true })),
     });

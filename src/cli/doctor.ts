@@ -1,6 +1,6 @@
 /**
  * `smk doctor`: checks config, environment, Redis, each CRM's reachability, tokens and scopes, the
- * provisioned fields and quota headroom. Each check runs on its own, so one failure does not hide
+ * provisioned fields, who sees them (doctor-visibility.ts) and quota headroom. Each check runs on its own, so one failure does not hide
  * the next; each failure says what to do.
  */
 import { createConnectors } from '../../jobs/connectors.js';
@@ -15,13 +15,11 @@ import { createKeys } from '../store/keys.js';
 import { RedisQuotaGate } from '../store/quota.js';
 import { createRedis, redactUrl, redisAnswers, DEFAULT_REDIS_URL, howToGetRedis } from '../store/redis.js';
 import { RedisTokenStore } from '../store/tokens.js';
+import type { Check } from './check.js';
+import { checkHubSpotGroup, checkSalesforceVisibility } from './doctor-visibility.js';
+import type { ConnectorSet } from '../../jobs/connectors.js';
 
-export interface Check {
-  name: string;
-  status: 'ok' | 'warn' | 'fail';
-  detail: string;
-  fix?: string;
-}
+export type { Check };
 
 const CRM_LABEL: Record<CrmName, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
 
@@ -66,7 +64,8 @@ function connectionGaps(config: AppConfig, crm: CrmName, stored: boolean): Check
   return null;
 }
 
-async function checkCrm(crm: CrmName, connector: CrmConnector, checks: Check[]): Promise<void> {
+async function checkCrm(crm: CrmName, connectors: ConnectorSet, checks: Check[]): Promise<void> {
+  const connector: CrmConnector = connectors[crm];
   const label = CRM_LABEL[crm];
   try {
     await connector.ping();
@@ -79,7 +78,8 @@ async function checkCrm(crm: CrmName, connector: CrmConnector, checks: Check[]):
   }
   try {
     const report = await connector.ensureSchema({ dryRun: true });
-    const missing = report.changes.filter((c) => c.action !== 'unchanged');
+    // A field that exists but that the integration user cannot use (`granted`) is the field access check's.
+    const missing = report.changes.filter((c) => c.action === 'created' || c.action === 'updated');
     if (report.problems.length > 0) {
       for (const p of report.problems) checks.push({ name: `${label} fields`, status: 'fail', detail: `${p.object}${p.field ? `.${p.field}` : ''}: ${p.message}`, fix: p.fix });
     } else if (missing.length > 0) {
@@ -92,6 +92,12 @@ async function checkCrm(crm: CrmName, connector: CrmConnector, checks: Check[]):
     const message = err instanceof Error ? err.message : String(err);
     checks.push({ name: `${label} fields`, status: 'fail', detail: `could not read the field definitions: ${message}`, fix: fixForCrmError(crm, code, message) });
   }
+  const fixOf = (err: unknown) => {
+    const code = isCrmError(err) ? err.code : 'TRANSIENT';
+    return fixForCrmError(crm, code, err instanceof Error ? err.message : String(err));
+  };
+  if (crm === 'salesforce' && connectors.salesforceSetup) await checkSalesforceVisibility(connectors.salesforceSetup, checks, fixOf);
+  if (crm === 'hubspot' && connectors.hubspotSetup) await checkHubSpotGroup(connectors.hubspotSetup, checks, fixOf);
   try {
     const quota = await connector.quota();
     const left = quota.dailyBudget !== null ? quota.dailyBudget - quota.dailyUsed : null;
@@ -157,7 +163,7 @@ export async function diagnose(options: { configPath?: string; env?: NodeJS.Proc
     }
     for (const crm of ['hubspot', 'salesforce'] as const) {
       if (gaps[crm === 'hubspot' ? 0 : 1]) continue;
-      await checkCrm(crm, connectors[crm], checks);
+      await checkCrm(crm, connectors, checks);
     }
   } finally {
     redis.disconnect();

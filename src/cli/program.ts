@@ -42,10 +42,14 @@ export function buildProgram(): Command {
 
   program
     .command('install')
-    .description('connect both CRMs and provision the smk fields (safe to run again: it changes only what is missing)')
+    .description('connect both CRMs, provision the smk fields and the Salesforce permission sets that show them (safe to run again: it changes only what is missing)')
     .option('--dry-run', 'show what would be created without changing anything')
+    .option('--assign <who>', 'give reps the Salesforce permission set "Smarketing Connector": a profile name (its active users), user emails (comma-separated) or all-active-users')
+    .option('--layouts', 'add a "Smarketing" section with the Smk fields to the Salesforce Lead and Contact page layouts')
     .option('-c, --config <path>', CONFIG_HELP)
-    .action((opts: { dryRun?: boolean; config?: string }) => runInstall({ configPath: configOf(opts), dryRun: !!opts.dryRun }));
+    .action((opts: { dryRun?: boolean; assign?: string; layouts?: boolean; config?: string }) =>
+      runInstall({ configPath: configOf(opts), dryRun: !!opts.dryRun, layouts: !!opts.layouts, ...(opts.assign !== undefined ? { assign: opts.assign } : {}) }),
+    );
 
   program
     .command('sync')

@@ -2,30 +2,13 @@
  * The `smk` command as an admin runs it (bin/smk.js in a child process), against both sandboxes
  * and a real Redis under the test's own key prefix.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandboxes, sandboxEnv } from '../../connectors/sandbox/start.js';
 import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { writeConfig } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function smk(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/smk.js', ...args], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
-    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { smk } from '../helpers/smk.js';
 
 describe('smk', () => {
   let sandboxes: Sandboxes;

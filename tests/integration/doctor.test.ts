@@ -13,6 +13,8 @@ import type { TestRedis } from '../helpers/redis.js';
 import { bootstrap } from '../../jobs/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { Client as HubSpotClient } from '@hubspot/api-client';
+import { connect } from './salesforce-sandbox/helpers.js';
 
 function find(checks: Check[], name: RegExp): Check {
   const check = checks.find((c) => name.test(c.name));
@@ -55,6 +57,59 @@ describe('smk doctor', () => {
     const after = await diagnose({ env });
     expect(after.filter((c) => c.status === 'fail')).toEqual([]);
     expect(find(after, /HubSpot fields/).detail).toMatch(/smk fields in place/);
+  });
+
+  it('checks who sees the fields: the integration user\'s access, the reps\' permission set and its holders, the page layouts, the HubSpot group', async () => {
+    // ensureSchema ran (previous test): the integration user reads and edits every field; the
+    // reps' permission set and the layouts are not there yet.
+    const before = await diagnose({ env });
+    expect(find(before, /Salesforce field access/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/reads and edits all 30 Smk fields, through "Smarketing Connector Integration"/) });
+    expect(find(before, /Salesforce permission set/)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/"Smarketing Connector" does not exist/), fix: 'run `smk install`' });
+    expect(find(before, /Salesforce page layouts/)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/2 of 2 Lead and Contact page layouts lack Smk fields: Contact-Contact Layout \(no Smarketing section\), Lead-Lead Layout \(no Smarketing section\)/), fix: 'run `smk install --layouts`' });
+    expect(find(before, /HubSpot property group/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/smarketing holds all 16 smk properties, and the app reads them/) });
+
+    const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'silent' }) });
+    const setup = runtime.ctx.connectors.salesforceSetup;
+    if (!setup) throw new Error('no Salesforce setup');
+    await setup.ensureUserAccess();
+    let checks = await diagnose({ env });
+    expect(find(checks, /Salesforce permission set/)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/no active user holds "Smarketing Connector"/), fix: expect.stringContaining('smk install --assign') });
+    const users = await setup.resolveAssignees({ kind: 'profile', name: 'Standard User' });
+    await setup.ensureUserAccess({ assign: { target: { kind: 'profile', name: 'Standard User' }, users } });
+    await setup.ensureLayouts();
+    await runtime.close();
+    checks = await diagnose({ env });
+    expect(find(checks, /Salesforce permission set/)).toMatchObject({ status: 'ok', detail: `"Smarketing Connector" grants its Smk fields and ${users.length} active user(s) hold it` });
+    expect(find(checks, /Salesforce page layouts/)).toMatchObject({ status: 'ok', detail: 'the Smarketing section is on all 2 Lead and Contact page layouts' });
+    expect(checks.filter((c) => c.status !== 'ok' && !/admin token|encryption key/.test(c.name))).toEqual([]);
+  });
+
+  it('names the fields the integration user cannot read or edit, and the fix', async () => {
+    const conn = connect(sandboxes.salesforce);
+    const rows = await conn.query<{ Id: string; Field: string }>("SELECT Id, Field FROM FieldPermissions WHERE Parent.Name = 'Smarketing_Connector_Integration' AND (Field = 'Contact.Smk_Score__c' OR Field = 'Lead.Smk_Stage__c')");
+    const score = rows.records.find((r) => r.Field === 'Contact.Smk_Score__c');
+    const stage = rows.records.find((r) => r.Field === 'Lead.Smk_Stage__c');
+    await conn.sobject('FieldPermissions').destroy(score?.Id as string);
+    await conn.sobject('FieldPermissions').update({ Id: stage?.Id as string, PermissionsEdit: false });
+    const checks = await diagnose({ env });
+    const access = find(checks, /Salesforce field access/);
+    expect(access.status).toBe('fail');
+    expect(access.detail).toContain('cannot read 1 Smk field(s): Contact.Smk_Score__c');
+    expect(access.detail).toContain('can read but not edit 1: Lead.Smk_Stage__c');
+    expect(access.fix).toMatch(/^run `smk install`/);
+    // The fix works.
+    const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'silent' }) });
+    await runtime.ctx.connectors.salesforce.ensureSchema();
+    await runtime.close();
+    expect(find(await diagnose({ env }), /Salesforce field access/).status).toBe('ok');
+  });
+
+  it('names an smk property that left the smarketing group', async () => {
+    const hubspot = new HubSpotClient({ accessToken: sandboxes.connection.hubspot.accessToken, basePath: sandboxes.connection.hubspot.baseUrl });
+    await hubspot.crm.properties.coreApi.update('contacts', 'smk_grade', { groupName: 'contactinformation' });
+    const group = find(await diagnose({ env }), /HubSpot property group/);
+    expect(group).toMatchObject({ status: 'fail', detail: expect.stringContaining('smk_grade is in the group contactinformation, not smarketing'), fix: expect.stringMatching(/^run `smk install`/) });
+    await hubspot.crm.properties.coreApi.update('contacts', 'smk_grade', { groupName: 'smarketing' });
   });
 
   it('explains a config file mistake by path', async () => {

@@ -9,6 +9,7 @@ import { SfApiError, jsonParserError } from './errors.js';
 import type { ApiUsage } from './limits.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
 import type { QueryCursors } from './query-cursors.js';
+import type { FieldSecurity } from './security.js';
 import { valueOf } from './soql/paths.js';
 import type { FoundRecord, SelectNode } from './soql/paths.js';
 import type { SalesforceStore } from './store.js';
@@ -20,6 +21,8 @@ export interface SandboxContext {
   cursors: QueryCursors;
   usage: ApiUsage;
   auth: AuthState;
+  /** Field-level security: each session's user sees the fields granted to them. */
+  security: FieldSecurity;
   baseUrl(): string;
 }
 
@@ -38,6 +41,12 @@ export function dataBase(res: Response): string {
 /** The user the session belongs to (CreatedById / LastModifiedById of API writes). */
 export function sessionUser(res: Response): string | undefined {
   return typeof res.locals.userId === 'string' ? res.locals.userId : undefined;
+}
+
+/** An sObject as the session's user sees it (field-level security), or undefined when unknown. */
+export function visibleSchema(ctx: SandboxContext, res: Response, name: string): SObjectSchema | undefined {
+  const schema = ctx.store.schema(name);
+  return schema ? ctx.security.schemaFor(sessionUser(res), schema) : undefined;
 }
 
 export function recordUrl(res: Response, type: string, id: string): string {

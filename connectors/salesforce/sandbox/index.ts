@@ -2,7 +2,9 @@
  * A local, stateful Salesforce REST server that jsforce cannot tell from Salesforce on the paths
  * the connector uses: OAuth, SOQL query/queryAll with cursors (child-to-parent relationship paths
  * such as `Account.Name` included), sObjects, sObject Collections,
- * describe, Tooling CustomField, limits. Instance URL and login URL are the same local server.
+ * describe, Tooling CustomField, limits; field-level security (security.ts) on every session; the
+ * Metadata API's page layouts over SOAP (routes-metadata.ts). Instance URL and login URL are the
+ * same local server.
  *
  * Control routes (never counted): common.ts's `/__sandbox/stats`, `reset-stats`, `requests`,
  * `faults`, `clock`, `reset`, `seed`; and here `POST /__sandbox/activity` (a rep's status change,
@@ -25,10 +27,12 @@ import { ApiUsage, enforceApiLimit } from './limits.js';
 import { QueryCursors } from './query-cursors.js';
 import { compositeRouter } from './routes-composite.js';
 import { controlRouter } from './routes-control.js';
+import { metadataRouter } from './routes-metadata.js';
 import { queryRouter } from './routes-query.js';
 import { sobjectsRouter } from './routes-sobjects.js';
 import { toolingRouter } from './routes-tooling.js';
 import { loadWorld } from './seed-load.js';
+import { FieldSecurity } from './security.js';
 import { SoqlError } from './soql/lexer.js';
 import { INTEGRATION_USER, SalesforceStore } from './store.js';
 import { formatDateTime } from './values.js';
@@ -146,7 +150,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let concurrentAnswers = 0;
 
   let baseUrl = '';
-  const ctx: SandboxContext = { store, cursors, usage, auth, baseUrl: () => baseUrl };
+  const ctx: SandboxContext = { store, cursors, usage, auth, security: new FieldSecurity(store), baseUrl: () => baseUrl };
 
   const identity = (userId: string) => {
     const user = store.get(userId);
@@ -198,6 +202,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   );
   app.use('/__sandbox', controlRouter(ctx));
   app.use(oauthRouter(auth, () => baseUrl, identity));
+  app.use('/services/Soap/m/:version', metadataRouter(ctx, monitor));
 
   // The Versions resource needs no session and sends no Sforce-Limit-Info.
   app.get('/services/data', (_req, res) => {

@@ -1,6 +1,6 @@
 /**
  * Describe metadata of the sObjects the sandbox serves (Lead, Contact, Account, User, Task,
- * LeadStatus, Opportunity): field types, lengths, picklists, nillable/createable/updateable, the
+ * LeadStatus, Opportunity; the setup objects of field-level security are in setup-objects.ts): field types, lengths, picklists, nillable/createable/updateable, the
  * way `GET /sobjects/{type}/describe` reports them (crm-api.md S6). Custom fields are added at run
  * time through the Tooling API; none is pre-created here.
  */
@@ -315,6 +315,8 @@ function user(): SObjectSchema {
     str('Title', 'Title', 80, readOnly),
     bool('IsActive', 'Active', readOnly),
     picklist('UserType', 'User Type', ['Standard', 'PowerPartner', 'CsnOnly', 'Guest'], readOnly),
+    // Every user has exactly one profile (User object reference: ProfileId, relationship Profile).
+    ref('ProfileId', 'Profile ID', ['Profile'], 'Profile', { ...readOnly, nillable: false }),
     ...audit(),
   ]);
 }
@@ -378,4 +380,4 @@ export function createSchemas(): Map<string, SObjectSchema> {
   return new Map(all.map((s) => [s.name.toLowerCase(), s]));
 }
 
-export { field as makeField };
+export { field as makeField, bool as makeBoolean, ref as makeReference };

@@ -8,7 +8,7 @@
 import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { param, parseBody, parseQuery, renderRecord, sessionUser } from './context.js';
+import { param, parseBody, parseQuery, renderRecord, sessionUser, visibleSchema } from './context.js';
 import type { SandboxContext } from './context.js';
 import { ROLLED_BACK, SfApiError, exceededIdLimit, notFound, recordError } from './errors.js';
 import type { RecordError } from './errors.js';
@@ -38,10 +38,13 @@ interface SaveResult {
   created?: boolean;
 }
 
-function typeOf(store: SalesforceStore, record: Record<string, unknown>): SObjectSchema | RecordError {
+/** Looks an object up by name as the session's user sees it (field-level security). */
+type SchemaLookup = (name: string) => SObjectSchema | undefined;
+
+function typeOf(schemaOf: SchemaLookup, record: Record<string, unknown>): SObjectSchema | RecordError {
   const attributes = z.object({ type: z.string() }).safeParse(record.attributes);
   if (!attributes.success) return recordError('INVALID_TYPE', 'Must specify a type in attributes for each record', []);
-  const schema = store.schema(attributes.data.type);
+  const schema = schemaOf(attributes.data.type);
   if (!schema) return recordError('INVALID_TYPE', `sObject type '${attributes.data.type}' is not supported.`, []);
   return schema;
 }
@@ -71,13 +74,25 @@ function commit(ctx: SandboxContext, plans: Planned[], allOrNone: boolean, actor
   });
 }
 
-function planWrite(store: SalesforceStore, raw: Record<string, unknown>, mode: WriteMode, seen: Set<string>): Planned {
-  const schema = typeOf(store, raw);
+/**
+ * `seen`: the ids updated and the unique keys (validation.ts `unique`) taken so far in this call,
+ * so that two records of one call cannot both take what only one may have.
+ */
+function planWrite(store: SalesforceStore, schemaOf: SchemaLookup, raw: Record<string, unknown>, mode: WriteMode, seen: Set<string>): Planned {
+  const schema = typeOf(schemaOf, raw);
   if ('statusCode' in schema) return { kind: 'error', errors: [schema] };
+  const claim = (unique: string | undefined): RecordError[] => {
+    if (unique === undefined) return [];
+    if (seen.has(unique)) return [recordError('DUPLICATE_VALUE', 'duplicate value found: <unknown> duplicates value on record with id: <unknown>')];
+    seen.add(unique);
+    return [];
+  };
   if (mode === 'create') {
     if (!schema.flags.createable) return { kind: 'error', errors: [recordError('INVALID_TYPE', `Cannot create records of type ${schema.name}`)] };
     const v = validateFields(schema, raw, 'create', store);
-    return v.ok ? { kind: 'write', schema, values: v.values } : { kind: 'error', errors: v.errors };
+    if (!v.ok) return { kind: 'error', errors: v.errors };
+    const taken = claim(v.unique);
+    return taken.length ? { kind: 'error', errors: taken } : { kind: 'write', schema, values: v.values };
   }
   const target = resolveTarget(store, schema, idOf(raw), 'update');
   if ('error' in target) return { kind: 'error', errors: [target.error] };
@@ -85,8 +100,10 @@ function planWrite(store: SalesforceStore, raw: Record<string, unknown>, mode: W
   if (seen.has(id)) return { kind: 'error', errors: [recordError('DUPLICATE_VALUE', `Duplicate id in list: ${id}`)] };
   seen.add(id);
   const fields = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'id' && k !== 'Id' && k !== 'ID'));
-  const v = validateFields(target.schema, fields, 'update', store);
-  return v.ok ? { kind: 'write', schema: target.schema, values: v.values, record: target.record } : { kind: 'error', errors: v.errors };
+  const v = validateFields(schemaOf(target.schema.name) ?? target.schema, fields, 'update', store, target.record);
+  if (!v.ok) return { kind: 'error', errors: v.errors };
+  const taken = claim(v.unique);
+  return taken.length ? { kind: 'error', errors: taken } : { kind: 'write', schema: target.schema, values: v.values, record: target.record };
 }
 
 function checkSize(n: number): void {
@@ -94,7 +111,7 @@ function checkSize(n: number): void {
 }
 
 function retrieve(ctx: SandboxContext, res: express.Response, type: string, ids: string[], fieldNames: string[]) {
-  const schema = ctx.store.schema(type);
+  const schema = visibleSchema(ctx, res, type);
   if (!schema) throw notFound();
   if (ids.length > MAX_RETRIEVE_IDS) throw exceededIdLimit(MAX_RETRIEVE_IDS);
   const columns: FieldDef[] = fieldNames.map((name) => {
@@ -104,7 +121,7 @@ function retrieve(ctx: SandboxContext, res: express.Response, type: string, ids:
   });
   return ids.map((id) => {
     const found = ctx.store.find(id.trim());
-    if (!found || found.table.schema !== schema || found.record.IsDeleted === true) return null;
+    if (!found || found.table.schema.name !== schema.name || found.record.IsDeleted === true) return null;
     return renderRecord(res, schema, found.record, columns);
   });
 }
@@ -113,11 +130,13 @@ export function compositeRouter(ctx: SandboxContext): Router {
   const router = express.Router({ mergeParams: true });
   const { store } = ctx;
 
+  const lookup = (res: express.Response): SchemaLookup => (name) => visibleSchema(ctx, res, name);
+
   router.post('/composite/sobjects', (req, res) => {
     const body = parseBody(collectionBody, req);
     checkSize(body.records.length);
     const seen = new Set<string>();
-    const plans = body.records.map((r) => planWrite(store, r, 'create', seen));
+    const plans = body.records.map((r) => planWrite(store, lookup(res), r, 'create', seen));
     res.json(commit(ctx, plans, body.allOrNone ?? false, sessionUser(res)));
   });
 
@@ -125,7 +144,7 @@ export function compositeRouter(ctx: SandboxContext): Router {
     const body = parseBody(collectionBody, req);
     checkSize(body.records.length);
     const seen = new Set<string>();
-    const plans = body.records.map((r) => planWrite(store, r, 'update', seen));
+    const plans = body.records.map((r) => planWrite(store, lookup(res), r, 'update', seen));
     res.json(commit(ctx, plans, body.allOrNone ?? false, sessionUser(res)));
   });
 
@@ -141,7 +160,8 @@ export function compositeRouter(ctx: SandboxContext): Router {
     res.json(targets.map(({ id, target }) => {
       if ('error' in target) return { success: false, errors: [target.error] };
       if (failed && allOrNone) return { id, success: false, errors: [ROLLED_BACK] };
-      store.softDelete(target.record, { ts, actorId });
+      if (target.schema.flags.softDelete) store.softDelete(target.record, { ts, actorId });
+      else store.remove(target.record);
       return { id: String(target.record.Id), success: true, errors: [] };
     }));
   });
@@ -158,7 +178,7 @@ export function compositeRouter(ctx: SandboxContext): Router {
 
   // Upsert by external id: each record is matched on the external-id field's value.
   router.patch('/composite/sobjects/:type/:field', (req, res) => {
-    const schema = store.schema(param(req, 'type'));
+    const schema = visibleSchema(ctx, res, param(req, 'type'));
     if (!schema) throw notFound();
     const key = schema.field(param(req, 'field'));
     if (!key || (!key.externalId && key.name !== 'Id')) {
@@ -179,10 +199,10 @@ export function compositeRouter(ctx: SandboxContext): Router {
       if (typeof value !== 'string' || value === '') return { kind: 'error', errors: [recordError('MISSING_ARGUMENT', `${key.name} not specified`, [key.name])] };
       const existing = key.name === 'Id' ? store.get(value) : byKey.get(value.toLowerCase());
       if (existing && existing.IsDeleted !== true) {
-        const plan = planWrite(store, { ...raw, attributes: { type: schema.name }, id: existing.Id }, 'update', seen);
+        const plan = planWrite(store, lookup(res), { ...raw, attributes: { type: schema.name }, id: existing.Id }, 'update', seen);
         return plan.kind === 'write' ? { ...plan, created: false } : plan;
       }
-      const plan = planWrite(store, { ...raw, attributes: { type: schema.name } }, 'create', seen);
+      const plan = planWrite(store, lookup(res), { ...raw, attributes: { type: schema.name } }, 'create', seen);
       return plan.kind === 'write' ? { ...plan, created: true } : plan;
     });
     res.json(commit(ctx, plans, body.allOrNone ?? false, sessionUser(res)));

@@ -54,7 +54,7 @@ export function applyActivity(ctx: SandboxContext, activity: Activity): Record<s
       const target = resolveTarget(store, null, activity.id, 'update');
       if ('error' in target) throw fail([target.error]);
       const changes = activity.kind === 'status' ? { Status: activity.status } : activity.fields;
-      const result = validateFields(target.schema, changes, 'update', store);
+      const result = validateFields(target.schema, changes, 'update', store, target.record);
       if (!result.ok) throw fail(result.errors);
       store.update(target.record, result.values, owned(target.record));
       return { id: target.record.Id };

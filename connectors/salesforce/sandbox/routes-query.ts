@@ -7,7 +7,7 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { dataBase, param, parseQuery, renderQueryRow } from './context.js';
+import { dataBase, param, parseQuery, renderQueryRow, sessionUser } from './context.js';
 import type { SandboxContext } from './context.js';
 import { SfApiError } from './errors.js';
 import type { SObjectSchema } from './objects.js';
@@ -91,9 +91,13 @@ export function answerLocator(req: Request, res: Response, ctx: SandboxContext, 
   sendPage(req, res, ctx, target, found.cursor, found.offset);
 }
 
-export function dataQueryTarget(ctx: SandboxContext): QueryTarget {
+/** The data API's objects as `userId` sees them (field-level security); all of them without a user. */
+export function dataQueryTarget(ctx: SandboxContext, userId?: string): QueryTarget {
   return {
-    resolve: (name) => ctx.store.schema(name),
+    resolve: (name) => {
+      const schema = ctx.store.schema(name);
+      return schema ? ctx.security.schemaFor(userId, schema) : undefined;
+    },
     source: (schema) => ctx.store.source(schema),
     find: ctx.store.finder,
     render: renderQueryRow,
@@ -102,9 +106,9 @@ export function dataQueryTarget(ctx: SandboxContext): QueryTarget {
 
 export function queryRouter(ctx: SandboxContext): Router {
   const router = express.Router({ mergeParams: true });
-  const target = dataQueryTarget(ctx);
-  router.get('/query', (req, res) => answerQuery(req, res, ctx, target, false));
-  router.get('/queryAll', (req, res) => answerQuery(req, res, ctx, target, true));
-  router.get(['/query/:locator', '/queryAll/:locator'], (req, res) => answerLocator(req, res, ctx, target));
+  const target = (res: Response) => dataQueryTarget(ctx, sessionUser(res));
+  router.get('/query', (req, res) => answerQuery(req, res, ctx, target(res), false));
+  router.get('/queryAll', (req, res) => answerQuery(req, res, ctx, target(res), true));
+  router.get(['/query/:locator', '/queryAll/:locator'], (req, res) => answerLocator(req, res, ctx, target(res)));
   return router;
 }

@@ -7,7 +7,7 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { dataBase, param, parseBody, parseQuery, renderRecord, sessionUser } from './context.js';
+import { dataBase, param, parseBody, parseQuery, renderRecord, sessionUser, visibleSchema } from './context.js';
 import type { SandboxContext } from './context.js';
 import { describeGlobalEntry, describeSObject } from './describe.js';
 import { NOT_FOUND_MESSAGE, SfApiError, notFound } from './errors.js';
@@ -19,8 +19,9 @@ const recordBody = z.record(z.string(), z.unknown());
 const fieldsQuery = z.object({ fields: z.string().optional() });
 const windowQuery = z.object({ start: z.string(), end: z.string() });
 
-function schemaOf(ctx: SandboxContext, req: Request): SObjectSchema {
-  const schema = ctx.store.schema(param(req, 'type'));
+/** The object of the path, as the session's user sees it (field-level security). */
+function schemaOf(ctx: SandboxContext, req: Request, res: Response): SObjectSchema {
+  const schema = visibleSchema(ctx, res, param(req, 'type'));
   if (!schema) throw notFound();
   return schema;
 }
@@ -48,15 +49,15 @@ export function sobjectsRouter(ctx: SandboxContext): Router {
   });
 
   router.get('/sobjects/:type', (req, res) => {
-    res.json({ objectDescribe: describeGlobalEntry(schemaOf(ctx, req), dataBase(res)), recentItems: [] });
+    res.json({ objectDescribe: describeGlobalEntry(schemaOf(ctx, req, res), dataBase(res)), recentItems: [] });
   });
 
   router.get('/sobjects/:type/describe', (req, res) => {
-    res.json(describeSObject(schemaOf(ctx, req), dataBase(res)));
+    res.json(describeSObject(schemaOf(ctx, req, res), dataBase(res)));
   });
 
   router.get('/sobjects/:type/updated', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const { start, end } = timeWindow(req);
     const ids: string[] = [];
     for (const r of store.source(schema).scanByModstamp?.(start, end - 1, 'asc') ?? []) if (r.IsDeleted !== true) ids.push(String(r.Id));
@@ -64,7 +65,7 @@ export function sobjectsRouter(ctx: SandboxContext): Router {
   });
 
   router.get('/sobjects/:type/deleted', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const { start, end } = timeWindow(req);
     const deletedRecords: Array<{ id: string; deletedDate: string }> = [];
     for (const r of store.source(schema).scanByModstamp?.(start, end - 1, 'asc') ?? []) {
@@ -74,7 +75,7 @@ export function sobjectsRouter(ctx: SandboxContext): Router {
   });
 
   router.post('/sobjects/:type', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const body = parseBody(recordBody, req);
     if (!schema.flags.createable) throw new SfApiError(400, 'INVALID_TYPE', `Cannot create records of type ${schema.name}`);
     const result = validateFields(schema, body, 'create', store);
@@ -84,7 +85,7 @@ export function sobjectsRouter(ctx: SandboxContext): Router {
   });
 
   router.get('/sobjects/:type/:id', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const id = param(req, 'id');
     const { fields } = parseQuery(fieldsQuery, req, 'INVALID_FIELD');
     const columns = fields
@@ -96,27 +97,28 @@ export function sobjectsRouter(ctx: SandboxContext): Router {
       : schema.fields;
     if (!isIdShaped(id)) throw notFound(`Provided external ID field does not exist or is not accessible: ${id}`);
     const found = store.find(id);
-    if (!found || found.table.schema !== schema) throw notFound(NOT_FOUND_MESSAGE);
+    if (!found || found.table.schema.name !== schema.name) throw notFound(NOT_FOUND_MESSAGE);
     if (found.record.IsDeleted === true) throw new SfApiError(404, 'ENTITY_IS_DELETED', 'entity is deleted', []);
     res.json(renderRecord(res, schema, found.record, columns));
   });
 
   router.patch('/sobjects/:type/:id', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const body = parseBody(recordBody, req);
     const target = resolveTarget(store, schema, param(req, 'id'), 'update');
     if ('error' in target) throw SfApiError.fromRecordErrors([target.error], targetStatus(target.error.statusCode));
-    const result = validateFields(schema, body, 'update', store);
+    const result = validateFields(schema, body, 'update', store, target.record);
     if (!result.ok) throw SfApiError.fromRecordErrors(result.errors);
     store.update(target.record, result.values, { actorId: sessionUser(res) });
     res.status(204).end();
   });
 
   router.delete('/sobjects/:type/:id', (req, res) => {
-    const schema = schemaOf(ctx, req);
+    const schema = schemaOf(ctx, req, res);
     const target = resolveTarget(store, schema, param(req, 'id'), 'delete');
     if ('error' in target) throw SfApiError.fromRecordErrors([target.error], targetStatus(target.error.statusCode));
-    store.softDelete(target.record, { actorId: sessionUser(res) });
+    if (target.schema.flags.softDelete) store.softDelete(target.record, { actorId: sessionUser(res) });
+    else store.remove(target.record);
     res.status(204).end();
   });
 

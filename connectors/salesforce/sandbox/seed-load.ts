@@ -1,5 +1,6 @@
 /**
- * Loads a SeedWorld into the store: owners become Users (their `salesforceId`), companies with
+ * Loads a SeedWorld into the store: the integration user a System Administrator, owners Standard
+ * Users (their `salesforceId`), each holding their profile's permission set; companies with
  * `hasAccount` Accounts, people with a `salesforce` part Leads (Company from the company) or
  * Contacts (under the company's Account). Converted leads are converted as a rep would have;
  * `duplicateLead` adds a second Lead whose email differs only in case. Deterministic for a world,
@@ -7,6 +8,7 @@
  */
 import type { SeedCompany, SeedPerson, SeedWorld } from '../../sandbox/seed.js';
 import { LEAD_STATUSES } from './objects.js';
+import { STANDARD_USER, SYSTEM_ADMINISTRATOR, assignProfiles, ensureProfiles } from './security.js';
 import { INTEGRATION_USER } from './store.js';
 import type { SalesforceStore } from './store.js';
 import { DAY_MS } from './values.js';
@@ -42,7 +44,9 @@ export function loadWorld(store: SalesforceStore, world: SeedWorld): LoadSummary
 
   return store.bulkLoad(() => {
     const system = { ts: origin, actorId: INTEGRATION_USER.Id };
-    store.insert('User', { ...INTEGRATION_USER, IsActive: true, UserType: 'Standard' }, system);
+    // The integration user is a System Administrator (Modify All Data), the owners are reps.
+    const profiles = ensureProfiles(store, system);
+    store.insert('User', { ...INTEGRATION_USER, IsActive: true, UserType: 'Standard', ProfileId: profiles[SYSTEM_ADMINISTRATOR] ?? null }, system);
     for (const o of world.owners) {
       store.insert('User', {
         Id: o.salesforceId,
@@ -53,8 +57,10 @@ export function loadWorld(store: SalesforceStore, world: SeedWorld): LoadSummary
         Alias: `${o.firstName.slice(0, 1)}${o.lastName.slice(0, 4)}`.toLowerCase(),
         IsActive: true,
         UserType: 'Standard',
+        ProfileId: profiles[STANDARD_USER] ?? null,
       }, system);
     }
+    assignProfiles(store, system);
     summary.users = world.owners.length + 1;
     LEAD_STATUSES.forEach((s, i) => {
       store.insert('LeadStatus', { MasterLabel: s.label, ApiName: s.label, SortOrder: i + 1, IsDefault: s.isDefault, IsConverted: s.isConverted }, system);

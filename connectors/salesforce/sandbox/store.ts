@@ -12,6 +12,9 @@ import { SfApiError } from './errors.js';
 import { ModstampIndex } from './modstamp-index.js';
 import { CONVERTED_LEAD_STATUS, createSchemas } from './objects.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
+import { SECURITY_OBJECTS, createSetupSchemas } from './setup-objects.js';
+import { defaultLayouts } from './layouts.js';
+import type { StoredLayout } from './layouts.js';
 import { runSoql } from './soql/evaluate.js';
 import type { ExecuteOptions, QueryResult, QuerySource } from './soql/evaluate.js';
 import type { FoundRecord, RecordFinder } from './soql/paths.js';
@@ -94,44 +97,86 @@ export const INTEGRATION_USER = {
   Alias: 'smkint',
 };
 
+/** Every sObject of a fresh org, keyed by lower-case name: the data objects and the setup objects. */
+function allSchemas(): Map<string, SObjectSchema> {
+  const schemas = createSchemas();
+  for (const s of createSetupSchemas()) schemas.set(s.name.toLowerCase(), s);
+  return schemas;
+}
+
+/**
+ * What a data reset (`clear()` without `schema`) keeps besides the custom fields: the org's setup,
+ * that is its profiles, permission sets, field permissions and assignments.
+ */
+const SETUP_TABLES = ['profile', 'permissionset', 'fieldpermissions', 'permissionsetassignment'];
+
 export class SalesforceStore {
-  schemas = createSchemas();
+  schemas = allSchemas();
+  /**
+   * Bumped by every write to a profile, permission set, field permission, assignment or user:
+   * field-level security (security.ts) recomputes a user's access when it moves.
+   */
+  securityVersion = 0;
   private tables = new Map<string, SObjectTable>();
   private byPrefix = new Map<string, SObjectTable>();
   private counters = new Map<string, number>();
   /** Lower-case Account name to Id: the account a conversion reuses. */
   private accountByName = new Map<string, string>();
   readonly customFields = new Map<string, CustomFieldRow>();
+  /** Page layouts by full name (`Lead-Lead Layout`), as the Metadata API reads and updates them. */
+  readonly layouts = new Map<string, StoredLayout>();
   private factories = new WeakMap<SObjectSchema, RecordFactory>();
   /** While bulk loading, the modstamp indexes are rebuilt once at the end instead of per write. */
   private bulk = false;
 
   constructor(readonly clock: SandboxClock) {
     this.buildTables();
+    this.resetLayouts();
   }
 
-  private buildTables(): void {
+  private resetLayouts(): void {
+    this.layouts.clear();
+    for (const layout of defaultLayouts(this.stampNow())) this.layouts.set(layout.fullName, layout);
+  }
+
+  private buildTables(keep: ReadonlyMap<string, SObjectTable> = new Map()): void {
     this.tables.clear();
     this.byPrefix.clear();
     for (const schema of this.schemas.values()) {
-      const table = new SObjectTable(schema);
+      const table = keep.get(schema.name.toLowerCase()) ?? new SObjectTable(schema);
       this.tables.set(schema.name.toLowerCase(), table);
       this.byPrefix.set(schema.keyPrefix, table);
     }
   }
 
-  /** Drops all data; with `schema: true` also every custom field (back to a fresh org). */
+  /**
+   * Drops all data but the org's setup (custom fields, page layouts, profiles, permission sets and
+   * their field permissions and assignments); with `schema: true` that too (back to a fresh org).
+   */
   clear(options: { schema?: boolean } = {}): void {
     if (options.schema) {
-      this.schemas = createSchemas();
+      this.schemas = allSchemas();
       this.customFields.clear();
+      this.resetLayouts();
     }
-    // Custom field ids keep counting while the fields themselves survive.
-    const fieldCounter = options.schema ? undefined : this.counters.get('00N');
-    this.counters.clear();
-    if (fieldCounter !== undefined) this.counters.set('00N', fieldCounter);
+    const keep = new Map<string, SObjectTable>();
+    // Ids of what survives keep counting, so that a new row never takes a surviving one's id.
+    const counters = new Map<string, number>();
+    if (!options.schema) {
+      const fieldCounter = this.counters.get('00N');
+      if (fieldCounter !== undefined) counters.set('00N', fieldCounter);
+      for (const name of SETUP_TABLES) {
+        const table = this.tables.get(name);
+        if (!table) continue;
+        keep.set(name, table);
+        const n = this.counters.get(table.schema.keyPrefix);
+        if (n !== undefined) counters.set(table.schema.keyPrefix, n);
+      }
+    }
+    this.counters = counters;
     this.accountByName.clear();
-    this.buildTables();
+    this.buildTables(keep);
+    this.securityVersion += 1;
   }
 
   now(): number {
@@ -241,7 +286,23 @@ export class SalesforceStore {
     table.records.set(record.Id as string, record);
     if (!this.bulk) table.index.moved(record.Id as string, null, record.SystemModstamp as number);
     if (schema.name === 'Account') this.indexAccountName(record);
+    this.touched(schema);
     return record;
+  }
+
+  private touched(schema: SObjectSchema): void {
+    if (SECURITY_OBJECTS.has(schema.name)) this.securityVersion += 1;
+  }
+
+  /**
+   * Deletes a record of an object without a recycle bin (the setup objects): the row is gone, as
+   * it is from a real org; queryAll does not return it.
+   */
+  remove(record: SfRecord): void {
+    const table = this.tableForId(record.Id as string);
+    if (!table) throw new Error('record without a table');
+    table.records.delete(record.Id as string);
+    this.touched(table.schema);
   }
 
   /** Applies trusted changes and stamps LastModifiedDate/SystemModstamp (or SystemModstamp only), to the second. */
@@ -259,6 +320,7 @@ export class SalesforceStore {
     record.SystemModstamp = ts;
     if (!this.bulk) table.index.moved(record.Id as string, previous, ts);
     if (table.schema.name === 'Account' && 'Name' in changes) this.indexAccountName(record);
+    this.touched(table.schema);
     return record;
   }
 

@@ -9,13 +9,18 @@
 import { noSuchColumnOnSObject, recordError } from './errors.js';
 import type { RecordError } from './errors.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
+import { checkSetupRecord } from './security.js';
 import type { SalesforceStore } from './store.js';
 import { isIdShaped, parseDate, parseDateTime, startOfUtcDay } from './values.js';
 import type { SfRecord, SfValue } from './values.js';
 
 export type WriteMode = 'create' | 'update';
 
-export type Validated = { ok: true; values: Record<string, SfValue> } | { ok: false; errors: RecordError[] };
+/**
+ * `unique`: a key no two records of one call may share (the setup objects' unique pairs, which
+ * the store alone cannot see before the call commits).
+ */
+export type Validated = { ok: true; values: Record<string, SfValue>; unique?: string } | { ok: false; errors: RecordError[] };
 
 /** Keys that travel with a record but are not fields. */
 const META_KEYS = new Set(['attributes']);
@@ -98,9 +103,11 @@ function convert(f: FieldDef, raw: unknown, store: SalesforceStore): { value: Sf
 
 /**
  * Validates one record's fields. Unknown fields fail the record at once (Salesforce rejects them
- * while reading the JSON); other problems are collected so that a caller sees them all.
+ * while reading the JSON); other problems are collected so that a caller sees them all. `schema`
+ * is the object as the session's user sees it (security.ts): a field they cannot read is unknown,
+ * one they cannot edit is not updateable. `target` is the record an update changes.
  */
-export function validateFields(schema: SObjectSchema, input: Record<string, unknown>, mode: WriteMode, store: SalesforceStore): Validated {
+export function validateFields(schema: SObjectSchema, input: Record<string, unknown>, mode: WriteMode, store: SalesforceStore, target?: SfRecord): Validated {
   const entries = Object.entries(input).filter(([k]) => !META_KEYS.has(k) && !(mode === 'update' && k.toLowerCase() === 'id'));
   const unknown = entries.filter(([k]) => !schema.field(k));
   if (unknown.length) return { ok: false, errors: unknown.map(([k]) => noSuchColumnOnSObject(k, schema.name)) };
@@ -139,8 +146,10 @@ export function validateFields(schema: SObjectSchema, input: Record<string, unkn
     errors.push(recordError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${names.join(', ')}]`, names));
   }
   if (errors.length) return { ok: false, errors };
+  const setup = checkSetupRecord(store, schema.name, values, mode === 'update' ? target : undefined);
+  if (setup.errors.length) return { ok: false, errors: setup.errors };
   deriveFields(schema, values);
-  return { ok: true, values };
+  return { ok: true, values, ...(setup.unique ? { unique: setup.unique } : {}) };
 }
 
 /** Fields Salesforce derives from others on save. */

@@ -9,7 +9,7 @@ import type { SeedWorld } from '../../../connectors/sandbox/seed.js';
 import { startSalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
 import type { SalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
 import { MISSING_LAST_NAME } from '../../../connectors/salesforce/sandbox/seed-load.js';
-import { connect, control, rejection, resetStats, stats } from './helpers.js';
+import { connect, control, grantFields, rejection, resetStats, stats } from './helpers.js';
 
 let world: SeedWorld;
 let sb: SalesforceSandbox;
@@ -78,6 +78,7 @@ describe('rep activity', () => {
       await conn.tooling.sobject('CustomField').create({ FullName: `${object}.Smk_Score__c`, Metadata: { type: 'Number', label: 'Score', precision: 6, scale: 0 } });
       await conn.tooling.sobject('CustomField').create({ FullName: `${object}.Smk_Stage__c`, Metadata: { type: 'Text', label: 'Stage', length: 40 } });
     }
+    await grantFields(conn, ['Lead.Smk_Score__c', 'Lead.Smk_Stage__c', 'Contact.Smk_Score__c', 'Contact.Smk_Stage__c']);
     const { records } = await conn.query<Row>("SELECT Id, Company, Email FROM Lead WHERE IsConverted = false AND Status = 'Working - Contacted' LIMIT 1");
     const lead = records[0] as Row;
     await conn.sobject('Lead').update({ Id: lead.Id, Smk_Score__c: 91, Smk_Stage__c: 'sql' });

@@ -83,3 +83,29 @@ export interface WireSaveResult {
 export function asWire(results: unknown): WireSaveResult[] {
   return results as WireSaveResult[];
 }
+
+const TEST_PERMISSION_SET = 'Sandbox_Test_Fields';
+
+/**
+ * Grants the connection's own user Read and Edit on custom fields, the way an admin would: a
+ * permission set with FieldPermissions, assigned to the user (a field created through the Tooling
+ * API is visible to nobody until then). Fields already granted are skipped.
+ */
+export async function grantFields(conn: Connection, fields: string[]): Promise<void> {
+  const userId = (await conn.identity()).user_id;
+  const found = await conn.query<{ Id: string }>(`SELECT Id FROM PermissionSet WHERE Name = '${TEST_PERMISSION_SET}'`);
+  let setId = found.records[0]?.Id;
+  if (!setId) {
+    const created = await conn.sobject('PermissionSet').create({ Name: TEST_PERMISSION_SET, Label: 'Sandbox test fields' });
+    setId = created.id as string;
+    await conn.sobject('PermissionSetAssignment').create({ PermissionSetId: setId, AssigneeId: userId });
+  }
+  const have = await conn.query<{ Field: string }>(`SELECT Field FROM FieldPermissions WHERE ParentId = '${setId}'`);
+  const granted = new Set(have.records.map((r) => r.Field));
+  const missing = fields.filter((f) => !granted.has(f));
+  if (missing.length === 0) return;
+  const rows = missing.map((f) => ({ ParentId: setId, SobjectType: f.split('.')[0] as string, Field: f, PermissionsRead: true, PermissionsEdit: true }));
+  const results = await conn.sobject('FieldPermissions').create(rows);
+  const failed = results.filter((r) => !r.success);
+  if (failed.length > 0) throw new Error(`could not grant ${JSON.stringify(failed)}`);
+}

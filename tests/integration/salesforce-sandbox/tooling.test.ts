@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSalesforceSandbox } from '../../../connectors/salesforce/sandbox/index.js';
 import type { SalesforceSandbox, SfRecord } from '../../../connectors/salesforce/sandbox/index.js';
-import { asWire, connect, rejection, seedLeads } from './helpers.js';
+import { asWire, connect, grantFields, rejection, seedLeads } from './helpers.js';
 
 let sb: SalesforceSandbox;
 let leads: SfRecord[];
@@ -46,11 +46,14 @@ describe('CustomField through the Tooling API', () => {
     expect(described.fields.some((f) => f.name.startsWith('Smk_'))).toBe(false);
   });
 
-  it('creates fields that describe, SOQL and writes see at once', async () => {
+  it('creates fields that describe, SOQL and writes see once field-level security grants them', async () => {
     const conn = connect(sb);
     const created = await conn.tooling.sobject('CustomField').create(score);
     expect(created).toEqual({ id: expect.stringMatching(/^00N[0-9A-Za-z]{15}$/), success: true, errors: [], warnings: [], infos: [] });
     await conn.tooling.sobject('CustomField').create(grade);
+    // Nobody sees a new field until a permission set grants it (field-security.test.ts).
+    expect((await conn.sobject('Lead').describe()).fields.some((f) => f.name === 'Smk_Score__c')).toBe(false);
+    await grantFields(conn, ['Lead.Smk_Score__c', 'Lead.Smk_Grade__c']);
 
     const described = await conn.sobject('Lead').describe();
     const fields = described.fields as unknown as DescribedField[];
@@ -123,6 +126,7 @@ describe('CustomField through the Tooling API', () => {
   it('upserts by an external id field', async () => {
     const conn = connect(sb);
     await conn.tooling.sobject('CustomField').create({ FullName: 'Lead.Smk_Lead_Id__c', Metadata: { type: 'Text', label: 'Lead id', length: 64, externalId: true } });
+    await grantFields(conn, ['Lead.Smk_Lead_Id__c']);
     await conn.sobject('Lead').update({ Id: leads[7]?.Id as string, Smk_Lead_Id__c: 'smk-7' });
     const results = await conn.sobject('Lead').upsert([
       { Smk_Lead_Id__c: 'smk-7', Title: 'Updated by upsert' },
@@ -141,6 +145,7 @@ describe('CustomField through the Tooling API', () => {
     const conn = connect(sb);
     await conn.tooling.sobject('CustomField').create({ FullName: 'Lead.Smk_Notes__c', Metadata: { type: 'LongTextArea', label: 'Notes', length: 32768, visibleLines: 5 } });
     await conn.tooling.sobject('CustomField').create({ FullName: 'Lead.Smk_Handoff_At__c', Metadata: { type: 'DateTime', label: 'Handoff' } });
+    await grantFields(conn, ['Lead.Smk_Notes__c', 'Lead.Smk_Handoff_At__c']);
     const id = leads[5]?.Id as string;
     await conn.sobject('Lead').update({ Id: id, Smk_Notes__c: 'n'.repeat(1000), Smk_Handoff_At__c: '2026-11-24T10:00:00+01:00' });
     const read = await conn.sobject('Lead').retrieve(id, { fields: ['Smk_Notes__c', 'Smk_Handoff_At__c'] });

@@ -80,6 +80,8 @@ describe('provisioning without the permission to customise', () => {
     const json = { 'Content-Type': 'application/json;charset=UTF-8' };
     nock(INSTANCE).get('/services/data/v62.0/sobjects/Lead/describe').reply(200, bare('describe-lead.json'), json);
     nock(INSTANCE).get('/services/data/v62.0/sobjects/Contact/describe').reply(200, bare('describe-contact.json'), json);
+    // None of the fields exists, hidden or not (Tooling CustomField query).
+    nock(INSTANCE).get('/services/data/v62.0/tooling/query').query(true).reply(200, { size: 0, totalSize: 0, done: true, queryLocator: null, entityTypeName: 'CustomField', records: [] }, json);
     const tooling = nock(INSTANCE).post('/services/data/v62.0/tooling/sobjects/CustomField').reply(403, fixture('error-insufficient-access.json') as object, json);
     const gate: QuotaGate = { take: async () => {}, observe: async () => {}, report: async () => ({ crm: 'salesforce', dailyUsed: 0, dailyLimit: null, dailyBudget: null, paused: false }) };
     const sf = createSalesforceConnector({ instanceUrl: INSTANCE, loginUrl: 'https://login.salesforce.com', accessToken: 't', gate });
