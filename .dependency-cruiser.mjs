@@ -222,9 +222,11 @@ export default {
     },
     {
       name: 'no-dev-dependencies-in-production',
-      comment: 'The image installs dependencies only (npm ci --omit=dev): production code loads no devDependency at run time.',
+      comment:
+        'The image installs dependencies only (npm ci --omit=dev): production code loads no devDependency at run time. ' +
+        'bin/smk.js is the launcher of a clone (tsx runs the sources); the image runs the compiled dist/src/cli.js.',
       severity: 'error',
-      from: { pathNot: SANDBOX },
+      from: { pathNot: [SANDBOX, '^bin/smk\\.js$'] },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
 

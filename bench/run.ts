@@ -434,7 +434,7 @@ class BenchRun {
   }
 
   private async pollQueueBusy(): Promise<number> {
-    const counts = await this.ctx.queues.poll.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+    const counts = await this.ctx.queues.poll.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 

@@ -109,7 +109,7 @@ export function queuePrefix(keyPrefix: string): string {
  */
 export class ServiceQueue<T> extends Queue<T> {
   override async close(): Promise<void> {
-    const { connection } = this;
+    const { connection } = this.getBackend();
     try {
       await super.close();
     } finally {

@@ -81,7 +81,7 @@ export async function outstandingByPlace(ctx: SyncContext): Promise<Record<strin
     { queue: ctx.queues.reconcile, timersMatter: true },
   ];
   await Promise.all(queues.map(async ({ queue, timersMatter }) => {
-    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'paused');
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
     let n = Object.values(counts).reduce((a, b) => a + b, 0);
     if (timersMatter) {
       // A job scheduler's next run (the daily reconcile that `smk start` schedules) is not work

@@ -20,12 +20,12 @@ import { processWriteback } from './writeback.js';
 /**
  * A Worker whose close cannot end the process: as with the queues (see ServiceQueue), a connection
  * still starting when the worker closes fails after BullMQ has removed its listeners. The worker
- * has two connections, its own and the blocking one BullMQ keeps private (hence the look-up by
- * name; keepListening ignores it if a later BullMQ renames it).
+ * has two connections, its own and the blocking one, both held by its Redis backend.
  */
 export class ServiceWorker<T> extends Worker<T> {
   override async close(force = false): Promise<void> {
-    const connections: unknown[] = [this.connection, Reflect.get(this, 'blockingConnection')];
+    const { connection, blockingConnection } = this.getBackend();
+    const connections: unknown[] = [connection, blockingConnection];
     try {
       await super.close(force);
     } finally {

@@ -15,7 +15,7 @@ export function loadDotEnv(dir = process.cwd(), env: NodeJS.ProcessEnv = process
   try {
     parsed = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
   } catch (err) {
-    throw new Error(`${path} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${path} could not be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const taken: string[] = [];
   for (const [name, value] of Object.entries(parsed)) {

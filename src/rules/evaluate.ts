@@ -137,7 +137,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     before = transition.stage;
   }
 
-  let ownerId = lead.sales?.ownerId ?? null;
+  const ownerId = lead.sales?.ownerId ?? null;
   let ownerChange: OwnerChange | undefined;
   let task: RepTask | undefined;
   let sla: Sla | undefined = lead.sla;
@@ -160,7 +160,6 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
       events.push({ type: 'no_owner', at: handoff.at, detail: { reason: route.reason } });
     } else {
       if (route.ownerId !== ownerId) ownerChange = { ownerId: route.ownerId, reason: route.reason };
-      ownerId = route.ownerId;
       task = taskFor(lead, score, route.ownerId, route, sla, config, 0);
     }
     events.push({
@@ -197,7 +196,6 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
           poolState = route.nextPoolState;
           ownerChange = { ownerId: route.ownerId, reason: route.reason };
           task = taskFor(lead, score, route.ownerId, route, sla, config, index);
-          ownerId = route.ownerId;
           detail.action = 'reassign';
           detail.ownerId = route.ownerId;
         }

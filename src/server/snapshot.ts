@@ -13,7 +13,7 @@ import { CRM_NAMES } from '../model/lead.js';
 import { countEvents, ReportBuilder } from './reports.js';
 import type { EventCounts, Reports } from './reports.js';
 
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'failed', 'completed'] as const;
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
 export type QueueDepths = Record<string, Record<QueueState, number>>;
 

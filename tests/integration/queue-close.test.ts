@@ -16,7 +16,9 @@ import type { TestRedis } from '../helpers/redis.js';
 
 /**
  * How long the BLPOP holds the INFO back: far longer than the 20 ms before close, so that even a
- * stalled CI machine closes while the INFO waits; the socket is dropped at once, so it costs no time.
+ * stalled CI machine closes while the INFO waits. The queues drop the socket at once, so it costs
+ * them no time; a BullMQ 6 worker's close first waits for its main loop, whose first command is
+ * queued behind the BLPOP, so the worker's case takes this long.
  */
 const HOLD_MS = 5000;
 

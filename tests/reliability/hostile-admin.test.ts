@@ -50,7 +50,7 @@ describe('hostile admin API calls', () => {
   });
 
   async function queued(): Promise<number> {
-    const counts = await Promise.all(service.ctx.queues.all().map((q) => q.getJobCounts('waiting', 'delayed', 'active', 'paused', 'prioritized')));
+    const counts = await Promise.all(service.ctx.queues.all().map((q) => q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')));
     return counts.reduce((n, c) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
   }
 

@@ -91,7 +91,7 @@ describe('hostile HubSpot webhook deliveries', () => {
   }
 
   async function newJobs(): Promise<IngestJob[]> {
-    const jobs = await service.ctx.queues.ingest.getJobs(['waiting', 'delayed', 'prioritized', 'paused', 'active']);
+    const jobs = await service.ctx.queues.ingest.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
     return jobs.map((j) => j.data);
   }
 

@@ -42,7 +42,7 @@ export async function startService(label: string): Promise<Service> {
     ctx,
     url: server.url,
     ingestJobs: async () => {
-      const counts = await ctx.queues.ingest.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active');
+      const counts = await ctx.queues.ingest.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
       return Object.values(counts).reduce((a, b) => a + b, 0);
     },
     close: async () => {
