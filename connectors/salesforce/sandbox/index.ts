@@ -163,7 +163,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
 
   const cometd = cometdServer(changeEvents, auth);
   let baseUrl = '';
-  const ctx: SandboxContext = { store, cursors, usage, auth, baseUrl: () => baseUrl };
+  const ctx: SandboxContext = { store, cursors, usage, auth, changeEvents, baseUrl: () => baseUrl };
 
   const identity = (userId: string) => {
     const user = store.get(userId);

@@ -175,6 +175,18 @@ describe('change events over CometD', () => {
   });
 });
 
+describe('which objects are selected', () => {
+  it('lists them as PlatformEventChannelMember rows of the ChangeEvents channel through the Tooling API', async () => {
+    const sb = await sandbox({ changeDataCapture: ['Lead'] });
+    const conn = connect(sb);
+    const rows = await conn.tooling.query<{ EventChannel: string; SelectedEntity: string }>("SELECT Id, EventChannel, SelectedEntity FROM PlatformEventChannelMember WHERE EventChannel = 'ChangeEvents'");
+    expect(rows.records.map((r) => r.SelectedEntity)).toEqual(['LeadChangeEvent']);
+    await control(sb, 'PUT', '/cdc', { entities: ['Lead', 'Contact'] });
+    const again = await conn.tooling.query<{ SelectedEntity: string }>('SELECT SelectedEntity FROM PlatformEventChannelMember');
+    expect(again.records.map((r) => r.SelectedEntity).sort()).toEqual(['ContactChangeEvent', 'LeadChangeEvent']);
+  });
+});
+
 describe('the Bayeux wire', () => {
   const post = (sb: SalesforceSandbox, body: unknown, token = sb.accessToken) =>
     fetch(`${sb.instanceUrl}/cometd/${API_VERSION}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `OAuth ${token}` }, body: JSON.stringify(body) });
