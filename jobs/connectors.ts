@@ -17,6 +17,8 @@ import type { ConnectorLogger, CrmConnector, QuotaGate, TaskRequest, TokenStore 
 
 export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceTasks?: (tasks: TaskRequest[]) => Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
+  /** The objects selected for Change Data Capture in the Salesforce org. */
+  salesforceChangeCapture?: () => Promise<string[]>;
 }
 
 export async function createConnectors(input: {
@@ -74,5 +76,6 @@ export async function createConnectors(input: {
     hubspot,
     salesforce,
     salesforceTasks: (tasks) => salesforce.createTasks(tasks),
+    salesforceChangeCapture: () => salesforce.changeDataCapture(),
   };
 }

@@ -58,7 +58,11 @@ export interface SalesforceExtras {
   createTasks?(tasks: TaskRequest[]): Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
 }
 
-export type Connectors = Record<CrmName, CrmConnector> & { salesforceTasks?: SalesforceExtras['createTasks'] };
+export type Connectors = Record<CrmName, CrmConnector> & {
+  salesforceTasks?: SalesforceExtras['createTasks'];
+  /** The objects selected for Change Data Capture in the Salesforce org (jobs/stream.ts). */
+  salesforceChangeCapture?: () => Promise<string[]>;
+};
 
 export interface PendingStores {
   write: PendingStore<WritePayload>;

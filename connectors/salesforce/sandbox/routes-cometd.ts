@@ -41,6 +41,7 @@ const messageSchema = z.looseObject({
   id: z.union([z.string(), z.number()]).optional(),
   subscription: z.union([z.string(), z.array(z.string())]).optional(),
   ext: z.looseObject({ replay: z.record(z.string(), z.union([z.number(), z.string()])).optional() }).optional(),
+  advice: z.looseObject({ timeout: z.number().optional() }).optional(),
 });
 type BayeuxMessage = z.infer<typeof messageSchema>;
 type Reply = Record<string, unknown>;
@@ -229,8 +230,10 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
       client.waiting = null;
       previous.res.json([...previous.replies, { channel: '/meta/connect', clientId: client.id, id: previous.message.id, successful: true, advice: ADVICE }]);
     }
-    // The first connect after a handshake is answered at once; later ones wait for events.
-    if (!client.connected || client.queue.length > 0) {
+    // The first connect after a handshake is answered at once, and so is one whose client asks
+    // for no wait (`advice.timeout: 0`: faye sends it when other messages share the request, as
+    // CometD servers honour); later ones wait for events.
+    if (!client.connected || client.queue.length > 0 || message.advice?.timeout === 0) {
       client.connected = true;
       answerConnect(client, res, replies, message);
       return;
