@@ -106,6 +106,19 @@ async function storedReplayIds(ctx: SyncContext): Promise<Record<string, number 
   return out;
 }
 
+/**
+ * The Salesforce poll's schedule: the safety net (`sync.stream.safetyPollEvery`, 5 minutes by
+ * default) while the stream is healthy, `sync.pollEvery` otherwise. One scheduler shared by every
+ * process (BullMQ's upsert replaces it).
+ */
+export async function scheduleSalesforcePoll(ctx: SyncContext, streamHealthy: boolean): Promise<number> {
+  const { pollEvery, stream } = ctx.config.file.sync;
+  const every = streamHealthy ? Math.max(pollEvery, stream.safetyPollEvery) : pollEvery;
+  await ctx.queues.poll.upsertJobScheduler('poll-salesforce', { every }, { name: 'poll', data: { crm: 'salesforce' } });
+  ctx.logger.info({ crm: 'salesforce', every, streamHealthy }, 'Salesforce poll interval set');
+  return every;
+}
+
 export interface ChangeStreamOptions {
   /** Wait before subscribing again after a failure (default 30 s). */
   retryMs?: number;

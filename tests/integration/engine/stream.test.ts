@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncContext } from '../../../jobs/context.js';
 import { processIngest } from '../../../jobs/ingest.js';
-import { startChangeStream, streamStatus } from '../../../jobs/stream.js';
+import { scheduleSalesforcePoll, startChangeStream, streamStatus } from '../../../jobs/stream.js';
 import type { ChangeStreamRunner } from '../../../jobs/stream.js';
 import { resetStats, sandboxControl, stats } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
@@ -38,7 +38,7 @@ async function takeStreamJobs(ctx: SyncContext): Promise<StreamJob[]> {
 }
 
 async function takePolls(ctx: SyncContext): Promise<number> {
-  const jobs = (await ctx.queues.poll.getJobs(['wait', 'prioritized', 'delayed'])).filter((j) => j.name === 'poll' && j.data.crm === 'salesforce');
+  const jobs = (await ctx.queues.poll.getJobs(['wait', 'prioritized', 'delayed'])).filter((j) => j.name === 'poll' && j.data.crm === 'salesforce' && !j.repeatJobKey && !String(j.id).startsWith('repeat:'));
   for (const j of jobs) await j.remove();
   return jobs.length;
 }
@@ -164,6 +164,28 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
     await sandboxControl(h.sandboxes.salesforce.instanceUrl, '/cdc/gap', { entity: 'Contact', changeType: 'GAP_OVERFLOW' });
     expect(await until(async () => takePolls(ctx))).toBe(1);
     expect(await takeStreamJobs(ctx)).toEqual([]);
+  });
+
+  it('polls Salesforce every 5 minutes while the stream is healthy, at sync.pollEvery while Change Data Capture is off', async () => {
+    const ctx = h.runtime.ctx;
+    const every = async () => (await ctx.queues.poll.getJobScheduler('poll-salesforce'))?.every;
+    runner = startChangeStream(ctx, { retryMs: 100, recheckMs: 100, onHealth: async (healthy) => void (await scheduleSalesforcePoll(ctx, healthy)) });
+    expect(await until(async () => (await every()) === 300_000 && 300_000)).toBe(300_000);
+    await stop();
+    h.sandboxes.salesforce.changeEvents.select(['Lead']);
+    try {
+      runner = startChangeStream(ctx, { retryMs: 100, recheckMs: 100, onHealth: async (healthy) => void (await scheduleSalesforcePoll(ctx, healthy)) });
+      const status = await until(async () => {
+        const s = await streamStatus(ctx);
+        return s.state === 'off' && s.reason === 'not-enabled' ? s : null;
+      });
+      expect(status.message).toContain('Contact');
+      expect(await until(async () => (await every()) === ctx.config.file.sync.pollEvery && 1)).toBe(1);
+    } finally {
+      await stop();
+      await ctx.queues.poll.removeJobScheduler('poll-salesforce');
+      h.sandboxes.salesforce.changeEvents.select(['Lead', 'Contact']);
+    }
   });
 
   it('a stream the org dropped (Unknown client) reconnects and loses nothing', async () => {
