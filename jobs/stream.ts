@@ -149,7 +149,9 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
         resolve();
       };
     });
-  let healthy: boolean | null = null;
+  // Not healthy to begin with: the schedulers start at `sync.pollEvery` (src/cli/run.ts), so only
+  // a healthy stream changes the schedule.
+  let healthy = false;
   const health = async (value: boolean) => {
     if (healthy === value) return;
     healthy = value;
@@ -157,6 +159,9 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
   };
   const poll = () => ctx.queues.poll.add('poll', { crm: 'salesforce' });
   let states: Promise<void> = Promise.resolve();
+  // After a replay id the org no longer keeps: the cursor poll goes once the new subscription is
+  // up, so that what it does not read, the stream delivers.
+  let pollOnConnect = false;
 
   /** One subscription, from subscribing to its end; returns the wait before the next. */
   const runOnce = async (): Promise<number> => {
@@ -174,7 +179,6 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
     }
     let end: (state: StreamState & { state: 'down' }) => void = () => undefined;
     const ended = new Promise<StreamState & { state: 'down' }>((resolve) => (end = resolve));
-    let pollOnConnect = false;
     let last: StreamState | null = null;
     const onState = (state: StreamState) => {
       last = state;
@@ -208,7 +212,7 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
         // cursor poll (the feed's cursor follows the last change handed on) reads what came between.
         ctx.logger.warn({ crm: 'salesforce', stream: state.stream }, 'stored replay id no longer retained: polling from the cursor and subscribing for new changes');
         await ctx.redis.hdel(replayKey(ctx), ...(state.stream ? [state.stream] : STREAMED_OBJECTS));
-        await poll();
+        pollOnConnect = true;
         return 0;
       }
       await setState(ctx, 'down', { reason: state?.state === 'down' ? state.reason : 'subscribe', message: err instanceof Error ? err.message : String(err) });
@@ -216,7 +220,6 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
       await health(false);
       return retryMs;
     }
-    pollOnConnect = false;
     const stopWaiting = new Promise<null>((resolve) => {
       const check = setInterval(() => {
         if (stopped) {
@@ -231,7 +234,7 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
     if (!reason) return 0;
     if (reason.reason === 'replay-invalid') {
       await ctx.redis.hdel(replayKey(ctx), ...(reason.stream ? [reason.stream] : STREAMED_OBJECTS));
-      await poll();
+      pollOnConnect = true;
       return 0;
     }
     return reason.reason === 'allocation' ? (options.allocationRetryMs ?? 3_600_000) : retryMs;
@@ -271,6 +274,8 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
       await running;
       await states;
       await setState(ctx, 'off', { reason: 'stopped', message: 'the service is not streaming (stopped)' });
+      // Nobody streams now: the poll goes back to its own pace.
+      await health(false);
     },
   };
 }

@@ -25,6 +25,9 @@ import type { ChangeStreamHandler, ChangeSubscription, ConnectorLogger, Streamed
 import type { SalesforceClient } from './client.js';
 import { parseOrThrow } from './client.js';
 
+/** How long a subscription may take before it counts as failed (the handshake and subscribe answer at once). */
+const SUBSCRIBE_TIMEOUT_MS = 60_000;
+
 export const STREAM_CHANNELS = { Lead: '/data/LeadChangeEvent', Contact: '/data/ContactChangeEvent' } as const;
 export type StreamName = keyof typeof STREAM_CHANNELS;
 
@@ -117,10 +120,16 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
   for (const [stream, channel] of Object.entries(STREAM_CHANNELS)) received.set(channel, from[stream] ?? -1);
   let closed = false;
   let down = false;
+  // A refusal that ends the session (reconnect: none) or a subscription (replay id): faye gives
+  // up, and a subscribe waiting for it would wait forever.
+  let refused: (message: string) => void = () => undefined;
+  const refusal = new Promise<never>((_resolve, reject) => (refused = (message) => reject(new Error(message))));
+  refusal.catch(() => undefined);
   const report = (state: Parameters<ChangeStreamHandler['onState']>[0]) => {
     if (closed) return;
     down = state.state === 'down';
     handler.onState(state);
+    if (state.state === 'down' && state.reason !== 'transport' && state.reason !== 'malformed') refused(state.message);
   };
 
   const streamOf = (channel: unknown): StreamName | undefined =>
@@ -151,8 +160,9 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
 
   const faye = new Streaming(conn).createClient([replayExtension]) as unknown as FayeClient;
   faye.on('transport:down', () => report({ state: 'down', reason: 'transport', message: 'the streaming connection is lost; the client reconnects by itself' }));
+  let subscribed = false;
   faye.on('transport:up', () => {
-    if (down) report({ state: 'connected' });
+    if (down && subscribed) report({ state: 'connected' });
   });
 
   // One delivery (one connect answer) is many messages in one tick: they go on as one batch, and
@@ -186,13 +196,22 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
         buffer.push(toStreamedChange(stream, event.data, options.clientName));
       });
       subscriptions.push(subscription);
-      await new Promise<void>((resolve, reject) => subscription.then(resolve, (err: unknown) => reject(new Error(errorText(err)))));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer to the subscription of ${channel} within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`)), SUBSCRIBE_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([new Promise<void>((resolve, reject) => subscription.then(resolve, (err: unknown) => reject(new Error(errorText(err))))), refusal, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     }
   } catch (err) {
     closed = true;
     faye.disconnect();
     throw err;
   }
+  subscribed = true;
   report({ state: 'connected' });
 
   return {
