@@ -29,6 +29,8 @@ import type { Runtime } from '../jobs/bootstrap.js';
 import type { SyncContext } from '../jobs/context.js';
 import { outstandingByPlace, waitUntilIdle } from '../jobs/run-once.js';
 import { createConnectors } from '../jobs/connectors.js';
+import { startChangeStream, streamStatus } from '../jobs/stream.js';
+import type { ChangeStreamRunner } from '../jobs/stream.js';
 import type { QuotaGate, QuotaReport } from '../connectors/types.js';
 import { sandboxEnv } from '../connectors/sandbox/start.js';
 import type { SandboxConnection } from '../connectors/sandbox/start.js';
@@ -71,6 +73,10 @@ interface Options {
   out: string;
   /** Write V8 CPU profiles of the worker processes into the run's log folder. */
   profile: boolean;
+  /** How Salesforce changes reach the service in phase 2: Change Data Capture (`cdc`) or polling only (`off`). */
+  salesforceStream: 'cdc' | 'off';
+  /** With the stream on: the unlimited run's phase 2 polls every this instead (today's way), for comparison; `off`: no comparison. */
+  comparePollEvery: string;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -99,10 +105,13 @@ function parseOptions(argv: string[]): Options {
     .option('--phase-timeout <min>', 'minutes a phase may take before it is reported as failed (default: 15, or a minute per 1,000 people)', (v) => Number(v))
     .option('--out <dir>', 'results folder', join(ROOT, 'bench', 'results'))
     .option('--profile', 'write V8 CPU profiles of the worker processes (in the run\'s log folder)')
+    .option('--salesforce-stream <mode>', 'cdc (Change Data Capture pushes Salesforce changes; the poll is the safety net) or off (polling only)', 'cdc')
+    .option('--compare-poll-every <d>', 'with the stream on, the unlimited run also runs phase 2 polling every this, with no stream, for comparison (off: no comparison)', '1s')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
+    salesforceStream: string; comparePollEvery: string;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -114,10 +123,14 @@ function parseOptions(argv: string[]): Options {
   const runs = o.runs.split(',').map((r) => r.trim()).filter((r): r is 'limited' | 'unlimited' => r === 'limited' || r === 'unlimited');
   if (runs.length === 0) throw new InvalidArgumentError('--runs takes limited, unlimited or both');
   if (o.changes !== 'api' && o.changes !== 'ui') throw new InvalidArgumentError('--changes takes api or ui');
+  if (o.salesforceStream !== 'cdc' && o.salesforceStream !== 'off') throw new InvalidArgumentError('--salesforce-stream takes cdc or off');
+  // The comparison: the unlimited run bursts too, the way the service worked before the stream.
+  if (o.salesforceStream === 'cdc' && o.comparePollEvery !== 'off' && runs.includes('unlimited')) unlimitedPhases.add(2);
   return {
     leads: o.leads, seed: o.seed, skipNaive: !!o.skipNaive, phases, unlimitedPhases, runs, workers: o.workers, batchWait: o.batchWait,
     pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
     phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
+    salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery,
   };
 }
 
@@ -284,12 +297,23 @@ class BenchRun {
     return this.runtime.ctx;
   }
 
+  /** Whether this run's Salesforce changes come by Change Data Capture (the unlimited run polls, for comparison). */
+  private get streaming(): boolean {
+    if (this.o.salesforceStream !== 'cdc') return false;
+    return this.kind === 'limited' || this.o.comparePollEvery === 'off' || !this.o.runs.includes('limited');
+  }
+
+  /** This run's Salesforce poll interval in phase 2. */
+  private get burstPollEvery(): string {
+    return this.streaming || this.o.comparePollEvery === 'off' || this.o.salesforceStream !== 'cdc' ? this.o.pollEvery : this.o.comparePollEvery;
+  }
+
   private settings(): BenchSyncSettings {
     return {
       hubspotPerTenSeconds: this.kind === 'limited' ? HUBSPOT_CEILING : 1_000_000,
       batchWait: this.o.batchWait,
       searchSafetyMargin: this.o.safetyMargin,
-      pollEvery: this.o.pollEvery,
+      pollEvery: this.burstPollEvery,
     };
   }
 
@@ -303,7 +327,8 @@ class BenchRun {
     this.sandbox = spawnChild(
       'sandbox',
       ['--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(this.o.leads), '--seed', String(this.o.seed),
-        '--hubspot-rate', String(limited ? HUBSPOT_CEILING : 0), '--salesforce-daily', String(limited ? 100_000 : 0)],
+        '--hubspot-rate', String(limited ? HUBSPOT_CEILING : 0), '--salesforce-daily', String(limited ? 100_000 : 0),
+        ...(this.streaming ? ['--change-data-capture', 'Lead,Contact'] : [])],
       { env: { ...process.env }, cwd: ROOT, logPath: join(this.dir, 'sandbox.log'), firstLineTimeoutMs: 15 * 60_000 },
     );
     this.conn = JSON.parse(await this.sandbox.firstLine) as BenchConnection;
@@ -638,6 +663,7 @@ class BenchRun {
     const started = Date.now();
     let polling = false;
     let pollLoop: Promise<void> = Promise.resolve();
+    let stream: ChangeStreamRunner | null = null;
     try {
       const deadline = this.deadline();
       if (!this.server) {
@@ -661,15 +687,32 @@ class BenchRun {
       });
       const hubspotUser = this.o.changes === 'api' ? await this.hubspotUserClient() : null;
       const salesforceUser = this.salesforceUserConnection();
+      // Change Data Capture: the service's stream runs here (as in `smk start`), subscribed before
+      // the phase begins (its one Tooling query, which checks the org has it on, is not counted).
+      if (this.streaming) {
+        stream = startChangeStream(this.ctx, { retryMs: 1000 });
+        const until = Date.now() + 60_000;
+        while ((await streamStatus(this.ctx)).state !== 'connected') {
+          if (Date.now() > until) throw new Error(`the Salesforce change stream did not connect: ${JSON.stringify(await streamStatus(this.ctx))}`);
+          await sleep(50);
+        }
+      }
       await this.beginPhase();
       const t0 = Date.now();
 
-      // Salesforce changes arrive by polling: one poll at a time, started every pollEvery.
+      // Salesforce changes arrive by polling (with the stream: the safety net): one poll at a
+      // time, started every pollEvery.
       polling = true;
       let polls = 0;
       const pollJobIds: string[] = [];
-      const every = durationMs(this.o.pollEvery);
+      const every = durationMs(this.burstPollEvery);
       pollLoop = (async () => {
+        // With the stream, the safety-net poll keeps its own schedule: the burst does not start
+        // one (without it, the first poll goes at once, as before).
+        if (this.streaming) {
+          const first = Date.now() + every;
+          while (polling && Date.now() < first) await sleep(100);
+        }
         while (polling) {
           const at = Date.now();
           // Kept after completion, so that its start and end times tell when each change was read.
@@ -681,7 +724,8 @@ class BenchRun {
             if (state !== 'waiting' && state !== 'active' && state !== 'delayed' && state !== 'prioritized') break;
             await sleep(25);
           }
-          await sleep(Math.max(0, at + every - Date.now()));
+          // Short naps, so that the end of the phase does not wait out a long interval.
+          while (polling && Date.now() < at + every) await sleep(Math.min(100, Math.max(0, at + every - Date.now())));
         }
       })();
 
@@ -748,6 +792,9 @@ class BenchRun {
       await this.settle(deadline);
       // The feeds catch up with everything phase 2 wrote (HubSpot was followed by webhook only).
       await this.pollCycle(['hubspot', 'salesforce'], deadline);
+      const streamed = stream ? await streamStatus(this.ctx) : null;
+      await stream?.stop();
+      stream = null;
       const wallMs = Date.now() - t0;
       const measured = await this.endPhase();
       measured.calls.hubspot = subtractCalls(measured.calls.hubspot, userCalls.hubspot);
@@ -807,11 +854,15 @@ class BenchRun {
         `${chosen.hubspot.length} HubSpot and ${chosen.salesforce.length} Salesforce changes made in ${burstMs} ms; ${arrived}/${total} visible in both CRMs after ${((arrivedAt - t0) / 1000).toFixed(1)} s; ${polls} Salesforce polls`,
       );
       if (arrived < total) result.notes.push(`${total - arrived} change(s) never reached both CRMs`);
+      result.notes.push(streamed
+        ? `Salesforce changes pushed by Change Data Capture: ${streamed.events ?? 0} change events, ${streamed.own ?? 0} of them our own write-back (no read); polling every ${this.burstPollEvery} as the safety net`
+        : `Salesforce changes read by polling every ${this.burstPollEvery} (no change stream)`);
       result.notes.push(`afterwards ${agree}/${total} changed people have the same smk_score in both CRMs, and ${moved}/${total} scores moved`);
       return result;
     } catch (err) {
       polling = false;
       await pollLoop.catch(() => undefined);
+      await stream?.stop().catch(() => undefined);
       return this.failed(2, name, started, err);
     }
   }
@@ -1028,6 +1079,8 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
   out.push(`\nheadline: floorRatio ${fmt(s.floorRatio, 3)} (target <= 1.1), quietWrites ${s.quietWrites ?? '-'} (target 0), ceilingFraction ${fmt(s.ceilingFraction, 3)} (target >= 0.9), ` +
     `p99 HubSpot ${fmt(s.p99Ms.hubspot)} ms (target <= ${fmt(s.p99TargetMs)} ms), p99 Salesforce ${fmt(s.p99Ms.salesforce)} ms, evalPerSec ${fmt(s.evalPerSec)} (target >= 50,000), ` +
     `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
+  out.push(`Salesforce burst (${s.salesforceStream === 'cdc' ? 'Change Data Capture' : 'polling only'}): p99 change to both CRMs ${fmt(s.p99Ms.salesforce)} ms, ${s.burstSalesforceReads ?? '-'} Salesforce read calls` +
+    (s.pollBased ? `; polling every ${s.pollBased.pollEvery} with no stream (unlimited run): p99 ${fmt(s.pollBased.p99Ms.salesforce)} ms, ${s.pollBased.burstSalesforceReads} read calls` : ''));
   return out.join('\n');
 }
 
@@ -1039,6 +1092,12 @@ interface Summary {
   quietWrites: number | null;
   ceilingFraction: number | null;
   p99Ms: { hubspot: number | null; salesforce: number | null };
+  /** How Salesforce changes reached the service in the main run's burst. */
+  salesforceStream: 'cdc' | 'off';
+  /** Salesforce read calls (queries, GETs) of the main run's burst, the user's own taken out. */
+  burstSalesforceReads: number | null;
+  /** The same burst in the unlimited run, polling only (today's way), for comparison. */
+  pollBased: { pollEvery: string; p99Ms: { hubspot: number | null; salesforce: number | null }; burstSalesforceReads: number } | null;
   p99TargetMs: number;
   evalPerSec: number;
   peakRssMb: number | null;
@@ -1075,6 +1134,8 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
   const floor = work.reduce((a, p) => a + p.floor.total, 0);
   const quiet = runs.map((r) => phase(r, 3)).filter((p): p is PhaseResult => !!p);
   const burst = phase(main, 2);
+  // With the stream on, the unlimited run's burst polled instead (today's way): the comparison.
+  const pollBased = o.salesforceStream === 'cdc' && o.comparePollEvery !== 'off' ? phase(runs.find((r) => r.kind === 'unlimited' && r !== main), 2) : undefined;
   const serviceRss = runs.flatMap((r) => Object.entries(r.rssMb).filter(([k]) => k.startsWith('worker') || k === 'server').map(([, v]) => v ?? 0));
   const sandboxRss = runs.map((r) => r.rssMb.sandbox ?? 0);
   const naiveCalls = naive ? naive.calls.hubspot.total + naive.calls.salesforce.total : null;
@@ -1086,6 +1147,11 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
     quietWrites: quiet.length ? Math.max(...quiet.map((p) => p.writes.hubspot + p.writes.salesforce)) : null,
     ceilingFraction: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.hubspotRate?.ceilingFraction, 3),
     p99Ms: { hubspot: burst?.latency?.hubspot.toBoth.p99 ?? null, salesforce: burst?.latency?.salesforce.toBoth.p99 ?? null },
+    salesforceStream: o.salesforceStream,
+    burstSalesforceReads: burst ? burst.reads.salesforce : null,
+    pollBased: pollBased
+      ? { pollEvery: o.comparePollEvery, p99Ms: { hubspot: pollBased.latency?.hubspot.toBoth.p99 ?? null, salesforce: pollBased.latency?.salesforce.toBoth.p99 ?? null }, burstSalesforceReads: pollBased.reads.salesforce }
+      : null,
     p99TargetMs: 2000 + durationMs(o.batchWait),
     evalPerSec: Math.round(evalSpeed.evalPerSec),
     peakRssMb: serviceRss.length ? round(Math.max(...serviceRss), 1) : null,

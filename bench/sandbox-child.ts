@@ -234,13 +234,15 @@ async function main(): Promise<void> {
     .option('--seed <s>', 'seed', (v) => Number(v), 1)
     .option('--hubspot-rate <n>', 'HubSpot calls per 10 s (0 = off)', (v) => Number(v), 190)
     .option('--salesforce-daily <n>', 'Salesforce daily API allocation (0 = unlimited)', (v) => Number(v), 0)
+    .option('--change-data-capture <objects>', 'objects selected for Change Data Capture in Salesforce (e.g. Lead,Contact)', '')
     .parse(process.argv)
-    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number }>();
+    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number; changeDataCapture: string }>();
   const sb = await startSandboxes({
     people: opts.people,
     seed: opts.seed,
     hubspotPerTenSeconds: opts.hubspotRate,
     salesforceDailyLimit: opts.salesforceDaily,
+    changeDataCapture: opts.changeDataCapture.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const recorder = new Recorder(sb);
   const server = createServer((req, res) => {

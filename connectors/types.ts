@@ -240,6 +240,49 @@ export interface ConnectorLogger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * One change a CRM pushed (Salesforce Change Data Capture): the records it names, never their
+ * values; ingest reads them, so the engine's ordering and recency rules apply unchanged.
+ */
+export interface StreamedChange {
+  /** The stream it belongs to (the feed's stream names: Salesforce `Lead`, `Contact`). */
+  stream: string;
+  /** Its position in the stream: resubscribing from here delivers what came after it. */
+  replayId: number;
+  /** `change` (created, updated, deleted, undeleted); `gap` (no details: read the records); `overflow` (no record ids: poll). */
+  kind: 'change' | 'gap' | 'overflow';
+  changeType: string;
+  refs: RecordRef[];
+  /** Made by this connector's own client (its write-back, seen again): nothing to read. */
+  own: boolean;
+  /** Epoch ms the change was committed in the CRM. */
+  committedAt: number;
+}
+
+export type StreamState =
+  | { state: 'connected' }
+  | {
+      state: 'down';
+      /**
+       * `replay-invalid`: the stored position is no longer retained (72 hours); `auth`: the CRM
+       * refused the session; `allocation`: the org's daily event delivery allocation is spent;
+       * `transport`: the connection is lost (the client retries); `malformed`: an event failed validation.
+       */
+      reason: 'replay-invalid' | 'auth' | 'allocation' | 'transport' | 'malformed';
+      message: string;
+      stream?: string;
+    };
+
+export interface ChangeStreamHandler {
+  /** Changes delivered together, in stream order; resolve only once they are durably handed on. */
+  onChanges(changes: StreamedChange[]): Promise<void>;
+  onState(state: StreamState): void;
+}
+
+export interface ChangeSubscription {
+  close(): Promise<void>;
+}
+
 export interface CrmConnector {
   readonly name: CrmName;
   /** The largest batches the APIs allow; the pipeline fills them. */
@@ -255,4 +298,9 @@ export interface CrmConnector {
   quota(): Promise<QuotaReport>;
   /** Reachable and authorised; throws a CrmError otherwise. */
   ping(): Promise<void>;
+  /**
+   * Pushed changes, where the CRM has a stream (Salesforce Change Data Capture): subscribes every
+   * stream from its position (`null`: new changes only) and calls the handler as changes arrive.
+   */
+  subscribe?(from: Record<string, number | null>, handler: ChangeStreamHandler): Promise<ChangeSubscription>;
 }

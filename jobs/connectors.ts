@@ -23,6 +23,8 @@ export interface ConnectorSet extends Record<CrmName, CrmConnector> {
   salesforceSetup?: SalesforceSetup;
   /** HubSpot's property group as the app reads it (`smk doctor`). */
   hubspotSetup?: HubSpotSetup;
+  /** The objects selected for Change Data Capture in the Salesforce org. */
+  salesforceChangeCapture?: () => Promise<string[]>;
 }
 
 export async function createConnectors(input: {
@@ -82,5 +84,6 @@ export async function createConnectors(input: {
     salesforceTasks: (tasks) => salesforce.createTasks(tasks),
     salesforceSetup: salesforce,
     hubspotSetup: hubspot,
+    salesforceChangeCapture: () => salesforce.changeDataCapture(),
   };
 }

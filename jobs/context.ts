@@ -59,7 +59,12 @@ export interface SalesforceExtras {
   createTasks?(tasks: TaskRequest[]): Promise<Array<{ key: string; ok: boolean; id?: string; error?: Error }>>;
 }
 
-export type Connectors = Record<CrmName, CrmConnector> & { salesforceTasks?: SalesforceExtras['createTasks']; salesforceSetup?: SalesforceSetup };
+export type Connectors = Record<CrmName, CrmConnector> & {
+  salesforceTasks?: SalesforceExtras['createTasks'];
+  salesforceSetup?: SalesforceSetup;
+  /** The objects selected for Change Data Capture in the Salesforce org (jobs/stream.ts). */
+  salesforceChangeCapture?: () => Promise<string[]>;
+};
 
 export interface PendingStores {
   write: PendingStore<WritePayload>;

@@ -64,6 +64,17 @@ export const syncConfigSchema = z
     writeLease: durationSchema.default(120_000),
     /** Above this many records in one write, Salesforce Bulk API 2.0 is used instead of collections. */
     bulkThreshold: z.number().int().min(200).default(2000),
+    /**
+     * Salesforce changes pushed by Change Data Capture (`cdc`, when the org has it on for Lead and
+     * Contact) instead of read by polling; while the stream is healthy, Salesforce is polled only
+     * every `safetyPollEvery` (the safety net), otherwise every `pollEvery`.
+     */
+    stream: z
+      .strictObject({
+        salesforce: z.enum(['cdc', 'off']).default('cdc'),
+        safetyPollEvery: durationSchema.default(300_000),
+      })
+      .default({ salesforce: 'cdc', safetyPollEvery: 300_000 }),
     create: z
       .strictObject({
         /** When a person known only to HubSpot is created in Salesforce. */
@@ -114,6 +125,7 @@ export const syncConfigSchema = z
     jobLock: 30_000,
     writeLease: 120_000,
     bulkThreshold: 2000,
+    stream: { salesforce: 'cdc', safetyPollEvery: 300_000 },
     create: { salesforce: 'mql', salesforceWhen: [], salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
     concurrency: { ingest: 2, evaluate: 32, writeback: 2 },

@@ -24,6 +24,11 @@ export interface SalesforceClientOptions extends SessionOptions {
   requestTimeoutMs?: number;
   /** Epoch ms now as the quota gate counts it (the service's clock), for the waits errors carry. */
   clock?: () => number;
+  /**
+   * The client id every call names in `Sforce-Call-Options: client=<id>`; Change Data Capture
+   * reports it in `changeOrigin`, which is how our own writes are recognised on the stream.
+   */
+  clientName?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +264,7 @@ export class SalesforceClient {
       accessToken: initial.accessToken,
       refreshToken: initial.refreshToken,
       version: this.version,
+      ...(this.options.clientName ? { callOptions: { client: this.options.clientName } } : {}),
       oauth2: { clientId: this.options.clientId, clientSecret: this.options.clientSecret, loginUrl: this.options.loginUrl },
       // Our refresh function instead of jsforce's oauthRefreshFn: same token call, plus the loop
       // guard, the instance_url move and awaited persistence (auth.ts).

@@ -6,6 +6,8 @@
 import type {
   ChangeOptions,
   ChangePage,
+  ChangeStreamHandler,
+  ChangeSubscription,
   ConnectorLogger,
   CreateOutcome,
   CreateRequest,
@@ -36,6 +38,7 @@ import { listOwners } from './owners.js';
 import { createRecords, IDS_PER_QUERY, readRecords, writeRecords } from './records.js';
 import type { RecordDeps } from './records.js';
 import { ensureSchema } from './schema.js';
+import { changeCaptureObjects, subscribeChanges } from './streaming.js';
 import { createTasks } from './tasks.js';
 import type { TaskOutcome } from './tasks.js';
 import { ensureUserAccess, resolveAssignees } from './user-access.js';
@@ -52,6 +55,10 @@ export { AssignTargetError, describeTarget, parseAssignTarget } from './user-acc
 export { INTEGRATION_PERMISSION_SET, USER_PERMISSION_SET } from './permissions.js';
 export { ACCESS_FIX } from './schema.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
+export { isOwnOrigin, STREAM_CHANNELS } from './streaming.js';
+
+/** The client id our calls carry (`Sforce-Call-Options`), and Change Data Capture reports back. */
+export const DEFAULT_CLIENT_NAME = 'smarketing-connector';
 
 export interface SalesforceConnectorOptions {
   instanceUrl: string;
@@ -93,6 +100,8 @@ export interface SalesforceConnectorOptions {
   pageSize?: number;
   /** Epoch ms now, the quota gate's clock (the service's; tests move it with the sandbox's). */
   clock?: () => number;
+  /** The client id our calls name (`Sforce-Call-Options: client=`); default `smarketing-connector`. */
+  clientName?: string;
 }
 
 /**
@@ -123,6 +132,8 @@ export interface SalesforceConnector extends CrmConnector, SalesforceSetup {
   leadStatuses(): Promise<LeadStatusInfo[]>;
   /** The Account of each company domain that has one (normalised domain → Account). */
   accountsByDomain(domains: string[]): Promise<Map<string, AccountMatch>>;
+  /** The objects selected for Change Data Capture in the org (`Lead`, `Contact`...). */
+  changeDataCapture(): Promise<string[]>;
 }
 
 /** The connection settings from the environment (DESIGN.md "Interfaces"); undefined when unset. */
@@ -159,6 +170,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     maxFailedRefreshes: options.maxFailedRefreshes,
     windowMs: options.refreshWindowMs,
     ...(options.clock ? { clock: options.clock } : {}),
+    clientName: options.clientName ?? DEFAULT_CLIENT_NAME,
   });
   const metadata = new OrgMetadata(client, options.metadataTtlMs);
   // The translation tables hold the org's Lead Status values: rebuilt whenever those are re-read.
@@ -211,6 +223,8 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
       // Reachable, authorised and allowed to read leads: the Lead Status values (also cached for mapping).
       await metadata.leadStatuses({ fresh: true });
     },
+    subscribe: (from: Record<string, number | null>, handler: ChangeStreamHandler): Promise<ChangeSubscription> =>
+      subscribeChanges(client, from, handler, { clientName: options.clientName ?? DEFAULT_CLIENT_NAME, logger: options.logger }),
     createTasks: (tasks: TaskRequest[]) => createTasks(client, tasks),
     resolveAssignees: (target: AssignTarget) => resolveAssignees(client, target),
     ensureUserAccess: (opts = {}) => ensureUserAccess(client, opts),
@@ -218,6 +232,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     integrationAccess: () => integrationAccess({ client, metadata }),
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
+    changeDataCapture: () => changeCaptureObjects(client),
   };
 }
 

@@ -20,6 +20,8 @@ export interface SandboxesOptions {
   /** HubSpot's 10-second limit per token (default 190; 0 = off); Salesforce's daily allocation. */
   hubspotPerTenSeconds?: number;
   salesforceDailyLimit?: number;
+  /** Objects selected for Change Data Capture in the Salesforce sandbox (none by default, as in a new org). */
+  changeDataCapture?: string[];
   webhookUrl?: string | null;
   /** The seeded world's "now" (its dates are relative to it); default the current minute. Two runs compared with each other pass the same one. */
   now?: number;
@@ -61,6 +63,7 @@ export async function startSandboxes(options: SandboxesOptions = {}): Promise<Sa
     clock,
     ...(faults ? { faults } : {}),
     ...(options.salesforceDailyLimit !== undefined ? { dailyApiLimit: options.salesforceDailyLimit } : {}),
+    ...(options.changeDataCapture ? { changeDataCapture: options.changeDataCapture } : {}),
   });
   const connection: SandboxConnection = {
     hubspot: { baseUrl: hubspot.baseUrl, accessToken: hubspot.accessToken, clientSecret: hubspot.clientSecret, appId: hubspot.appId },

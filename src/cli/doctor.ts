@@ -113,6 +113,37 @@ async function checkCrm(crm: CrmName, connectors: ConnectorSet, checks: Check[])
   }
 }
 
+/**
+ * Change Data Capture for Lead and Contact: pushed Salesforce changes instead of polls. Off is a
+ * warning, not a failure: the service then polls Salesforce every `sync.pollEvery`.
+ */
+async function checkChangeCapture(config: AppConfig, selected: () => Promise<string[]>, checks: Check[]): Promise<void> {
+  const name = 'Salesforce Change Data Capture';
+  const { stream, pollEvery } = config.file.sync;
+  if (stream.salesforce === 'off') {
+    checks.push({ name, status: 'ok', detail: `not used (sync.stream.salesforce: off): Salesforce is polled every ${Math.round(pollEvery / 1000)} s` });
+    return;
+  }
+  try {
+    const on = await selected();
+    const missing = ['Lead', 'Contact'].filter((o) => !on.includes(o));
+    if (missing.length === 0) {
+      checks.push({ name, status: 'ok', detail: `on for Lead and Contact: changes are pushed, and Salesforce is polled every ${Math.round(stream.safetyPollEvery / 60_000)} min as a safety net` });
+      return;
+    }
+    checks.push({
+      name,
+      status: 'warn',
+      detail: `off for ${missing.join(' and ')}: Salesforce changes are polled every ${Math.round(pollEvery / 1000)} s instead of pushed`,
+      fix: "in Salesforce Setup > Integrations > Change Data Capture, move Lead and Contact to Selected Entities and save (the integration user also needs 'View All' on Leads and Contacts, or 'View All Data', to receive their change events); or set sync.stream.salesforce: off",
+    });
+  } catch (err) {
+    const code = isCrmError(err) ? err.code : 'UNKNOWN';
+    const message = err instanceof Error ? err.message : String(err);
+    checks.push({ name, status: 'warn', detail: `could not read which objects are selected (Tooling API PlatformEventChannelMember): ${message}`, fix: fixForCrmError('salesforce', code, message) });
+  }
+}
+
 export async function diagnose(options: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Check[]> {
   const checks: Check[] = [];
   let config: AppConfig;
@@ -165,6 +196,8 @@ export async function diagnose(options: { configPath?: string; env?: NodeJS.Proc
       if (gaps[crm === 'hubspot' ? 0 : 1]) continue;
       await checkCrm(crm, connectors, checks);
     }
+    const selected = connectors.salesforceChangeCapture;
+    if (!gaps[1] && selected) await checkChangeCapture(config, selected, checks);
   } finally {
     redis.disconnect();
   }

@@ -4,6 +4,7 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
+import { scheduleSalesforcePoll, startChangeStream } from '../../jobs/stream.js';
 import { checkPortFree, METRICS_HOST, startServer } from '../server/index.js';
 import { onStopSignals } from './signals.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
@@ -118,12 +119,18 @@ export async function runStart(options: { configPath?: string; port?: number; wo
     await scheduleRecurring(runtime);
     for (const crm of ['hubspot', 'salesforce'] as const) await runtime.ctx.queues.poll.add('poll', { crm });
   }, Math.min(10_000, runtime.ctx.config.file.sync.pollEvery));
+  // Salesforce changes pushed by Change Data Capture when the org has it on (jobs/stream.ts): the
+  // Salesforce poll then slows to the safety net, and speeds up again whenever the stream is down.
+  const stream = runtime.ctx.config.file.sync.stream.salesforce === 'cdc'
+    ? startChangeStream(runtime.ctx, { onHealth: async (healthy) => void (await scheduleSalesforcePoll(runtime.ctx, healthy)) })
+    : null;
   // HOST and SMK_METRICS_PORT come with the environment (startServer reads them from the config).
   const server = await startServer(runtime.ctx, { port: options.port ?? runtime.ctx.config.env.PORT, quotaFallback: (crm) => runtime.gate.report(crm) });
   runtime.ctx.logger.info({ url: server.url, ...(server.metricsUrl ? { metricsUrl: `${server.metricsUrl}/metrics` } : {}) }, 'service started');
   process.stdout.write(`Smarketing Connector running: dashboard at ${server.url}/${server.metricsUrl ? `, metrics at ${server.metricsUrl}/metrics` : ''}\n`);
   await onShutdown(async () => {
     stopWatching();
+    await stream?.stop();
     await server.close();
     await workers?.close();
     await runtime.close();

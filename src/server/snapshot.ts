@@ -4,6 +4,8 @@
  * few seconds with one computation in flight, so that a dashboard refreshing every few seconds,
  * several open tabs and a Prometheus scrape cost one pass over the store, not one each.
  */
+import { streamStatus } from '../../jobs/stream.js';
+import type { StreamStatus } from '../../jobs/stream.js';
 import type { ConnectionStatus } from '../store/connection-status.js';
 import { rebuildingSince } from '../../jobs/redis-loss.js';
 import type { QuotaReport } from '../../connectors/types.js';
@@ -28,6 +30,8 @@ export interface CrmStatus {
   connectedBy: string;
   /** Whether an OAuth install can be started from the dashboard (the app and SMK_PUBLIC_URL are configured). */
   oauthInstall: boolean;
+  /** Salesforce only: the Change Data Capture stream (connected, last event, lag). */
+  stream?: StreamStatus;
 }
 
 /** How a CRM is connected, from the environment (the OAuth install is what remains). */
@@ -173,8 +177,14 @@ export class ServerData {
       this.ctx.errors.count(),
       Promise.all(
         CRM_NAMES.map(async (crm) => {
-          const [last, quota, connection] = await Promise.all([this.ctx.cursors.lastSyncAt(crm), this.quota(crm), this.ctx.connections.get(crm)]);
-          return [crm, { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota, connection, ...connectionOf(this.ctx.config.env, crm) }] as const;
+          const [last, quota, connection, stream] = await Promise.all([
+            this.ctx.cursors.lastSyncAt(crm),
+            this.quota(crm),
+            this.ctx.connections.get(crm),
+            crm === 'salesforce' ? streamStatus(this.ctx) : Promise.resolve(null),
+          ]);
+          const status: CrmStatus = { lastSyncAt: last === null ? null : new Date(last).toISOString(), quota, connection, ...connectionOf(this.ctx.config.env, crm), ...(stream ? { stream } : {}) };
+          return [crm, status] as const;
         }),
       ),
     ]);

@@ -112,6 +112,19 @@ describe('smk doctor', () => {
     await hubspot.crm.properties.coreApi.update('contacts', 'smk_grade', { groupName: 'smarketing' });
   });
 
+  it('says whether Change Data Capture is on for Lead and Contact, and how to turn it on', async () => {
+    sandboxes.salesforce.changeEvents.select(['Lead']);
+    const off = find(await diagnose({ env }), /Salesforce Change Data Capture/);
+    expect(off.status).toBe('warn');
+    expect(off.detail).toMatch(/off for Contact/);
+    expect(off.fix).toMatch(/Setup > Integrations > Change Data Capture/);
+    sandboxes.salesforce.changeEvents.select(['Lead', 'Contact']);
+    const on = find(await diagnose({ env }), /Salesforce Change Data Capture/);
+    expect(on).toMatchObject({ status: 'ok' });
+    expect(on.detail).toMatch(/on for Lead and Contact/);
+    sandboxes.salesforce.changeEvents.select([]);
+  });
+
   it('explains a config file mistake by path', async () => {
     const checks = await diagnose({ env: { ...env, SMK_CONFIG: writeConfig('scoring:\n  grades: { hot: "high" }\n') } });
     expect(checks).toHaveLength(1);

@@ -49,6 +49,15 @@ describe('admin authentication', () => {
     });
   });
 
+  it('reports the Salesforce change stream: connected, the last event and its lag', async () => {
+    const status = h.ctx.keys.meta('stream:salesforce:status');
+    await h.ctx.redis.hset(status, { state: 'connected', since: '1764980000000', lastEventAt: '1764980005000', lastCommitAt: '1764980004600', lagMs: '400', events: '12', own: '5' });
+    await new Promise((r) => setTimeout(r, 2100)); // the status is cached for 2 s
+    const { body } = await getJson('/api/status');
+    expect(body).toMatchObject({ crms: { salesforce: { stream: { state: 'connected', lastEventAt: 1764980005000, lagMs: 400, events: 12, own: 5 } } } });
+    expect((body as { crms: { hubspot: object } }).crms.hubspot).not.toHaveProperty('stream');
+  });
+
   it('logs a browser in with an HttpOnly SameSite=Strict cookie and asks cookie writes for the CSRF header', async () => {
     const wrong = await fetch(`${h.url}/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=nope', redirect: 'manual' });
     expect(wrong.status).toBe(401);

@@ -5,6 +5,7 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { AuthState } from './auth.js';
+import type { ChangeEventBus } from './change-events.js';
 import { SfApiError, jsonParserError } from './errors.js';
 import type { ApiUsage } from './limits.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
@@ -23,6 +24,7 @@ export interface SandboxContext {
   auth: AuthState;
   /** Field-level security: each session's user sees the fields granted to them. */
   security: FieldSecurity;
+  changeEvents: ChangeEventBus;
   baseUrl(): string;
 }
 

@@ -20,6 +20,7 @@ import type { FaultSettings } from '../../sandbox/common.js';
 import { generateWorld } from '../../sandbox/seed.js';
 import type { SeedWorld } from '../../sandbox/seed.js';
 import { AuthState, deriveCredentials, oauthRouter, requireSession } from './auth.js';
+import { ChangeEventBus, GAP_TYPES, restOrigin, withWriteOrigin } from './change-events.js';
 import { MAX_VERSION, MIN_VERSION } from './context.js';
 import type { SandboxContext } from './context.js';
 import { NOT_FOUND_MESSAGE, SfApiError, concurrentLimitExceeded, jsonParserError, notFound, requestLimitExceeded, sendSfError, serverUnavailable, unknownException } from './errors.js';
@@ -28,6 +29,7 @@ import { QueryCursors } from './query-cursors.js';
 import { compositeRouter } from './routes-composite.js';
 import { controlRouter } from './routes-control.js';
 import { metadataRouter } from './routes-metadata.js';
+import { cometdServer } from './routes-cometd.js';
 import { queryRouter } from './routes-query.js';
 import { sobjectsRouter } from './routes-sobjects.js';
 import { toolingRouter } from './routes-tooling.js';
@@ -44,6 +46,8 @@ export type { LoadSummary } from './seed-load.js';
 export type { Activity } from './routes-control.js';
 export { AuthState } from './auth.js';
 export { ApiUsage } from './limits.js';
+export { ChangeEventBus } from './change-events.js';
+export type { ChangeEvent, ChangeEventHeader } from './change-events.js';
 
 export interface SalesforceSandboxOptions {
   /** 0 = any free port. */
@@ -62,6 +66,10 @@ export interface SalesforceSandboxOptions {
   jwtPublicKey?: string;
   /** The connected app rotates refresh tokens (off by default, as in a new connected app). */
   rotateRefreshTokens?: boolean;
+  /** Objects selected for Change Data Capture (Setup > Integrations > Change Data Capture); none by default, as in a new org. */
+  changeDataCapture?: string[];
+  /** The org's daily (rolling 24 h) event delivery allocation for CometD clients; default 50,000. */
+  dailyEventDeliveries?: number;
 }
 
 export interface SalesforceSandbox {
@@ -77,10 +85,16 @@ export interface SalesforceSandbox {
   store: SalesforceStore;
   auth: AuthState;
   usage: ApiUsage;
+  /** Change Data Capture: the selected objects, retained events, the delivery allocation. */
+  changeEvents: ChangeEventBus;
+  /** Forgets every Streaming API client (a lost stream, from the server's side). */
+  dropStreamingClients(): void;
   close(): Promise<void>;
 }
 
 const DEFAULT_SESSION_TTL_MS = 2 * 60 * 60_000;
+const cdcBody = z.object({ entities: z.array(z.string().min(1)).optional(), dailyEventDeliveries: z.number().int().min(0).optional() });
+const gapBody = z.object({ entity: z.string().min(1), changeType: z.enum(GAP_TYPES), recordIds: z.array(z.string().min(1)).default([]) });
 const seedBody = z.object({ people: z.number().int().min(0).max(2_000_000), seed: z.number().int().optional(), owners: z.number().int().min(1).max(1000).optional() });
 
 /** Salesforce's release name for an API version: v63.0 = Spring '25, three releases a year. */
@@ -130,6 +144,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const initialWorld = options.world ?? emptyWorld;
   const store = new SalesforceStore(clock);
   loadWorld(store, initialWorld);
+  const changeEvents = new ChangeEventBus(clock, { entities: options.changeDataCapture ?? [], dailyEventDeliveries: options.dailyEventDeliveries });
+  store.onChange = (change) => changeEvents.recordChange(change);
 
   const credentials = deriveCredentials(seed);
   const auth = new AuthState({
@@ -149,8 +165,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   /** Concurrent-limit faults answered so far: the two real messages take turns. */
   let concurrentAnswers = 0;
 
+  const cometd = cometdServer(changeEvents, auth);
   let baseUrl = '';
-  const ctx: SandboxContext = { store, cursors, usage, auth, security: new FieldSecurity(store), baseUrl: () => baseUrl };
+  const ctx: SandboxContext = { store, cursors, usage, auth, security: new FieldSecurity(store), changeEvents, baseUrl: () => baseUrl };
 
   const identity = (userId: string) => {
     const user = store.get(userId);
@@ -190,6 +207,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         loadWorld(store, options.world ?? { ...emptyWorld, now: clock.now() });
         usage.reset();
         cursors.clear();
+        changeEvents.clear();
       },
       seed: (body) => {
         const parsed = seedBody.parse(body);
@@ -201,6 +219,31 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }),
   );
   app.use('/__sandbox', controlRouter(ctx));
+  // Change Data Capture's control surface: the selected objects and the delivery allocation
+  // (GET/PUT), a gap or overflow event on demand, and a lost stream (every client forgotten).
+  const cdcState = () => ({ entities: changeEvents.entities(), delivered: changeEvents.delivered(), dailyEventDeliveries: changeEvents.dailyEventDeliveries, clients: cometd.clients() });
+  app.get('/__sandbox/cdc', (_req, res) => {
+    res.json(cdcState());
+  });
+  app.put('/__sandbox/cdc', express.json(), (req, res) => {
+    const parsed = cdcBody.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
+    if (parsed.data.entities) changeEvents.select(parsed.data.entities);
+    if (parsed.data.dailyEventDeliveries !== undefined) changeEvents.dailyEventDeliveries = parsed.data.dailyEventDeliveries;
+    res.json(cdcState());
+  });
+  app.post('/__sandbox/cdc/gap', express.json(), (req, res) => {
+    const parsed = gapBody.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
+    const event = changeEvents.publishGap(parsed.data.entity, parsed.data.changeType, parsed.data.recordIds);
+    if (!event) return void res.status(409).json({ error: `${parsed.data.entity} is not selected for Change Data Capture` });
+    res.json({ replayId: event.replayId, channel: event.channel });
+  });
+  app.post('/__sandbox/cdc/drop-clients', (_req, res) => {
+    cometd.dropClients();
+    res.json({ dropped: true });
+  });
+  app.use(cometd.router);
   app.use(oauthRouter(auth, () => baseUrl, identity));
   app.use('/services/Soap/m/:version', metadataRouter(ctx, monitor));
 
@@ -263,6 +306,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     }),
     enforceApiLimit(usage),
     express.json({ limit: '50mb' }),
+    // Writes from here on carry the caller's changeOrigin into their change events (after the
+    // body is parsed, so that the rest of the request runs inside the attribution).
+    (req: Request, res: Response, next: NextFunction) => withWriteOrigin(restOrigin(String(res.locals.apiVersion), req.header('sforce-call-options')), next),
     api,
   );
   app.use((_req, res) => {
@@ -284,6 +330,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     store,
     auth,
     usage,
-    close: () => server.close(),
+    changeEvents,
+    dropStreamingClients: () => cometd.dropClients(),
+    close: () => {
+      cometd.close();
+      return server.close();
+    },
   };
 }

@@ -1,7 +1,11 @@
 /**
  * The Tooling API subset used to provision fields idempotently: `POST /tooling/sobjects/CustomField`
  * (201 `{id, success, errors, warnings, infos}`), read / update / delete by id, and
- * `GET /tooling/query?q=SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE ...`.
+ * `GET /tooling/query?q=SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE ...`; and
+ * the objects selected for Change Data Capture, as `PlatformEventChannelMember` rows of the standard
+ * `ChangeEvents` channel (`SelectedEntity` `LeadChangeEvent`; Metadata API Developer Guide,
+ * "PlatformEventChannelMember"; the Tooling API queries the same type), read-only here: an admin
+ * selects objects in Setup > Integrations > Change Data Capture (the control surface's `PUT /cdc`).
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
@@ -76,6 +80,23 @@ function rowRecord(row: CustomFieldRow): SfRecord {
   };
 }
 
+/** A member of the standard Change Data Capture channel: one selected object. */
+export function channelMemberSchema(): SObjectSchema {
+  return new SObjectSchema(
+    'PlatformEventChannelMember',
+    'Platform Event Channel Member',
+    'Platform Event Channel Members',
+    '0v8',
+    { createable: false, updateable: false, deletable: false, queryable: true, customizable: false, softDelete: false },
+    [
+      makeField('Id', 'Platform Event Channel Member ID', 'id', { length: 18, ...locked, nillable: false }),
+      makeField('DeveloperName', 'Developer Name', 'string', { length: 80, ...locked }),
+      makeField('EventChannel', 'Event Channel', 'string', { length: 255, ...locked }),
+      makeField('SelectedEntity', 'Selected Entity', 'string', { length: 255, ...locked }),
+    ],
+  );
+}
+
 function renderTooling(res: Response, schema: SObjectSchema, record: SfRecord, columns: readonly FieldDef[]): Record<string, unknown> {
   const out: Record<string, unknown> = { attributes: { type: schema.name, url: `${dataBase(res)}/tooling/sobjects/${schema.name}/${String(record.Id)}` } };
   for (const f of columns) {
@@ -89,9 +110,17 @@ export function toolingRouter(ctx: SandboxContext): Router {
   const router = express.Router({ mergeParams: true });
   const { store } = ctx;
   const schema = customFieldSchema();
+  const members = channelMemberSchema();
+  const memberRows = (): SfRecord[] =>
+    ctx.changeEvents.entities().map((entity, i) => ({
+      Id: `0v8${String(i + 1).padStart(12, '0')}AAA`,
+      DeveloperName: `ChangeEvents_${entity}ChangeEvent`,
+      EventChannel: 'ChangeEvents',
+      SelectedEntity: `${entity}ChangeEvent`,
+    }));
   const target: QueryTarget = {
-    resolve: (name) => (name.toLowerCase() === 'customfield' ? schema : undefined),
-    source: () => ({ schema, scanAll: () => [...store.customFields.values()].map(rowRecord) }),
+    resolve: (name) => (name.toLowerCase() === 'customfield' ? schema : name.toLowerCase() === 'platformeventchannelmember' ? members : undefined),
+    source: (s) => (s === members ? { schema: members, scanAll: memberRows } : { schema, scanAll: () => [...store.customFields.values()].map(rowRecord) }),
     // CustomField declares no relationship names: a tooling select list is fields only.
     render: (res, type, record, select: readonly SelectNode[]) => renderTooling(res, type, record, rootColumns(select)),
     check: (query, rows) => {

@@ -8,6 +8,7 @@
  * uncounted: tests and the demo may call them directly.
  */
 import type { SandboxClock } from '../../sandbox/common.js';
+import type { StoreChange } from './change-events.js';
 import { SfApiError } from './errors.js';
 import { ModstampIndex } from './modstamp-index.js';
 import { CONVERTED_LEAD_STATUS, createSchemas } from './objects.js';
@@ -128,6 +129,8 @@ export class SalesforceStore {
   private factories = new WeakMap<SObjectSchema, RecordFactory>();
   /** While bulk loading, the modstamp indexes are rebuilt once at the end instead of per write. */
   private bulk = false;
+  /** Told of every write outside a bulk load (Change Data Capture, change-events.ts). */
+  onChange: ((change: StoreChange) => void) | null = null;
 
   constructor(readonly clock: SandboxClock) {
     this.buildTables();
@@ -287,6 +290,7 @@ export class SalesforceStore {
     if (!this.bulk) table.index.moved(record.Id as string, null, record.SystemModstamp as number);
     if (schema.name === 'Account') this.indexAccountName(record);
     this.touched(schema);
+    if (!this.bulk) this.onChange?.({ schema, record, changeType: 'CREATE', fields: [], ts: record.CreatedDate as number, actorId: record.CreatedById as string });
     return record;
   }
 
@@ -306,11 +310,13 @@ export class SalesforceStore {
   }
 
   /** Applies trusted changes and stamps LastModifiedDate/SystemModstamp (or SystemModstamp only), to the second. */
-  update(record: SfRecord, changes: Record<string, SfValue>, options: WriteOptions & { systemOnly?: boolean } = {}): SfRecord {
+  update(record: SfRecord, changes: Record<string, SfValue>, options: WriteOptions & { systemOnly?: boolean; deleting?: boolean } = {}): SfRecord {
     const table = this.tableForId(record.Id as string);
     if (!table) throw new Error('record without a table');
     const ts = wholeSecond(options.ts ?? this.now());
     const previous = record.SystemModstamp as number;
+    // Change Data Capture lists the fields whose values changed, not every field the write named.
+    const changed = this.onChange && !this.bulk ? Object.keys(changes).filter((k) => record[k] !== changes[k]) : [];
     if (table.schema.name === 'Account' && 'Name' in changes) this.unindexAccountName(record);
     Object.assign(record, changes);
     if (!options.systemOnly) {
@@ -321,12 +327,17 @@ export class SalesforceStore {
     if (!this.bulk) table.index.moved(record.Id as string, previous, ts);
     if (table.schema.name === 'Account' && 'Name' in changes) this.indexAccountName(record);
     this.touched(table.schema);
+    if (!this.bulk) {
+      const actorId = options.actorId ?? INTEGRATION_USER.Id;
+      const fields = options.systemOnly ? changed : [...changed, 'LastModifiedDate'];
+      this.onChange?.({ schema: table.schema, record, changeType: options.deleting ? 'DELETE' : 'UPDATE', fields, ts, actorId });
+    }
     return record;
   }
 
   /** Soft delete: the row stays, with IsDeleted = true, visible to queryAll. */
   softDelete(record: SfRecord, options: WriteOptions = {}): void {
-    this.update(record, { IsDeleted: true }, options);
+    this.update(record, { IsDeleted: true }, { ...options, deleting: true });
     if (this.tableForId(record.Id as string)?.schema.name === 'Account') this.unindexAccountName(record);
   }
 

@@ -237,6 +237,16 @@
       const last = document.createElement('p');
       last.textContent = `Last sync: ${ago(s.lastSyncAt)}`;
       card.append(title, last);
+      // Salesforce's Change Data Capture stream: connected or not, the last event and its lag.
+      if (s.stream) {
+        const stream = document.createElement('p');
+        stream.className = 'stream';
+        const st = s.stream;
+        stream.textContent = st.state === 'connected'
+          ? `Change stream: connected; last event ${st.lastEventAt ? ago(new Date(st.lastEventAt).toISOString()) : 'none yet'}${st.lagMs !== undefined ? `, lag ${(st.lagMs / 1000).toFixed(1)} s` : ''}`
+          : `Change stream: ${st.state === 'unknown' ? 'not started' : st.state}${st.message ? ` (${st.message})` : ''}; polling instead`;
+        card.append(stream);
+      }
       if (s.connection && s.connection.state === 'auth_failed') {
         const stopped = document.createElement('p');
         stopped.className = 'stopped';
