@@ -7,20 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncOnce } from '../../../jobs/run-once.js';
 import { startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
+import { ENGINE_CONFIG } from './setup.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create:
-    salesforce: always
-    hubspot: never
-    # Only people with a company email: a free-mail address is never created in Salesforce.
-    salesforceWhen:
-      - { field: email, freemail: false }
-`;
+/** The engine tests' config, with people known only to HubSpot created in Salesforce by the rule. */
+const CONFIG = ENGINE_CONFIG.replace(
+  'create: { salesforce: never, hubspot: never }',
+  // Only people with a company email: a free-mail address is never created in Salesforce.
+  'create: { salesforce: always, hubspot: never, salesforceWhen: [{ field: email, freemail: false }] }',
+);
 
 describe('the inclusion rule for creating people in Salesforce', () => {
   let h: Harness;
@@ -41,6 +35,10 @@ describe('the inclusion rule for creating people in Salesforce', () => {
     const contacts = await h.salesforce.query<{ Id: string }>(`SELECT Id FROM Contact WHERE Email = '${escaped}'`);
     return leads.totalSize + contacts.totalSize;
   }
+
+  it('reads the rule from the config it was given', () => {
+    expect(h.runtime.ctx.config.file.sync.create).toMatchObject({ salesforce: 'always', salesforceWhen: [{ field: 'email', freemail: false }] });
+  });
 
   it('creates the company-email contact and never the free-mail one, which is still scored in HubSpot', async () => {
     const created = await h.hubspot.crm.contacts.basicApi.create({
