@@ -157,6 +157,8 @@ interface PassProgress {
   owed: PendingKeys;
   /** Evaluations queued and SLA timers due when the pass began: a cron pass runs them too (not a webhook backlog's ingest). */
   owedJobs: Array<{ queue: 'evaluate' | 'sla'; id: string; leadIds: string[] }>;
+  /** The ledger's leads, kept once the pass's pages are all ingested (nothing adds to it after). */
+  watched?: Map<string, number>;
 }
 
 function leadsOfJob(data: unknown): string[] {
@@ -217,7 +219,8 @@ export async function passOutstanding(ctx: SyncContext, pass: string, progress: 
   }
   if (owedJobs > 0) out['evaluations owed when it began'] = owedJobs;
   // Before both CRMs are read in full nobody is evaluated (jobs/evaluate.ts): nothing is owed yet.
-  const watched = await ctx.passes.leads(pass);
+  const watched = progress.watched ?? (await ctx.passes.leads(pass));
+  if (pages === 0) progress.watched = watched;
   if (await bothCrmsRead(ctx)) {
     const open = [...watched].filter(([id, version]) => (progress.leads.get(id) ?? -1) < version);
     let waiting = 0;
