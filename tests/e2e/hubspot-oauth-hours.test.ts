@@ -23,7 +23,7 @@ import type { AppConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer } from '../../src/server/index.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { sandboxControl, writeConfig } from '../helpers/pipeline.js';
+import { fastSyncConfig, sandboxControl, writeConfig } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { serviceEnv } from '../helpers/sandbox-io.js';
@@ -31,15 +31,7 @@ import { serviceEnv } from '../helpers/sandbox-io.js';
 type TestClock = Clock & { advance(ms: number): Promise<void> };
 
 const MINUTE = 60_000;
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+const CONFIG = fastSyncConfig();
 
 interface LoggedRequest {
   method: string;

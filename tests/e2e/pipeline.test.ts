@@ -7,18 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWebhookEvents, propertyChangesOnly } from '../../connectors/hubspot/webhooks.js';
 import { processIngest } from '../../jobs/ingest.js';
 import { syncOnce } from '../../jobs/run-once.js';
-import { hubspotContacts, resetStats, salesforceRecords, sandboxControl, startHarness, stats, writeCalls } from '../helpers/pipeline.js';
+import { fastSyncConfig, hubspotContacts, resetStats, salesforceRecords, sandboxControl, startHarness, stats, writeCalls } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+const CONFIG = fastSyncConfig();
 
 describe('the sync pipeline against both sandboxes', () => {
   let h: Harness;

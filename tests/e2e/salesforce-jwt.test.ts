@@ -19,20 +19,12 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { syncOnce } from '../../jobs/run-once.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { sandboxControl, writeConfig } from '../helpers/pipeline.js';
+import { fastSyncConfig, sandboxControl, writeConfig } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { serviceEnv } from '../helpers/sandbox-io.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+const CONFIG = fastSyncConfig();
 const USERNAME = 'integration@smarketing-demo.example';
 
 function pem(key: ReturnType<typeof generateKeyPairSync>['privateKey']): string {

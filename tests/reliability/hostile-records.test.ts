@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncError } from '../../src/store/sync-errors.js';
-import { sandboxControl, startHarness } from '../helpers/pipeline.js';
+import { fastSyncConfig, sandboxControl, startHarness } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
 import { loadCases } from './helpers/corpus.js';
 import { syncInPhases } from './helpers/phased-sync.js';
@@ -39,16 +39,7 @@ const SHOW_BUGS = Boolean(process.env.SMK_HOSTILE_SHOW_BUGS);
 const all = loadCases('records') as unknown as RecordCase[];
 const cases = all.filter((c) => c.file.endsWith('hubspot-contacts.json') || c.file.endsWith('salesforce-records.json'));
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: always, hubspot: always }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+const CONFIG = fastSyncConfig('create: { salesforce: always, hubspot: always }');
 
 function valueAt(value: unknown, path: string): unknown {
   let current: unknown = value;

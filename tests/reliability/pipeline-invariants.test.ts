@@ -15,22 +15,13 @@ import { syncOnce, waitUntilIdle } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { harnessEnv, sandboxControl, startHarness, writeConfig } from '../helpers/pipeline.js';
+import { fastSyncConfig, harnessEnv, sandboxControl, startHarness, writeConfig } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
 import { testRedis } from '../helpers/redis.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { syncInPhases } from './helpers/phased-sync.js';
 
-const CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+const CONFIG = fastSyncConfig('create: { salesforce: never }');
 
 async function drainWith(ctx: SyncContext, run: () => Promise<unknown>): Promise<void> {
   const workers = startWorkers(ctx, { queues: ['ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce'] });

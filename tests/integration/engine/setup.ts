@@ -3,21 +3,12 @@
  * provisioned, and one orderly sync done (both CRMs read before anyone is evaluated), so that each
  * test starts from a settled state and drives the jobs itself.
  */
-import { startHarness } from '../../helpers/pipeline.js';
+import { fastSyncConfig, startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
 import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
 
 /** Short waits, no search margin, nobody created in the other CRM (the tests create what they need). */
-export const ENGINE_CONFIG = `
-sync:
-  batchWait: 200ms
-  jobLock: 5s
-  writeLease: 5s
-  searchSafetyMargin: 0s
-  create: { salesforce: never, hubspot: never }
-  budget:
-    hubspot: { share: 1, perTenSeconds: 100000 }
-`;
+export const ENGINE_CONFIG = fastSyncConfig('create: { salesforce: never, hubspot: never }');
 
 export async function syncedHarness(options: { people: number; seed: number; label: string; controllableClock?: boolean }): Promise<Harness> {
   const h = await startHarness({ ...options, configYaml: ENGINE_CONFIG });

@@ -6,7 +6,8 @@
  * own allowance both end at 08:00 UTC (midnight in Los Angeles), not at UTC midnight.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CrmError } from '../../../connectors/errors.js';
+import type { CrmError } from '../../../connectors/errors.js';
+import { crmFailure } from '../../helpers/crm-failure.js';
 import { createHubSpotConnector } from '../../../connectors/hubspot/index.js';
 import type { HubSpotConnector } from '../../../connectors/hubspot/index.js';
 import { startHubSpotSandbox } from '../../../connectors/hubspot/sandbox/index.js';
@@ -22,16 +23,6 @@ const LA_MIDNIGHT = '2025-01-16T08:00:00.000Z';
 /** The sandbox clock runs on from where it was set: a wait is right to within a few seconds. */
 function expectWaitUntil(err: CrmError, at: string, from: string): void {
   expect(Math.abs((err.retryAfterMs ?? 0) - (Date.parse(at) - Date.parse(from)))).toBeLessThan(5_000);
-}
-
-async function failure(promise: Promise<unknown>): Promise<CrmError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CrmError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 interface Portal {
@@ -93,7 +84,7 @@ describe('the HubSpot portal day', () => {
     // 16:30 in Los Angeles, half an hour after UTC midnight: still the same portal day.
     p.sandbox.clock.set(Date.parse('2025-01-16T00:30:00Z'));
     p.sandbox.monitor.resetStats();
-    const refused = await failure(p.connector.ping());
+    const refused = await crmFailure(p.connector.ping());
     expect(refused.code).toBe('QUOTA_EXHAUSTED');
     expectWaitUntil(refused, LA_MIDNIGHT, '2025-01-16T00:30:00Z');
     expect(p.served()).toBe(0);
@@ -115,14 +106,14 @@ describe('the HubSpot portal day', () => {
       expect(res.status).toBe(200);
     }
     await p.connector.ping();
-    const held = await failure(p.connector.ping());
+    const held = await crmFailure(p.connector.ping());
     expect(held.code).toBe('QUOTA_EXHAUSTED');
     expectWaitUntil(held, LA_MIDNIGHT, '2025-01-15T22:00:00Z');
     expect(await p.connector.quota()).toMatchObject({ paused: true, resumesAt: LA_MIDNIGHT });
 
     p.sandbox.clock.set(Date.parse('2025-01-16T00:30:00Z'));
     p.sandbox.monitor.resetStats();
-    const refused = await failure(p.connector.ping());
+    const refused = await crmFailure(p.connector.ping());
     expectWaitUntil(refused, LA_MIDNIGHT, '2025-01-16T00:30:00Z');
     expect(p.served()).toBe(0);
 

@@ -5,23 +5,12 @@
  * based on the time zone setting of the HubSpot account", developers.hubspot.com/apisbytier), not
  * at UTC midnight. Driven through the official client's `apiRequest` and the SDK's contacts API.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startHubSpotSandbox, type HubSpotSandbox, type HubSpotSandboxOptions } from '../../../connectors/hubspot/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
-import { control, officialClient, raw, shapeDiff } from './helpers.js';
+import { control, officialClient, raw, sandboxPerTest, shapeDiff } from './helpers.js';
 
 const world = generateWorld({ people: 10, seed: 5 });
-const running: HubSpotSandbox[] = [];
-
-async function start(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
-  const sandbox = await startHubSpotSandbox({ world, ...options });
-  running.push(sandbox);
-  return sandbox;
-}
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const start = sandboxPerTest(world);
 
 /** The example of `GET /account-info/v3/details` in HubSpot-public-api-spec-collection (Account Info, v3). */
 const SPEC_EXAMPLE = {

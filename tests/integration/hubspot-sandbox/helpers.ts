@@ -4,7 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from '@hubspot/api-client';
-import type { HubSpotSandbox } from '../../../connectors/hubspot/sandbox/index.js';
+import { afterEach } from 'vitest';
+import { startHubSpotSandbox } from '../../../connectors/hubspot/sandbox/index.js';
+import type { HubSpotSandbox, HubSpotSandboxOptions } from '../../../connectors/hubspot/sandbox/index.js';
+import type { SeedWorld } from '../../../connectors/sandbox/seed.js';
 
 /**
  * The official client, with its API objects created at once: the SDK's retry decorators are a
@@ -114,4 +117,17 @@ export async function waitFor<T>(check: () => T | undefined | false, timeoutMs =
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A `start` that gives each test its own sandbox over `world`; every sandbox started is closed after its test. */
+export function sandboxPerTest(world: SeedWorld): (options?: HubSpotSandboxOptions) => Promise<HubSpotSandbox> {
+  const running: HubSpotSandbox[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.close()));
+  });
+  return async (options = {}) => {
+    const sandbox = await startHubSpotSandbox({ world, ...options });
+    running.push(sandbox);
+    return sandbox;
+  };
 }

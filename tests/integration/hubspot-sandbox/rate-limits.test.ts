@@ -1,22 +1,11 @@
 import type { PublicObjectSearchRequest } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startHubSpotSandbox, type HubSpotSandbox, type HubSpotSandboxOptions } from '../../../connectors/hubspot/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
-import { control, fixture, officialClient, raw, shapeDiff } from './helpers.js';
+import { control, fixture, officialClient, raw, sandboxPerTest, shapeDiff } from './helpers.js';
 
 const world = generateWorld({ people: 40, seed: 9 });
 const SEARCH = 'POST /crm/v3/objects/contacts/search';
-const running: HubSpotSandbox[] = [];
-
-async function start(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
-  const sandbox = await startHubSpotSandbox({ world, ...options });
-  running.push(sandbox);
-  return sandbox;
-}
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const start = sandboxPerTest(world);
 
 const anySearch = { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'HAS_PROPERTY' }] }], limit: 1 } as unknown as PublicObjectSearchRequest;
 

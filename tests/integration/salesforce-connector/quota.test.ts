@@ -6,7 +6,7 @@
  * as soon as there is room, instead of pausing every worker for an hour.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CrmError } from '../../../connectors/errors.js';
+import { crmFailure } from '../../helpers/crm-failure.js';
 import type { SalesforceConnector } from '../../../connectors/salesforce/index.js';
 import { RedisQuotaGate } from '../../../src/store/quota.js';
 import type { QuotaLimits } from '../../../src/store/quota.js';
@@ -16,16 +16,6 @@ import type { Harness } from './harness.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 const PROBE_INTERVAL_MS = 60_000;
-
-async function failure(promise: Promise<unknown>): Promise<CrmError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CrmError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Salesforce quotas against the sandbox org', () => {
   let h: Harness;
@@ -63,7 +53,7 @@ describe('Salesforce quotas against the sandbox org', () => {
     h.sandbox.clock.set(Date.parse('2025-01-15T23:50:00Z'));
     for (let i = 0; i < 4; i++) await sf.ping();
     expect((await h.stats()).total).toBe(4);
-    expect((await failure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
+    expect((await crmFailure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
     const report = await sf.quota();
     expect(report).toMatchObject({ dailyUsed: 4, dailyBudget: 4, paused: true });
     // Free again when the first call is 24 hours old (counted per minute, never early).
@@ -71,7 +61,7 @@ describe('Salesforce quotas against the sandbox org', () => {
 
     h.sandbox.clock.set(Date.parse('2025-01-16T00:10:00Z'));
     await h.resetStats();
-    const refused = await failure(sf.ping());
+    const refused = await crmFailure(sf.ping());
     expect(refused.code).toBe('QUOTA_EXHAUSTED');
     // The sandbox clock runs on from where it was set: right to within a few seconds.
     expect(Math.abs((refused.retryAfterMs ?? 0) - (Date.parse('2025-01-16T23:51:00Z') - Date.parse('2025-01-16T00:10:00Z')))).toBeLessThan(5_000);
@@ -87,7 +77,7 @@ describe('Salesforce quotas against the sandbox org', () => {
   it('takes one REQUEST_LIMIT_EXCEEDED with almost none of 100,000 calls used for what the org says: a short retry, not a pause', async () => {
     const { sf } = setUp({ share: 0.5 });
     h.sandbox.monitor.setFaults({ rateLimit: 1, salesforceRateLimit: 'allocation' });
-    const err = await failure(sf.ping());
+    const err = await crmFailure(sf.ping());
     h.sandbox.monitor.setFaults({ rateLimit: 0 });
     expect(err.vendorCode).toBe('REQUEST_LIMIT_EXCEEDED');
     expect(err.retryAfterMs ?? 0).toBeLessThanOrEqual(PROBE_INTERVAL_MS);
@@ -104,7 +94,7 @@ describe('Salesforce quotas against the sandbox org', () => {
     await sf.ping();
     // Other integrations spend the rest of the org's allocation: the next call is refused.
     while (h.sandbox.usage.tryConsume());
-    const refused = await failure(sf.ping());
+    const refused = await crmFailure(sf.ping());
     expect(refused).toMatchObject({ code: 'QUOTA_EXHAUSTED', vendorCode: 'REQUEST_LIMIT_EXCEEDED' });
     expect(refused.retryAfterMs).toBeGreaterThan(0);
     expect(refused.retryAfterMs).toBeLessThanOrEqual(PROBE_INTERVAL_MS);
@@ -114,18 +104,18 @@ describe('Salesforce quotas against the sandbox org', () => {
 
     // Within the minute: nothing goes out at all.
     await h.resetStats();
-    expect((await failure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
+    expect((await crmFailure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
     expect((await h.stats()).total).toBe(0);
 
     // A minute later: one /limits call, which says the org is still out; the ping is not sent.
     h.sandbox.clock.advance(PROBE_INTERVAL_MS + 1000);
-    expect((await failure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
+    expect((await crmFailure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
     expect((await h.stats()).calls).toEqual({ 'GET /services/data/v62.0/limits': 1 });
 
     // The org gets room (an add-on bought, or old usage rolled out): found at the next re-check.
     h.sandbox.usage.setLimit(1000);
     await h.resetStats();
-    expect((await failure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
+    expect((await crmFailure(sf.ping())).code).toBe('QUOTA_EXHAUSTED');
     expect((await h.stats()).total).toBe(0);
     h.sandbox.clock.advance(PROBE_INTERVAL_MS + 1000);
     await sf.ping();
