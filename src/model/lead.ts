@@ -130,6 +130,13 @@ export const salesSchema = z.object({
   converted: z.boolean().nullable().optional(),
   opportunityStage: optionalText,
   opportunityWon: z.boolean().nullable().optional(),
+  /** The person's current opportunity (the newest open one, else the newest closed one). */
+  opportunityId: optionalText,
+  /** Its amount in the org's currency, and its close date (YYYY-MM-DD, Salesforce's date format). */
+  opportunityAmount: optionalNumber,
+  opportunityCloseDate: optionalText,
+  /** When the opportunity was created in the CRM: the funnel's "opportunity" step is dated by it. */
+  opportunityCreatedAt: isoDateTime.nullable().optional(),
 });
 export type Sales = z.infer<typeof salesSchema>;
 
