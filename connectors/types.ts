@@ -84,10 +84,17 @@ export interface RecordUpdate {
   lifecycleStage?: { value: string; clearFirst: boolean };
   /** Salesforce Lead only: a Status value. */
   status?: string;
+  /**
+   * Synced fields (src/model/field-sync.ts) by field name, canonical, in this CRM's vocabulary
+   * (null clears). A value the CRM would refuse is left out and reported in the outcome's `refused`;
+   * the rest of the record is written.
+   */
+  fields?: Record<string, string | null>;
 }
 
 export type WriteOutcome =
-  | { ref: RecordRef; ok: true }
+  /** `refused`: synced field values left out of the write, each with the CRM's reason (the rest was written). */
+  | { ref: RecordRef; ok: true; refused?: Array<{ field: string; error: CrmError }> }
   | { ref: RecordRef; ok: false; error: CrmError };
 
 export interface CreateRequest {

@@ -9,6 +9,7 @@
  * environment and sync settings, which no code under connectors/ may import.
  */
 import type { CrmName } from '../src/model/lead.js';
+import { resolveSyncFields } from '../src/config.js';
 import type { EnvConfig, SyncConfig } from '../src/config.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { createSalesforceConnector } from '../connectors/salesforce/index.js';
@@ -39,6 +40,7 @@ export async function createConnectors(input: {
   clock?: () => number;
 }): Promise<ConnectorSet> {
   const { env, gate, tokens, logger } = input;
+  const syncFields = resolveSyncFields(input.sync);
   const storedSalesforce = env.SALESFORCE_ACCESS_TOKEN || env.SALESFORCE_REFRESH_TOKEN ? null : await tokens?.get('salesforce');
 
   const hubspot = createHubSpotConnector({
@@ -53,6 +55,7 @@ export async function createConnectors(input: {
     refreshLock: tokens ?? undefined,
     gate,
     logger,
+    syncFields,
     ...(input.retries !== undefined ? { retries: input.retries } : {}),
     ...(input.clock ? { clock: input.clock } : {}),
   });
@@ -76,6 +79,7 @@ export async function createConnectors(input: {
     gate,
     logger,
     bulkThreshold: input.sync.bulkThreshold,
+    syncFields,
     ...(input.clock ? { clock: input.clock } : {}),
   });
   return {

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { CrmConnector, TaskRequest, CrmOwner } from '../connectors/types.js';
 import type { SalesforceSetup } from '../connectors/salesforce/index.js';
 import type { AppConfig } from '../src/config.js';
-import { effectiveOwnership } from '../src/config.js';
+import { effectiveOwnership, resolveSyncFields } from '../src/config.js';
+import type { SyncField } from '../src/model/field-sync.js';
 import type { OwnedPath, OwnershipPolicy } from '../src/config.js';
 import type { CrmName } from '../src/model/lead.js';
 import { CursorStore } from '../src/store/cursors.js';
@@ -95,6 +96,8 @@ export interface SyncContext {
   clock: Clock;
   logger: Logger;
   ownership: Record<OwnedPath, OwnershipPolicy>;
+  /** The fields copied between the CRMs, each with its direction (src/config.ts resolveSyncFields). */
+  syncFields: readonly SyncField[];
   /** Owner lists of both CRMs (routing writes a Salesforce user id; HubSpot needs its own owner id). */
   owners: OwnerDirectory;
 }
@@ -204,6 +207,7 @@ export function createSyncContext(input: {
     clock: input.clock ?? systemClock,
     logger: input.logger,
     ownership: effectiveOwnership(input.config.file.sync),
+    syncFields: resolveSyncFields(input.config.file.sync),
     owners: new OwnerDirectory(input.connectors, input.logger, { redis, key: keys.meta('owners') }),
   };
 }

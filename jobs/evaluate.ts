@@ -16,6 +16,7 @@ import { emptyPoolState } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
+import { heldFields, planFieldWrites } from '../src/sync/field-plan.js';
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
@@ -146,7 +147,17 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     salesforceRef ? ctx.pending.salesforce.write.peek(`${salesforceRef.object}:${salesforceRef.id}`) : null,
   ]);
   if (ownerSalesforce) await ctx.owners.refresh();
+  const fields = planFieldWrites({
+    fields: ctx.syncFields,
+    views: stored.views,
+    targets: {
+      ...(hubspotRef ? { hubspot: { object: hubspotRef.object, held: heldFields(heldHubspot?.values), pending: pendingHubspot?.payload.fields } } : {}),
+      ...(salesforceRef ? { salesforce: { object: salesforceRef.object, held: heldFields(heldSalesforce?.values), pending: pendingSalesforce?.payload.fields } } : {}),
+    },
+    leadEmail: lead.email,
+  });
   const plans = planWrites({
+    fields,
     desired,
     targets: {
       ...(hubspotRef ? { hubspot: { ref: hubspotRef, held: heldHubspot?.values ?? {}, pending: pendingHubspot?.payload.smk ?? {}, ownerId: heldHubspot?.ownerId ?? null, writable: true } } : {}),

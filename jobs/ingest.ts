@@ -17,6 +17,7 @@ import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from 
 import { mergeFragment } from '../src/sync/merge.js';
 import { leadIdFromRecord } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
+import { asHeld } from '../src/sync/field-plan.js';
 import type { SyncContext } from './context.js';
 import { PRIORITY } from './queues.js';
 import type { IngestJob } from './queues.js';
@@ -234,13 +235,13 @@ function describeLinks(links: LeadLinks): string {
   return parts.join(', ') || 'no record';
 }
 
-/** The `smk` values a record holds, keyed by field, as read. */
+/** The `smk` values a record holds, keyed by field, as read, with its synced fields (`field:<name>`). */
 function heldFrom(fragment: LeadFragment): SmkValues {
   const out: SmkValues = {};
   for (const [key, value] of Object.entries(fragment.smk)) {
     if (SMK_FIELD_BY_KEY.has(key as SmkFieldKey)) out[key as SmkFieldKey] = value;
   }
-  return out;
+  return { ...out, ...asHeld(fragment.fields) } as SmkValues;
 }
 
 /** Returns the leads whose rule inputs changed. */

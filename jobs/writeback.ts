@@ -8,6 +8,8 @@
 import { backoffMs, CrmError, isCrmError, isRetryable } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { PendingEntry, PendingStore } from '../src/store/pending.js';
+import { asHeld } from '../src/sync/field-plan.js';
+import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
 import { markAuthFailed } from './connection.js';
@@ -156,7 +158,24 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
     await Promise.all(entries.map(async (entry, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok) {
-        await ctx.held.recordWritten(crm, entry.leadId, entry.payload.smk, now, entry.payload.ownerId ?? undefined, entry.payload.lifecycleStage?.value);
+        // Synced field values the CRM refused were not written: they are reported, not held.
+        const refused = outcome.refused ?? [];
+        const fields = { ...entry.payload.fields };
+        for (const r of refused) delete fields[r.field];
+        await ctx.held.recordWritten(crm, entry.leadId, { ...entry.payload.smk, ...asHeld(fields) } as SmkValues, now, entry.payload.ownerId ?? undefined, entry.payload.lifecycleStage?.value);
+        for (const r of refused) {
+          await ctx.errors.record({
+            crm,
+            object: entry.payload.ref.object,
+            recordId: entry.payload.ref.id,
+            leadId: entry.leadId,
+            code: r.error.code,
+            message: r.error.message,
+            field: r.error.field ?? r.field,
+            value: entry.payload.fields?.[r.field] ?? null,
+            stage: 'write',
+          }, now);
+        }
         await store.ack(entry, now);
         result.written += 1;
         return;

@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { durationSchema } from './model/duration.js';
+import { DEFAULT_SYNC_FIELDS, SYNC_FIELD_TYPES } from './model/field-sync.js';
+import type { SyncField } from './model/field-sync.js';
 import { OWNED_PATHS, ownershipPolicySchema } from './model/ownership.js';
 import type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
 import { conditionSchema, RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
@@ -49,9 +51,58 @@ export const DEFAULT_OWNERSHIP: Record<OwnedPath, OwnershipPolicy> = {
 
 const shareSchema = z.number().gt(0, 'expected a share above 0').max(1, 'expected a share of at most 1');
 
+const HUBSPOT_PROPERTY = /^[a-z0-9_]+$/;
+const SALESFORCE_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
+const salesforceColumnSchema = z.union([
+  z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name such as Title or Region__c'),
+  z.strictObject({
+    lead: z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name').nullable().default(null),
+    contact: z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name').nullable().default(null),
+  }),
+]);
+
+/** One entry of `sync.fields`: a default field's overrides, or a custom field in full. */
+export const syncFieldEntrySchema = z.strictObject({
+  hubspot: z.string().regex(HUBSPOT_PROPERTY, 'expected a HubSpot property internal name (lower case, digits, _)').nullable().optional(),
+  /** One API name for Lead and Contact, or `{ lead, contact }` (null where that object has none). */
+  salesforce: salesforceColumnSchema.nullable().optional(),
+  type: z.enum(SYNC_FIELD_TYPES).optional(),
+  direction: ownershipPolicySchema.optional(),
+  /** Picklist translation, HubSpot value <-> Salesforce value; the first pair of a value wins. */
+  values: z.array(z.strictObject({ hubspot: z.string().min(1), salesforce: z.string().min(1) })).optional(),
+});
+export type SyncFieldEntry = z.infer<typeof syncFieldEntrySchema>;
+
+const DEFAULT_FIELD_NAMES = new Set(DEFAULT_SYNC_FIELDS.map((f) => f.name));
+
+const syncFieldsSchema = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a field name of letters, digits and _'), syncFieldEntrySchema)
+  .default({})
+  .superRefine((fields, ctx) => {
+    for (const [name, entry] of Object.entries(fields)) {
+      const base = DEFAULT_SYNC_FIELDS.find((f) => f.name === name);
+      if (!base) {
+        for (const key of ['hubspot', 'salesforce', 'type'] as const) {
+          if (entry[key] === undefined || entry[key] === null) {
+            ctx.addIssue({ code: 'custom', path: [name, key], message: `a custom field needs ${key} (the defaults are ${[...DEFAULT_FIELD_NAMES].join(', ')})` });
+          }
+        }
+      }
+      const direction = entry.direction ?? base?.direction;
+      if (base?.hubspotReadOnly && (entry.hubspot === undefined || entry.hubspot === base.hubspot) && direction !== undefined && !['hubspot', 'none'].includes(direction)) {
+        ctx.addIssue({ code: 'custom', path: [name, 'direction'], message: `HubSpot calculates ${base.hubspot} itself and refuses writes to it: expected hubspot or none, got ${direction}` });
+      }
+    }
+  });
+
 export const syncConfigSchema = z
   .strictObject({
     ownership: z.partialRecord(z.enum(OWNED_PATHS), ownershipPolicySchema).default({}),
+    /**
+     * Fields copied between the HubSpot contact and the Salesforce Lead or Contact, each with a
+     * direction (model/field-sync.ts has the defaults; an entry here overrides one or adds one).
+     */
+    fields: syncFieldsSchema,
     pollEvery: durationSchema.default(30_000),
     /** The longest a write waits for its batch to fill before it is sent. */
     batchWait: durationSchema.default(2_000),
@@ -118,6 +169,7 @@ export const syncConfigSchema = z
   })
   .default({
     ownership: {},
+    fields: {},
     pollEvery: 30_000,
     batchWait: 2_000,
     reconcileEvery: 86_400_000,
@@ -465,5 +517,49 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
 
 /** The effective ownership policy of every owned path: the defaults overlaid with the config. */
 export function effectiveOwnership(sync: SyncConfig): Record<OwnedPath, OwnershipPolicy> {
-  return { ...DEFAULT_OWNERSHIP, ...sync.ownership };
+  // A field whose direction the admin set decides what scoring reads of it too, unless the
+  // ownership of that path is set on its own: one direction per field, not two that disagree.
+  const fromFields: Partial<Record<OwnedPath, OwnershipPolicy>> = {};
+  for (const field of DEFAULT_SYNC_FIELDS) {
+    const direction = sync.fields[field.name]?.direction;
+    if (field.path && direction) fromFields[field.path] = direction;
+  }
+  return { ...DEFAULT_OWNERSHIP, ...fromFields, ...sync.ownership };
+}
+
+/** The synced fields: the defaults with the config's overrides, then the config's custom fields. */
+export function resolveSyncFields(sync: Pick<SyncConfig, 'fields'>): SyncField[] {
+  const resolved: SyncField[] = [];
+  const apply = (name: string, base: SyncField | undefined, entry: SyncFieldEntry | undefined): SyncField | null => {
+    const type = entry?.type ?? base?.type;
+    const hubspot = entry?.hubspot !== undefined ? entry.hubspot : (base?.hubspot ?? null);
+    if (!type) return null;
+    let salesforce = base?.salesforce ?? { Lead: null, Contact: null };
+    if (entry?.salesforce !== undefined) {
+      const sf = entry.salesforce;
+      salesforce = sf === null ? { Lead: null, Contact: null } : typeof sf === 'string' ? { Lead: sf, Contact: sf } : { Lead: sf.lead, Contact: sf.contact };
+    }
+    const field: SyncField = {
+      name,
+      type,
+      hubspot,
+      salesforce,
+      direction: entry?.direction ?? base?.direction ?? 'two-way',
+      values: entry?.values ?? base?.values ?? [],
+    };
+    // A default field pointed at another HubSpot property is no longer the calculated one.
+    if (base?.hubspotReadOnly && hubspot === base.hubspot) field.hubspotReadOnly = true;
+    if (base?.path) field.path = base.path;
+    return field;
+  };
+  for (const base of DEFAULT_SYNC_FIELDS) {
+    const field = apply(base.name, base, sync.fields[base.name]);
+    if (field) resolved.push(field);
+  }
+  for (const [name, entry] of Object.entries(sync.fields)) {
+    if (DEFAULT_FIELD_NAMES.has(name)) continue;
+    const field = apply(name, undefined, entry);
+    if (field) resolved.push(field);
+  }
+  return resolved;
 }

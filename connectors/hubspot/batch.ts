@@ -23,6 +23,9 @@ import { mergedIdsOf } from './mapping.js';
 import { STANDARD_PROPERTIES as P } from './properties.js';
 import type { Picklists } from './picklists.js';
 import { createToProperties, updateToProperties } from './write-mapping.js';
+import { fieldProperties } from './field-values.js';
+import type { PropertyDefinitions } from './field-values.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 
 export const BATCH_LIMIT = 100;
 
@@ -240,9 +243,18 @@ function attribute(inputs: ReadonlyArray<{ id: string; objectWriteTraceId: strin
  * (`clearFirst`) is cleared in a batch update of its own before the new value, because the API only
  * moves `lifecyclestage` forward unless it is empty.
  */
-export async function writeContacts(client: HubSpotClient, updates: readonly RecordUpdate[], picklists: Picklists): Promise<WriteOutcome[]> {
+/** What writing synced fields needs: their specs by name and the portal's property definitions. */
+export interface FieldSupport {
+  specs: ReadonlyMap<string, SyncField>;
+  definitions: PropertyDefinitions;
+}
+
+export async function writeContacts(client: HubSpotClient, updates: readonly RecordUpdate[], picklists: Picklists, fieldSupport?: FieldSupport): Promise<WriteOutcome[]> {
   const outcomes: Array<WriteOutcome | undefined> = new Array(updates.length);
   const merged = new Map<string, { properties: Record<string, string>; clearFirst: boolean; indexes: number[] }>();
+  const withFields = updates.some((u) => u.fields && Object.keys(u.fields).length > 0);
+  const definitions = withFields && fieldSupport ? await fieldSupport.definitions.get() : new Map();
+  const refusedAt = new Map<number, Array<{ field: string; error: CrmError }>>();
   updates.forEach((update, index) => {
     const mapped = updateToProperties(update, picklists);
     if (!mapped.ok) {
@@ -250,6 +262,12 @@ export async function writeContacts(client: HubSpotClient, updates: readonly Rec
       return;
     }
     const entry = merged.get(update.ref.id) ?? { properties: {}, clearFirst: false, indexes: [] };
+    if (update.fields && Object.keys(update.fields).length > 0) {
+      // Synced fields first: the connector's own values (smk, owner, lifecycle) win a clash.
+      const fields = fieldProperties(update.fields, fieldSupport?.specs ?? new Map(), definitions, update.ref.id);
+      Object.assign(entry.properties, fields.properties);
+      if (fields.refused.length > 0) refusedAt.set(index, fields.refused);
+    }
     Object.assign(entry.properties, mapped.value.properties);
     entry.clearFirst ||= mapped.value.clearLifecycleFirst;
     entry.indexes.push(index);
@@ -268,7 +286,8 @@ export async function writeContacts(client: HubSpotClient, updates: readonly Rec
     const error = failed.get(id);
     for (const index of entry.indexes) {
       const ref = updates[index]?.ref ?? { object: 'contact', id };
-      outcomes[index] = error ? { ref, ok: false, error } : { ref, ok: true };
+      const refused = refusedAt.get(index);
+      outcomes[index] = error ? { ref, ok: false, error } : { ref, ok: true, ...(refused ? { refused } : {}) };
     }
   }
   return outcomes.map((o, i) => o ?? { ref: updates[i]?.ref ?? { object: 'contact', id: '' }, ok: true });

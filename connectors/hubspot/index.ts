@@ -30,6 +30,9 @@ import type { MappedContacts } from './mapping.js';
 import { createPicklists } from './picklists.js';
 import type { PicklistOptions, Picklists } from './picklists.js';
 import { READ_PROPERTIES } from './properties.js';
+import type { SyncField } from '../../src/model/field-sync.js';
+import { PropertyDefinitions } from './field-values.js';
+import type { FieldSupport } from './batch.js';
 import { CONTACTS_STREAM, DEFAULT_SAFETY_MARGIN_MS, SEARCH_PAGE_LIMIT, readContactChanges } from './change-feed.js';
 import type { SearchRequest } from './change-feed.js';
 import { ARCHIVED_STREAM, readAllContacts, readArchivedContacts } from './list.js';
@@ -58,6 +61,8 @@ export interface HubSpotConnectorOptions {
   logger?: ConnectorLogger;
   /** Picklist translations (src/config.ts `mapping`) over the defaults. */
   mapping?: PicklistOptions;
+  /** Fields copied between the CRMs (src/config.ts `resolveSyncFields`): read with every contact, written by field name. */
+  syncFields?: readonly SyncField[];
   /** Total attempts per API call (default 3). */
   retries?: number;
   timeoutMs?: number;
@@ -108,7 +113,11 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     sleep: options.sleep,
   });
   const picklists = createPicklists(options.mapping);
-  const map = (raw: readonly unknown[]): MappedContacts => mapContacts(raw, picklists);
+  const syncFields = options.syncFields ?? [];
+  const fieldSupport: FieldSupport = { specs: new Map(syncFields.map((f) => [f.name, f])), definitions: new PropertyDefinitions(client) };
+  const map = (raw: readonly unknown[]): MappedContacts => mapContacts(raw, picklists, syncFields);
+  // The synced fields' properties join every read (HubSpot ignores names a portal lacks).
+  const readProperties = [...new Set([...READ_PROPERTIES, ...syncFields.flatMap((f) => (f.hubspot ? [f.hubspot] : []))])];
   const archivedEvery = options.archivedScanIntervalMs ?? 15 * 60_000;
   // Per process: the first poll of a process lists archived contacts, then every `archivedEvery`.
   let lastArchivedScan = Number.NEGATIVE_INFINITY;
@@ -132,7 +141,7 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     const now = changeOptions.now?.getTime() ?? Date.now();
     let pages = 0;
     for await (const page of readContactChanges(
-      { search, map, properties: READ_PROPERTIES },
+      { search, map, properties: readProperties },
       position[CONTACTS_STREAM] ?? null,
       { now, safetyMarginMs: changeOptions.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, maxPages: changeOptions.maxPages, signal: changeOptions.signal },
     )) {
@@ -153,9 +162,9 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     client,
     picklists,
     changes,
-    readAll: (readOptions?: { signal?: AbortSignal }) => readAllContacts(client, READ_PROPERTIES, map, readOptions?.signal),
-    read: (refs: RecordRef[]): Promise<ReadResult> => readContacts({ client, properties: READ_PROPERTIES, map }, refs),
-    write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeContacts(client, updates, picklists),
+    readAll: (readOptions?: { signal?: AbortSignal }) => readAllContacts(client, readProperties, map, readOptions?.signal),
+    read: (refs: RecordRef[]): Promise<ReadResult> => readContacts({ client, properties: readProperties, map }, refs),
+    write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeContacts(client, updates, picklists, fieldSupport),
     create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createContacts(client, requests),
     ensureSchema: (schemaOptions?: { dryRun?: boolean }): Promise<SchemaReport> => ensureSchema(client, schemaOptions),
     propertyAccess: () => checkPropertyAccess(client),

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { LeadFragment } from '../../src/model/lead.js';
 import { MAX_DATE_MS, normaliseEmail } from '../../src/model/lead.js';
 import { SMK_FIELDS } from '../../src/model/fields.js';
+import { canonicalFieldValue } from '../../src/model/field-sync.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 import type { SmkField } from '../../src/model/fields.js';
 import type { RecordProblem, RemovedRecord } from '../types.js';
 import { EMPLOYEE_PROPERTIES, STANDARD_PROPERTIES as P } from './properties.js';
@@ -195,7 +197,17 @@ export function timestampProblem(contact: HubSpotContact): RecordProblem | null 
   return null;
 }
 
-export function contactToFragment(contact: HubSpotContact, picklists: Picklists): LeadFragment {
+/** The synced fields the contact holds (src/model/field-sync.ts), canonical; absent properties are left out. */
+export function syncedFieldsOf(contact: HubSpotContact, syncFields: readonly SyncField[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const field of syncFields) {
+    if (field.hubspot === null || !Object.prototype.hasOwnProperty.call(contact.properties, field.hubspot)) continue;
+    out[field.name] = canonicalFieldValue(field, contact.properties[field.hubspot]);
+  }
+  return out;
+}
+
+export function contactToFragment(contact: HubSpotContact, picklists: Picklists, syncFields: readonly SyncField[] = []): LeadFragment {
   const p = contact.properties;
   const lifecycle = text(p[P.lifecycleStage]);
   const leadStatus = text(p[P.leadStatus]);
@@ -253,6 +265,7 @@ export function contactToFragment(contact: HubSpotContact, picklists: Picklists)
     },
     identity: mergedIds.length > 0 ? { mergedIds } : {},
     smk,
+    fields: syncedFieldsOf(contact, syncFields),
   };
 }
 
@@ -271,7 +284,7 @@ export interface MappedContacts {
 }
 
 /** Parses and maps a page of contacts; a bad one is a problem, the rest go on. */
-export function mapContacts(raw: readonly unknown[], picklists: Picklists): MappedContacts {
+export function mapContacts(raw: readonly unknown[], picklists: Picklists, syncFields: readonly SyncField[] = []): MappedContacts {
   const out: MappedContacts = { fragments: [], removed: [], problems: [], contacts: [] };
   for (const item of raw) {
     const parsed = parseContact(item);
@@ -288,7 +301,7 @@ export function mapContacts(raw: readonly unknown[], picklists: Picklists): Mapp
     }
     // Whatever else a contact holds, it fails alone: one bad contact never fails its page.
     try {
-      const fragment = contactToFragment(contact, picklists);
+      const fragment = contactToFragment(contact, picklists, syncFields);
       const removed = mergesOf(contact);
       out.fragments.push(fragment);
       out.removed.push(...removed);

@@ -22,6 +22,7 @@ import type { SalesforceObject } from '../../src/model/lead.js';
 import type { ChangePage, StreamPosition } from '../types.js';
 import type { SalesforceClient } from './client.js';
 import { readFields } from './fields.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 import { mapRow } from './mapping.js';
 import type { Translations } from './picklists.js';
 import type { OrgMetadata } from './metadata.js';
@@ -38,6 +39,8 @@ export interface FeedDeps {
   translations: () => Promise<Translations>;
   /** Whether queries may use relationship fields (`Account.Name`); default true. */
   relationships?: boolean;
+  /** Fields copied between the CRMs: read with every row. */
+  syncFields?: readonly SyncField[];
 }
 
 export interface StreamOptions {
@@ -80,7 +83,7 @@ function maxPosition(a: StreamPosition | null, b: StreamPosition): StreamPositio
 /** The smk fields the org has on `object` decide the select list (a missing field fails the query). */
 async function fieldsFor(deps: FeedDeps, object: SalesforceObject): Promise<string[]> {
   const meta = await deps.metadata.object(object);
-  return readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships });
+  return readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields });
 }
 
 export async function* readStream(
@@ -103,7 +106,7 @@ export async function* readStream(
     const page = await deps.client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
     const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position };
     for (const raw of page.records) {
-      const mapped = mapRow(object, raw, translations);
+      const mapped = mapRow(object, raw, translations, deps.syncFields);
       if (mapped.fragment) out.fragments.push(mapped.fragment);
       if (mapped.removed) out.removed.push(mapped.removed);
       if (mapped.problem) out.problems.push(mapped.problem);

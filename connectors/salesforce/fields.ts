@@ -6,6 +6,7 @@
 import { SMK_FIELDS } from '../../src/model/fields.js';
 import type { SmkField } from '../../src/model/fields.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 
 /** Standard Lead fields (Salesforce Lead field reference). */
 export const LEAD_FIELDS = [
@@ -79,9 +80,18 @@ export const SALESFORCE_SMK_FIELDS: readonly (SmkField & { salesforce: string })
  * leaves out the `Account.*` parent fields (for an org whose integration user cannot read
  * Accounts); the Contact's company then stays empty and comes from HubSpot.
  */
-export function readFields(object: SalesforceObject, existing: ReadonlySet<string>, options: { relationships?: boolean } = {}): string[] {
+export function readFields(
+  object: SalesforceObject,
+  existing: ReadonlySet<string>,
+  options: { relationships?: boolean; syncFields?: readonly SyncField[] } = {},
+): string[] {
   const all: readonly string[] = object === 'Lead' ? LEAD_FIELDS : CONTACT_FIELDS;
   const base = options.relationships === false ? all.filter((f) => !f.includes('.')) : all;
   const smk = SALESFORCE_SMK_FIELDS.map((f) => f.salesforce).filter((name) => existing.has(name));
-  return [...base, ...smk];
+  // Synced fields the org has on this object (a custom field not created yet would fail the whole query).
+  const synced = (options.syncFields ?? []).flatMap((f) => {
+    const name = f.salesforce[object];
+    return name !== null && existing.has(name) ? [name] : [];
+  });
+  return [...new Set([...base, ...smk, ...synced])];
 }

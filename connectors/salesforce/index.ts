@@ -60,6 +60,8 @@ export { isOwnOrigin, STREAM_CHANNELS } from './streaming.js';
 /** The client id our calls carry (`Sforce-Call-Options`), and Change Data Capture reports back. */
 export const DEFAULT_CLIENT_NAME = 'smarketing-connector';
 
+import type { SyncField } from '../../src/model/field-sync.js';
+
 export interface SalesforceConnectorOptions {
   instanceUrl: string;
   /** `https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain; the token endpoint host. */
@@ -102,6 +104,8 @@ export interface SalesforceConnectorOptions {
   clock?: () => number;
   /** The client id our calls name (`Sforce-Call-Options: client=`); default `smarketing-connector`. */
   clientName?: string;
+  /** Fields copied between the CRMs (src/config.ts `resolveSyncFields`): read with every row, written by field name. */
+  syncFields?: readonly SyncField[];
 }
 
 /**
@@ -187,6 +191,8 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     },
     bulkThreshold: options.bulkThreshold ?? Number.POSITIVE_INFINITY,
     relationships: options.contactAccountFields ?? true,
+    syncFields: options.syncFields ?? [],
+    syncFieldSpecs: new Map((options.syncFields ?? []).map((f) => [f.name, f])),
     bulkPollTimeoutMs: options.bulkPollTimeoutMs ?? 10 * 60_000,
   };
 

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../../src/model/lead.js';
 import type { LeadFragment, SalesforceObject } from '../../src/model/lead.js';
 import type { SmkField, SmkFieldKey } from '../../src/model/fields.js';
+import { canonicalFieldValue } from '../../src/model/field-sync.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 import type { RecordProblem, RemovedRecord } from '../types.js';
 import { SALESFORCE_SMK_FIELDS } from './fields.js';
 import type { Translations } from './picklists.js';
@@ -310,7 +312,19 @@ function fieldProblem(object: SalesforceObject, rowId: string, field: string, me
  * the pipeline needs) or a problem. The position is kept even for a row that cannot be mapped, so
  * that the cursor moves past it instead of reading it forever.
  */
-export function mapRow(object: SalesforceObject, raw: unknown, translations: Translations): MappedRow {
+/** The synced fields a row holds (the columns its object carries and the query selected), canonical. */
+export function syncedFieldsOf(object: SalesforceObject, row: Record<string, unknown>, syncFields: readonly SyncField[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const field of syncFields) {
+    const column = field.salesforce[object];
+    if (column === null || !(column in row)) continue;
+    const raw = row[column];
+    out[field.name] = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? canonicalFieldValue(field, raw) : null;
+  }
+  return out;
+}
+
+export function mapRow(object: SalesforceObject, raw: unknown, translations: Translations, syncFields: readonly SyncField[] = []): MappedRow {
   const pos = positionSchema.safeParse(raw);
   const ts = pos.success ? toIsoDateTime(pos.data.SystemModstamp) : null;
   const position = pos.success && ts ? { ts, id: pos.data.Id } : undefined;
@@ -324,7 +338,7 @@ export function mapRow(object: SalesforceObject, raw: unknown, translations: Tra
       if (removed) return { position, removed };
       const smk = smkValues(parsed.data);
       if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
-      return { position, fragment: leadRowToFragment(parsed.data, translations, smk.values) };
+      return { position, fragment: { ...leadRowToFragment(parsed.data, translations, smk.values), fields: syncedFieldsOf(object, parsed.data, syncFields) } };
     }
     const parsed = contactRowSchema.safeParse(raw);
     if (!parsed.success) return { position, problem: shapeProblem(object, raw, parsed.error) };
@@ -332,7 +346,7 @@ export function mapRow(object: SalesforceObject, raw: unknown, translations: Tra
     if (removed) return { position, removed };
     const smk = smkValues(parsed.data);
     if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
-    return { position, fragment: contactRowToFragment(parsed.data, smk.values) };
+    return { position, fragment: { ...contactRowToFragment(parsed.data, smk.values), fields: syncedFieldsOf(object, parsed.data, syncFields) } };
   } catch (err) {
     // The fragment schema refused a mapped value (model/lead.ts is the truth).
     if (!(err instanceof z.ZodError)) throw err;

@@ -18,6 +18,8 @@ import { readFields } from './fields.js';
 import { mapRow, normaliseDomain } from './mapping.js';
 import { byFieldValuesQuery, byIdsQuery, isSalesforceId } from './soql.js';
 import { refusal, toSalesforceCreate, toSalesforceUpdate } from './validation.js';
+import { syncedSObjectFields } from './field-values.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 import type { CreateTarget, SObjectFields } from './validation.js';
 
 export interface RecordDeps extends FeedDeps {
@@ -26,6 +28,8 @@ export interface RecordDeps extends FeedDeps {
   /** Above this many updates of one object, one Bulk API 2.0 job instead of collections. */
   bulkThreshold: number;
   bulkPollTimeoutMs: number;
+  /** Synced fields by name (for their Salesforce columns). */
+  syncFieldSpecs?: ReadonlyMap<string, SyncField>;
 }
 
 /** Ids per `WHERE Id IN (...)`: 300 18-character ids keep the query URL near 7 KB. */
@@ -53,14 +57,14 @@ export async function readRecords(deps: RecordDeps, refs: readonly RecordRef[]):
   const translations = await deps.translations();
   for (const [object, list] of byObject) {
     const meta = await deps.metadata.object(object);
-    const fields = readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships });
+    const fields = readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields });
     for (const part of chunk(list, IDS_PER_QUERY)) {
       // queryAll: a record deleted since it was queued comes back with IsDeleted = true (a removal,
       // not a mystery); ids that come back not at all are missing (hard-deleted or merged away).
       const page = await deps.client.queryPage(`read ${object} x${part.length}`, byIdsQuery(object, fields, part.map((r) => r.id)), { scanAll: true });
       const seen = new Set<string>();
       for (const raw of page.records) {
-        const mapped = mapRow(object, raw, translations);
+        const mapped = mapRow(object, raw, translations, deps.syncFields);
         if (mapped.position) seen.add(idKey(mapped.position.id));
         if (mapped.fragment) result.fragments.push(mapped.fragment);
         if (mapped.removed) result.removed.push(mapped.removed);
@@ -82,19 +86,28 @@ export async function writeRecords(deps: RecordDeps, updates: readonly RecordUpd
   const groups = new Map<SalesforceObject, Map<string, { record: SObjectFields; indexes: number[] }>>();
   // The org's Lead Status values come with the translations (one cached LeadStatus query).
   const translations = await deps.translations();
+  const refusedAt = new Map<number, Array<{ field: string; error: CrmError }>>();
   for (const [i, update] of updates.entries()) {
     const object = update.ref.object;
     if (!isSalesforceObject(object)) {
       outcomes[i] = { ref: update.ref, ok: false, error: refusal(`${object} ${update.ref.id}`, update.ref.id, 'object', object, 'is not a Salesforce object') };
       continue;
     }
-    const checked = toSalesforceUpdate(update, await deps.metadata.object(object), translations);
+    const meta = await deps.metadata.object(object);
+    const checked = toSalesforceUpdate(update, meta, translations);
     if (!checked.ok) {
       outcomes[i] = { ref: update.ref, ok: false, error: checked.error };
       continue;
     }
+    if (update.fields && Object.keys(update.fields).length > 0) {
+      // Synced fields first: the connector's own values (smk, owner, status) win a clash.
+      const synced = syncedSObjectFields({ label: `${object} ${update.ref.id}`, recordId: update.ref.id }, object, meta, update.fields, deps.syncFieldSpecs ?? new Map());
+      checked.value = { ...synced.values, ...checked.value };
+      if (synced.refused.length > 0) refusedAt.set(i, synced.refused);
+    }
     if (Object.keys(checked.value).length <= 1) {
-      outcomes[i] = { ref: update.ref, ok: true }; // nothing to write
+      const refused = refusedAt.get(i);
+      outcomes[i] = { ref: update.ref, ok: true, ...(refused ? { refused } : {}) }; // nothing to write
       continue;
     }
     const group = groups.get(object) ?? new Map<string, { record: SObjectFields; indexes: number[] }>();
@@ -111,7 +124,8 @@ export async function writeRecords(deps: RecordDeps, updates: readonly RecordUpd
       const res = results[n];
       for (const i of entry.indexes) {
         const ref = updates[i]?.ref ?? { object, id: '' };
-        outcomes[i] = res?.ok ? { ref, ok: true } : { ref, ok: false, error: res && !res.ok ? res.error : missingResult(ref.id) };
+        const refused = refusedAt.get(i);
+        outcomes[i] = res?.ok ? { ref, ok: true, ...(refused ? { refused } : {}) } : { ref, ok: false, error: res && !res.ok ? res.error : missingResult(ref.id) };
       }
     });
   };

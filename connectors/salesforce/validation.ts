@@ -43,14 +43,14 @@ export interface RecordContext {
   recordId?: string;
 }
 
-function checkText(ctx: RecordContext, field: string, value: string, limit: number | null): Checked<SObjectValue> {
+export function checkText(ctx: RecordContext, field: string, value: string, limit: number | null): Checked<SObjectValue> {
   if (limit !== null && limit > 0 && value.length > limit) {
     return { ok: false, error: refusal(ctx.label, ctx.recordId, field, value, `is ${value.length} characters; the field holds ${limit}`) };
   }
   return { ok: true, value };
 }
 
-function checkNumber(ctx: RecordContext, field: string, value: string, precision: number, scale: number): Checked<SObjectValue> {
+export function checkNumber(ctx: RecordContext, field: string, value: string, precision: number, scale: number): Checked<SObjectValue> {
   const trimmed = value.trim();
   if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) {
     return { ok: false, error: refusal(ctx.label, ctx.recordId, field, value, 'is not a number') };
@@ -73,7 +73,7 @@ function checkDateTime(ctx: RecordContext, field: string, value: string): Checke
 }
 
 /** The org's active value matching one of `candidates` (case-insensitive), e.g. `hot` or `Hot`. */
-function picklistHit(meta: FieldMeta, candidates: readonly string[]): string | undefined {
+export function picklistHit(meta: FieldMeta, candidates: readonly string[]): string | undefined {
   const active = meta.picklist.filter((p) => p.active);
   for (const c of candidates) {
     const hit = active.find((p) => p.value === c) ?? active.find((p) => p.value.toLowerCase() === c.toLowerCase() || p.label.toLowerCase() === c.toLowerCase());

@@ -215,6 +215,8 @@ export const leadFragmentSchema = z.object({
     .default({}),
   /** The `smk` values this record holds now, keyed by the common field name (see model/fields.ts). */
   smk: z.record(z.string(), z.string().nullable()).default({}),
+  /** The synced fields this record holds now, by field name, canonical (see model/field-sync.ts). */
+  fields: z.record(z.string(), z.string().nullable()).default({}),
 });
 export type LeadFragment = z.infer<typeof leadFragmentSchema>;
 

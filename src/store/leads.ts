@@ -17,6 +17,8 @@ const sourceViewSchema = z.object({
   values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   changedAt: z.record(z.string(), z.string()).optional(),
   readAt: z.number().optional(),
+  fields: z.record(z.string(), z.string().nullable()).optional(),
+  fieldChangedAt: z.record(z.string(), z.string()).optional(),
 });
 
 export const storedLeadSchema = z.object({

@@ -52,7 +52,9 @@ function recordGroupOf(stage: SyncError['stage'], code: string): RecordGroup | n
 }
 
 function errorId(input: SyncErrorInput): string {
-  return [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code].join(':');
+  // A write refused for a field names it: two refused fields of one record are two entries.
+  const parts = [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code];
+  return (input.stage === 'write' && input.field ? [...parts, input.field] : parts).join(':');
 }
 
 const UPSERT = `

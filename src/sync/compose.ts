@@ -24,16 +24,37 @@ export interface SourceView {
   changedAt?: Partial<Record<OwnedPath, string>>;
   /** Our clock (ms) when this view was read: on equal modification times the later read wins. */
   readAt?: number;
+  /** The synced fields the record holds (model/field-sync.ts), canonical, by field name. */
+  fields?: Record<string, string | null>;
+  /** When each synced field's value was first seen as it is now (two-way fields compare these). */
+  fieldChangedAt?: Record<string, string>;
 }
 
 /** The view of a newly read record, carrying over the change times of values that did not change. */
-export function nextView(previous: SourceView | undefined, ref: SourceView['ref'], modifiedAt: string, values: SourceView['values']): SourceView {
+export function nextView(
+  previous: SourceView | undefined,
+  ref: SourceView['ref'],
+  modifiedAt: string,
+  values: SourceView['values'],
+  fields: Record<string, string | null> = {},
+): SourceView {
+  const sameRecord = previous !== undefined && previous.ref.id === ref.id;
   const changedAt: Partial<Record<OwnedPath, string>> = {};
   for (const path of Object.keys(values) as OwnedPath[]) {
-    const same = previous !== undefined && previous.ref.id === ref.id && previous.values[path] === values[path];
+    const same = sameRecord && previous.values[path] === values[path];
     changedAt[path] = same ? (previous.changedAt?.[path] ?? previous.modifiedAt) : modifiedAt;
   }
-  return { ref, modifiedAt, values, changedAt };
+  const view: SourceView = { ref, modifiedAt, values, changedAt };
+  if (Object.keys(fields).length > 0) {
+    const fieldChangedAt: Record<string, string> = {};
+    for (const [name, value] of Object.entries(fields)) {
+      const same = sameRecord && previous.fields !== undefined && Object.prototype.hasOwnProperty.call(previous.fields, name) && previous.fields[name] === value;
+      fieldChangedAt[name] = same ? (previous.fieldChangedAt?.[name] ?? previous.modifiedAt) : modifiedAt;
+    }
+    view.fields = fields;
+    view.fieldChangedAt = fieldChangedAt;
+  }
+  return view;
 }
 
 function isBlank(value: FlatValue | undefined): boolean {

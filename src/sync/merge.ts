@@ -160,7 +160,7 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
     && previousView?.ref.id === fragment.identity.convertedContactId;
   const view: SourceView = history && previousView
     ? previousView
-    : { ...nextView(previousView, ref, fragment.modifiedAt, flattenFragment(fragment)), readAt };
+    : { ...nextView(previousView, ref, fragment.modifiedAt, flattenFragment(fragment), fragment.fields), readAt };
   const views = { ...base.views, [fragment.source]: view };
 
   let lead: Lead = { ...base.lead, links };
@@ -171,8 +171,11 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
   lead = composeLead(lead, views, input.ownership);
   lead.email = normaliseEmail(views.hubspot?.values.email as string | null | undefined) ?? normaliseEmail(views.salesforce?.values.email as string | null | undefined);
 
-  const changed = !stored || ruleInputsDiffer(stored.lead, lead);
+  // A synced field that changed calls for planning too (its copy in the other CRM), even where no rule reads it.
+  const fieldsChanged = !sameValue(previousView?.fields ?? {}, view.fields ?? {});
+  const changed = !stored || ruleInputsDiffer(stored.lead, lead) || fieldsChanged;
   const viewChanged = !sameValue(previousView?.values, view.values) || !sameValue(previousView?.changedAt, view.changedAt)
+    || !sameValue(previousView?.fieldChangedAt ?? {}, view.fieldChangedAt ?? {})
     || previousView?.modifiedAt !== view.modifiedAt || !sameValue(base.lead.marketing.counters, lead.marketing.counters);
   const heldReadAt = previousView?.readAt ?? Number.NEGATIVE_INFINITY;
   const laterReadOfOpenStamp = previousView !== undefined && view !== previousView && previousView.ref.id === view.ref.id

@@ -49,6 +49,8 @@ export function planWrites(input: {
   targets: Partial<Record<CrmName, { ref: RecordRef; held: SmkValues; pending?: SmkValues; ownerId?: string | null; writable: boolean }>>;
   owner?: Partial<Record<CrmName, string | null>>;
   lifecycleStage?: { value: string; clearFirst: boolean } | null;
+  /** Synced field values to write per CRM, already planned against what each record holds (field-plan.ts). */
+  fields?: Partial<Record<CrmName, Record<string, string | null>>>;
 }): PlannedWrite[] {
   const plans: PlannedWrite[] = [];
   for (const crm of ['hubspot', 'salesforce'] as const) {
@@ -59,7 +61,9 @@ export function planWrites(input: {
     const owner = input.owner?.[crm];
     if (owner && owner !== target.ownerId) update.ownerId = owner;
     if (crm === 'hubspot' && input.lifecycleStage) update.lifecycleStage = input.lifecycleStage;
-    if (Object.keys(smk).length > 0 || update.ownerId || update.lifecycleStage) plans.push({ crm, update });
+    const fields = input.fields?.[crm];
+    if (fields && Object.keys(fields).length > 0) update.fields = fields;
+    if (Object.keys(smk).length > 0 || update.ownerId || update.lifecycleStage || update.fields) plans.push({ crm, update });
   }
   return plans;
 }
@@ -73,5 +77,6 @@ export function coalesceUpdates(older: RecordUpdate, newer: RecordUpdate): Recor
   if (lifecycleStage) merged.lifecycleStage = lifecycleStage;
   const status = newer.status ?? older.status;
   if (status) merged.status = status;
+  if (older.fields || newer.fields) merged.fields = { ...older.fields, ...newer.fields };
   return merged;
 }

@@ -1,0 +1,150 @@
+/**
+ * Field sync decisions, pure. For each synced field, the direction picks the winning CRM from the
+ * two records' views (the same rule as the ownership merge: `two-way` takes the value changed most
+ * recently, by the CRMs' own modification times); the winning value is translated into the other
+ * CRM's vocabulary and planned there when that record does not hold it already (nor has a write of
+ * it pending). Comparing in the target's own terms is what makes the sync echo-free: a value we
+ * wrote and read back equals what is wanted, so nothing is planned again.
+ */
+import { canonicalFieldValue, sameFieldValue, salesforceFieldOf } from '../model/field-sync.js';
+import type { SyncField } from '../model/field-sync.js';
+import type { CrmName, LeadFragment } from '../model/lead.js';
+import type { OwnershipPolicy } from '../model/ownership.js';
+
+/** Field name -> canonical value, as one record holds it (only the fields its object carries). */
+export type FieldValues = Record<string, string | null>;
+
+/** What the planner needs of one CRM's view of a person. */
+export interface FieldView {
+  ref: { object: LeadFragment['object'] };
+  modifiedAt: string;
+  fields?: FieldValues;
+  /** When each field's value was first seen as it is now. */
+  fieldChangedAt?: Record<string, string>;
+}
+
+/** The key under which a synced field's value is kept beside the smk values in held memory. */
+export const HELD_FIELD_PREFIX = 'field:';
+
+/** Whether a record of this object carries the field at all. */
+export function carries(field: SyncField, crm: CrmName, object: LeadFragment['object']): boolean {
+  if (crm === 'hubspot') return field.hubspot !== null;
+  return object === 'Lead' || object === 'Contact' ? salesforceFieldOf(field, object) !== null : false;
+}
+
+/** The CRM-side column of a field on a record (HubSpot property or Salesforce field), or null. */
+export function columnOf(field: SyncField, crm: CrmName, object: LeadFragment['object']): string | null {
+  if (crm === 'hubspot') return field.hubspot;
+  return object === 'Lead' || object === 'Contact' ? salesforceFieldOf(field, object) : null;
+}
+
+/** Whether the connector may write the field into this CRM under its direction. */
+export function writableIn(field: SyncField, crm: CrmName): boolean {
+  if (field.direction === 'none') return false;
+  if (crm === 'hubspot') return !field.hubspotReadOnly && field.direction !== 'hubspot';
+  return field.direction !== 'salesforce';
+}
+
+/** The value in the other CRM's vocabulary: the first pair naming it, else the value itself. */
+export function translateFieldValue(field: SyncField, value: string | null, from: CrmName, to: CrmName): string | null {
+  if (value === null || from === to || field.type !== 'enum' || field.values.length === 0) return value;
+  const lower = value.toLowerCase();
+  const pair = field.values.find((p) => p[from].toLowerCase() === lower);
+  return pair ? pair[to] : value;
+}
+
+function blank(value: string | null | undefined): boolean {
+  return value === null || value === undefined;
+}
+
+function changedAt(view: FieldView, name: string): number {
+  return Date.parse(view.fieldChangedAt?.[name] ?? view.modifiedAt);
+}
+
+/** The CRM whose value a field takes, by its direction; null when neither record can give one. */
+export function winningCrm(policy: OwnershipPolicy, field: SyncField, views: Partial<Record<CrmName, FieldView>>): CrmName | null {
+  const h = views.hubspot && carries(field, 'hubspot', views.hubspot.ref.object) ? views.hubspot : undefined;
+  const s = views.salesforce && carries(field, 'salesforce', views.salesforce.ref.object) ? views.salesforce : undefined;
+  const hv = h?.fields?.[field.name];
+  const sv = s?.fields?.[field.name];
+  switch (policy) {
+    case 'none':
+      return null;
+    case 'hubspot':
+      return h ? 'hubspot' : null;
+    case 'salesforce':
+      return s ? 'salesforce' : null;
+    case 'hubspot-unless-blank':
+      if (h && !blank(hv)) return 'hubspot';
+      return s && !blank(sv) ? 'salesforce' : h ? 'hubspot' : null;
+    case 'salesforce-unless-blank':
+      if (s && !blank(sv)) return 'salesforce';
+      return h && !blank(hv) ? 'hubspot' : s ? 'salesforce' : null;
+    case 'two-way': {
+      if (!h) return s ? 'salesforce' : null;
+      if (!s) return 'hubspot';
+      if (blank(hv)) return blank(sv) ? null : 'salesforce';
+      if (blank(sv)) return 'hubspot';
+      // The value changed most recently wins; on a tie HubSpot's is kept so the result does not flip.
+      return changedAt(s, field.name) > changedAt(h, field.name) ? 'salesforce' : 'hubspot';
+    }
+  }
+}
+
+export interface FieldTarget {
+  object: LeadFragment['object'];
+  /** What the record holds of each field (its last read, overlaid by our writes since). */
+  held: FieldValues;
+  /** Values a write not yet sent would set. */
+  pending?: FieldValues;
+}
+
+/**
+ * The field values to write into each linked record: the winning value, translated, where the
+ * record holds something else or a pending write would set something else. A value equal to what
+ * is held is still re-planned when a pending write would change it (the newest plan wins).
+ * `email` is only ever written as the lead's own email (`leadEmail`): an address that belongs to
+ * another lead (an EMAIL_CONFLICT) is reported, never copied.
+ */
+export function planFieldWrites(input: {
+  fields: readonly SyncField[];
+  views: Partial<Record<CrmName, FieldView>>;
+  targets: Partial<Record<CrmName, FieldTarget>>;
+  leadEmail?: string | null;
+}): Partial<Record<CrmName, FieldValues>> {
+  const out: Partial<Record<CrmName, FieldValues>> = {};
+  for (const field of input.fields) {
+    const winner = winningCrm(field.direction, field, input.views);
+    if (winner === null) continue;
+    const source = input.views[winner]?.fields?.[field.name];
+    if (source === undefined) continue; // the winning record was read before this field was mapped
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      if (crm === winner || !writableIn(field, crm)) continue;
+      const target = input.targets[crm];
+      if (!target || !carries(field, crm, target.object)) continue;
+      const want = canonicalFieldValue(field, translateFieldValue(field, source, winner, crm));
+      if (field.type === 'email' && (want === null || want !== (input.leadEmail ?? null))) continue;
+      const have = target.held[field.name] ?? null;
+      const queued = target.pending && Object.prototype.hasOwnProperty.call(target.pending, field.name) ? (target.pending[field.name] ?? null) : undefined;
+      const stale = !sameFieldValue(field, want, have);
+      const superseded = queued !== undefined && !sameFieldValue(field, want, queued);
+      if (stale || superseded) (out[crm] ??= {})[field.name] = want;
+    }
+  }
+  return out;
+}
+
+/** The synced fields' values of a held map (keys under HELD_FIELD_PREFIX). */
+export function heldFields(values: Record<string, string | null> | undefined): FieldValues {
+  const out: FieldValues = {};
+  if (!values) return out;
+  for (const [key, value] of Object.entries(values)) if (key.startsWith(HELD_FIELD_PREFIX)) out[key.slice(HELD_FIELD_PREFIX.length)] = value;
+  return out;
+}
+
+/** Field values as held-map entries. */
+export function asHeld(fields: FieldValues | undefined): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const [name, value] of Object.entries(fields ?? {})) out[`${HELD_FIELD_PREFIX}${name}`] = value;
+  return out;
+}
