@@ -54,16 +54,16 @@ const shareSchema = z.number().gt(0, 'expected a share above 0').max(1, 'expecte
 const HUBSPOT_PROPERTY = /^[a-z0-9_]+$/;
 const SALESFORCE_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
 const salesforceColumnSchema = z.union([
-  z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name such as Title or Region__c'),
+  z.string().regex(SALESFORCE_FIELD, 'a Salesforce field API name such as Title or Region__c'),
   z.strictObject({
-    lead: z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name').nullable().default(null),
-    contact: z.string().regex(SALESFORCE_FIELD, 'expected a Salesforce field API name').nullable().default(null),
+    lead: z.string().regex(SALESFORCE_FIELD, 'a Salesforce field API name').nullable().default(null),
+    contact: z.string().regex(SALESFORCE_FIELD, 'a Salesforce field API name').nullable().default(null),
   }),
 ]);
 
 /** One entry of `sync.fields`: a default field's overrides, or a custom field in full. */
 export const syncFieldEntrySchema = z.strictObject({
-  hubspot: z.string().regex(HUBSPOT_PROPERTY, 'expected a HubSpot property internal name (lower case, digits, _)').nullable().optional(),
+  hubspot: z.string().regex(HUBSPOT_PROPERTY, 'a HubSpot property internal name: lower case, digits, _').nullable().optional(),
   /** One API name for Lead and Contact, or `{ lead, contact }` (null where that object has none). */
   salesforce: salesforceColumnSchema.nullable().optional(),
   type: z.enum(SYNC_FIELD_TYPES).optional(),
@@ -76,7 +76,7 @@ export type SyncFieldEntry = z.infer<typeof syncFieldEntrySchema>;
 const DEFAULT_FIELD_NAMES = new Set(DEFAULT_SYNC_FIELDS.map((f) => f.name));
 
 const syncFieldsSchema = z
-  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a field name of letters, digits and _'), syncFieldEntrySchema)
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a field name of letters, digits and _'), syncFieldEntrySchema)
   .default({})
   .superRefine((fields, ctx) => {
     for (const [name, entry] of Object.entries(fields)) {
@@ -84,13 +84,13 @@ const syncFieldsSchema = z
       if (!base) {
         for (const key of ['hubspot', 'salesforce', 'type'] as const) {
           if (entry[key] === undefined || entry[key] === null) {
-            ctx.addIssue({ code: 'custom', path: [name, key], message: `a custom field needs ${key} (the defaults are ${[...DEFAULT_FIELD_NAMES].join(', ')})` });
+            ctx.addIssue({ code: 'custom', path: [name, key], input: entry[key], message: `a custom field needs ${key} (the defaults are ${[...DEFAULT_FIELD_NAMES].join(', ')})` });
           }
         }
       }
       const direction = entry.direction ?? base?.direction;
       if (base?.hubspotReadOnly && (entry.hubspot === undefined || entry.hubspot === base.hubspot) && direction !== undefined && !['hubspot', 'none'].includes(direction)) {
-        ctx.addIssue({ code: 'custom', path: [name, 'direction'], message: `HubSpot calculates ${base.hubspot} itself and refuses writes to it: expected hubspot or none, got ${direction}` });
+        ctx.addIssue({ code: 'custom', path: [name, 'direction'], input: direction, message: `HubSpot calculates ${base.hubspot} itself and refuses writes to it: expected hubspot or none, got ${direction}` });
       }
     }
   });

@@ -40,6 +40,20 @@ sync:
     expect(problems.some((p) => p.startsWith('sync: unknown key "bogus"'))).toBe(true);
   });
 
+  it('names what is wrong in sync.fields: a custom field without its columns, a calculated HubSpot property written to, a bad name', () => {
+    const problems = problemsOf(`
+sync:
+  fields:
+    region: { hubspot: region, direction: two-way }
+    leadSource: { direction: two-way }
+    title: { salesforce: "Title; DROP" }
+`);
+    expect(problems).toContain('sync.fields.region.salesforce: a custom field needs salesforce (the defaults are firstName, lastName, email, title, phone, mobile, company, website, industry, employees, annualRevenue, street, city, state, postalCode, country, leadSource, leadStatus)');
+    expect(problems.some((p) => p.startsWith('sync.fields.region.type: a custom field needs type'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sync.fields.leadSource.direction: HubSpot calculates hs_analytics_source itself and refuses writes to it: expected hubspot or none, got two-way'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sync.fields.title.salesforce:'))).toBe(true);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('scoring:\n  fit: [\n')[0]).toMatch(/^line \d+:/);
   });
