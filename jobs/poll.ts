@@ -4,7 +4,9 @@
  * The first poll (or `sync --full`) reads everything through the cheapest paging the API has,
  * then continues the feed from just before that read began.
  */
+import { createHash } from 'node:crypto';
 import type { ChangePage, StreamPosition } from '../connectors/types.js';
+import type { SyncField } from '../src/model/field-sync.js';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { ConnectionStatus } from '../src/store/connection-status.js';
@@ -38,6 +40,12 @@ async function handOn(ctx: SyncContext, crm: CrmName, page: ChangePage, readAt: 
   for (const r of page.removed) refs.set(`${r.ref.object}:${r.ref.id}`, { object: r.ref.object, id: r.ref.id });
   const job = await ctx.queues.ingest.add('page', { crm, readAt, page: key, refs: [...refs.values()], ...(pass ? { pass } : {}) });
   if (pass && job.id) await ctx.passes.addJob(pass, job.id);
+}
+
+/** What a mapping change must back-fill: every synced field's columns, type, direction and translation. */
+export function fieldMapFingerprint(fields: readonly SyncField[]): string {
+  const canonical = [...fields].sort((a, b) => a.name.localeCompare(b.name)).map((f) => [f.name, f.type, f.hubspot, f.salesforce.Lead, f.salesforce.Contact, f.direction, f.values]);
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
 }
 
 function evaluateAllKey(ctx: SyncContext): string {
@@ -103,8 +111,14 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
   const result: PollResult = { pages: 0, records: 0, removed: 0, full: false };
   const position = await ctx.cursors.get(crm);
   const initial = (await ctx.cursors.lastSyncAt(crm)) === null;
+  // A changed field mapping (or the first poll of a version that syncs fields) is back-filled: the
+  // records are read in full for their newly mapped values, and every lead is evaluated against the
+  // new directions; evaluation writes only the differences.
+  const fieldMap = fieldMapFingerprint(ctx.syncFields);
+  const fieldMapKey = ctx.keys.meta(`field-map:${crm}`);
+  const remapped = !initial && (await ctx.redis.get(fieldMapKey)) !== fieldMap;
 
-  if (options.full || initial) {
+  if (options.full || initial || remapped) {
     result.full = true;
     const startedAt = ctx.clock.now();
     const streams = new Set<string>();
@@ -126,7 +140,11 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
     // jobs/evaluate.ts). The intent is written before the cursor, so a crash in between is
     // finished by the next poll.
-    if (firstTime && otherRead) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
+    // After a mapping change, once both CRMs are re-read under it (not after the first: half the
+    // views would still lack the newly mapped values).
+    const otherMapped = (await ctx.redis.get(ctx.keys.meta(`field-map:${crm === 'hubspot' ? 'salesforce' : 'hubspot'}`))) === fieldMap;
+    if ((firstTime && otherRead) || (remapped && otherMapped)) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
+    await ctx.redis.set(fieldMapKey, fieldMap);
     await ctx.cursors.markSynced(crm, ctx.clock.now());
     await evaluateAllIfPending(ctx, options.pass);
     await finishRebuildIfDone(ctx);

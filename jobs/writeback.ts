@@ -177,7 +177,10 @@ async function drainWrites(ctx: SyncContext, crm: CrmName, result: WritebackResu
           }, now);
         }
         await store.ack(entry, now);
-        result.written += 1;
+        // A write whose every value was refused before it was sent wrote nothing.
+        const p = entry.payload;
+        const sentNothing = refused.length > 0 && Object.keys(fields).length === 0 && Object.keys(p.smk).length === 0 && !p.ownerId && !p.lifecycleStage && p.status === undefined;
+        if (!sentNothing) result.written += 1;
         return;
       }
       // A connector that answered nothing for this record: treat it as a passing fault.

@@ -21,7 +21,11 @@ export function checkFieldValue(ctx: RecordContext, meta: FieldMeta, value: stri
   if (!meta.updateable) {
     return { ok: false, error: refusal(ctx.label, ctx.recordId, field, value ?? '', 'is not editable by the integration user (field-level security or a read-only field)') };
   }
-  if (value === null || value === '') return { ok: true, value: null };
+  if (value === null || value === '') {
+    // Salesforce refuses to blank a required field (REQUIRED_FIELD_MISSING), failing the whole record.
+    if (!meta.nillable && meta.type !== 'boolean') return { ok: false, error: refusal(ctx.label, ctx.recordId, field, '', 'is required in Salesforce and cannot be blanked') };
+    return { ok: true, value: null };
+  }
   if (NUMERIC_TYPES.has(meta.type)) {
     return checkNumber(ctx, field, value, meta.type === 'int' ? 9 : meta.precision || 18, meta.type === 'int' ? 0 : (meta.scale ?? 0));
   }

@@ -54,6 +54,8 @@ export interface FieldMeta {
   custom: boolean;
   /** Whether the session's user may write it (describe `updateable`: field-level security Edit). */
   updateable: boolean;
+  /** Whether the field may be blank (describe `nillable`; false for required fields such as LastName, Company, Status). */
+  nillable: boolean;
   restricted: boolean;
   picklist: PicklistValue[];
 }
@@ -75,6 +77,7 @@ export function toObjectMeta(object: SalesforceObject, describe: z.infer<typeof 
       scale: f.scale ?? null,
       custom: f.custom ?? f.name.endsWith('__c'),
       updateable: f.updateable ?? true,
+      nillable: f.nillable ?? true,
       restricted: f.restrictedPicklist ?? false,
       picklist: (f.picklistValues ?? []).map((p) => ({ value: p.value, label: p.label ?? p.value, active: p.active ?? true })),
     });

@@ -13,6 +13,7 @@ import type { StoredLead } from '../../../src/store/leads.js';
 import { resetStats, startHarness, stats, writeCalls } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
 import { syncInPhases } from '../../reliability/helpers/phased-sync.js';
+import { resolveSyncFields } from '../../../src/config.js';
 import { ENGINE_CONFIG } from './setup.js';
 
 /** Lead status from HubSpot with no translation table: Salesforce's restricted picklist refuses HubSpot's values. */
@@ -78,6 +79,33 @@ describe('field sync between the HubSpot contact and the Salesforce Lead', () =>
     expect((await sfLead(pair.lead)).MobilePhone).toBe('+1 555 0199');
     expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['mobilephone'])).properties.mobilephone).toBe('+1 555 0199');
   }, 120_000);
+
+  it('back-fills a mapping change: a full read of both CRMs, writing only the records that differ', async () => {
+    const ctx = h.runtime.ctx as unknown as { syncFields: ReturnType<typeof resolveSyncFields> };
+    const before = ctx.syncFields;
+    try {
+      // Postal codes not synced for a while: three contacts get one in HubSpot only.
+      ctx.syncFields = resolveSyncFields({ fields: { leadStatus: { direction: 'hubspot', values: [] }, postalCode: { direction: 'none' } } });
+      await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+      const picked = pairs.slice(4, 7);
+      for (const [i, pair] of picked.entries()) await h.hubspot.crm.contacts.basicApi.update(pair.contact, { properties: { zip: `1011${i}` } });
+      await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+      await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+      for (const pair of picked) expect((await h.salesforce.query<{ PostalCode: string | null }>(`SELECT PostalCode FROM Lead WHERE Id = '${pair.lead}'`)).records[0]!.PostalCode ?? '').not.toMatch(/^1011/);
+
+      // The admin turns the field on (HubSpot's value wins): the next pass re-reads and writes those three only.
+      ctx.syncFields = resolveSyncFields({ fields: { leadStatus: { direction: 'hubspot', values: [] }, postalCode: { direction: 'hubspot' } } });
+      const summary = await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+      expect(summary.polls.hubspot.full).toBe(true);
+      expect(summary.polls.salesforce.full).toBe(true);
+      for (const [i, pair] of picked.entries()) {
+        expect((await h.salesforce.query<{ PostalCode: string | null }>(`SELECT PostalCode FROM Lead WHERE Id = '${pair.lead}'`)).records[0]!.PostalCode).toBe(`1011${i}`);
+      }
+      expect(summary.writes.salesforce).toBe(3);
+    } finally {
+      ctx.syncFields = before;
+    }
+  }, 180_000);
 
   it('reports a value Salesforce refuses, naming record, field and value, and still writes the rest of the record', async () => {
     const pair = pairs[3]!;
