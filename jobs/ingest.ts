@@ -17,7 +17,7 @@ import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from 
 import { mergeFragment } from '../src/sync/merge.js';
 import { leadIdFromRecord } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
-import { asHeld } from '../src/sync/field-plan.js';
+import { asHeld, heldFields } from '../src/sync/field-plan.js';
 import type { SyncContext } from './context.js';
 import { PRIORITY } from './queues.js';
 import type { IngestJob } from './queues.js';
@@ -366,9 +366,9 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
     const leadId = await ctx.leads.linkOf(crm, ref.object, ref.id);
     const held = leadId ? await ctx.held.get(crm, leadId) : null;
     const known: KnownValues[] = [];
-    if (inFlight) known.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}) });
-    if (held) known.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId });
-    if (!isHubSpotEcho(named, known)) out.push(ref);
+    if (inFlight) known.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}), ...(inFlight.fields ? { fields: inFlight.fields } : {}) });
+    if (held) known.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId, fields: heldFields(held.values) });
+    if (!isHubSpotEcho(named, known, ctx.syncFields)) out.push(ref);
   }
   return out;
 }

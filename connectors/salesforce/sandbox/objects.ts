@@ -232,6 +232,8 @@ function lead(): SObjectSchema {
     ...personName(),
     str('Title', 'Title', 128),
     str('Company', 'Company', 255, { nillable: false }),
+    // Address parts of the compound Address field (Salesforce Lead field reference: Street is a textarea of 255).
+    textarea('Street', 'Street', 255),
     str('City', 'City', 40),
     str('State', 'State/Province', 80),
     str('PostalCode', 'Zip/Postal Code', 20),
@@ -266,6 +268,7 @@ function contact(): SObjectSchema {
     isDeleted(),
     ref('AccountId', 'Account ID', ['Account'], 'Account'),
     ...personName(),
+    textarea('MailingStreet', 'Mailing Street', 255),
     str('MailingCity', 'Mailing City', 40),
     str('MailingState', 'Mailing State/Province', 80),
     str('MailingPostalCode', 'Mailing Zip/Postal Code', 20),

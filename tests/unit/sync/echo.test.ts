@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isHubSpotEcho } from '../../../src/sync/echo.js';
+import { DEFAULT_SYNC_FIELDS } from '../../../src/model/field-sync.js';
 import type { KnownValues, NamedChange } from '../../../src/sync/echo.js';
 
 const written: KnownValues = { smk: { score: '42', grade: 'warm' }, lifecycle: 'marketingqualifiedlead', ownerId: '77' };
@@ -21,5 +22,18 @@ describe('echo recognition', () => {
   ];
   it.each(cases)('%s', (_name, changes, sources, echo) => {
     expect(isHubSpotEcho(changes, sources)).toBe(echo);
+  });
+});
+
+describe('echo recognition of synced fields', () => {
+  const fields = DEFAULT_SYNC_FIELDS;
+  const wroteTitle: KnownValues = { smk: {}, fields: { title: 'Chief Revenue Officer', country: 'DE' } };
+  it.each([
+    ['the title we wrote', [{ property: 'jobtitle', value: 'Chief Revenue Officer' }], true],
+    ['a title a user typed', [{ property: 'jobtitle', value: 'CRO' }], false],
+    ['a country spelt out for the code we wrote', [{ property: 'country', value: 'Germany' }], true],
+    ['a field nothing is known of', [{ property: 'phone', value: '+49 30 1' }], false],
+  ] as Array<[string, NamedChange[], boolean]>)('%s', (_name, changes, echo) => {
+    expect(isHubSpotEcho(changes, [wroteTitle], fields)).toBe(echo);
   });
 });
