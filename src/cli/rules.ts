@@ -1,6 +1,8 @@
 /** `smk rules test` and `smk rules backtest`: see a rule change's effect before it goes live. */
 import { bootstrap } from '../../jobs/bootstrap.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, resolveSyncFields } from '../config.js';
+import { describeFieldChanges, heldFields, summariseFieldChanges } from '../sync/field-plan.js';
+import type { FieldChangeSummary } from '../sync/field-plan.js';
 import type { Lead } from '../model/lead.js';
 import { backtest, compareRuleSets } from '../rules/dry-run.js';
 import type { DryRunSummary } from '../rules/dry-run.js';
@@ -10,6 +12,18 @@ async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
   const leads: Lead[] = [];
   for await (const page of ctx.leads.all()) for (const s of page) leads.push(s.lead);
   return leads;
+}
+
+/** The field writes the candidate mapping would make, against what each stored record holds. */
+async function fieldChangesUnder(ctx: SyncContext, fields: ReturnType<typeof resolveSyncFields>, examples: number): Promise<FieldChangeSummary> {
+  const leads = [];
+  for await (const page of ctx.leads.all()) {
+    for (const s of page) {
+      const [hubspot, salesforce] = await Promise.all([ctx.held.get('hubspot', s.lead.id), ctx.held.get('salesforce', s.lead.id)]);
+      leads.push({ leadId: s.lead.id, email: s.lead.email, views: s.views, held: { ...(hubspot ? { hubspot: heldFields(hubspot.values) } : {}), ...(salesforce ? { salesforce: heldFields(salesforce.values) } : {}) } });
+    }
+  }
+  return summariseFieldChanges(leads, fields, { examples });
 }
 
 export function describeDryRun(summary: DryRunSummary): string {
@@ -34,6 +48,7 @@ export async function runRulesTest(options: { configPath?: string; candidatePath
     const leads = await storedLeads(runtime.ctx);
     const summary = compareRuleSets(leads, runtime.ctx.config.file, candidate.file, new Date(runtime.ctx.clock.now()), { examples: options.examples });
     process.stdout.write(describeDryRun(summary));
+    process.stdout.write(describeFieldChanges(await fieldChangesUnder(runtime.ctx, resolveSyncFields(candidate.file.sync), options.examples)));
   } finally {
     await runtime.close();
   }

@@ -148,3 +148,61 @@ export function asHeld(fields: FieldValues | undefined): Record<string, string |
   for (const [name, value] of Object.entries(fields ?? {})) out[`${HELD_FIELD_PREFIX}${name}`] = value;
   return out;
 }
+
+/** What a mapping would write, for a dry run (`smk rules test`): counts per field and CRM, and examples. */
+export interface FieldChangeSummary {
+  /** Records that would get at least one field written, per CRM. */
+  records: Record<CrmName, number>;
+  byField: Array<{ field: string; crm: CrmName; count: number }>;
+  examples: Array<{ leadId: string; crm: CrmName; field: string; from: string | null; to: string | null }>;
+  /** Mapped fields no stored view holds yet: their values come with the back-fill read after the change. */
+  unread: string[];
+}
+
+export function summariseFieldChanges(
+  leads: Iterable<{
+    leadId: string;
+    email: string | null;
+    views: Partial<Record<CrmName, FieldView>>;
+    held: Partial<Record<CrmName, FieldValues>>;
+  }>,
+  fields: readonly SyncField[],
+  options: { examples?: number } = {},
+): FieldChangeSummary {
+  const records = { hubspot: 0, salesforce: 0 };
+  const counts = new Map<string, { field: string; crm: CrmName; count: number }>();
+  const examples: FieldChangeSummary['examples'] = [];
+  const seen = new Set<string>();
+  for (const lead of leads) {
+    for (const view of Object.values(lead.views)) for (const name of Object.keys(view?.fields ?? {})) seen.add(name);
+    const targets: Partial<Record<CrmName, FieldTarget>> = {};
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const view = lead.views[crm];
+      if (view) targets[crm] = { object: view.ref.object, held: lead.held[crm] ?? view.fields ?? {} };
+    }
+    const plan = planFieldWrites({ fields, views: lead.views, targets, leadEmail: lead.email });
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const changes = plan[crm];
+      if (!changes) continue;
+      records[crm] += 1;
+      for (const [field, to] of Object.entries(changes)) {
+        const key = `${crm}:${field}`;
+        const entry = counts.get(key) ?? { field, crm, count: 0 };
+        entry.count += 1;
+        counts.set(key, entry);
+        if (examples.length < (options.examples ?? 5)) examples.push({ leadId: lead.leadId, crm, field, from: targets[crm]?.held[field] ?? null, to });
+      }
+    }
+  }
+  const byField = [...counts.values()].sort((a, b) => b.count - a.count || a.field.localeCompare(b.field));
+  const unread = fields.filter((f) => f.direction !== 'none' && !seen.has(f.name)).map((f) => f.name);
+  return { records, byField, examples, unread };
+}
+
+export function describeFieldChanges(summary: FieldChangeSummary): string {
+  const lines = [`field sync: ${summary.records.hubspot} HubSpot contacts and ${summary.records.salesforce} Salesforce records would be written`];
+  for (const f of summary.byField) lines.push(`  ${f.field} -> ${f.crm}: ${f.count}`);
+  for (const e of summary.examples) lines.push(`  lead ${e.leadId}: ${e.crm} ${e.field} ${JSON.stringify(e.from)} -> ${JSON.stringify(e.to)}`);
+  if (summary.unread.length > 0) lines.push(`  not read yet (values come with the full read after the change): ${summary.unread.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYNC_FIELDS, canonicalFieldValue, sameFieldValue } from '../../../src/model/field-sync.js';
 import type { SyncField } from '../../../src/model/field-sync.js';
 import type { OwnershipPolicy } from '../../../src/model/ownership.js';
-import { planFieldWrites, translateFieldValue, winningCrm } from '../../../src/sync/field-plan.js';
+import { planFieldWrites, summariseFieldChanges, translateFieldValue, winningCrm } from '../../../src/sync/field-plan.js';
 import type { FieldView } from '../../../src/sync/field-plan.js';
 import { resolveSyncFields } from '../../../src/config.js';
 
@@ -125,5 +125,26 @@ describe('sync.fields in the config', () => {
     });
     expect(fields.find((f) => f.name === 'title')).toMatchObject({ direction: 'hubspot', hubspot: 'jobtitle' });
     expect(fields.find((f) => f.name === 'region')).toMatchObject({ salesforce: { Lead: 'Region__c', Contact: null }, type: 'enum' });
+  });
+});
+
+describe('summariseFieldChanges (smk rules test)', () => {
+  it('counts the records and fields a candidate mapping would write, and names mapped fields not read yet', () => {
+    const at = '2026-01-01T00:00:00Z';
+    const leads = [1, 2, 3].map((n) => ({
+      leadId: `L${n}`,
+      email: null,
+      views: {
+        hubspot: { ref: { object: 'contact' as const }, modifiedAt: at, fields: { title: n === 3 ? 'Same' : `HubSpot ${n}` } },
+        salesforce: { ref: { object: 'Lead' as const }, modifiedAt: '2026-01-02T00:00:00Z', fields: { title: n === 3 ? 'Same' : `Salesforce ${n}` } },
+      },
+      held: {},
+    }));
+    const region: SyncField = { name: 'region', type: 'text', hubspot: 'region', salesforce: { Lead: 'Region__c', Contact: null }, direction: 'two-way', values: [] };
+    const summary = summariseFieldChanges(leads, [{ ...title, direction: 'hubspot' }, region], { examples: 1 });
+    expect(summary.records).toEqual({ hubspot: 0, salesforce: 2 });
+    expect(summary.byField).toEqual([{ field: 'title', crm: 'salesforce', count: 2 }]);
+    expect(summary.examples).toEqual([{ leadId: 'L1', crm: 'salesforce', field: 'title', from: 'Salesforce 1', to: 'HubSpot 1' }]);
+    expect(summary.unread).toEqual(['region']);
   });
 });
