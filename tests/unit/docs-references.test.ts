@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OWNERSHIP } from '../../src/config.js';
+import { DEFAULT_SYNC_FIELDS } from '../../src/model/field-sync.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8');
@@ -14,12 +15,27 @@ const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8');
 describe('references that must exist', () => {
   it('the README lists every default field owner as the code has it', () => {
     const readme = read('README.md');
-    const section = readme.slice(readme.indexOf('### Field ownership'));
-    expect(section.length).toBeGreaterThan(0);
+    const start = readme.indexOf('### Field ownership');
+    expect(start).toBeGreaterThan(0);
+    const rest = readme.slice(start + 4);
+    const section = rest.slice(0, rest.search(/^#{2,3} /m));
     const rows = [...section.matchAll(/^\| `([a-z-]+)` \| (.+) \|$/gm)];
     const documented: Record<string, string> = {};
     for (const [, owner, fields] of rows) for (const f of (fields as string).matchAll(/`([\w.]+)`/g)) documented[f[1] as string] = owner as string;
     expect(documented).toEqual(DEFAULT_OWNERSHIP);
+  });
+
+  it('the README lists every default synced field with its direction as the code has it', () => {
+    const readme = read('README.md');
+    const start = readme.indexOf('### Field sync');
+    expect(start).toBeGreaterThan(0);
+    const rest = readme.slice(start + 4);
+    const section = rest.slice(0, rest.search(/^#{2,3} /m));
+    const documented: Record<string, string> = {};
+    for (const [, names, direction] of section.matchAll(/^\| ((?:`\w+`(?:, )?)+) \|.*\| `([a-z-]+)` \|$/gm)) {
+      for (const f of (names as string).matchAll(/`(\w+)`/g)) documented[f[1] as string] = direction as string;
+    }
+    expect(documented).toEqual(Object.fromEntries(DEFAULT_SYNC_FIELDS.map((f) => [f.name, f.direction])));
   });
 
   it('every README section the example config points to exists', () => {

@@ -7,6 +7,7 @@
  * through the official clients.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processIngest } from '../../../jobs/ingest.js';
 import { syncOnce } from '../../../jobs/run-once.js';
 import type { SyncContext } from '../../../jobs/context.js';
 import type { StoredLead } from '../../../src/store/leads.js';
@@ -37,7 +38,7 @@ describe('field sync between the HubSpot contact and the Salesforce Lead', () =>
     pairs = (await allLeads(h.runtime.ctx))
       .filter((s) => s.lead.links.hubspot && s.lead.links.salesforce?.object === 'Lead')
       .map((s) => ({ leadId: s.lead.id, contact: s.lead.links.hubspot!.id, lead: s.lead.links.salesforce!.id }));
-    expect(pairs.length).toBeGreaterThanOrEqual(4);
+    expect(pairs.length).toBeGreaterThanOrEqual(8);
   }, 180_000);
 
   afterAll(async () => {
@@ -78,6 +79,29 @@ describe('field sync between the HubSpot contact and the Salesforce Lead', () =>
     await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
     expect((await sfLead(pair.lead)).MobilePhone).toBe('+1 555 0199');
     expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['mobilephone'])).properties.mobilephone).toBe('+1 555 0199');
+  }, 120_000);
+
+  it('never rolls a synced field back for a page retried out of order or delivered twice, and writes nothing for either', async () => {
+    const ctx = h.runtime.ctx;
+    const pair = pairs[7]!;
+    const ref = { object: 'Lead' as const, id: pair.lead };
+    const oldReadAt = ctx.clock.now();
+    const old = await ctx.connectors.salesforce.read([ref]);
+    await new Promise((r) => setTimeout(r, 1100)); // Salesforce stamps whole seconds
+    await h.salesforce.sobject('Lead').update({ Id: pair.lead, Phone: '+44 20 7946 0000' });
+    await syncOnce(ctx, { timeoutMs: 60_000 });
+    expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['phone'])).properties.phone).toBe('+44 20 7946 0000');
+    await syncOnce(ctx, { timeoutMs: 60_000 });
+
+    const newReadAt = ctx.clock.now();
+    const fresh = await ctx.connectors.salesforce.read([ref]);
+    const retried = await processIngest(ctx, { crm: 'salesforce', readAt: oldReadAt, fragments: old.fragments });
+    expect(retried.stale).toBe(1);
+    for (let i = 0; i < 2; i += 1) expect((await processIngest(ctx, { crm: 'salesforce', readAt: newReadAt, fragments: fresh.fragments })).changed).toBe(0);
+    const summary = await syncOnce(ctx, { timeoutMs: 60_000 });
+    expect(summary.writes).toEqual({ hubspot: 0, salesforce: 0 });
+    expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['phone'])).properties.phone).toBe('+44 20 7946 0000');
+    expect((await ctx.leads.get(pair.leadId))?.views.salesforce?.fields?.phone).toBe('+44 20 7946 0000');
   }, 120_000);
 
   it('back-fills a mapping change: a full read of both CRMs, writing only the records that differ', async () => {
