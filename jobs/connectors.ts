@@ -80,6 +80,7 @@ export async function createConnectors(input: {
     logger,
     bulkThreshold: input.sync.bulkThreshold,
     syncFields,
+    salesNotesField: input.sync.salesNotesField,
     ...(input.clock ? { clock: input.clock } : {}),
   });
   return {

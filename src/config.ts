@@ -103,6 +103,11 @@ export const syncConfigSchema = z
      * direction (model/field-sync.ts has the defaults; an entry here overrides one or adds one).
      */
     fields: syncFieldsSchema,
+    /**
+     * The Salesforce field on Lead and Contact where reps keep their notes; it reaches HubSpot as
+     * `smk_sales_notes` (null: not read).
+     */
+    salesNotesField: z.string().regex(SALESFORCE_FIELD, 'a Salesforce field API name such as Description').nullable().default('Description'),
     pollEvery: durationSchema.default(30_000),
     /** The longest a write waits for its batch to fill before it is sent. */
     batchWait: durationSchema.default(2_000),
@@ -170,6 +175,7 @@ export const syncConfigSchema = z
   .default({
     ownership: {},
     fields: {},
+    salesNotesField: 'Description',
     pollEvery: 30_000,
     batchWait: 2_000,
     reconcileEvery: 86_400_000,

@@ -41,6 +41,8 @@ export interface FeedDeps {
   relationships?: boolean;
   /** Fields copied between the CRMs: read with every row. */
   syncFields?: readonly SyncField[];
+  /** Where reps keep their notes (Lead and Contact), read into `sales.notes`; null: not read. */
+  salesNotesField?: string | null;
 }
 
 export interface StreamOptions {
@@ -83,7 +85,7 @@ function maxPosition(a: StreamPosition | null, b: StreamPosition): StreamPositio
 /** The smk fields the org has on `object` decide the select list (a missing field fails the query). */
 async function fieldsFor(deps: FeedDeps, object: SalesforceObject): Promise<string[]> {
   const meta = await deps.metadata.object(object);
-  return readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields });
+  return readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields, salesNotesField: deps.salesNotesField });
 }
 
 export async function* readStream(
@@ -106,7 +108,7 @@ export async function* readStream(
     const page = await deps.client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
     const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position };
     for (const raw of page.records) {
-      const mapped = mapRow(object, raw, translations, deps.syncFields);
+      const mapped = mapRow(object, raw, translations, deps.syncFields, deps.salesNotesField);
       if (mapped.fragment) out.fragments.push(mapped.fragment);
       if (mapped.removed) out.removed.push(mapped.removed);
       if (mapped.problem) out.problems.push(mapped.problem);

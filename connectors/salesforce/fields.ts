@@ -83,7 +83,7 @@ export const SALESFORCE_SMK_FIELDS: readonly (SmkField & { salesforce: string })
 export function readFields(
   object: SalesforceObject,
   existing: ReadonlySet<string>,
-  options: { relationships?: boolean; syncFields?: readonly SyncField[] } = {},
+  options: { relationships?: boolean; syncFields?: readonly SyncField[]; salesNotesField?: string | null } = {},
 ): string[] {
   const all: readonly string[] = object === 'Lead' ? LEAD_FIELDS : CONTACT_FIELDS;
   const base = options.relationships === false ? all.filter((f) => !f.includes('.')) : all;
@@ -93,5 +93,6 @@ export function readFields(
     const name = f.salesforce[object];
     return name !== null && existing.has(name) ? [name] : [];
   });
-  return [...new Set([...base, ...smk, ...synced])];
+  const notes = options.salesNotesField && existing.has(options.salesNotesField) ? [options.salesNotesField] : [];
+  return [...new Set([...base, ...smk, ...synced, ...notes])];
 }

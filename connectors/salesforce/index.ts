@@ -106,6 +106,8 @@ export interface SalesforceConnectorOptions {
   clientName?: string;
   /** Fields copied between the CRMs (src/config.ts `resolveSyncFields`): read with every row, written by field name. */
   syncFields?: readonly SyncField[];
+  /** The field on Lead and Contact where reps keep notes (`sync.salesNotesField`), read into `sales.notes`. */
+  salesNotesField?: string | null;
 }
 
 /**
@@ -193,6 +195,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     relationships: options.contactAccountFields ?? true,
     syncFields: options.syncFields ?? [],
     syncFieldSpecs: new Map((options.syncFields ?? []).map((f) => [f.name, f])),
+    salesNotesField: options.salesNotesField ?? null,
     bulkPollTimeoutMs: options.bulkPollTimeoutMs ?? 10 * 60_000,
   };
 

@@ -324,7 +324,14 @@ export function syncedFieldsOf(object: SalesforceObject, row: Record<string, unk
   return out;
 }
 
-export function mapRow(object: SalesforceObject, raw: unknown, translations: Translations, syncFields: readonly SyncField[] = []): MappedRow {
+/** The rep's notes from the configured field (a long text area such as Description), or undefined when not read. */
+function notesOf(row: Record<string, unknown>, field: string | null | undefined): { notes?: string | null } {
+  if (!field || !(field in row)) return {};
+  const raw = row[field];
+  return { notes: typeof raw === 'string' ? clean(raw) : null };
+}
+
+export function mapRow(object: SalesforceObject, raw: unknown, translations: Translations, syncFields: readonly SyncField[] = [], salesNotesField?: string | null): MappedRow {
   const pos = positionSchema.safeParse(raw);
   const ts = pos.success ? toIsoDateTime(pos.data.SystemModstamp) : null;
   const position = pos.success && ts ? { ts, id: pos.data.Id } : undefined;
@@ -338,7 +345,8 @@ export function mapRow(object: SalesforceObject, raw: unknown, translations: Tra
       if (removed) return { position, removed };
       const smk = smkValues(parsed.data);
       if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
-      return { position, fragment: { ...leadRowToFragment(parsed.data, translations, smk.values), fields: syncedFieldsOf(object, parsed.data, syncFields) } };
+      const fragment = leadRowToFragment(parsed.data, translations, smk.values);
+      return { position, fragment: { ...fragment, sales: { ...fragment.sales, ...notesOf(parsed.data, salesNotesField) }, fields: syncedFieldsOf(object, parsed.data, syncFields) } };
     }
     const parsed = contactRowSchema.safeParse(raw);
     if (!parsed.success) return { position, problem: shapeProblem(object, raw, parsed.error) };
@@ -346,7 +354,8 @@ export function mapRow(object: SalesforceObject, raw: unknown, translations: Tra
     if (removed) return { position, removed };
     const smk = smkValues(parsed.data);
     if (!smk.ok) return { position, problem: fieldProblem(object, parsed.data.Id, smk.field, smk.message) };
-    return { position, fragment: { ...contactRowToFragment(parsed.data, smk.values), fields: syncedFieldsOf(object, parsed.data, syncFields) } };
+    const fragment = contactRowToFragment(parsed.data, smk.values);
+    return { position, fragment: { ...fragment, sales: { ...fragment.sales, ...notesOf(parsed.data, salesNotesField) }, fields: syncedFieldsOf(object, parsed.data, syncFields) } };
   } catch (err) {
     // The fragment schema refused a mapped value (model/lead.ts is the truth).
     if (!(err instanceof z.ZodError)) throw err;

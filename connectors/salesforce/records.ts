@@ -57,14 +57,14 @@ export async function readRecords(deps: RecordDeps, refs: readonly RecordRef[]):
   const translations = await deps.translations();
   for (const [object, list] of byObject) {
     const meta = await deps.metadata.object(object);
-    const fields = readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields });
+    const fields = readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields, salesNotesField: deps.salesNotesField });
     for (const part of chunk(list, IDS_PER_QUERY)) {
       // queryAll: a record deleted since it was queued comes back with IsDeleted = true (a removal,
       // not a mystery); ids that come back not at all are missing (hard-deleted or merged away).
       const page = await deps.client.queryPage(`read ${object} x${part.length}`, byIdsQuery(object, fields, part.map((r) => r.id)), { scanAll: true });
       const seen = new Set<string>();
       for (const raw of page.records) {
-        const mapped = mapRow(object, raw, translations, deps.syncFields);
+        const mapped = mapRow(object, raw, translations, deps.syncFields, deps.salesNotesField);
         if (mapped.position) seen.add(idKey(mapped.position.id));
         if (mapped.fragment) result.fragments.push(mapped.fragment);
         if (mapped.removed) result.removed.push(mapped.removed);

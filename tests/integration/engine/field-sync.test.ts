@@ -38,7 +38,7 @@ describe('field sync between the HubSpot contact and the Salesforce Lead', () =>
     pairs = (await allLeads(h.runtime.ctx))
       .filter((s) => s.lead.links.hubspot && s.lead.links.salesforce?.object === 'Lead')
       .map((s) => ({ leadId: s.lead.id, contact: s.lead.links.hubspot!.id, lead: s.lead.links.salesforce!.id }));
-    expect(pairs.length).toBeGreaterThanOrEqual(8);
+    expect(pairs.length).toBeGreaterThanOrEqual(9);
   }, 180_000);
 
   afterAll(async () => {
@@ -102,6 +102,14 @@ describe('field sync between the HubSpot contact and the Salesforce Lead', () =>
     expect(summary.writes).toEqual({ hubspot: 0, salesforce: 0 });
     expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['phone'])).properties.phone).toBe('+44 20 7946 0000');
     expect((await ctx.leads.get(pair.leadId))?.views.salesforce?.fields?.phone).toBe('+44 20 7946 0000');
+  }, 120_000);
+
+  it('brings the rep\'s notes (the Lead\'s Description) to the HubSpot contact as smk_sales_notes', async () => {
+    const pair = pairs[8]!;
+    const notes = 'Spoke to Ana on 3 Dec: budget approved for Q1, wants a demo with their CFO.';
+    await h.salesforce.sobject('Lead').update({ Id: pair.lead, Description: notes });
+    await syncOnce(h.runtime.ctx, { timeoutMs: 60_000 });
+    expect((await h.hubspot.crm.contacts.basicApi.getById(pair.contact, ['smk_sales_notes'])).properties.smk_sales_notes).toBe(notes);
   }, 120_000);
 
   it('back-fills a mapping change: a full read of both CRMs, writing only the records that differ', async () => {
