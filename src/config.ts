@@ -89,8 +89,8 @@ const syncFieldsSchema = z
         }
       }
       const direction = entry.direction ?? base?.direction;
-      if (base?.hubspotReadOnly && (entry.hubspot === undefined || entry.hubspot === base.hubspot) && direction !== undefined && !['hubspot', 'none'].includes(direction)) {
-        ctx.addIssue({ code: 'custom', path: [name, 'direction'], input: direction, message: `HubSpot calculates ${base.hubspot} itself and refuses writes to it: expected hubspot or none, got ${direction}` });
+      if (base?.hubspotReadOnly && (entry.hubspot === undefined || entry.hubspot === base.hubspot) && direction !== undefined && !['hubspot', 'salesforce-unless-blank', 'none'].includes(direction)) {
+        ctx.addIssue({ code: 'custom', path: [name, 'direction'], input: direction, message: `HubSpot calculates ${base.hubspot} itself and refuses writes to it: expected hubspot, salesforce-unless-blank or none, got ${direction}` });
       }
     }
   });

@@ -75,7 +75,8 @@ function both(field: string): SyncField['salesforce'] {
 /**
  * The defaults a RevOps admin expects. Directions follow the ownership defaults (src/config.ts):
  * people's own details two-way, company facts Salesforce unless blank, the website HubSpot unless
- * blank, the lead source from HubSpot, the lead status from sales. Company facts live on the
+ * blank, the lead source from HubSpot's original source where Salesforce has none (sales' own value
+ * is kept), the lead status from sales. Company facts live on the
  * Account for a Contact, which this sync does not write (null on the Contact side). The owner and
  * the lifecycle stage are synced by the rules (routing and the stage), not by this table.
  */
@@ -96,7 +97,7 @@ export const DEFAULT_SYNC_FIELDS: readonly SyncField[] = [
   { name: 'state', type: 'text', hubspot: 'state', salesforce: { Lead: 'State', Contact: 'MailingState' }, direction: 'two-way', values: [], path: 'person.state' },
   { name: 'postalCode', type: 'text', hubspot: 'zip', salesforce: { Lead: 'PostalCode', Contact: 'MailingPostalCode' }, direction: 'two-way', values: [] },
   { name: 'country', type: 'country', hubspot: 'country', salesforce: { Lead: 'Country', Contact: 'MailingCountry' }, direction: 'two-way', values: [], path: 'person.country' },
-  { name: 'leadSource', type: 'enum', hubspot: 'hs_analytics_source', salesforce: both('LeadSource'), direction: 'hubspot', values: DEFAULT_LEAD_SOURCE_PAIRS, hubspotReadOnly: true },
+  { name: 'leadSource', type: 'enum', hubspot: 'hs_analytics_source', salesforce: both('LeadSource'), direction: 'salesforce-unless-blank', values: DEFAULT_LEAD_SOURCE_PAIRS, hubspotReadOnly: true },
   { name: 'leadStatus', type: 'enum', hubspot: 'hs_lead_status', salesforce: { Lead: 'Status', Contact: null }, direction: 'salesforce', values: DEFAULT_LEAD_STATUS_PAIRS },
 ];
 

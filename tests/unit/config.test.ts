@@ -50,7 +50,7 @@ sync:
 `);
     expect(problems).toContain('sync.fields.region.salesforce: a custom field needs salesforce (the defaults are firstName, lastName, email, title, phone, mobile, company, website, industry, employees, annualRevenue, street, city, state, postalCode, country, leadSource, leadStatus)');
     expect(problems.some((p) => p.startsWith('sync.fields.region.type: a custom field needs type'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('sync.fields.leadSource.direction: HubSpot calculates hs_analytics_source itself and refuses writes to it: expected hubspot or none, got two-way'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sync.fields.leadSource.direction: HubSpot calculates hs_analytics_source itself and refuses writes to it: expected hubspot, salesforce-unless-blank or none, got two-way'))).toBe(true);
     expect(problems.some((p) => p.startsWith('sync.fields.title.salesforce:'))).toBe(true);
   });
 
