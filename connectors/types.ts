@@ -110,6 +110,13 @@ export interface CreateRequest {
   as?: 'auto' | 'Lead' | 'Contact';
   /** No earlier call can have created this record (its first try): the connector may skip looking for one. */
   firstTry?: boolean;
+  /**
+   * Synced field values for the new record (src/model/field-sync.ts), by field name, in this CRM's
+   * vocabulary: written as the other CRM holds them (a website as typed, not as a domain). A value
+   * this CRM would refuse is left out; field sync plans it again once the record is read, and the
+   * refusal is reported then.
+   */
+  fields?: Record<string, string | null>;
 }
 
 export type CreateOutcome =

@@ -16,7 +16,7 @@ import { emptyPoolState } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
-import { heldFields, planFieldWrites } from '../src/sync/field-plan.js';
+import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/field-plan.js';
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
@@ -76,7 +76,7 @@ function wantsCreate(ctx: SyncContext, lead: Lead, crm: CrmName): boolean {
   return create.hubspot === 'always';
 }
 
-async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null): Promise<number> {
+async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, ownerSalesforce: string | null, views: StoredLead['views']): Promise<number> {
   let planned = 0;
   if (!(wantsCreate(ctx, lead, 'hubspot') || wantsCreate(ctx, lead, 'salesforce')) || !(await bothCrmsRead(ctx))) return 0;
   for (const crm of ['hubspot', 'salesforce'] as const) {
@@ -94,6 +94,9 @@ async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, own
       ownerId,
       as: ctx.config.file.sync.create.salesforceAs === 'lead' ? 'Lead' : ctx.config.file.sync.create.salesforceAs === 'contact' ? 'Contact' : 'auto',
     };
+    const source = crm === 'hubspot' ? 'salesforce' : 'hubspot';
+    const fields = createFieldValues(ctx.syncFields, { crm: source, view: views[source] }, crm);
+    if (Object.keys(fields).length > 0) request.fields = fields;
     await ctx.pending[crm].create.add(`create:${lead.id}`, lead.id, request, ctx.clock.now());
     planned += 1;
   }
@@ -176,7 +179,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   }
   let planned = plans.length;
   // A record created after the handoff (once both CRMs were read) goes to the rep routing chose then.
-  const created = await planCreates(ctx, lead, desired, ownerSalesforce ?? routedOwnerId ?? null);
+  const created = await planCreates(ctx, lead, desired, ownerSalesforce ?? routedOwnerId ?? null, stored.views);
   if (created > 0) {
     planned += created;
     for (const crm of ['hubspot', 'salesforce'] as const) if (wantsCreate(ctx, lead, crm)) touched.add(crm);

@@ -379,11 +379,19 @@ async function createChunk(client: HubSpotClient, part: readonly CreateInput[]):
  * `Contact already exists. Existing ID: N`, per input in a 207 or for a whole batch) reports that
  * contact as `created: false`. Requests for one email share one contact.
  */
-export async function createContacts(client: HubSpotClient, requests: readonly CreateRequest[]): Promise<CreateOutcome[]> {
+export async function createContacts(client: HubSpotClient, requests: readonly CreateRequest[], fieldSupport?: FieldSupport): Promise<CreateOutcome[]> {
   const outcomes: Array<CreateOutcome | undefined> = new Array(requests.length);
   const byEmail = new Map<string, { properties: Record<string, string>; indexes: number[] }>();
+  const withFields = requests.some((r) => r.fields && Object.keys(r.fields).length > 0);
+  const definitions = withFields && fieldSupport ? await fieldSupport.definitions.get() : new Map();
   requests.forEach((request, index) => {
     const mapped = createToProperties(request);
+    if (mapped.ok && request.fields && fieldSupport) {
+      // Synced values as Salesforce holds them, over the create's own mapping (blanks and refusals left out).
+      const present = Object.fromEntries(Object.entries(request.fields).filter(([, v]) => v !== null));
+      const fields = fieldProperties(present, fieldSupport.specs, definitions, `(new, lead ${request.leadId})`);
+      Object.assign(mapped.value, fields.properties, { [P.email]: mapped.value[P.email] as string });
+    }
     const email = normaliseEmail(request.email);
     if (!mapped.ok || !email) {
       const error = mapped.ok ? new CrmError({ crm: 'hubspot', code: 'VALIDATION', message: `lead ${request.leadId}: no usable email`, field: P.email }) : mapped.error;

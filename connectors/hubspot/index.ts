@@ -165,7 +165,7 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     readAll: (readOptions?: { signal?: AbortSignal }) => readAllContacts(client, readProperties, map, readOptions?.signal),
     read: (refs: RecordRef[]): Promise<ReadResult> => readContacts({ client, properties: readProperties, map }, refs),
     write: (updates: RecordUpdate[]): Promise<WriteOutcome[]> => writeContacts(client, updates, picklists, fieldSupport),
-    create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createContacts(client, requests),
+    create: (requests: CreateRequest[]): Promise<CreateOutcome[]> => createContacts(client, requests, fieldSupport),
     ensureSchema: (schemaOptions?: { dryRun?: boolean }): Promise<SchemaReport> => ensureSchema(client, schemaOptions),
     propertyAccess: () => checkPropertyAccess(client),
     owners: (): Promise<CrmOwner[]> => listOwners(client),

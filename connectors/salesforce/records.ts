@@ -223,10 +223,18 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
       continue;
     }
     const target = targetFor(request, accounts);
-    const checked = toSalesforceCreate(request, target, await deps.metadata.object(target.object), translations);
+    const meta = await deps.metadata.object(target.object);
+    const checked = toSalesforceCreate(request, target, meta, translations);
     if (!checked.ok) {
       outcomes[i] = { leadId: request.leadId, ok: false, error: checked.error };
       continue;
+    }
+    if (request.fields) {
+      // Synced values as the other CRM holds them, over the create's own mapping; blanks never
+      // replace what the create filled in (a required field's placeholder), refusals are left out.
+      const present = Object.fromEntries(Object.entries(request.fields).filter(([, v]) => v !== null));
+      const synced = syncedSObjectFields({ label: `new ${target.object} for lead ${request.leadId}` }, target.object, meta, present, deps.syncFieldSpecs ?? new Map());
+      checked.value = { ...checked.value, ...synced.values };
     }
     batches.set(target.object, [...(batches.get(target.object) ?? []), { index: i, record: checked.value }]);
   }

@@ -206,3 +206,21 @@ export function describeFieldChanges(summary: FieldChangeSummary): string {
   if (summary.unread.length > 0) lines.push(`  not read yet (values come with the full read after the change): ${summary.unread.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The synced values a new record in `target` starts with: the source record's values of every
+ * field its direction lets into `target`, translated; blanks are left to the create's own mapping.
+ */
+export function createFieldValues(fields: readonly SyncField[], source: { crm: CrmName; view: FieldView | undefined }, target: CrmName): FieldValues {
+  const out: FieldValues = {};
+  const view = source.view;
+  if (!view || source.crm === target) return out;
+  for (const field of fields) {
+    if (!writableIn(field, target) || !carries(field, source.crm, view.ref.object)) continue;
+    const value = view.fields?.[field.name];
+    if (value === undefined || value === null) continue;
+    const want = canonicalFieldValue(field, translateFieldValue(field, value, source.crm, target));
+    if (want !== null) out[field.name] = want;
+  }
+  return out;
+}
