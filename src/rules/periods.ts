@@ -19,9 +19,11 @@ export const MAX_RANGE_DAYS = 3660;
 const DAY_MS = 86_400_000;
 
 /** A calendar date that exists: 2026-02-30 is refused, not rolled over into March. */
-export const calendarDateSchema = z
-  .string()
-  .refine((text) => /^\d{4}-\d{2}-\d{2}$/.test(text) && DateTime.fromISO(text, { zone: 'UTC' }).isValid, { message: 'expected a date such as 2026-03-31 (YYYY-MM-DD)' });
+function isCalendarDate(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && DateTime.fromISO(text, { zone: 'UTC' }).isValid;
+}
+
+export const calendarDateSchema = z.string().refine(isCalendarDate, { message: 'expected a date such as 2026-03-31 (YYYY-MM-DD)' });
 
 export const funnelQuerySchema = z
   .object({
@@ -32,19 +34,19 @@ export const funnelQuerySchema = z
     trend: z.coerce.number().int().min(1).max(MAX_TREND_PERIODS).optional(),
   })
   .superRefine((query, ctx) => {
+    // Each message is whole: no input to echo (the parameter's own value is in the message).
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message, input: undefined });
     if ((query.from === undefined) !== (query.to === undefined)) {
-      const missing = query.from === undefined ? 'from' : 'to';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'from and to go together: give both dates or neither' });
+      issue(query.from === undefined ? 'from' : 'to', 'from and to go together: give both dates or neither');
       return;
     }
-    if (query.from !== undefined && query.period !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['period'], message: 'give either a period or from and to, not both' });
-    }
-    if (query.from !== undefined && query.to !== undefined) {
+    if (query.from !== undefined && query.period !== undefined) issue('period', 'give either a period or from and to, not both');
+    // A malformed date has its own message; comparing it would only add noise.
+    if (query.from !== undefined && query.to !== undefined && isCalendarDate(query.from) && isCalendarDate(query.to)) {
       if (query.from > query.to) {
-        ctx.addIssue({ code: 'custom', path: ['from'], message: `from (${query.from}) is after to (${query.to})` });
+        issue('from', `from (${query.from}) is after to (${query.to})`);
       } else if (Date.parse(query.to) - Date.parse(query.from) >= MAX_RANGE_DAYS * DAY_MS) {
-        ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+        issue('to', `the range may span at most ${MAX_RANGE_DAYS} days`);
       }
     }
   });
