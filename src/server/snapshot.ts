@@ -12,6 +12,9 @@ import type { QuotaReport } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
 import type { CrmName } from '../model/lead.js';
 import { CRM_NAMES } from '../model/lead.js';
+import { readPeriodFunnel } from '../../jobs/reports.js';
+import type { PeriodFunnel } from '../rules/funnel.js';
+import type { FunnelQuery } from '../rules/periods.js';
 import { countEvents, ReportBuilder } from './reports.js';
 import type { EventCounts, Reports } from './reports.js';
 
@@ -96,6 +99,8 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
+const MAX_CACHED_FUNNELS = 16;
+
 export interface ServerDataOptions {
   /** How long status (queues, quota, counts) stays fresh (default 2 s). */
   ttlMs?: number;
@@ -108,6 +113,8 @@ export interface ServerDataOptions {
 export class ServerData {
   private readonly reportsCache: Cached<Reports>;
   private readonly statusCache: Cached<StatusSnapshot>;
+  /** The period funnel per query: the dashboard asks for one period every few seconds. */
+  private readonly funnels = new Map<string, Cached<PeriodFunnel>>();
   private eventCursor = '0';
   private eventCounts: EventCounts = countEvents([]);
 
@@ -127,6 +134,19 @@ export class ServerData {
     return this.statusCache.get();
   }
 
+  /** The funnel of a period (a pass over the store, cached like the other reports, per query). */
+  funnel(query: FunnelQuery): Promise<PeriodFunnel> {
+    const key = JSON.stringify([query.period ?? null, query.from ?? null, query.to ?? null, query.trend ?? null]);
+    let cached = this.funnels.get(key);
+    if (cached === undefined) {
+      // A handful of periods are in use at a time; forget the oldest beyond that.
+      if (this.funnels.size >= MAX_CACHED_FUNNELS) this.funnels.delete(this.funnels.keys().next().value as string);
+      cached = new Cached(this.options.reportTtlMs ?? this.options.ttlMs ?? 5000, () => readPeriodFunnel(this.ctx, query));
+      this.funnels.set(key, cached);
+    }
+    return cached.get();
+  }
+
   /** The audit trail only grows: read what is new since the last call and add it to the counts. */
   private async readNewEvents(): Promise<EventCounts> {
     for (;;) {
@@ -138,7 +158,7 @@ export class ServerData {
   }
 
   private async computeReports(): Promise<Reports> {
-    const builder = new ReportBuilder({ targets: this.ctx.config.file.targets, now: new Date(this.ctx.clock.now()) });
+    const builder = new ReportBuilder();
     for await (const page of this.ctx.leads.all(500)) builder.addLeads(page.map((s) => s.lead));
     builder.setEvents(await this.readNewEvents());
     return builder.build();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Lead, Stage } from '../../../src/model/lead.js';
-import { funnelDates, periodFunnel } from '../../../src/rules/funnel.js';
+import { funnelDates, median, periodFunnel } from '../../../src/rules/funnel.js';
 import { makeConfig, makeLead } from './helpers.js';
 
 const NOW = new Date('2026-03-20T12:00:00Z');
@@ -160,5 +160,44 @@ describe('funnelDates', () => {
 
   it('has no dates for a lead never evaluated', () => {
     expect(funnelDates(makeLead({ id: 'x' }), 'UTC')).toBeNull();
+  });
+});
+
+describe('median', () => {
+  it.each<[number[], number | null]>([
+    [[], null],
+    [[5], 5],
+    [[3, 1, 2], 2],
+    [[4, 1, 3, 2], 2.5],
+  ])('median(%j) = %j', (values, expected) => {
+    expect(median(values)).toBe(expected);
+  });
+});
+
+describe("the MQL target: marketing's side of the agreement, with its pace", () => {
+  const nyTargets = makeConfig({ targets: { mqlPerMonth: 40, months: { '2025-03': 30 }, tz: 'America/New_York' } }).targets;
+  // 2025-03-16 12:00 New York: 15.5 of 31 days gone, half the month.
+  const now = new Date('2025-03-16T16:00:00.000Z');
+  const mqlAt = (id: string, iso: string): Lead => makeLead({ id, stage: { current: 'mql', history: [{ stage: 'mql', at: iso, cause: 'test' }] } });
+
+  it('counts the MQLs of the month in the targets zone and says how far behind the pace it is', () => {
+    const leads = [
+      ...Array.from({ length: 9 }, (_, i) => mqlAt(`L${i}`, `2025-03-${String(2 + i).padStart(2, '0')}T15:00:00.000Z`)),
+      // 23:30 on 28 February in New York is February there, though March in UTC.
+      mqlAt('Lfeb', '2025-03-01T04:30:00.000Z'),
+      mqlAt('Lapr', '2025-04-01T04:30:00.000Z'),
+    ];
+    expect(periodFunnel(leads, { period: 'month' }, nyTargets, now).mqlTarget).toEqual({ target: 30, actual: 9, expectedByNow: 15, remaining: 21, projected: 18, pace: 'behind', behindBy: 6 });
+  });
+
+  it('is on track at or above the pro-rata target, and says there is no target when none is set', () => {
+    const leads = Array.from({ length: 15 }, (_, i) => mqlAt(`L${i}`, `2025-03-0${1 + (i % 9)}T15:00:00.000Z`));
+    expect(periodFunnel(leads, { period: 'month' }, nyTargets, now).mqlTarget).toMatchObject({ actual: 15, pace: 'on-track', behindBy: 0 });
+    expect(periodFunnel(leads, { period: 'month' }, makeConfig({}).targets, now).mqlTarget).toMatchObject({ target: null, actual: 15, pace: 'no-target', behindBy: null });
+  });
+
+  it('sums the months of a quarter, the per-month override included', () => {
+    // January and February at 40, March at 30.
+    expect(periodFunnel([], { period: 'quarter' }, nyTargets, now).mqlTarget).toMatchObject({ target: 110, actual: 0 });
   });
 });
