@@ -126,6 +126,12 @@ describe('periodFunnel', () => {
     ]);
   });
 
+  it('counts an open opportunity without a close date as pipeline where it was opened', () => {
+    const undated = person('U', [['lead', '2026-03-02']], { sales: { opportunityId: '006U', opportunityCreatedAt: noon('2026-02-20'), opportunityWon: null, opportunityAmount: 4000 } });
+    expect(periodFunnel([undated], { period: 'month' }, targets, NOW).revenue).toMatchObject({ pipeline: 0, pipelineDeals: 0 });
+    expect(periodFunnel([undated], { from: '2026-02-01', to: '2026-02-28' }, targets, NOW).revenue).toMatchObject({ pipeline: 4000, pipelineDeals: 1 });
+  });
+
   it('takes a custom range of days', () => {
     const report = periodFunnel(leads, { from: '2026-03-01', to: '2026-03-05' }, targets, NOW);
     expect(report).toMatchObject({ from: '2026-03-01', to: '2026-03-05', period: 'custom' });
@@ -156,6 +162,11 @@ describe('funnelDates', () => {
     ['disqualified straight from lead', person('1', [['lead', '2026-01-02'], ['disqualified', '2026-01-03']]), ['2026-01-02', null, null, null, null, null]],
   ])('%s', (_name, lead, expected) => {
     expect(funnelDates(lead, 'UTC')?.at.map(day)).toEqual(expected);
+  });
+
+  it('dates a lead not evaluated yet by its opportunity, when it has one', () => {
+    const lead = makeLead({ id: 'x', sales: { opportunityId: '006X', opportunityCreatedAt: noon('2026-03-04'), opportunityWon: null } });
+    expect(funnelDates(lead, 'UTC')?.at.map(day)).toEqual(['2026-03-04', '2026-03-04', '2026-03-04', '2026-03-04', '2026-03-04', null]);
   });
 
   it('has no dates for a lead never evaluated', () => {
