@@ -31,7 +31,12 @@ export const funnelQuerySchema = z
     from: calendarDateSchema.optional(),
     to: calendarDateSchema.optional(),
     /** How many periods the trend shows, the chosen one last. */
-    trend: z.coerce.number().int().min(1).max(MAX_TREND_PERIODS).optional(),
+    trend: z
+      .string()
+      .refine((text) => /^\d{1,6}$/.test(text), { message: 'expected a whole number of periods' })
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MAX_TREND_PERIODS))
+      .optional(),
   })
   .superRefine((query, ctx) => {
     // Each message is whole: no input to echo (the parameter's own value is in the message).

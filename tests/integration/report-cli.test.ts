@@ -128,6 +128,7 @@ describe('smk report funnel', () => {
     ['from alone', ['--from', '2026-04-01'], 'smk: --to: from and to go together: give both dates or neither'],
     ['an unknown breakdown', ['--by', 'owner'], 'smk: --by: expected one of "source", "campaign", got "owner"'],
     ['JSON and CSV at once', ['--json', '--csv'], 'smk: --csv: choose --json or --csv, not both'],
+    ['a trend that is not a number', ['--trend', 'six'], 'smk: --trend: expected a whole number of periods, got "six"'],
   ])('refuses %s in one line naming the option', async (_name, args, message) => {
     const run = await smk(['report', 'funnel', ...args], env);
     expect(run.code).toBe(1);

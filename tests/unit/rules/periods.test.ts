@@ -49,6 +49,7 @@ describe('funnelQuerySchema', () => {
     ['from without to', { from: '2026-04-01' }, /^to: from and to go together/],
     ['a period and dates', { period: 'week', from: '2026-03-01', to: '2026-03-31' }, /^period: give either a period or from and to/],
     ['a trend of no periods', { trend: '0' }, /^trend: /],
+    ['a trend that is not a number', { trend: 'six' }, /^trend: expected a whole number of periods/],
   ])('refuses %s, naming the parameter', (_name, query, message) => {
     expect(problem(query)).toMatch(message);
   });
