@@ -103,8 +103,10 @@ function hasOpportunity(sales: Lead['sales']): boolean {
 /** When a lead reached each step of the funnel; null for a lead with no stage and no opportunity. */
 export function funnelDates(lead: Lead, tz: string): FunnelDates | null {
   const own: number[] = FUNNEL_STAGES.map(() => Number.NaN);
+  // Keeps the earliest time of each step (a step not seen yet holds NaN, which compares false).
   const note = (step: number, at: number) => {
-    if (Number.isFinite(at) && !(own[step] as number <= at)) own[step] = at;
+    const earliest = own[step] as number;
+    if (Number.isFinite(at) && !(earliest <= at)) own[step] = at;
   };
   let reached = -1;
   for (const entry of lead.stage?.history ?? []) {
