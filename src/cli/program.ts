@@ -10,6 +10,7 @@ import { runInstall } from './install.js';
 import { runSync, runStart, runWorker } from './run.js';
 import { runErrors } from './errors.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
+import { runReportFunnel } from './report.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { loadDotEnv } from './env-file.js';
@@ -89,9 +90,25 @@ export function buildProgram(): Command {
     .action((opts: { config: string; examples: number }) => runRulesTest({ configPath: (program.opts() as { config?: string }).config, candidatePath: opts.config, examples: opts.examples }));
   rules
     .command('backtest')
-    .description('conversion rate by score band from closed outcomes: does the score predict anything?')
+    .description('conversion and win rate by score band from real outcomes (won and lost opportunities): does the score predict anything?')
     .option('-c, --config <path>', CONFIG_HELP)
     .action((opts: { config?: string }) => runRulesBacktest({ configPath: configOf(opts) }));
+
+  const report = program.command('report').description('reports for RevOps: the funnel to revenue');
+  report
+    .command('funnel')
+    .description('Lead -> MQL -> SAL -> SQL -> Opportunity -> Won for a period: counts, conversion, median days, pipeline and won revenue, the MQL target and a trend')
+    .option('--period <period>', 'week, month or quarter: the one under way (default: month)')
+    .option('--from <date>', 'first day of a custom range, YYYY-MM-DD (with --to)')
+    .option('--to <date>', 'last day of a custom range, YYYY-MM-DD, included (with --from)')
+    .option('--by <dimension>', 'break the funnel down by source or campaign')
+    .option('--trend <n>', 'how many periods the trend shows, the chosen one last (default 6)')
+    .option('--json', 'print one JSON object: from, to, steps, revenue, mqlTarget (and the breakdowns and trend)')
+    .option('--csv', 'print CSV: the steps, or with --by the breakdown')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { period?: string; from?: string; to?: string; by?: string; trend?: string; json?: boolean; csv?: boolean; config?: string }) =>
+      runReportFunnel({ ...opts, configPath: configOf(opts) }),
+    );
 
   const errors = program.command('errors').description('the sync-errors report');
   errors

@@ -4,7 +4,9 @@ import { loadConfig, resolveSyncFields } from '../config.js';
 import { describeFieldChanges, heldFields, summariseFieldChanges } from '../sync/field-plan.js';
 import type { FieldChangeSummary } from '../sync/field-plan.js';
 import type { Lead } from '../model/lead.js';
-import { backtest, compareRuleSets } from '../rules/dry-run.js';
+import { backtest, judgeBacktest } from '../rules/backtest.js';
+import type { BacktestRow, BacktestVerdict } from '../rules/backtest.js';
+import { compareRuleSets } from '../rules/dry-run.js';
 import type { DryRunSummary } from '../rules/dry-run.js';
 import type { SyncContext } from '../../jobs/context.js';
 
@@ -54,16 +56,27 @@ export async function runRulesTest(options: { configPath?: string; candidatePath
   }
 }
 
+const rate = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
+
+/** The backtest as an admin reads it: per band the counts behind each rate, then what to be wary of. */
+export function describeBacktest(rows: readonly BacktestRow[], verdict: BacktestVerdict): string {
+  const header = ['score band', 'leads', 'closed', 'converted', 'conversion', 'won', 'lost', 'win rate', 'disqualified'];
+  const cells = rows.map((r) => [r.band, String(r.leads), String(r.closed), String(r.converted), rate(r.conversionRate), String(r.won), String(r.lost), rate(r.winRate), String(r.disqualified)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join(' | ');
+  const lines = [line(header), ...cells.map(line)];
+  lines.push('', 'conversion = converted / closed (closed: converted or disqualified); win rate = won / (won + lost) opportunities.');
+  lines.push(`${verdict.outcomes} won or lost opportunities in all.`);
+  for (const warning of verdict.warnings) lines.push(`warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
 export async function runRulesBacktest(options: { configPath?: string }): Promise<void> {
   const runtime = await bootstrap({ configPath: options.configPath });
   try {
     const leads = await storedLeads(runtime.ctx);
     const rows = backtest(leads, runtime.ctx.config.file, new Date(runtime.ctx.clock.now()));
-    process.stdout.write('score band | leads | closed | converted | won | lost | disqualified | conversion\n');
-    for (const r of rows) {
-      const rate = r.conversionRate === null ? '-' : `${(r.conversionRate * 100).toFixed(1)}%`;
-      process.stdout.write(`${r.band.padEnd(10)} | ${String(r.leads).padStart(5)} | ${String(r.closed).padStart(6)} | ${String(r.converted).padStart(9)} | ${String(r.won).padStart(3)} | ${String(r.lost).padStart(4)} | ${String(r.disqualified).padStart(12)} | ${rate}\n`);
-    }
+    process.stdout.write(describeBacktest(rows, judgeBacktest(rows)));
   } finally {
     await runtime.close();
   }

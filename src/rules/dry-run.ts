@@ -1,13 +1,12 @@
 /**
  * Testing a rule change before it goes live: `smk rules test` compares the current and a
- * candidate rule set over stored leads, and `smk rules backtest` shows how closed leads converted
- * by score band. Pure summaries; the CLI reads the leads and prints these.
+ * candidate rule set over stored leads (`smk rules backtest` is in backtest.ts). Pure summaries;
+ * the CLI reads the leads and prints these.
  */
 import type { Grade, Lead, Stage } from '../model/lead.js';
 import type { RulesConfig } from './config.js';
 import { scoreLead } from './scoring.js';
-import { nextStage, statusEffect } from './stages.js';
-import { parseInstant } from './time.js';
+import { nextStage } from './stages.js';
 
 export interface RuleSnapshot {
   total: number;
@@ -115,95 +114,4 @@ export function compareRuleSets(
     },
     examples: candidates.slice(0, limit).map(({ leadId, before, after }) => ({ leadId, before, after })),
   };
-}
-
-export interface BacktestRow {
-  /** `0-20`, `20-40`, ...: lower bound included, upper bound excluded except in the last band. */
-  band: string;
-  leads: number;
-  /** Leads with a closed outcome: converted (incl. won and lost) or disqualified. */
-  closed: number;
-  converted: number;
-  won: number;
-  lost: number;
-  disqualified: number;
-  /** converted / closed, rounded to 4 places; null when no lead in the band is closed. */
-  conversionRate: number | null;
-  /** won / (won + lost); null when no opportunity closed. */
-  winRate: number | null;
-}
-
-export interface BacktestOptions {
-  /** Band edges, ascending; default 0, 20, 40, 60, 80, 100. */
-  bands?: readonly number[];
-  /** Score each lead as of its last handoff (default, falling back to now) or as of now. */
-  scoreAt?: 'handoff' | 'now';
-}
-
-type Outcome = 'won' | 'lost' | 'converted' | 'disqualified' | 'open';
-
-function outcomeOf(lead: Lead, config: RulesConfig): Outcome {
-  const sales = lead.sales ?? {};
-  if (sales.opportunityWon === true) return 'won';
-  if (sales.opportunityWon === false) return 'lost';
-  const stage = lead.stage?.current;
-  if (sales.converted === true || stage === 'sql' || stage === 'opportunity' || stage === 'customer') return 'converted';
-  if (stage === 'disqualified' || (sales.disqualifyReason ?? '').trim() !== '') return 'disqualified';
-  if (statusEffect(sales.status, config.stages) === 'disqualified') return 'disqualified';
-  return 'open';
-}
-
-function scoringTime(lead: Lead, now: Date, scoreAt: 'handoff' | 'now'): Date {
-  if (scoreAt === 'now') return now;
-  const history = lead.stage?.history ?? [];
-  for (let i = history.length - 1; i >= 0; i -= 1) {
-    const entry = history[i];
-    if (entry?.stage === 'mql') {
-      const at = parseInstant(entry.at);
-      if (!Number.isNaN(at) && at <= now.getTime()) return new Date(at);
-    }
-  }
-  return now;
-}
-
-function rate(part: number, whole: number): number | null {
-  return whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000;
-}
-
-export function backtest(leads: Iterable<Lead>, config: RulesConfig, now: Date, options: BacktestOptions = {}): BacktestRow[] {
-  const edges = [...(options.bands ?? [0, 20, 40, 60, 80, 100])].sort((a, b) => a - b);
-  if (edges.length < 2) throw new RangeError('backtest needs at least two band edges');
-  const rows: BacktestRow[] = [];
-  for (let i = 0; i < edges.length - 1; i += 1) {
-    rows.push({
-      band: `${edges[i]}-${edges[i + 1]}`,
-      leads: 0, closed: 0, converted: 0, won: 0, lost: 0, disqualified: 0, conversionRate: null, winRate: null,
-    });
-  }
-  for (const lead of leads) {
-    const total = scoreLead(lead, config.scoring, scoringTime(lead, now, options.scoreAt ?? 'handoff')).total;
-    let index = rows.length - 1;
-    for (let i = 1; i < edges.length - 1; i += 1) {
-      if (total < (edges[i] as number)) {
-        index = i - 1;
-        break;
-      }
-    }
-    const row = rows[index] as BacktestRow;
-    row.leads += 1;
-    const outcome = outcomeOf(lead, config);
-    if (outcome === 'open') continue;
-    row.closed += 1;
-    if (outcome === 'disqualified') row.disqualified += 1;
-    else {
-      row.converted += 1;
-      if (outcome === 'won') row.won += 1;
-      if (outcome === 'lost') row.lost += 1;
-    }
-  }
-  for (const row of rows) {
-    row.conversionRate = rate(row.converted, row.closed);
-    row.winRate = rate(row.won, row.won + row.lost);
-  }
-  return rows;
 }

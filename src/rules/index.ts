@@ -73,8 +73,10 @@ export type { FeedbackResult, FeedbackKey } from './feedback.js';
 export { mqlProgress, mqlDates, countMqlsByMonth, targetFor } from './targets.js';
 export type { MqlProgress } from './targets.js';
 
-export { compareRuleSets, backtest } from './dry-run.js';
-export type { DryRunSummary, DryRunExample, RuleSnapshot, ChangeCount, BacktestRow, BacktestOptions } from './dry-run.js';
+export { compareRuleSets } from './dry-run.js';
+export { backtest, judgeBacktest, MIN_OUTCOMES, MIN_BAND_OUTCOMES } from './backtest.js';
+export type { BacktestRow, BacktestOptions, BacktestVerdict } from './backtest.js';
+export type { DryRunSummary, DryRunExample, RuleSnapshot, ChangeCount } from './dry-run.js';
 
 export { readLeadPath, checkLeadPath } from './lead-path.js';
 export { FREEMAIL_DOMAINS, isFreemail, emailDomain } from './freemail.js';

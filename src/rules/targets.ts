@@ -88,3 +88,58 @@ export function mqlProgress(dates: readonly string[], targets: TargetsConfig, no
     projected,
   };
 }
+
+/** Marketing's target for any reporting range, against the MQLs in it, with the pace. */
+export interface RangeTarget {
+  /** The months' targets pro rata to the days of each month in the range; null when none is set. */
+  target: number | null;
+  /** Every MQL transition in the range (a lead handed off again counts again, as for the month). */
+  actual: number;
+  /** The target pro rata to the share of the range gone at `now`. */
+  expectedByNow: number | null;
+  remaining: number | null;
+  /** The range's MQLs if the pace so far continues. */
+  projected: number;
+  pace: 'on-track' | 'behind' | 'no-target';
+  /** MQLs short of the pro-rata target (0 on track); null without a target. */
+  behindBy: number | null;
+}
+
+/**
+ * The target of a range of days `[fromMs, toMs)`: each calendar month it touches (in the targets'
+ * zone) gives its target times the share of its days inside the range, so a month's range gets
+ * exactly the month's target and a quarter the sum of three.
+ */
+export function rangeTarget(dates: Iterable<string>, targets: TargetsConfig, range: { fromMs: number; toMs: number }, now: Date): RangeTarget {
+  let sum = 0;
+  let anyTarget = false;
+  let month = DateTime.fromMillis(range.fromMs, { zone: targets.tz }).startOf('month');
+  while (month.toMillis() < range.toMs) {
+    const next = month.plus({ months: 1 });
+    const target = targetFor(month.toFormat('yyyy-MM'), targets);
+    if (target !== null) {
+      anyTarget = true;
+      const overlap = Math.min(next.toMillis(), range.toMs) - Math.max(month.toMillis(), range.fromMs);
+      sum += (target * overlap) / (next.toMillis() - month.toMillis());
+    }
+    month = next;
+  }
+  let actual = 0;
+  for (const date of dates) {
+    const at = Date.parse(date);
+    if (at >= range.fromMs && at < range.toMs) actual += 1;
+  }
+  const nowMs = now.getTime();
+  const elapsed = nowMs <= range.fromMs ? 0 : nowMs >= range.toMs ? 1 : (nowMs - range.fromMs) / (range.toMs - range.fromMs);
+  const target = anyTarget ? Math.round(sum) : null;
+  const expectedByNow = target === null ? null : Math.round(target * elapsed);
+  return {
+    target,
+    actual,
+    expectedByNow,
+    remaining: target === null ? null : Math.max(0, target - actual),
+    projected: elapsed === 0 ? actual : Math.round(actual / elapsed),
+    pace: expectedByNow === null ? 'no-target' : actual >= expectedByNow ? 'on-track' : 'behind',
+    behindBy: expectedByNow === null ? null : Math.max(0, expectedByNow - actual),
+  };
+}

@@ -12,6 +12,7 @@ import type { FileConfig } from '../config.js';
 import type { Lead } from '../model/lead.js';
 import { CRM_NAMES } from '../model/lead.js';
 import { compareRuleSets } from '../rules/index.js';
+import { funnelQuerySchema } from '../rules/periods.js';
 import { syncErrorsRouter } from './api-sync-errors.js';
 import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 import type { ServerData } from './snapshot.js';
@@ -53,10 +54,10 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
     res.json(await data.status());
   });
 
-  router.get('/reports/funnel', async (_req, res) => {
-    const reports = await data.reports();
-    // Marketing's side of the agreement sits with the funnel it feeds.
-    res.json({ ...reports.funnel, mqlTarget: reports.mqlTarget });
+  router.get('/reports/funnel', async (req, res) => {
+    // The same object as `smk report funnel --json`; marketing's MQL target sits with the funnel it feeds.
+    const query = parseInput(funnelQuerySchema, req.query, 'query');
+    res.json(await data.funnel(query));
   });
 
   router.get('/reports/sla', async (_req, res) => {

@@ -1,38 +1,14 @@
 /**
- * The dashboard's reports, as pure functions of stored leads and audit events: the funnel (with
- * conversion between stages, by source and campaign), SLA compliance (by owner, with the median
- * time to first touch), and sales' feedback on lead quality (by source, with reject reasons).
- * `ReportBuilder` takes leads one page at a time, so a large store is never held in memory whole.
+ * The dashboard's reports, as pure functions of stored leads and audit events: SLA compliance (by
+ * owner, with the median time to first touch), sales' feedback on lead quality (by source, with
+ * reject reasons), and leads per stage for the metrics. The funnel for a period is its own report
+ * (src/rules/funnel.ts), computed per query. `ReportBuilder` takes leads one page at a time, so a
+ * large store is never held in memory whole.
  */
 import type { Lead, SlaStatus, Stage } from '../model/lead.js';
 import { STAGES } from '../model/lead.js';
-import type { TargetsConfig } from '../rules/config.js';
-import { mqlProgress } from '../rules/targets.js';
+import { median } from '../rules/funnel.js';
 import type { AuditEvent } from '../store/events.js';
-
-export const FUNNEL_STEPS = ['leads', 'mql', 'sal', 'sql', 'opportunity', 'customer'] as const;
-export type FunnelStepName = (typeof FUNNEL_STEPS)[number];
-export type FunnelCounts = Record<FunnelStepName, number>;
-
-export interface FunnelStep {
-  step: FunnelStepName;
-  label: string;
-  count: number;
-  /** count / the previous step's count, 4 places; null for the first step or an empty previous step. */
-  conversion: number | null;
-}
-
-export interface FunnelRow extends FunnelCounts {
-  key: string;
-}
-
-export interface FunnelReport {
-  steps: FunnelStep[];
-  /** Overall: customers / leads. */
-  overallConversion: number | null;
-  bySource: FunnelRow[];
-  byCampaign: FunnelRow[];
-}
 
 export interface SlaBucket {
   running: number;
@@ -84,10 +60,6 @@ export const NO_SOURCE = '(none)';
 export const UNASSIGNED = '(unassigned)';
 export const NO_REASON = '(no reason given)';
 
-const STEP_LABELS: Record<FunnelStepName, string> = { leads: 'Leads', mql: 'MQL', sal: 'SAL', sql: 'SQL', opportunity: 'Opportunity', customer: 'Customer' };
-/** The forward path; recycled and disqualified are side exits, judged by their history. */
-const PATH_RANK: Partial<Record<Stage, number>> = { mql: 1, sal: 2, sql: 3, opportunity: 4, customer: 5 };
-
 function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
@@ -95,39 +67,6 @@ function round(value: number, digits: number): number {
 
 function ratio(part: number, whole: number): number | null {
   return whole === 0 ? null : round(part / whole, 4);
-}
-
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/**
- * The furthest step of the path a lead has reached: its current stage or any stage in its history.
- * A lead that went from MQL straight to SQL has passed SAL too, so the funnel never widens.
- */
-export function furthestRank(lead: Lead): number {
-  let rank = 0;
-  const consider = (stage: Stage) => {
-    rank = Math.max(rank, PATH_RANK[stage] ?? 0);
-  };
-  if (lead.stage) {
-    consider(lead.stage.current);
-    for (const h of lead.stage.history) consider(h.stage);
-  }
-  return rank;
-}
-
-function emptyCounts(): FunnelCounts {
-  return { leads: 0, mql: 0, sal: 0, sql: 0, opportunity: 0, customer: 0 };
-}
-
-function addToCounts(counts: FunnelCounts, rank: number): void {
-  FUNNEL_STEPS.forEach((step, i) => {
-    if (rank >= i) counts[step] += 1;
-  });
 }
 
 function emptySla(): { running: number; met: number; breached: number; touchMs: number[] } {
@@ -175,27 +114,7 @@ function bucket<T>(map: Map<string, T>, key: string, make: () => T): T {
   return b;
 }
 
-/**
- * Marketing's side of the agreement for the month under way (in the targets' zone): the MQLs so
- * far against the month's target, and the pace: the target pro rata to the share of the month gone.
- */
-export interface MqlTargetReport {
-  month: string;
-  /** null when smarketing.yaml sets no target. */
-  target: number | null;
-  actual: number;
-  expectedByNow: number | null;
-  remaining: number | null;
-  /** The month's MQLs if the pace so far continues. */
-  projected: number;
-  pace: 'on-track' | 'behind' | 'no-target';
-  /** MQLs short of the pro-rata target (0 on track); null without a target. */
-  behindBy: number | null;
-}
-
 export interface Reports {
-  funnel: FunnelReport;
-  mqlTarget: MqlTargetReport;
   sla: SlaReport;
   feedback: FeedbackReport;
   /** Leads per current stage (`none` = not evaluated yet), for metrics. */
@@ -207,9 +126,6 @@ export interface Reports {
 /** Accumulates leads (in any number of pages) and events, then builds every report in one pass. */
 export class ReportBuilder {
   private leads = 0;
-  private readonly funnel = emptyCounts();
-  private readonly bySource = new Map<string, FunnelCounts>();
-  private readonly byCampaign = new Map<string, FunnelCounts>();
   private readonly sla = emptySla();
   private readonly slaByOwner = new Map<string, ReturnType<typeof emptySla>>();
   private escalations = 0;
@@ -218,21 +134,6 @@ export class ReportBuilder {
   private readonly stages = Object.fromEntries([...STAGES, 'none'].map((s) => [s, 0])) as Record<Stage | 'none', number>;
   private readonly slaStatus: Record<SlaStatus, number> = { none: 0, running: 0, met: 0, breached: 0 };
   private events: EventCounts = countEvents([]);
-  /** MQL dates of the month under way only: a large store's whole history is never held. */
-  private readonly mqlDates: string[] = [];
-  private readonly targets: TargetsConfig;
-  private readonly now: Date;
-  private readonly month: { from: number; to: number };
-
-  constructor(options: { targets?: TargetsConfig; now?: Date } = {}) {
-    this.targets = options.targets ?? { months: {}, tz: 'UTC' };
-    this.now = options.now ?? new Date();
-    const month = mqlProgress([], this.targets, this.now);
-    const start = Date.parse(`${month.month}-01T00:00:00Z`);
-    // A day either side of the UTC month covers every zone; mqlProgress judges each date exactly.
-    this.month = { from: start - 86_400_000, to: start + 32 * 86_400_000 };
-  }
-
   addLeads(leads: Iterable<Lead>): this {
     for (const lead of leads) this.addLead(lead);
     return this;
@@ -245,17 +146,8 @@ export class ReportBuilder {
 
   addLead(lead: Lead): void {
     this.leads += 1;
-    for (const entry of lead.stage?.history ?? []) {
-      if (entry.stage !== 'mql') continue;
-      const at = Date.parse(entry.at);
-      if (at >= this.month.from && at < this.month.to) this.mqlDates.push(entry.at);
-    }
     this.stages[lead.stage?.current ?? 'none'] += 1;
     const source = label(lead.marketing.source, NO_SOURCE);
-    const rank = furthestRank(lead);
-    addToCounts(this.funnel, rank);
-    addToCounts(bucket(this.bySource, source, emptyCounts), rank);
-    addToCounts(bucket(this.byCampaign, label(lead.marketing.campaign, NO_SOURCE), emptyCounts), rank);
 
     const sla = lead.sla;
     this.slaStatus[sla?.status ?? 'none'] += 1;
@@ -292,26 +184,7 @@ export class ReportBuilder {
   }
 
   build(): Reports {
-    const steps: FunnelStep[] = FUNNEL_STEPS.map((step, i) => {
-      const previous = i === 0 ? undefined : FUNNEL_STEPS[i - 1];
-      return { step, label: STEP_LABELS[step], count: this.funnel[step], conversion: previous === undefined ? null : ratio(this.funnel[step], this.funnel[previous]) };
-    });
-    const rows = (map: Map<string, FunnelCounts>): FunnelRow[] =>
-      [...map].map(([key, counts]) => ({ key, ...counts })).sort((a, b) => b.leads - a.leads || a.key.localeCompare(b.key));
-    const progress = mqlProgress(this.mqlDates, this.targets, this.now);
-    const mqlTarget: MqlTargetReport = {
-      month: progress.month,
-      target: progress.target,
-      actual: progress.count,
-      expectedByNow: progress.expectedByNow,
-      remaining: progress.remaining,
-      projected: progress.projected,
-      pace: progress.onTrack === null ? 'no-target' : progress.onTrack ? 'on-track' : 'behind',
-      behindBy: progress.expectedByNow === null ? null : Math.max(0, progress.expectedByNow - progress.count),
-    };
     return {
-      mqlTarget,
-      funnel: { steps, overallConversion: ratio(this.funnel.customer, this.funnel.leads), bySource: rows(this.bySource), byCampaign: rows(this.byCampaign) },
       sla: {
         ...finishSla(this.sla),
         byOwner: [...this.slaByOwner]
@@ -340,10 +213,6 @@ export function countEvents(events: Iterable<Pick<AuditEvent, 'type'>>, previous
     if ((TRACKED_EVENTS as readonly string[]).includes(e.type)) counts[e.type as keyof EventCounts] += 1;
   }
   return counts;
-}
-
-export function funnelReport(leads: Iterable<Lead>): FunnelReport {
-  return new ReportBuilder().addLeads(leads).build().funnel;
 }
 
 export function slaReport(leads: Iterable<Lead>, events: Iterable<Pick<AuditEvent, 'type'>> = []): SlaReport {

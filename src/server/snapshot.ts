@@ -12,6 +12,10 @@ import type { QuotaReport } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
 import type { CrmName } from '../model/lead.js';
 import { CRM_NAMES } from '../model/lead.js';
+import { readPeriodFunnel } from '../../jobs/reports.js';
+import type { PeriodFunnel } from '../rules/funnel.js';
+import { funnelRanges, PeriodFunnelBuilder } from '../rules/funnel.js';
+import type { FunnelQuery } from '../rules/periods.js';
 import { countEvents, ReportBuilder } from './reports.js';
 import type { EventCounts, Reports } from './reports.js';
 
@@ -68,6 +72,13 @@ class Cached<T> {
     private readonly compute: () => Promise<T>,
   ) {}
 
+  /** A value computed after this call: what is cached, or in flight since before, will not do. */
+  async fresh(): Promise<T> {
+    await this.pending?.catch(() => undefined);
+    this.value = null;
+    return this.get();
+  }
+
   get(): Promise<T> {
     if (this.value && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.data);
     if (!this.pending) {
@@ -96,6 +107,10 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
+const MAX_FUNNEL_QUERIES = 16;
+/** How long a period keeps being computed with the reports after it was last asked for. */
+const FUNNEL_IDLE_MS = 120_000;
+
 export interface ServerDataOptions {
   /** How long status (queues, quota, counts) stays fresh (default 2 s). */
   ttlMs?: number;
@@ -108,6 +123,11 @@ export interface ServerDataOptions {
 export class ServerData {
   private readonly reportsCache: Cached<Reports>;
   private readonly statusCache: Cached<StatusSnapshot>;
+  /**
+   * The periods asked for lately, each with its funnel from the last pass over the store: every
+   * pass of the reports builds them too, so the dashboard's refresh reads the store once.
+   */
+  private readonly funnels = new Map<string, { query: FunnelQuery; askedAt: number; report: PeriodFunnel | null }>();
   private eventCursor = '0';
   private eventCounts: EventCounts = countEvents([]);
 
@@ -127,6 +147,24 @@ export class ServerData {
     return this.statusCache.get();
   }
 
+  /** The funnel of a period, from the same pass over the store as the other reports. */
+  async funnel(query: FunnelQuery): Promise<PeriodFunnel> {
+    const key = JSON.stringify([query.period ?? null, query.from ?? null, query.to ?? null, query.trend ?? null]);
+    let entry = this.funnels.get(key);
+    if (entry === undefined) {
+      // A handful of periods are in use at a time; forget the oldest beyond that.
+      if (this.funnels.size >= MAX_FUNNEL_QUERIES) this.funnels.delete(this.funnels.keys().next().value as string);
+      entry = { query, askedAt: Date.now(), report: null };
+      this.funnels.set(key, entry);
+    }
+    entry.askedAt = Date.now();
+    await this.reportsCache.get();
+    // Asked for the first time (or again after a while): the cached pass did not build it.
+    if (entry.report === null) await this.reportsCache.fresh();
+    // Pushed out meanwhile by more periods than are kept: a pass of its own.
+    return entry.report ?? readPeriodFunnel(this.ctx, query);
+  }
+
   /** The audit trail only grows: read what is new since the last call and add it to the counts. */
   private async readNewEvents(): Promise<EventCounts> {
     for (;;) {
@@ -138,8 +176,21 @@ export class ServerData {
   }
 
   private async computeReports(): Promise<Reports> {
-    const builder = new ReportBuilder({ targets: this.ctx.config.file.targets, now: new Date(this.ctx.clock.now()) });
-    for await (const page of this.ctx.leads.all(500)) builder.addLeads(page.map((s) => s.lead));
+    const builder = new ReportBuilder();
+    const now = new Date(this.ctx.clock.now());
+    const targets = this.ctx.config.file.targets;
+    const funnels: Array<{ entry: { report: PeriodFunnel | null }; builder: PeriodFunnelBuilder }> = [];
+    for (const [key, entry] of this.funnels) {
+      // A period nobody looked at for a while is dropped, not computed on every pass.
+      if (Date.now() - entry.askedAt > FUNNEL_IDLE_MS) this.funnels.delete(key);
+      else funnels.push({ entry, builder: new PeriodFunnelBuilder(funnelRanges(entry.query, targets, now), targets, now) });
+    }
+    for await (const page of this.ctx.leads.all(500)) {
+      const leads = page.map((s) => s.lead);
+      builder.addLeads(leads);
+      for (const f of funnels) f.builder.addLeads(leads);
+    }
+    for (const f of funnels) f.entry.report = f.builder.build();
     builder.setEvents(await this.readNewEvents());
     return builder.build();
   }

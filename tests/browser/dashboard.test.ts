@@ -12,11 +12,15 @@ import { DateTime } from 'luxon';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lead } from '../../src/model/lead.js';
+import { periodFunnel } from '../../src/rules/funnel.js';
+import type { FunnelQuery } from '../../src/rules/periods.js';
 import { ADMIN_TOKEN, startHarness } from '../server/helpers.js';
 import type { ServerHarness } from '../server/helpers.js';
 import { EXPECTED, OWNERS, seedDashboard } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const TZ = 'America/New_York';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browser', () => {
@@ -28,7 +32,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
   beforeAll(async () => {
     // Marketing's monthly MQL target, as an admin sets it in smarketing.yaml.
     const config = join(mkdtempSync(join(tmpdir(), 'smk-browser-')), 'smarketing.yaml');
-    writeFileSync(config, 'targets:\n  mqlPerMonth: 40\n  tz: America/New_York\n');
+    writeFileSync(config, `targets:\n  mqlPerMonth: 40\n  tz: ${TZ}\n`);
     h = await startHarness('browser', { server: { cacheTtlMs: 500 }, env: { SMK_CONFIG: config } });
     // The web process lists owners itself when nobody did (a `smk start --no-workers` has no workers).
     h.connectors.salesforce.owners = async () => OWNERS;
@@ -62,15 +66,105 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     expect(await page.title()).toContain('dashboard');
   });
 
-  it('shows the funnel with conversion between stages', async () => {
-    for (const [step, count] of Object.entries(EXPECTED.funnel)) {
-      expect(await text(`#funnel-chart [data-value="${step}"] .bar-count`)).toBe(String(count));
+  /** The report the server computes for a query, from the same stored leads: what the page must show. */
+  async function expectedFunnel(query: FunnelQuery) {
+    const leads: Lead[] = [];
+    for await (const page of h.ctx.leads.all()) leads.push(...page.map((stored) => stored.lead));
+    return periodFunnel(leads, query, h.ctx.config.file.targets, new Date());
+  }
+
+  const barCounts = () => page.locator('#funnel-chart .bar-count').allTextContents();
+
+  it('shows the funnel of the month under way by default, as the report computes it', async () => {
+    const month = await expectedFunnel({ period: 'month' });
+    expect(await text('#funnel-period')).toBe(`· ${month.label}`);
+    expect(await page.getByRole('button', { name: 'Month' }).getAttribute('aria-pressed')).toBe('true');
+    expect(await barCounts()).toEqual(month.steps.map((s) => String(s.count)));
+    expect(await page.locator('#period-from').inputValue()).toBe(month.from);
+    expect(await page.locator('#period-to').inputValue()).toBe(month.to);
+  });
+
+  it('shows a range of dates picked by the admin: every step, conversion, median days and revenue', async () => {
+    const from = DateTime.now().setZone(TZ).minus({ days: 90 }).toISODate() as string;
+    const to = DateTime.now().setZone(TZ).plus({ days: 60 }).toISODate() as string;
+    await page.locator('#period-from').fill(from);
+    await page.locator('#period-to').fill(to);
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await expect.poll(() => text('#funnel-period')).toBe(`· ${from} to ${to}`);
+    expect(await page.locator('[data-period][aria-pressed="true"]').count()).toBe(0);
+    for (const [stage, count] of Object.entries(EXPECTED.funnel)) {
+      expect(await text(`#funnel-chart [data-value="${stage}"] .bar-count`)).toBe(String(count));
     }
-    expect(await text('#funnel-chart [data-value="mql"] .bar-note')).toBe('70.8% of Leads');
-    expect(await text('#funnel-overall')).toBe('6.3%');
-    expect(await page.locator('#funnel-breakdown tbody tr').count()).toBe(4);
+    // 34 of the 48 leads became MQLs, 21 of the 34 MQLs reached SAL.
+    expect(await text('#funnel-chart [data-value="lead"] .bar-note')).toBe('70.8% to MQL');
+    expect(await text('#funnel-chart [data-value="mql"] .bar-note')).toMatch(/^61\.8% to SAL · [\d.]+ d$/);
+    expect(await text('#funnel-chart [data-value="won"] .bar-note')).toMatch(/^[\d.]+ d$/);
+    expect(await text('#revenue-pipeline')).toBe('55,000');
+    expect(await text('#revenue-pipeline-n')).toBe('4 open opportunities');
+    expect(await text('#revenue-won')).toBe('36,000');
+    expect(await text('#revenue-won-n')).toBe('3 deals');
+    await page.screenshot({ path: `${SCREENSHOTS}dashboard-funnel-range.png`, fullPage: true });
+  });
+
+  it('breaks the period down by source and by campaign, adding up to the totals', async () => {
+    const column = async (index: number) => (await page.locator(`#funnel-breakdown tbody tr td:nth-of-type(${index})`).allTextContents()).reduce((sum, cell) => sum + Number(cell.replace(/,/g, '')), 0);
+    expect(await page.locator('#funnel-breakdown tbody th').allTextContents()).toEqual(expect.arrayContaining(['Webinar', 'Paid search', 'Organic search', 'Partner referral']));
+    expect(await column(1)).toBe(EXPECTED.funnel.lead);
+    expect(await column(6)).toBe(EXPECTED.funnel.won);
+    expect(await column(7)).toBe(EXPECTED.revenue.pipeline);
+    expect(await column(8)).toBe(EXPECTED.revenue.won);
     await page.getByRole('button', { name: 'Campaign' }).click();
-    expect(await text('#funnel-breakdown tbody tr th')).toMatch(/Q1 product launch|Brand always-on|Partner summit/);
+    expect(await text('#breakdown-name')).toBe('campaign');
+    expect(await page.locator('#funnel-breakdown tbody th').allTextContents()).toEqual(expect.arrayContaining(['Q1 product launch', 'Brand always-on', 'Partner summit']));
+    expect(await column(8)).toBe(EXPECTED.revenue.won);
+  });
+
+  it('draws the trend over the last periods, the one on screen last', async () => {
+    expect(await text('#trend-span')).toBe('· last 6 ranges');
+    expect(await page.locator('#trend-table tbody tr').count()).toBe(6);
+    expect(await page.locator('#trend-chart g.legend').allTextContents()).toEqual(['Leads', 'MQLs', 'SQLs', 'Won']);
+    // The newest period first in the table, with the funnel's own figures.
+    const newest = page.locator('#trend-table tbody tr').first();
+    expect(await newest.locator('td').allTextContents()).toEqual([String(EXPECTED.funnel.lead), String(EXPECTED.funnel.mql), String(EXPECTED.funnel.sql), String(EXPECTED.funnel.won), '55,000', '36,000']);
+    expect(await page.locator('#trend-chart circle[data-value]').count()).toBe(24);
+    // Under the chart, each range by its first day, none written over another.
+    const labels = await page.$$eval('#trend-chart text[data-period]', (nodes) =>
+      nodes.map((n) => {
+        const box = (n as unknown as { getBBox(): { x: number; width: number } }).getBBox();
+        return { text: n.textContent ?? '', from: box.x, to: box.x + box.width };
+      }),
+    );
+    expect(labels.at(-1)?.text).toBe(DateTime.now().setZone(TZ).minus({ days: 90 }).toISODate());
+    for (let i = 1; i < labels.length; i += 1) expect((labels[i]?.from ?? 0) > (labels[i - 1]?.to ?? 0), `${labels[i - 1]?.text} / ${labels[i]?.text}`).toBe(true);
+  });
+
+  it('switches to the quarter, and says why a range the wrong way round cannot be shown', async () => {
+    await page.getByRole('button', { name: 'Quarter' }).click();
+    const quarter = await expectedFunnel({ period: 'quarter' });
+    await expect.poll(() => text('#funnel-period')).toBe(`· ${quarter.label}`);
+    expect(await barCounts()).toEqual(quarter.steps.map((s) => String(s.count)));
+    expect(await text('#trend-span')).toBe('· last 6 quarters');
+    await page.locator('#period-from').fill('2026-04-30');
+    await page.locator('#period-to').fill('2026-04-01');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await expect.poll(() => text('#period-error')).toBe('That period cannot be shown: from: from (2026-04-30) is after to (2026-04-01)');
+    // Back to the month: the message goes.
+    await page.getByRole('button', { name: 'Month' }).click();
+    await expect.poll(() => page.locator('#period-error').isHidden()).toBe(true);
+  });
+
+  it('draws every chart inside its box: no label runs past a card', async () => {
+    const overflowing = await page.$$eval('.chart svg', (svgs) =>
+      svgs.flatMap((svg) => {
+        // An SVG root element (no DOM types in this project's TypeScript settings).
+        const root = svg as unknown as { viewBox: { baseVal: { x: number; width: number } }; getBBox(): { x: number; width: number } };
+        const box = root.viewBox.baseVal;
+        const drawn = root.getBBox();
+        const id = svg.closest('.chart')?.id ?? '?';
+        return drawn.x < box.x - 1 || drawn.x + drawn.width > box.x + box.width + 1 ? [`${id}: ${Math.round(drawn.x)}..${Math.round(drawn.x + drawn.width)} of ${box.width}`] : [];
+      }),
+    );
+    expect(overflowing).toEqual([]);
   });
 
   it('shows SLA compliance, the median time to first touch and owners by name', async () => {
@@ -83,7 +177,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
   });
 
   it("shows marketing's MQL target beside the funnel, with its pace", async () => {
-    const month = DateTime.now().setZone(h.ctx.config.file.targets.tz).toFormat('LLLL');
+    const month = DateTime.now().setZone(TZ).toFormat('LLL yyyy');
     const target = await text('#mql-target');
     expect(target).toContain(`MQL target for ${month}`);
     expect(target).toMatch(/\d+ of \d+/);

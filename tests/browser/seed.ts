@@ -1,5 +1,6 @@
 /**
- * A realistic store for the dashboard: 48 leads across the funnel from four sources, SLAs met,
+ * A realistic store for the dashboard: 48 leads across the funnel from four sources over the last
+ * 40 days, four open opportunities closing in the next weeks and three won deals, SLAs met,
  * breached and running, sales decisions with reasons, the audit trail, and a few sync errors.
  * Written through the stores (LeadStore.save, EventStore.append, SyncErrorStore.record) like the
  * pipeline writes them. The expected figures below are what the seed was built to produce.
@@ -9,7 +10,10 @@ import type { Lead, Stage } from '../../src/model/lead.js';
 import type { AuditEvent } from '../../src/store/events.js';
 
 export const EXPECTED = {
-  funnel: { leads: 48, mql: 34, sal: 21, sql: 13, opportunity: 7, customer: 3 },
+  /** Every lead's steps, all within the last 40 days. */
+  funnel: { lead: 48, mql: 34, sal: 21, sql: 13, opportunity: 7, won: 3 },
+  /** Open opportunities 10,000 + 2,500 each, closing 5 to 20 days from now; won 8,000 + 4,000 each. */
+  revenue: { pipeline: 55_000, pipelineDeals: 4, won: 36_000, wonDeals: 3 },
   sla: { met: 21, breached: 7, running: 6, compliance: '75%', median: '2 h' },
   feedback: { accepted: 21, rejected: 5 },
 };
@@ -54,6 +58,8 @@ export async function seedDashboard(ctx: SyncContext, now: number): Promise<{ er
   let met = 0;
   let mqlSeen = 0;
   let rejected = 0;
+  let open = 0;
+  let won = 0;
   const events: AuditEvent[] = [];
   for (const [current, history, count] of PATHS) {
     for (let i = 0; i < count; i += 1) {
@@ -71,8 +77,23 @@ export async function seedDashboard(ctx: SyncContext, now: number): Promise<{ er
         company: { name: `Acme ${n % 7}`, domain: `acme-${n % 7}.example`, employees: 50 + (n % 5) * 120 },
         marketing: { source: SOURCES[n % SOURCES.length], campaign: CAMPAIGNS[n % CAMPAIGNS.length], engagement: [] },
         sales: {},
-        stage: { current, history: history.map((stage, k) => ({ stage, at: iso(handoffAt + k * DAY), cause: k === 0 ? 'score reached the MQL threshold' : 'sales status' })) },
+        stage: {
+          current,
+          history: [
+            { stage: 'lead', at: iso(created), cause: 'first seen' },
+            ...history.map((stage, k) => ({ stage, at: iso(handoffAt + k * DAY), cause: k === 0 ? 'score reached the MQL threshold' : 'sales status' })),
+          ],
+        },
       };
+      const opportunityAt = handoffAt + 3 * DAY;
+      if (current === 'opportunity') {
+        lead.sales = { opportunityId: `006OPEN${open}`, opportunityCreatedAt: iso(opportunityAt), opportunityWon: null, opportunityStage: 'Proposal', opportunityAmount: 10_000 + 2_500 * open, opportunityCloseDate: iso(now + (5 + 5 * open) * DAY).slice(0, 10) };
+        open += 1;
+      }
+      if (current === 'customer') {
+        lead.sales = { opportunityId: `006WON${won}`, opportunityCreatedAt: iso(opportunityAt), opportunityWon: true, opportunityStage: 'Closed Won', opportunityAmount: 8_000 + 4_000 * won, opportunityCloseDate: iso(handoffAt + 4 * DAY).slice(0, 10) };
+        won += 1;
+      }
       if (history.includes('mql')) {
         lead.sales.ownerId = owner.id;
         events.push({ type: 'mql', leadId: id, at: iso(handoffAt), detail: {} }, { type: 'handoff', leadId: id, at: iso(handoffAt), detail: { ownerId: owner.id } });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../src/model/lead.js';
+import { periodFunnel } from '../../src/rules/funnel.js';
 import { ADMIN_TOKEN, authHeaders, makeLead, startHarness } from './helpers.js';
 import type { ServerHarness } from './helpers.js';
 
@@ -210,8 +211,36 @@ describe('reconcile', () => {
 });
 
 describe('reports', () => {
-  it('serves funnel, SLA and feedback', async () => {
-    expect((await getJson('/api/reports/funnel')).body).toMatchObject({ steps: [{ step: 'leads', count: 3 }, { step: 'mql', count: 2 }, { step: 'sal', count: 1 }, { step: 'sql', count: 0 }, {}, {}] });
+  it('serves the funnel of the period asked for: the object `smk report funnel --json` prints', async () => {
+    const march = await getJson('/api/reports/funnel?from=2025-03-01&to=2025-03-31');
+    expect(march.status).toBe(200);
+    expect(march.body).toMatchObject({
+      from: '2025-03-01',
+      to: '2025-03-31',
+      steps: [{ stage: 'lead', count: 3 }, { stage: 'mql', count: 2, conversion: 0.5 }, { stage: 'sal', count: 1, conversion: 0 }, { stage: 'sql', count: 0 }, { stage: 'opportunity', count: 0 }, { stage: 'won', count: 0 }],
+      revenue: { pipeline: 0, won: 0 },
+      mqlTarget: { target: null, actual: 2, pace: 'no-target' },
+    });
+    const leads = [];
+    for await (const page of h.ctx.leads.all()) leads.push(...page.map((s) => s.lead));
+    expect(march.body).toEqual(periodFunnel(leads, { from: '2025-03-01', to: '2025-03-31' }, h.ctx.config.file.targets, new Date()));
+    expect((await getJson('/api/reports/funnel?period=quarter&trend=2')).body).toMatchObject({ period: 'quarter', trend: [{}, {}] });
+  });
+
+  it.each<[string, RegExp]>([
+    ['period=year', /^period: expected one of "week", "month", "quarter", got "year"$/],
+    ['from=2025-3-1&to=2025-03-31', /^from: expected a date such as 2026-03-31 \(YYYY-MM-DD\), got "2025-3-1"$/],
+    ['from=2025-03-31&to=2025-03-01', /^from: from \(2025-03-31\) is after to \(2025-03-01\)$/],
+    ['to=2025-03-31', /^from: from and to go together/],
+    ['trend=100', /^trend: /],
+  ])('answers ?%s with a 400 naming the parameter', async (query, problem) => {
+    const { status, body } = await getJson(`/api/reports/funnel?${query}`);
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: 'invalid query' });
+    expect((body as { problems: string[] }).problems[0]).toMatch(problem);
+  });
+
+  it('serves SLA and feedback', async () => {
     expect((await getJson('/api/reports/sla')).body).toMatchObject({ met: 1, compliance: 1, medianFirstTouchMs: 3_600_000, byOwner: [{ ownerId: '005000000000001', ownerName: null }] });
     expect((await getJson('/api/reports/feedback')).body).toMatchObject({ handedOff: 1, accepted: 1, acceptRate: 1 });
   });

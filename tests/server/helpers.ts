@@ -3,6 +3,7 @@
  * doubles (the server only asks them for ping and quota), and signed HubSpot webhook requests.
  */
 import { createHmac } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { CrmConnector, QuotaReport } from '../../connectors/types.js';
 import { createSyncContext } from '../../jobs/context.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -123,5 +124,32 @@ export function makeLead(id: string, patch: Partial<Lead> = {}): Lead {
     marketing: { engagement: [] },
     sales: {},
     ...patch,
+  };
+}
+
+/** Counts the lead records read through `redis` (GET and MGET of `<prefix>lead:<id>` keys). */
+export function countLeadReads(redis: Redis, prefix: string): { reads: () => number; restore: () => void } {
+  const leadKey = `${prefix}lead:`;
+  let reads = 0;
+  const count = (keys: unknown[]) => {
+    for (const k of keys.flat()) if (typeof k === 'string' && k.startsWith(leadKey)) reads += 1;
+  };
+  const originalMget = redis.mget.bind(redis);
+  const originalGet = redis.get.bind(redis);
+  const r = redis as unknown as { mget: (...args: unknown[]) => unknown; get: (...args: unknown[]) => unknown };
+  r.mget = (...args: unknown[]) => {
+    count(args);
+    return (originalMget as (...a: unknown[]) => unknown)(...args);
+  };
+  r.get = (...args: unknown[]) => {
+    count(args.slice(0, 1));
+    return (originalGet as (...a: unknown[]) => unknown)(...args);
+  };
+  return {
+    reads: () => reads,
+    restore: () => {
+      r.mget = originalMget as (...args: unknown[]) => unknown;
+      r.get = originalGet as (...args: unknown[]) => unknown;
+    },
   };
 }

@@ -4,11 +4,10 @@
  * refresh interval (src/server/lead-summary.ts). Counted here: the lead records the scrapes read.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Redis } from 'ioredis';
 import type { StoredLead } from '../../src/store/leads.js';
 import { startServer } from '../../src/server/index.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { makeLead, startHarness } from './helpers.js';
+import { countLeadReads, makeLead, startHarness } from './helpers.js';
 import type { ServerHarness } from './helpers.js';
 
 const LEADS = 1200;
@@ -22,33 +21,6 @@ async function seed(h: ServerHarness, count: number, stage: 'mql' | 'sql', from 
     }
     await Promise.all(page);
   }
-}
-
-/** Counts the lead records read through `redis` (GET and MGET of `<prefix>lead:<id>` keys). */
-function countLeadReads(redis: Redis, prefix: string): { reads: () => number; restore: () => void } {
-  const leadKey = `${prefix}lead:`;
-  let reads = 0;
-  const count = (keys: unknown[]) => {
-    for (const k of keys.flat()) if (typeof k === 'string' && k.startsWith(leadKey)) reads += 1;
-  };
-  const originalMget = redis.mget.bind(redis);
-  const originalGet = redis.get.bind(redis);
-  const r = redis as unknown as { mget: (...args: unknown[]) => unknown; get: (...args: unknown[]) => unknown };
-  r.mget = (...args: unknown[]) => {
-    count(args);
-    return (originalMget as (...a: unknown[]) => unknown)(...args);
-  };
-  r.get = (...args: unknown[]) => {
-    count(args.slice(0, 1));
-    return (originalGet as (...a: unknown[]) => unknown)(...args);
-  };
-  return {
-    reads: () => reads,
-    restore: () => {
-      r.mget = originalMget as (...args: unknown[]) => unknown;
-      r.get = originalGet as (...args: unknown[]) => unknown;
-    },
-  };
 }
 
 async function scrape(url: string): Promise<string> {

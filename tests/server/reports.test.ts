@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Lead, Stage } from '../../src/model/lead.js';
-import { countEvents, feedbackReport, funnelReport, furthestRank, median, NO_REASON, NO_SOURCE, ReportBuilder, slaReport, UNASSIGNED } from '../../src/server/reports.js';
+import { countEvents, feedbackReport, NO_REASON, ReportBuilder, slaReport, UNASSIGNED } from '../../src/server/reports.js';
 import { makeLead } from './helpers.js';
 
 const at = (h: number) => new Date(Date.UTC(2025, 2, 3, h)).toISOString();
@@ -11,75 +11,6 @@ function staged(id: string, current: Stage, history: Stage[] = [], marketing: Pa
     marketing: { engagement: [], ...marketing },
   });
 }
-
-describe('furthestRank', () => {
-  it.each<[string, Lead, number]>([
-    ['not evaluated', makeLead('L1'), 0],
-    ['lead', staged('L1', 'lead'), 0],
-    ['subscriber', staged('L1', 'subscriber'), 0],
-    ['mql now', staged('L1', 'mql', ['mql']), 1],
-    ['sql after mql, sal skipped', staged('L1', 'sql', ['mql', 'sql']), 3],
-    ['customer', staged('L1', 'customer'), 5],
-    ['recycled after sal', staged('L1', 'recycled', ['mql', 'sal', 'recycled']), 2],
-    ['disqualified straight from lead', staged('L1', 'disqualified', ['disqualified']), 0],
-  ])('%s', (_name, lead, rank) => {
-    expect(furthestRank(lead)).toBe(rank);
-  });
-});
-
-describe('median', () => {
-  it.each<[number[], number | null]>([
-    [[], null],
-    [[5], 5],
-    [[3, 1, 2], 2],
-    [[4, 1, 3, 2], 2.5],
-  ])('median(%j) = %j', (values, expected) => {
-    expect(median(values)).toBe(expected);
-  });
-});
-
-describe('funnelReport', () => {
-  const leads = [
-    staged('L1', 'lead', [], { source: 'Webinar', campaign: 'Q1 launch' }),
-    staged('L2', 'mql', ['mql'], { source: 'Webinar', campaign: 'Q1 launch' }),
-    staged('L3', 'sal', ['mql', 'sal'], { source: 'Paid search' }),
-    staged('L4', 'sql', ['mql', 'sql'], { source: 'Paid search' }),
-    staged('L5', 'customer', ['mql', 'sal', 'sql', 'opportunity', 'customer'], { source: 'Webinar' }),
-    staged('L6', 'recycled', ['mql', 'recycled'], { source: '  ' }),
-    makeLead('L7'),
-  ];
-
-  it('counts each step as leads that reached it, with conversion from the step before', () => {
-    const report = funnelReport(leads);
-    expect(report.steps.map((s) => [s.step, s.count, s.conversion])).toEqual([
-      ['leads', 7, null],
-      ['mql', 5, 0.7143],
-      ['sal', 3, 0.6],
-      ['sql', 2, 0.6667],
-      ['opportunity', 1, 0.5],
-      ['customer', 1, 1],
-    ]);
-    expect(report.overallConversion).toBe(0.1429);
-  });
-
-  it.each<[string, string, Partial<Record<'leads' | 'mql' | 'sal' | 'sql' | 'customer', number>>]>([
-    ['bySource', 'Webinar', { leads: 3, mql: 2, sal: 1, customer: 1 }],
-    ['bySource', 'Paid search', { leads: 2, mql: 2, sal: 2, sql: 1 }],
-    ['bySource', NO_SOURCE, { leads: 2, mql: 1 }],
-    ['byCampaign', 'Q1 launch', { leads: 2, mql: 1 }],
-    ['byCampaign', NO_SOURCE, { leads: 5, mql: 4, sal: 3 }],
-  ])('%s %s', (dimension, key, expected) => {
-    const report = funnelReport(leads);
-    const rows = dimension === 'bySource' ? report.bySource : report.byCampaign;
-    expect(rows.find((r) => r.key === key)).toMatchObject(expected);
-  });
-
-  it('has no conversion to divide by on an empty store', () => {
-    const report = funnelReport([]);
-    expect(report.steps.every((s) => s.count === 0 && s.conversion === null)).toBe(true);
-    expect(report.overallConversion).toBeNull();
-  });
-});
 
 function withSla(id: string, sla: Lead['sla'], ownerId: string | null = 'U1', sales: Partial<Lead['sales']> = {}, source = 'Webinar'): Lead {
   return makeLead(id, { sla, sales: { ownerId, ...sales }, marketing: { engagement: [], source } });
@@ -189,30 +120,5 @@ describe('how each CRM is connected, for the dashboard card', () => {
     const result = connectionOf(parseEnv(env), crm);
     expect(result.connectedBy).toMatch(connectedBy);
     expect(result.oauthInstall).toBe(oauthInstall);
-  });
-});
-
-describe("the MQL target: marketing's side of the agreement, with its pace", () => {
-  const targets = { mqlPerMonth: 40, months: { '2025-03': 30 }, tz: 'America/New_York' };
-  // 2025-03-16 12:00 New York: 15.5 of 31 days gone, half the month.
-  const now = new Date('2025-03-16T16:00:00.000Z');
-  const mqlAt = (id: string, iso: string): Lead =>
-    makeLead(id, { stage: { current: 'mql', history: [{ stage: 'mql', at: iso, cause: 'test' }] }, marketing: { engagement: [] } });
-
-  it('counts the MQLs of the month in the targets zone and says how far behind the pace it is', () => {
-    const leads = [
-      ...Array.from({ length: 9 }, (_, i) => mqlAt(`L${i}`, `2025-03-${String(2 + i).padStart(2, '0')}T15:00:00.000Z`)),
-      // 23:30 on 28 February in New York is February there, though March in UTC.
-      mqlAt('Lfeb', '2025-03-01T04:30:00.000Z'),
-      mqlAt('Lapr', '2025-04-01T04:30:00.000Z'),
-    ];
-    const report = new ReportBuilder({ targets, now }).addLeads(leads).build().mqlTarget;
-    expect(report).toEqual({ month: '2025-03', target: 30, actual: 9, expectedByNow: 15, remaining: 21, projected: 18, pace: 'behind', behindBy: 6 });
-  });
-
-  it('is on track at or above the pro-rata target, and says there is no target when none is set', () => {
-    const leads = Array.from({ length: 15 }, (_, i) => mqlAt(`L${i}`, `2025-03-0${1 + (i % 9)}T15:00:00.000Z`));
-    expect(new ReportBuilder({ targets, now }).addLeads(leads).build().mqlTarget).toMatchObject({ actual: 15, pace: 'on-track', behindBy: 0 });
-    expect(new ReportBuilder({ targets: { months: {}, tz: 'UTC' }, now }).addLeads(leads).build().mqlTarget).toMatchObject({ target: null, actual: 15, pace: 'no-target', behindBy: null });
   });
 });

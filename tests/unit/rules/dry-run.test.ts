@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Lead } from '../../../src/model/lead.js';
-import { backtest, compareRuleSets } from '../../../src/rules/dry-run.js';
+import { compareRuleSets } from '../../../src/rules/dry-run.js';
 import { countMqlsByMonth, mqlDates, mqlProgress } from '../../../src/rules/targets.js';
 import { makeConfig, makeLead } from './helpers.js';
 import type { LeadInput } from './helpers.js';
@@ -75,53 +75,6 @@ describe('compareRuleSets', () => {
   it('keeps at most the requested number of examples', () => {
     expect(compareRuleSets(leads, current, candidate, NOW, { examples: 1 }).examples.map((example) => example.leadId)).toEqual(['L1']);
     expect(compareRuleSets([], current, candidate, NOW).scoreDelta).toEqual({ mean: 0, min: 0, max: 0, up: 0, down: 0, unchanged: 0 });
-  });
-});
-
-describe('backtest', () => {
-  const leads = [
-    lead('B1', 'VP Sales', TODAY, { sales: { converted: true, opportunityWon: true } }),
-    lead('B2', 'VP Sales', TODAY, { sales: { converted: true, opportunityWon: false } }),
-    lead('B3', 'VP Sales', null, { sales: { disqualifyReason: 'spam' } }),
-    lead('B4', 'Engineer', null),
-    lead('B5', 'Engineer', null, { sales: { converted: true } }),
-    // Handed off on 1 January right after a demo: 50 then, 26 now that the demo has decayed.
-    lead('B6', 'VP Sales', '2026-01-01T08:00:00Z', {
-      sales: { converted: true, opportunityWon: true },
-      stage: { current: 'customer', history: [{ stage: 'mql', at: '2026-01-01T12:00:00Z', cause: 'score' }] },
-    }),
-  ];
-  const empty = { leads: 0, closed: 0, converted: 0, won: 0, lost: 0, disqualified: 0, conversionRate: null, winRate: null };
-
-  it('reports conversion by score band, scoring each lead as of its handoff', () => {
-    expect(backtest(leads, current, NOW)).toEqual([
-      { band: '0-20', leads: 2, closed: 1, converted: 1, won: 0, lost: 0, disqualified: 0, conversionRate: 1, winRate: null },
-      { band: '20-40', leads: 1, closed: 1, converted: 0, won: 0, lost: 0, disqualified: 1, conversionRate: 0, winRate: null },
-      { band: '40-60', leads: 3, closed: 3, converted: 3, won: 2, lost: 1, disqualified: 0, conversionRate: 1, winRate: 0.6667 },
-      { band: '60-80', ...empty },
-      { band: '80-100', ...empty },
-    ]);
-  });
-
-  it('can score as of now instead', () => {
-    const rows = backtest(leads, current, NOW, { scoreAt: 'now' });
-    expect(rows.map((row) => [row.band, row.leads, row.won])).toEqual([
-      ['0-20', 2, 0],
-      ['20-40', 2, 1],
-      ['40-60', 2, 1],
-      ['60-80', 0, 0],
-      ['80-100', 0, 0],
-    ]);
-  });
-
-  it('takes custom bands; the last one includes its upper bound', () => {
-    const top = lead('T', 'VP', TODAY);
-    const rich = makeConfig({ scoring: { ...current.scoring, fit: [{ field: 'person.title', matches: 'vp', points: 70, reason: 'VP' }] } });
-    const rows = backtest([...leads, top], rich, NOW, { bands: [0, 50, 100] });
-    expect(rows.map((row) => [row.band, row.leads])).toEqual([
-      ['0-50', 2],
-      ['50-100', 5],
-    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 /* global window, document */
 /**
- * Small inline-SVG charts for the dashboard: horizontal bars and a donut. Built with DOM calls, never
+ * Small inline-SVG charts for the dashboard: horizontal bars, a donut and a line chart over periods. Built with DOM calls, never
  * innerHTML, because labels (sources, campaigns, reject reasons) are data typed by people in a CRM.
  * Every chart carries role="img" and a text summary; the numbers are also printed beside the shapes.
  */
@@ -93,5 +93,67 @@
     return svg;
   }
 
-  window.SmkCharts = { barChart, donut, meter };
+
+  /** The smallest of 1, 2 or 5 times a power of ten at or above `value`, for the top of an axis. */
+  function niceCeiling(value) {
+    if (value <= 0) return 1;
+    const power = 10 ** Math.floor(Math.log10(value));
+    for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;
+    return 10 * power;
+  }
+
+  /**
+   * series: [{ key, label, color, values }] over the same periods; labels: each period's name.
+   * A legend on top, the periods along the bottom, a dot per value (its number in a tooltip).
+   */
+  function lineChart(series, labels, options) {
+    const o = Object.assign({ width: 640, height: 230, summary: 'Line chart', format: String }, options || {});
+    const top = 34;
+    const bottom = 26;
+    const left = 44;
+    const right = 16;
+    const summary = `${o.summary}: ${series.map((s) => `${s.label} ${s.values.map(o.format).join(', ')}`).join('; ')}`;
+    const svg = svgRoot(o.width, o.height, summary);
+    const max = niceCeiling(Math.max(0, ...series.flatMap((s) => s.values)));
+    const plotW = o.width - left - right;
+    const plotH = o.height - top - bottom;
+    const x = (i) => left + (labels.length === 1 ? plotW / 2 : (i * plotW) / (labels.length - 1));
+    const y = (v) => top + plotH - (v / max) * plotH;
+    for (const tick of [0, max / 2, max]) {
+      svg.appendChild(el('line', { x1: left, x2: o.width - right, y1: y(tick), y2: y(tick), class: 'grid-line' }));
+      svg.appendChild(el('text', { x: left - 8, y: y(tick), 'text-anchor': 'end', 'dominant-baseline': 'central', class: 'axis-label' }, o.format(tick)));
+    }
+    // Every label when they fit side by side, else every n-th, counted back from the newest.
+    const spacing = labels.length > 1 ? plotW / (labels.length - 1) : plotW;
+    const widest = Math.max(...labels.map((l) => l.length)) * 7.2 + 10;
+    const every = Math.max(1, Math.ceil(widest / spacing));
+    labels.forEach((label, i) => {
+      if ((labels.length - 1 - i) % every !== 0) return;
+      // The first and last labels stay inside the chart.
+      const anchor = labels.length > 1 && i === 0 ? 'start' : labels.length > 1 && i === labels.length - 1 ? 'end' : 'middle';
+      svg.appendChild(el('text', { x: x(i), y: o.height - 6, 'text-anchor': anchor, class: 'axis-label', 'data-period': i }, label));
+    });
+    let legendX = left;
+    for (const s of series) {
+      const g = el('g', { class: 'legend', 'data-series': s.key });
+      g.appendChild(el('rect', { x: legendX, y: 6, width: 12, height: 12, rx: 2, fill: s.color }));
+      const text = el('text', { x: legendX + 18, y: 12, 'dominant-baseline': 'central', class: 'legend-label' }, s.label);
+      g.appendChild(text);
+      svg.appendChild(g);
+      legendX += 30 + s.label.length * 8;
+    }
+    for (const s of series) {
+      const g = el('g', { 'data-series': s.key });
+      g.appendChild(el('polyline', { points: s.values.map((v, i) => `${x(i)},${y(v)}`).join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2.5, 'stroke-linejoin': 'round' }));
+      s.values.forEach((v, i) => {
+        const dot = el('circle', { cx: x(i), cy: y(v), r: 4, fill: s.color, 'data-value': v });
+        dot.appendChild(el('title', {}, `${s.label}, ${labels[i]}: ${o.format(v)}`));
+        g.appendChild(dot);
+      });
+      svg.appendChild(g);
+    }
+    return svg;
+  }
+
+  window.SmkCharts = { barChart, donut, meter, lineChart };
 })();

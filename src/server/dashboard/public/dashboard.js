@@ -10,13 +10,14 @@
   const WRITE_HEADERS = { 'X-SMK-Requested-With': 'dashboard', 'Content-Type': 'application/json' };
   const Charts = window.SmkCharts;
   const numberFormat = new Intl.NumberFormat('en-US');
-  const state = { breakdown: 'source', funnel: null, timer: null, busy: false, again: false, errorFilter: null, expanded: {} };
+  const state = { breakdown: 'source', period: { period: 'month' }, funnel: null, timer: null, busy: false, again: false, errorFilter: null, expanded: {} };
   /**
    * How many rows a table shows before its "Show all" button (what is left out is said, never
    * hidden below the card's edge), and the noun its rows are counted in.
    */
   const TABLES = {
     'funnel-breakdown': { first: 12, noun: 'rows' },
+    'trend-table': { first: Infinity, noun: 'periods' },
     'sla-owners': { first: 10, noun: 'owners' },
     'fb-sources': { first: 8, noun: 'sources' },
     'queue-table': { first: Infinity, noun: 'queues' },
@@ -26,6 +27,8 @@
   const $ = (id) => document.getElementById(id);
   const num = (n) => (typeof n === 'number' ? numberFormat.format(n) : '–');
   const pct = (r) => (typeof r === 'number' ? `${Math.round(r * 1000) / 10}%` : '–');
+  const money = (n) => (typeof n === 'number' ? numberFormat.format(Math.round(n)) : '–');
+  const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
 
   function duration(ms) {
     if (typeof ms !== 'number') return '–';
@@ -131,39 +134,60 @@
       throw new Error('signed out');
     }
     const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
-    if (!res.ok) throw new Error((body && body.error) || `HTTP ${res.status}`);
+    if (!res.ok) {
+      // A refused query names each bad parameter in `problems`: say those, not just "invalid query".
+      const problems = body && Array.isArray(body.problems) ? body.problems.join('; ') : '';
+      throw new Error(problems || (body && body.error) || `HTTP ${res.status}`);
+    }
     return body;
   }
 
-  function renderFunnel(funnel) {
-    state.funnel = funnel;
-    setText('funnel-overall', pct(funnel.overallConversion));
-    renderTarget(funnel.mqlTarget);
-    const colors = ['#5b6b8c', '#2f6fde', '#2458b8', '#6a3fc7', '#0f7b8a', '#1f7a3d'];
-    const items = funnel.steps.map((s, i) => ({
-      key: s.step,
-      label: s.label,
-      value: s.count,
-      color: colors[i],
-      note: s.conversion === null ? '' : `${pct(s.conversion)} of ${funnel.steps[i - 1].label}`,
-    }));
-    place('funnel-chart', Charts.barChart(items, { summary: 'Funnel', format: num, width: 680, labelWidth: 110, valueWidth: 200 }));
-    renderBreakdown();
+  /** The funnel's query: the period picked (week, month, quarter) or a range of dates. */
+  function funnelPath() {
+    return `/api/reports/funnel?${new URLSearchParams(state.period).toString()}`;
   }
 
-  /** Marketing's MQL target for the month under way: where it stands and whether the pace holds. */
-  function renderTarget(t) {
+  const STEP_COLORS = ['#5b6b8c', '#2f6fde', '#2458b8', '#6a3fc7', '#0f7b8a', '#1f7a3d'];
+
+  function renderFunnel(funnel) {
+    state.funnel = funnel;
+    setText('funnel-period', `· ${funnel.label}`);
+    setText('period-dates', funnel.period === 'custom' ? '' : `${funnel.from} to ${funnel.to}`);
+    // The date fields show the period on screen, unless the admin is typing in them.
+    if (!$('period-form').contains(document.activeElement)) {
+      $('period-from').value = funnel.from;
+      $('period-to').value = funnel.to;
+    }
+    renderTarget(funnel.mqlTarget, funnel.label);
+    const items = funnel.steps.map((s, i) => {
+      const next = funnel.steps[i + 1];
+      const notes = [];
+      if (next && s.conversion !== null) notes.push(`${pct(s.conversion)} to ${next.label}`);
+      if (s.medianDays !== null) notes.push(`${s.medianDays} d`);
+      return { key: s.stage, label: s.label, value: s.count, color: STEP_COLORS[i], note: notes.join(' · ') };
+    });
+    place('funnel-chart', Charts.barChart(items, { summary: `Funnel, ${funnel.label}`, format: num, width: 680, labelWidth: 110, valueWidth: 230 }));
+    const r = funnel.revenue;
+    setText('revenue-pipeline', money(r.pipeline));
+    setText('revenue-pipeline-n', plural(r.pipelineDeals, 'open opportunity', 'open opportunities'));
+    setText('revenue-won', money(r.won));
+    setText('revenue-won-n', plural(r.wonDeals, 'deal', 'deals'));
+    renderBreakdown();
+    renderTrend(funnel);
+  }
+
+  /** Marketing's MQL target for the period on screen: where it stands and whether the pace holds. */
+  function renderTarget(t, label) {
     const box = $('mql-target');
     if (!t) return;
-    const month = new Date(`${t.month}-15T12:00:00Z`).toLocaleString('en-US', { month: 'long', timeZone: 'UTC' });
     if (t.target === null) {
       box.className = 'target none';
-      box.textContent = `MQL target for ${month}: none set (${num(t.actual)} MQLs so far). Set targets.mqlPerMonth in smarketing.yaml.`;
+      box.textContent = `MQL target for ${label}: none set (${num(t.actual)} MQLs). Set targets.mqlPerMonth in smarketing.yaml.`;
       return;
     }
     const pace = t.pace === 'on-track' ? 'on track' : `behind by ${num(t.behindBy)}`;
     box.className = `target ${t.pace}`;
-    box.textContent = `MQL target for ${month}: ${num(t.actual)} of ${num(t.target)} · ${pace} (${num(t.expectedByNow)} expected by now; ${num(t.projected)} projected)`;
+    box.textContent = `MQL target for ${label}: ${num(t.actual)} of ${num(t.target)} · ${pace} (${num(t.expectedByNow)} expected by now; ${num(t.projected)} projected)`;
   }
 
   function renderBreakdown() {
@@ -171,7 +195,26 @@
     const rows = state.breakdown === 'source' ? state.funnel.bySource : state.funnel.byCampaign;
     setText('breakdown-name', state.breakdown);
     fillTable('funnel-breakdown', rows, (r, tr) => {
-      tr.append(th(r.key), td(num(r.leads), 'num'), td(num(r.mql), 'num'), td(num(r.sal), 'num'), td(num(r.sql), 'num'), td(num(r.opportunity), 'num'), td(num(r.customer), 'num'), td(pct(r.leads ? r.mql / r.leads : null), 'num'));
+      const c = r.counts;
+      tr.append(th(r.key), td(num(c.lead), 'num'), td(num(c.mql), 'num'), td(num(c.sal), 'num'), td(num(c.sql), 'num'), td(num(c.opportunity), 'num'), td(num(c.won), 'num'), td(money(r.revenue.pipeline), 'num'), td(money(r.revenue.won), 'num'));
+    });
+  }
+
+  /** The last periods: leads, MQLs, SQLs and wins as lines, with revenue in the table below. */
+  function renderTrend(funnel) {
+    const noun = { week: 'weeks', month: 'months', quarter: 'quarters', custom: 'ranges' }[funnel.period];
+    setText('trend-span', `· last ${funnel.trend.length} ${noun}`);
+    // Short names under the chart: a custom range by its first day (the table has both).
+    const labels = funnel.trend.map((p) => (funnel.period === 'custom' ? p.from : p.label.replace(/^week of /, '')));
+    const series = [
+      { key: 'lead', label: 'Leads', color: STEP_COLORS[0] },
+      { key: 'mql', label: 'MQLs', color: STEP_COLORS[1] },
+      { key: 'sql', label: 'SQLs', color: STEP_COLORS[3] },
+      { key: 'won', label: 'Won', color: STEP_COLORS[5] },
+    ].map((s) => Object.assign(s, { values: funnel.trend.map((p) => p.counts[s.key]) }));
+    place('trend-chart', Charts.lineChart(series, labels, { summary: 'Funnel trend', format: num }));
+    fillTable('trend-table', funnel.trend.slice().reverse(), (p, tr) => {
+      tr.append(th(p.label), td(num(p.counts.lead), 'num'), td(num(p.counts.mql), 'num'), td(num(p.counts.sql), 'num'), td(num(p.counts.won), 'num'), td(money(p.revenue.pipeline), 'num'), td(money(p.revenue.won), 'num'));
     });
   }
 
@@ -371,10 +414,14 @@
     state.again = false;
     clearTimeout(state.timer);
     try {
+      // A refused period (dates the wrong way round) is said beside the picker; the rest still refreshes.
+      const funnelOrError = api(funnelPath()).catch((err) => ({ error: err.message }));
       const [status, funnel, sla, feedback, errors] = await Promise.all([
-        api('/api/status'), api('/api/reports/funnel'), api('/api/reports/sla'), api('/api/reports/feedback'), api(`/api/sync-errors?limit=100${filterQuery('&')}`),
+        api('/api/status'), funnelOrError, api('/api/reports/sla'), api('/api/reports/feedback'), api(`/api/sync-errors?limit=100${filterQuery('&')}`),
       ]);
-      renderFunnel(funnel);
+      $('period-error').hidden = !funnel.error;
+      if (funnel.error) setText('period-error', `That period cannot be shown: ${funnel.error}`);
+      else renderFunnel(funnel);
       renderSla(sla);
       renderFeedback(feedback);
       renderStatus(status);
@@ -396,6 +443,21 @@
       document.querySelectorAll('[data-breakdown]').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
       renderBreakdown();
     });
+  });
+  document.querySelectorAll('[data-period]').forEach((button) => {
+    button.addEventListener('click', () => {
+      state.period = { period: button.dataset.period };
+      document.querySelectorAll('[data-period]').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
+      void refresh();
+    });
+  });
+  $('period-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    state.period = { from: $('period-from').value, to: $('period-to').value };
+    document.querySelectorAll('[data-period]').forEach((b) => b.setAttribute('aria-pressed', 'false'));
+    // Leave the fields, so the next refresh shows the range the server understood.
+    document.activeElement?.blur();
+    void refresh();
   });
   $('retry-all').addEventListener('click', retryAll);
   document.addEventListener('visibilitychange', () => {
