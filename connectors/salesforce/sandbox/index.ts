@@ -268,7 +268,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     });
   });
   api.get('/limits', (_req, res) => {
-    const records = ['Lead', 'Contact', 'Account', 'Task', 'Opportunity'].reduce((n, t) => n + store.count(t, { includeDeleted: true }), 0);
+    const records = ['Lead', 'Contact', 'Account', 'Task', 'Opportunity', 'OpportunityContactRole'].reduce((n, t) => n + store.count(t, { includeDeleted: true }), 0);
     const storageMax = 10_240;
     res.json({
       DailyApiRequests: { Max: usage.max(), Remaining: usage.remaining() },
