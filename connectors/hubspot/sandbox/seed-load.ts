@@ -6,6 +6,7 @@
  */
 import type { SeedPerson, SeedWorld } from '../../sandbox/seed.js';
 import type { StoredValue } from './contact-model.js';
+import type { CrmObjectStore } from './crm-objects.js';
 import type { HubSpotStore, OwnerRecord } from './store.js';
 
 const DAY = 86_400_000;
@@ -102,8 +103,8 @@ function contactProps(person: SeedPerson, company: CompanyStrings | undefined, o
   };
 }
 
-/** Loads owners and contacts into an empty store; returns how many of each. */
-export function loadWorld(store: HubSpotStore, world: SeedWorld): { contacts: number; owners: number } {
+/** Loads owners and contacts into an empty store (and, given `objects`, companies and deals); returns how many of each. */
+export function loadWorld(store: HubSpotStore, world: SeedWorld, objects?: CrmObjectStore): { contacts: number; owners: number } {
   for (const owner of ownerRecords(world)) store.loadOwner(owner);
   const people = world.people.filter((p) => p.hubspot !== null);
   people.sort((a, b) => a.createdAt - b.createdAt || a.index - b.index);
