@@ -140,7 +140,7 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
 export async function startSalesforceSandbox(options: SalesforceSandboxOptions = {}): Promise<SalesforceSandbox> {
   const clock = options.clock ?? new SandboxClock();
   const seed = options.seed ?? options.world?.seed ?? 1;
-  const emptyWorld: SeedWorld = { seed, now: clock.now(), owners: [], companies: [], people: [] };
+  const emptyWorld: SeedWorld = { seed, now: clock.now(), owners: [], companies: [], people: [], opportunities: [], deals: false };
   const initialWorld = options.world ?? emptyWorld;
   const store = new SalesforceStore(clock);
   loadWorld(store, initialWorld);

@@ -88,6 +88,8 @@ export interface ConversionResult {
   accountId: string;
   contactId: string;
   opportunityId: string | null;
+  /** The conversion's timestamp (epoch ms, to the second). */
+  at: number;
 }
 
 export const INTEGRATION_USER = {
@@ -458,7 +460,7 @@ export class SalesforceStore {
       ConvertedOpportunityId: opportunityId,
       ConvertedDate: startOfUtcDay(ts),
     }, write);
-    return { leadId: lead.Id as string, accountId, contactId: contact.Id as string, opportunityId };
+    return { leadId: lead.Id as string, accountId, contactId: contact.Id as string, opportunityId, at: ts };
   }
 
   /** A rep logs a call: a completed Task of subtype Call, and LastActivityDate on the person and account. */
