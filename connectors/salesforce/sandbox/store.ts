@@ -451,6 +451,8 @@ export class SalesforceStore {
         LeadSource: lead.LeadSource ?? null,
         OwnerId: lead.OwnerId ?? null,
       }, write).Id as string;
+      // A conversion that creates an Opportunity makes the new Contact its primary contact role.
+      this.insert('OpportunityContactRole', { OpportunityId: opportunityId, ContactId: contact.Id as string, IsPrimary: true }, write);
     }
     this.update(lead, {
       IsConverted: true,
