@@ -123,6 +123,31 @@ describe('opportunities move people to customer in both CRMs', () => {
     expect(writeCalls(await stats(h.sandboxes.salesforce.instanceUrl))).toEqual({});
   });
 
+  it('carries an opportunity read before its new Contact was linked, once the Contact is', async () => {
+    const email = 'new.buyer@initech.example';
+    const contact = await h.salesforce.sobject('Contact').create({ LastName: 'Buyer', FirstName: 'New', Email: email });
+    if (!contact.success) throw new Error('Contact not created');
+    await openOpportunity({ hubspotId: '', contactId: contact.id, accountId: null, email }, 'Initech new logo');
+    // The opportunity feed read before the Contact's own page was ingested (its page can wait in the
+    // ingest queue while the feed is read): the reading is kept for the Contact...
+    const ctx = h.runtime.ctx;
+    let parked = 0;
+    for await (const page of ctx.connectors.salesforce.opportunities!(await ctx.cursors.get('salesforce'), {})) {
+      parked += (await applyOpportunityPage(ctx, 'salesforce', page, ctx.clock.now())).parked;
+    }
+    expect(parked).toBeGreaterThan(0);
+    expect(await ctx.leads.linkOf('salesforce', 'Contact', contact.id)).toBeNull();
+    // ...and applied when ingest links it.
+    await sync();
+    expect(await salesforceStage(contact.id)).toBe('opportunity');
+    const leadId = await h.runtime.ctx.leads.linkOf('salesforce', 'Contact', contact.id);
+    const stored = await h.runtime.ctx.leads.get(leadId as string);
+    expect(stored?.lead.sales.opportunityStage).toBe('Qualification');
+    const hubspotId = stored?.lead.links.hubspot?.id;
+    expect(hubspotId, 'the person was created in HubSpot').toBeDefined();
+    expect((await hubspotStage(hubspotId as string)).smk_stage).toBe('opportunity');
+  });
+
   it('moves a HubSpot contact to customer when a deal associated with it is won', async () => {
     const p = h.sandboxes.world.people.find((x) => x.hubspot && !x.salesforce);
     expect(p).toBeDefined();
