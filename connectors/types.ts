@@ -314,6 +314,11 @@ export interface OpportunityPage {
   /** Salesforce `Opportunity`, `OpportunityContactRole`; HubSpot `deals`. */
   stream: string;
   opportunities: OpportunityFact[];
+  /**
+   * Each opportunity lists every person on it now (a person it no longer lists is off it); false
+   * when the page names only the people whose role changed (Salesforce OpportunityContactRole).
+   */
+  complete: boolean;
   problems: RecordProblem[];
   /** Save this only after the page has been applied; applying a page twice is harmless. */
   position: StreamPosition | null;

@@ -75,6 +75,11 @@ function parkedKey(ctx: SyncContext, crm: CrmName, ref: RecordRef): string {
   return ctx.keys.meta(`opportunities-parked:${crm}:${ref.object}:${ref.id}`);
 }
 
+/** The leads carrying one opportunity (so that one no longer listed on it can be taken off). */
+function peopleKey(ctx: SyncContext, crm: CrmName, opportunityId: string): string {
+  return ctx.keys.meta(`opportunity-people:${crm}:${crm === 'salesforce' ? opportunityId.slice(0, 15) : opportunityId}`);
+}
+
 function toEvaluateKey(ctx: SyncContext): string {
   return ctx.keys.meta('to-evaluate');
 }
@@ -103,9 +108,15 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
     await ctx.errors.record({ crm, object: page.stream, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'read' }, ctx.clock.now());
   }
   const byLead = new Map<string, Reading[]>();
+  const add = (leadId: string, reading: Reading) => byLead.set(leadId, [...(byLead.get(leadId) ?? []), reading]);
+  /** Per opportunity: the leads on it now, and those taken off it. */
+  const membership: Array<{ key: string; on: string[]; off: string[] }> = [];
   for (const fact of page.opportunities) {
+    const on: string[] = [];
+    const off: string[] = [];
+    const bare = { ...fact, contacts: [] };
     for (const person of fact.contacts) {
-      const reading: Reading = { fact: { ...fact, contacts: [] }, removed: person.removed, readAt };
+      const reading: Reading = { fact: bare, removed: person.removed, readAt };
       const leadId = await ctx.leads.linkOf(crm, person.ref.object, person.ref.id);
       if (!leadId) {
         const key = parkedKey(ctx, crm, person.ref);
@@ -113,8 +124,20 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
         result.parked += 1;
         continue;
       }
-      byLead.set(leadId, [...(byLead.get(leadId) ?? []), reading]);
+      (person.removed || fact.deleted ? off : on).push(leadId);
+      add(leadId, reading);
     }
+    // A page that lists every person on each opportunity: a lead that carried it and is no longer
+    // listed was taken off it (a HubSpot association removed; a role gone without a trace).
+    const key = peopleKey(ctx, crm, fact.id);
+    if (page.complete) {
+      for (const leadId of await ctx.redis.smembers(key)) {
+        if (on.includes(leadId) || off.includes(leadId)) continue;
+        off.push(leadId);
+        add(leadId, { fact: bare, removed: true, readAt });
+      }
+    }
+    membership.push({ key, on, off });
   }
   const changed: string[] = [];
   const touched: string[] = [];
@@ -138,6 +161,14 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
       changed.push(leadId);
     }
   }))));
+  // The index follows what was applied (a crash before this re-reads the page, which restores it).
+  for (const m of membership) {
+    if (m.on.length === 0 && m.off.length === 0) continue;
+    const tx = ctx.redis.multi();
+    if (m.on.length > 0) tx.sadd(m.key, ...m.on);
+    if (m.off.length > 0) tx.srem(m.key, ...m.off);
+    await tx.exec();
+  }
   const marked = touched.length > 0 ? await ctx.redis.smismember(toEvaluateKey(ctx), ...touched) : [];
   const toEvaluate = [...new Set([...changed, ...touched.filter((_, i) => marked[i] === 1)])];
   if (changed.length > 0) await ctx.counters.add({ changed: changed.length });
@@ -186,7 +217,12 @@ export async function adoptParkedOpportunities(ctx: SyncContext, crm: CrmName, r
   if (readings.length === 0) return null;
   const applied = applyReadings(snapshot, readings);
   const done = async () => {
-    await ctx.redis.del(key);
+    const tx = ctx.redis.multi().del(key);
+    for (const r of readings) {
+      if (r.removed || r.fact.deleted) tx.srem(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id);
+      else tx.sadd(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id);
+    }
+    await tx.exec();
   };
   if (!applied) return { snapshot, inputsChanged: false, done };
   return { snapshot: { ...snapshot, lead: applied.lead, outcomes: applied.outcomes }, inputsChanged: applied.inputsChanged, done };

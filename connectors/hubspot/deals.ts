@@ -48,6 +48,7 @@ const associationsAnswerSchema = z.object({
   results: z.array(z.object({
     _from: z.object({ id: z.string() }),
     to: z.array(z.object({ toObjectId: z.union([z.string(), z.number()]).transform(String) })),
+    paging: z.unknown().optional(),
   })),
 });
 
@@ -87,17 +88,20 @@ function toFact(raw: unknown, contacts: readonly string[]): { fact: OpportunityF
   };
 }
 
-/** Each deal's contacts: one v4 batch read for the page. */
-async function contactsOf(client: HubSpotClient, dealIds: readonly string[]): Promise<Map<string, string[]>> {
+/**
+ * Each deal's contacts: one v4 batch read for the page. `complete` is false when a deal has more
+ * than one page of contacts (500): the rest are not read, so the list is not the whole truth.
+ */
+async function contactsOf(client: HubSpotClient, dealIds: readonly string[]): Promise<{ contacts: Map<string, string[]>; complete: boolean }> {
   const out = new Map<string, string[]>();
-  if (dealIds.length === 0) return out;
+  if (dealIds.length === 0) return { contacts: out, complete: true };
   const answer = await client.call('read', 'associations.deals.contacts.batchRead', (sdk, o) =>
     sdk.crm.associations.v4.batchApi.getPage('deals', 'contacts', { inputs: dealIds.map((id) => ({ id })) }, o),
   );
   const parsed = associationsAnswerSchema.safeParse(answer);
   if (!parsed.success) throw unexpectedAnswer('deal associations batch read', parsed.error.issues[0]?.message ?? 'not a batch response');
   for (const r of parsed.data.results) out.set(r._from.id, [...(out.get(r._from.id) ?? []), ...r.to.map((t) => t.toObjectId)]);
-  return out;
+  return { contacts: out, complete: parsed.data.results.every((r) => r.paging === undefined || r.paging === null) };
 }
 
 /** Deals changed from `start` (every deal from null), with their contacts, a page per search. */
@@ -117,8 +121,8 @@ export async function* readDeals(client: HubSpotClient, start: StreamPosition | 
   };
   for await (const page of readSearchPages({ search, properties: DEAL_PROPERTIES, lastModified: DEAL_LAST_MODIFIED }, start, options)) {
     const ids = page.raws.map((raw) => z.object({ id: z.string() }).safeParse(raw)).flatMap((r) => (r.success ? [r.data.id] : []));
-    const contacts = await contactsOf(client, ids);
-    const out: OpportunityPage = { stream: DEALS_STREAM, opportunities: [], problems: [...page.problems], position: page.position };
+    const { contacts, complete } = await contactsOf(client, ids);
+    const out: OpportunityPage = { stream: DEALS_STREAM, opportunities: [], complete, problems: [...page.problems], position: page.position };
     for (const raw of page.raws) {
       const id = z.object({ id: z.string() }).safeParse(raw);
       const mapped = toFact(raw, id.success ? (contacts.get(id.data.id) ?? []) : []);

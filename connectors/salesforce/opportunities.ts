@@ -115,7 +115,7 @@ async function opportunitiesById(deps: FeedDeps, ids: readonly string[], problem
 
 async function* opportunityStream(deps: FeedDeps, start: FeedPosition[string], options: StreamOptions): AsyncGenerator<OpportunityPage> {
   for await (const page of modstampPages(deps.client, 'Opportunity', OPPORTUNITY_FIELDS, start ?? null, options)) {
-    const out: OpportunityPage = { stream: 'Opportunity', opportunities: [], problems: [], position: page.position };
+    const out: OpportunityPage = { stream: 'Opportunity', opportunities: [], complete: true, problems: [], position: page.position };
     const rows: OpportunityRow[] = [];
     for (const raw of page.rows) {
       const row = opportunityRowSchema.safeParse(raw);
@@ -136,7 +136,7 @@ async function* opportunityStream(deps: FeedDeps, start: FeedPosition[string], o
 
 async function* roleStream(deps: FeedDeps, start: FeedPosition[string], options: StreamOptions): AsyncGenerator<OpportunityPage> {
   for await (const page of modstampPages(deps.client, 'OpportunityContactRole', ROLE_FIELDS, start ?? null, options)) {
-    const out: OpportunityPage = { stream: 'OpportunityContactRole', opportunities: [], problems: [], position: page.position };
+    const out: OpportunityPage = { stream: 'OpportunityContactRole', opportunities: [], complete: false, problems: [], position: page.position };
     const roles: RoleRow[] = [];
     for (const raw of page.rows) {
       const row = roleRowSchema.safeParse(raw);

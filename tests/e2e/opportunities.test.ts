@@ -166,4 +166,20 @@ describe('opportunities move people to customer in both CRMs', () => {
     const stored = await h.runtime.ctx.leads.get(leadId as string);
     expect(stored?.lead.sales).toMatchObject({ opportunityId: deal.id, opportunityWon: true, opportunityAmount: 12_000, opportunityCloseDate: '2026-12-20' });
   });
+
+  it('takes a deal off a contact whose association was removed', async () => {
+    const p = h.sandboxes.world.people.filter((x) => x.hubspot && !x.salesforce)[1];
+    const contact = await h.hubspot.crm.contacts.basicApi.getById(p!.email, ['email'], undefined, undefined, false, 'email');
+    const deal = await h.hubspot.crm.deals.basicApi.create({
+      properties: { dealname: 'Pied Piper pilot', pipeline: 'default', dealstage: 'appointmentscheduled', amount: '5000' },
+      associations: [{ to: { id: contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: 3 }] }],
+    });
+    await sync();
+    const leadId = await h.runtime.ctx.leads.linkOf('hubspot', 'contact', contact.id);
+    expect((await h.runtime.ctx.leads.get(leadId as string))?.lead.sales.opportunityId).toBe(deal.id);
+    await new Promise((r) => setTimeout(r, 5));
+    await h.hubspot.crm.associations.v4.basicApi.archive('deals', deal.id, 'contacts', contact.id);
+    await sync();
+    expect((await h.runtime.ctx.leads.get(leadId as string))?.lead.sales.opportunityId).toBeUndefined();
+  });
 });
