@@ -12,6 +12,7 @@
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { isCrmError } from '../connectors/errors.js';
 import type { FeedPosition, OpportunityFact, OpportunityPage, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import type { StoredLead } from '../src/store/leads.js';
@@ -190,13 +191,21 @@ export async function pollOpportunities(ctx: SyncContext, crm: CrmName, options:
   if (!connector.opportunities || !opportunitiesEnabled(ctx, crm)) return result;
   const position: FeedPosition = options.full ? {} : await ctx.cursors.get(crm);
   const feed = connector.opportunities(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin });
-  for await (const page of feed) {
-    const applied = await applyOpportunityPage(ctx, crm, page, ctx.clock.now(), options);
-    if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
-    result.pages += 1;
-    result.opportunities += page.opportunities.length;
-    result.changed += applied.changed;
-    result.parked += applied.parked;
+  try {
+    for await (const page of feed) {
+      const applied = await applyOpportunityPage(ctx, crm, page, ctx.clock.now(), options);
+      if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
+      result.pages += 1;
+      result.opportunities += page.opportunities.length;
+      result.changed += applied.changed;
+      result.parked += applied.parked;
+    }
+  } catch (err) {
+    // Not allowed to read them (a HubSpot app without crm.objects.deals.read, an integration user
+    // without access to Opportunities): the people still sync; the report says what to grant.
+    if (!isCrmError(err) || err.code !== 'PERMISSION') throw err;
+    const what = crm === 'salesforce' ? 'Opportunities and OpportunityContactRoles (give the integration user read access to them, or set sync.opportunities: false)' : 'deals (add the crm.objects.deals.read scope to the app, or set sync.deals: false)';
+    await ctx.errors.record({ crm, object: null, recordId: null, leadId: null, code: err.code, stage: 'read', message: `cannot read ${what}: ${err.message}` }, ctx.clock.now());
   }
   return result;
 }
