@@ -85,14 +85,18 @@ function toEvaluateKey(ctx: SyncContext): string {
   return ctx.keys.meta('to-evaluate');
 }
 
-/** The snapshot with these readings applied, and whether its rule inputs moved; null when nothing changed. */
-function applyReadings(stored: StoredLead, readings: readonly Reading[]): { lead: Lead; outcomes: OutcomeViews; inputsChanged: boolean } | null {
+/**
+ * The snapshot with these readings applied, and whether its rule inputs moved; null when nothing
+ * changed. `stale` collects the opportunities whose reading was older than the one held.
+ */
+function applyReadings(stored: StoredLead, readings: readonly Reading[], stale?: Set<string>): { lead: Lead; outcomes: OutcomeViews; inputsChanged: boolean } | null {
   let outcomes = stored.outcomes;
   let moved = false;
   for (const r of readings) {
     const applied = applyOpportunity(outcomes, r.fact, r.removed, r.readAt);
     if (applied.views !== outcomes) outcomes = applied.views;
     if (applied.outcome === 'changed') moved = true;
+    if (applied.outcome === 'stale') stale?.add(r.fact.id);
   }
   if (!outcomes || outcomes === stored.outcomes) return null;
   const lead = withOpportunity(stored.lead, outcomes);
@@ -111,7 +115,7 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
   const byLead = new Map<string, Reading[]>();
   const add = (leadId: string, reading: Reading) => byLead.set(leadId, [...(byLead.get(leadId) ?? []), reading]);
   /** Per opportunity: the leads on it now, and those taken off it. */
-  const membership: Array<{ key: string; on: string[]; off: string[] }> = [];
+  const membership: Array<{ id: string; key: string; on: string[]; off: string[] }> = [];
   for (const fact of page.opportunities) {
     const on: string[] = [];
     const off: string[] = [];
@@ -138,16 +142,20 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
         add(leadId, { fact: bare, removed: true, readAt });
       }
     }
-    membership.push({ key, on, off });
+    membership.push({ id: fact.id, key, on, off });
   }
   const changed: string[] = [];
   const touched: string[] = [];
+  /** `leadId:opportunityId` whose reading was stale: the index keeps what the newer reading said. */
+  const staleFor = new Set<string>();
   const limit = pLimit(APPLY_PARALLEL);
   await Promise.all([...byLead].map(([leadId, readings]) => limit(() => ctx.locks.with(`lead:${leadId}`, async () => {
     const stored = await ctx.leads.get(leadId);
     if (!stored) return;
     touched.push(leadId);
-    const applied = applyReadings(stored, readings);
+    const stale = new Set<string>();
+    const applied = applyReadings(stored, readings, stale);
+    for (const id of stale) staleFor.add(`${leadId}:${id}`);
     if (!applied) {
       result.stale += readings.length;
       return;
@@ -164,6 +172,8 @@ export async function applyOpportunityPage(ctx: SyncContext, crm: CrmName, page:
   }))));
   // The index follows what was applied (a crash before this re-reads the page, which restores it).
   for (const m of membership) {
+    m.on = m.on.filter((leadId) => !staleFor.has(`${leadId}:${m.id}`));
+    m.off = m.off.filter((leadId) => !staleFor.has(`${leadId}:${m.id}`));
     if (m.on.length === 0 && m.off.length === 0) continue;
     const tx = ctx.redis.multi();
     if (m.on.length > 0) tx.sadd(m.key, ...m.on);
