@@ -510,7 +510,9 @@ class BenchRun {
   ): PhaseResult {
     const { calls, report } = measured;
     const split = { hubspot: splitCalls(calls.hubspot), salesforce: splitCalls(calls.salesforce) };
-    const floor = batchingFloor(floorInput);
+    // The service reads Salesforce's opportunity feed too (sync.opportunities, on by default): two
+    // more streams per poll, whose queries the floor counts (one each at least).
+    const floor = batchingFloor({ opportunityStreams: this.ctx.config.file.sync.opportunities ? 2 : 0, ...floorInput });
     const totalCalls = calls.hubspot.total + calls.salesforce.total;
     return {
       phase,

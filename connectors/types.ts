@@ -297,6 +297,47 @@ export interface ChangeSubscription {
   close(): Promise<void>;
 }
 
+/**
+ * One opportunity (Salesforce Opportunity, HubSpot deal) as read, with the people on it: its
+ * contact roles (Salesforce Contacts) or its associated contacts (HubSpot). The pipeline maps it to
+ * the leads of those people; a person no longer on it (`removed`) stops carrying it.
+ */
+export interface OpportunityFact {
+  source: CrmName;
+  id: string;
+  name: string | null;
+  /** The CRM's stage as it names it (Salesforce StageName; HubSpot's dealstage id). */
+  stage: string | null;
+  closed: boolean;
+  won: boolean;
+  /** In the CRM's currency; null when not set. */
+  amount: number | null;
+  /** YYYY-MM-DD. */
+  closeDate: string | null;
+  /** ISO: when the opportunity was created in the CRM. */
+  createdAt: string;
+  /** ISO: the CRM's modification time of what this fact was read from (the recency rule compares these). */
+  modifiedAt: string;
+  /** Deleted (Salesforce recycle bin) or archived (HubSpot): no longer anyone's opportunity. */
+  deleted: boolean;
+  /** The people on it; `removed`: the role or association is gone (that person no longer carries it). */
+  contacts: Array<{ ref: RecordRef; removed: boolean }>;
+}
+
+export interface OpportunityPage {
+  /** Salesforce `Opportunity`, `OpportunityContactRole`; HubSpot `deals`. */
+  stream: string;
+  opportunities: OpportunityFact[];
+  /**
+   * Each opportunity lists every person on it now (a person it no longer lists is off it); false
+   * when the page names only the people whose role changed (Salesforce OpportunityContactRole).
+   */
+  complete: boolean;
+  problems: RecordProblem[];
+  /** Save this only after the page has been applied; applying a page twice is harmless. */
+  position: StreamPosition | null;
+}
+
 export interface CrmConnector {
   readonly name: CrmName;
   /** The largest batches the APIs allow; the pipeline fills them. */
@@ -317,4 +358,10 @@ export interface CrmConnector {
    * stream from its position (`null`: new changes only) and calls the handler as changes arrive.
    */
   subscribe?(from: Record<string, number | null>, handler: ChangeStreamHandler): Promise<ChangeSubscription>;
+  /**
+   * Opportunities changed since the position (every one from an empty position), with the people
+   * on them, in pages; where the CRM has them (Salesforce Opportunities, HubSpot deals when the
+   * portal uses them). Positions are kept per stream, as for `changes`.
+   */
+  opportunities?(position: FeedPosition, options?: ChangeOptions): AsyncIterable<OpportunityPage>;
 }

@@ -22,6 +22,7 @@ import type { SyncContext } from './context.js';
 import { PRIORITY } from './queues.js';
 import type { IngestJob } from './queues.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { adoptParkedOpportunities } from './opportunities.js';
 import { bothCrmsRead } from './read-state.js';
 import { releaseDeferredTask, scheduleWriteback } from './schedule-writeback.js';
 
@@ -179,8 +180,17 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     // The intent to evaluate is durable before the change is: a worker killed after saving the lead
     // but before this job enqueues its evaluation leaves the mark, and the job's rerun (which finds
     // nothing new to apply) still enqueues it.
-    if (decision.changed) await markForEvaluation(ctx, [leadId]);
-    if (decision.save) await ctx.leads.save({ ...(stored ?? {}), lead, views });
+    // The record is newly the one the lead follows: opportunity readings parked for it (read before
+    // it was linked, jobs/opportunities.ts) are applied with this save.
+    let snapshot: StoredLead = { ...(stored ?? {}), lead, views };
+    const adopted = decision.linkedAfter !== undefined && decision.linkedBefore !== decision.linkedAfter
+      ? await adoptParkedOpportunities(ctx, fragment.source, { object: fragment.source === 'hubspot' ? 'contact' : (links.salesforce?.object ?? 'Lead'), id: decision.linkedAfter }, snapshot)
+      : null;
+    if (adopted) snapshot = adopted.snapshot;
+    const changed = decision.changed || (adopted?.inputsChanged ?? false);
+    if (changed) await markForEvaluation(ctx, [leadId]);
+    if (decision.save || adopted) await ctx.leads.save(snapshot);
+    await adopted?.done();
     if (fragment.source === 'salesforce' && decision.linkedBefore === undefined && links.salesforce) {
       if (await releaseDeferredTask(ctx, leadId, links.salesforce.id, ctx.clock.now())) await scheduleWriteback(ctx, 'salesforce');
     }
@@ -190,7 +200,7 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
         code: 'EMAIL_CONFLICT', stage: 'identity', field: 'email', message: conflict,
       }, ctx.clock.now());
     }
-    if (decision.changed) {
+    if (changed) {
       await ctx.leads.bumpVersion(leadId);
       return conflict ? 'problem' : 'changed';
     }

@@ -16,12 +16,15 @@ import { enqueueEvaluate } from './enqueue.js';
 import { PRIORITY } from './queues.js';
 import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
+import { pollOpportunities } from './opportunities.js';
 
 export interface PollResult {
   pages: number;
   records: number;
   removed: number;
   full: boolean;
+  /** Opportunities (Salesforce) or deals (HubSpot) read. */
+  opportunities?: number;
   /** Another worker was reading this feed: this poll read nothing. */
   busy?: boolean;
   /** The CRM refused our authorisation (still): this poll read nothing. */
@@ -135,6 +138,9 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     // Changes made while the full read ran are picked up by the feed from just before it began.
     const from: StreamPosition = { ts: new Date(startedAt - ctx.config.file.sync.searchSafetyMargin).toISOString(), id: '' };
     for (const stream of streams) await ctx.cursors.set(crm, stream, from);
+    // Every opportunity, now that the people on them are linked (the full read was ingested as it went).
+    const opportunities = await pollOpportunities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) });
+    result.opportunities = opportunities.opportunities;
     const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
     const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
     // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
@@ -160,6 +166,9 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     result.removed += page.removed.length;
     options.onPage?.(page.fragments.length);
   }
+  // After the people's pages: a reading for someone not linked yet waits for their ingest (parked).
+  const opportunities = await pollOpportunities(ctx, crm, options.pass ? { pass: options.pass } : {});
+  result.opportunities = opportunities.opportunities;
   await ctx.cursors.markSynced(crm, ctx.clock.now());
   await finishRebuildIfDone(ctx);
   return result;

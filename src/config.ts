@@ -164,6 +164,10 @@ export const syncConfigSchema = z
           .default({ share: 0.5 }),
       })
       .default({ hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } }),
+    /** Salesforce Opportunities and their contact roles are read (the funnel's opportunity and customer steps). */
+    opportunities: z.boolean().default(true),
+    /** HubSpot deals and their contacts are read too: on for a portal whose sales use deals. */
+    deals: z.boolean().default(false),
     concurrency: z
       .strictObject({
         ingest: z.number().int().min(1).max(64).default(2),
@@ -186,6 +190,8 @@ export const syncConfigSchema = z
     stream: { salesforce: 'cdc', safetyPollEvery: 300_000 },
     create: { salesforce: 'mql', salesforceWhen: [], salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
+    opportunities: true,
+    deals: false,
     concurrency: { ingest: 2, evaluate: 32, writeback: 2 },
   });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;

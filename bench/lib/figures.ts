@@ -21,6 +21,11 @@ export interface FloorInput {
   hubspotReadById?: number;
   /** Salesforce change-feed polls made (each must query Lead and Contact once at least). */
   salesforcePolls?: number;
+  /**
+   * Opportunity streams each Salesforce poll (and a full read) also queries: 2 (Opportunity and
+   * OpportunityContactRole) when `sync.opportunities` is on, else 0; one query each at least.
+   */
+  opportunityStreams?: number;
   /** Records found by those polls. */
   salesforceChanged?: number;
   /** HubSpot change-feed polls (one search each at least). */
@@ -46,9 +51,11 @@ export function batchingFloor(input: FloorInput): Floor {
   const hubspotReads =
     (full ? pages(full.hubspot, HUBSPOT_LIST_PAGE) : 0) + pages(input.hubspotReadById ?? 0, HUBSPOT_BATCH) + (input.hubspotPolls ?? 0);
   const polls = input.salesforcePolls ?? 0;
+  const opportunityStreams = input.opportunityStreams ?? 0;
   const salesforceReads =
-    (full ? pages(full.salesforceLeads, SALESFORCE_QUERY_PAGE) + pages(full.salesforceContacts, SALESFORCE_QUERY_PAGE) : 0) +
-    Math.max(2 * polls, pages(input.salesforceChanged ?? 0, SALESFORCE_QUERY_PAGE));
+    (full ? pages(full.salesforceLeads, SALESFORCE_QUERY_PAGE) + pages(full.salesforceContacts, SALESFORCE_QUERY_PAGE) + opportunityStreams : 0) +
+    Math.max(2 * polls, pages(input.salesforceChanged ?? 0, SALESFORCE_QUERY_PAGE)) +
+    opportunityStreams * polls;
   const hubspotWrites = pages(input.hubspotWritten, HUBSPOT_BATCH) + pages(input.hubspotCreated, HUBSPOT_BATCH);
   const salesforceWrites = pages(input.salesforceWritten, SALESFORCE_COLLECTION) + pages(input.salesforceCreated, SALESFORCE_COLLECTION);
   return {

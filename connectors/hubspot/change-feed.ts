@@ -80,7 +80,8 @@ export interface SearchRequest {
 }
 
 /** The one search the state calls for next. */
-export function searchRequestFor(state: FeedState, properties: readonly string[], limit = SEARCH_PAGE_LIMIT): SearchRequest {
+export function searchRequestFor(state: FeedState, properties: readonly string[], limit = SEARCH_PAGE_LIMIT, lastModified: string = LAST_MODIFIED): SearchRequest {
+  const LAST_MODIFIED = lastModified;
   const upper: SearchFilter = { propertyName: LAST_MODIFIED, operator: 'LTE', value: String(state.upper) };
   if (state.mode.kind === 'tie') {
     const filters: SearchFilter[] = [{ propertyName: LAST_MODIFIED, operator: 'EQ', value: String(state.mode.ts) }];
@@ -141,12 +142,12 @@ export function stepFeed(state: FeedState, keys: readonly Cursor[], pageSize: nu
 }
 
 /** The cursor key of a raw search result, read loosely so that a record that fails the schema still moves the cursor. */
-export function keyOf(raw: unknown): Cursor | null {
+export function keyOf(raw: unknown, lastModified: string = LAST_MODIFIED): Cursor | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const { id, properties, updatedAt } = raw as { id?: unknown; properties?: unknown; updatedAt?: unknown };
   if (typeof id !== 'string' || id.length === 0) return null;
   const props = typeof properties === 'object' && properties !== null ? (properties as Record<string, unknown>) : {};
-  const lm = props[LAST_MODIFIED];
+  const lm = props[lastModified];
   const ts =
     parseTimestamp(typeof lm === 'string' ? lm : null) ??
     (updatedAt instanceof Date ? updatedAt.getTime() : parseTimestamp(typeof updatedAt === 'string' ? updatedAt : null));
@@ -166,12 +167,24 @@ export interface ChangeFeedOptions {
   signal?: AbortSignal;
 }
 
-/** Reads contact changes from `start` up to `now - safetyMarginMs`, one ChangePage per search that hands on records. */
-export async function* readContactChanges(
-  deps: ChangeFeedDeps,
+/** What a search feed of one object needs: the search call, the properties, its modification-time property. */
+export interface SearchFeedDeps {
+  search(request: SearchRequest): Promise<{ results: readonly unknown[] }>;
+  properties: readonly string[];
+  /** Contacts `lastmodifieddate`; deals and companies `hs_lastmodifieddate`. */
+  lastModified?: string;
+}
+
+/**
+ * The raw records changed from `start` up to `now - safetyMarginMs`, one page per search that hands
+ * records on, in cursor order, with the position after them. Any object HubSpot searches.
+ */
+export async function* readSearchPages(
+  deps: SearchFeedDeps,
   start: StreamPosition | null,
   options: ChangeFeedOptions,
-): AsyncGenerator<ChangePage> {
+): AsyncGenerator<{ raws: unknown[]; problems: RecordProblem[]; position: StreamPosition | null }> {
+  const lastModified = deps.lastModified ?? LAST_MODIFIED;
   const upper = options.now - options.safetyMarginMs;
   let state: FeedState | null = { cursor: cursorFromPosition(start), upper, mode: { kind: 'range' } };
   if (state.cursor && state.cursor.ts > upper) return;
@@ -180,15 +193,15 @@ export async function* readContactChanges(
   while (state) {
     if (options.signal?.aborted) return;
     if (options.maxPages !== undefined && pages >= options.maxPages) return;
-    const request = searchRequestFor(state, deps.properties);
+    const request = searchRequestFor(state, deps.properties, SEARCH_PAGE_LIMIT, lastModified);
     const answer = await deps.search(request);
     const problems: RecordProblem[] = [];
     const byId = new Map<string, unknown>();
     const keys: Cursor[] = [];
     for (const raw of answer.results) {
-      const key = keyOf(raw);
+      const key = keyOf(raw, lastModified);
       if (!key) {
-        problems.push({ ref: null, code: 'VALIDATION', message: 'a HubSpot search result has no id or lastmodifieddate' });
+        problems.push({ ref: null, code: 'VALIDATION', message: `a HubSpot search result has no id or ${lastModified}` });
         continue;
       }
       keys.push(key);
@@ -203,15 +216,26 @@ export async function* readContactChanges(
       throw new CrmError({ crm: 'hubspot', code: 'TRANSIENT', message: 'HubSpot search made no progress past the cursor; will retry from it' });
     }
     if (step.take.length === 0 && problems.length === 0) continue;
-    const mapped = deps.map(step.take.map((k) => byId.get(k.id)));
     const lastTaken = step.take[step.take.length - 1];
     pages += 1;
+    yield { raws: step.take.map((k) => byId.get(k.id)), problems, position: positionFromCursor(lastTaken ?? null) };
+  }
+}
+
+/** Reads contact changes from `start` up to `now - safetyMarginMs`, one ChangePage per search that hands on records. */
+export async function* readContactChanges(
+  deps: ChangeFeedDeps,
+  start: StreamPosition | null,
+  options: ChangeFeedOptions,
+): AsyncGenerator<ChangePage> {
+  for await (const page of readSearchPages(deps, start, options)) {
+    const mapped = deps.map(page.raws);
     yield {
       stream: CONTACTS_STREAM,
       fragments: mapped.fragments,
       removed: mapped.removed,
-      problems: [...problems, ...mapped.problems],
-      position: positionFromCursor(lastTaken ?? null),
+      problems: [...page.problems, ...mapped.problems],
+      position: page.position,
     };
   }
 }

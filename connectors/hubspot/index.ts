@@ -14,6 +14,7 @@ import type {
   CrmConnector,
   CrmOwner,
   FeedPosition,
+  OpportunityPage,
   QuotaGate,
   QuotaReport,
   ReadResult,
@@ -36,6 +37,7 @@ import type { FieldSupport } from './batch.js';
 import { CONTACTS_STREAM, DEFAULT_SAFETY_MARGIN_MS, SEARCH_PAGE_LIMIT, readContactChanges } from './change-feed.js';
 import type { SearchRequest } from './change-feed.js';
 import { ARCHIVED_STREAM, readAllContacts, readArchivedContacts } from './list.js';
+import { DEALS_STREAM, readDeals } from './deals.js';
 import { BATCH_LIMIT, createContacts, readContacts, writeContacts } from './batch.js';
 import { ensureSchema } from './schema.js';
 import { checkPropertyAccess } from './property-access.js';
@@ -157,6 +159,8 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
   }
 
   return {
+    opportunities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<OpportunityPage> =>
+      readDeals(client, position[DEALS_STREAM] ?? null, { now: opts.now?.getTime() ?? Date.now(), safetyMarginMs: opts.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, maxPages: opts.maxPages, signal: opts.signal }),
     name: 'hubspot',
     batchSizes: { read: BATCH_LIMIT, write: BATCH_LIMIT, create: BATCH_LIMIT },
     client,

@@ -18,6 +18,7 @@
  * changed later in that same second with an Id below the cursor's would tie behind the cursor and
  * never be read. (A window without `until` has no such guard.)
  */
+import { z } from 'zod';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { ChangePage, StreamPosition } from '../types.js';
 import type { SalesforceClient } from './client.js';
@@ -26,7 +27,7 @@ import type { SyncField } from '../../src/model/field-sync.js';
 import { mapRow } from './mapping.js';
 import type { Translations } from './picklists.js';
 import type { OrgMetadata } from './metadata.js';
-import { changeFeedQuery } from './soql.js';
+import { changeFeedQuery, toIsoDateTime } from './soql.js';
 
 /** Salesforce's largest query batch (crm-api.md S1). */
 export const PAGE_SIZE = 2000;
@@ -88,14 +89,26 @@ async function fieldsFor(deps: FeedDeps, object: SalesforceObject): Promise<stri
   return readFields(object, new Set(meta.fields.keys()), { relationships: deps.relationships, syncFields: deps.syncFields, salesNotesField: deps.salesNotesField });
 }
 
-export async function* readStream(
-  deps: FeedDeps,
-  object: SalesforceObject,
+const rowPositionSchema = z.object({ Id: z.string(), SystemModstamp: z.string() });
+
+/** A row's place in its stream: its `(SystemModstamp, Id)`, when it has them. */
+function rowPosition(raw: unknown): StreamPosition | null {
+  const row = rowPositionSchema.safeParse(raw);
+  const ts = row.success ? toIsoDateTime(row.data.SystemModstamp) : null;
+  return row.success && ts ? { ts, id: row.data.Id } : null;
+}
+
+/**
+ * Pages of one object's rows by `(SystemModstamp, Id)` from `start`, each with the position after
+ * it (clamped to the last complete second, see StreamOptions). Any object with SystemModstamp.
+ */
+export async function* modstampPages(
+  client: SalesforceClient,
+  object: string,
+  fields: readonly string[],
   start: StreamPosition | null,
   options: StreamOptions,
-): AsyncGenerator<ChangePage> {
-  const fields = await fieldsFor(deps, object);
-  const translations = await deps.translations();
+): AsyncGenerator<{ rows: unknown[]; position: StreamPosition | null }> {
   const pageSize = options.pageSize ?? PAGE_SIZE;
   const until = options.until ? lastCompleteSecond(options.until) : null;
   const closedUpTo = !until && options.openSecondAt ? lastCompleteSecond(options.openSecondAt) : null;
@@ -105,19 +118,33 @@ export async function* readStream(
   for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
     if (options.signal?.aborted) return;
     const soql = changeFeedQuery(object, fields, position, { limit: pageSize, until });
-    const page = await deps.client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
-    const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position };
-    for (const raw of page.records) {
+    const page = await client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
+    let last = position;
+    for (const raw of page.records) last = rowPosition(raw) ?? last;
+    const moved = last !== null && (last.ts !== position?.ts || last.id !== position?.id);
+    if (page.records.length > 0) yield { rows: page.records, position: handedOn(last) };
+    // The end: a short final batch, or (defensively) a page that did not move the cursor.
+    if (!moved || (page.records.length < pageSize && page.done !== false)) return;
+    position = last;
+  }
+}
+
+export async function* readStream(
+  deps: FeedDeps,
+  object: SalesforceObject,
+  start: StreamPosition | null,
+  options: StreamOptions,
+): AsyncGenerator<ChangePage> {
+  const fields = await fieldsFor(deps, object);
+  const translations = await deps.translations();
+  for await (const page of modstampPages(deps.client, object, fields, start, options)) {
+    const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position: page.position };
+    for (const raw of page.rows) {
       const mapped = mapRow(object, raw, translations, deps.syncFields, deps.salesNotesField);
       if (mapped.fragment) out.fragments.push(mapped.fragment);
       if (mapped.removed) out.removed.push(mapped.removed);
       if (mapped.problem) out.problems.push(mapped.problem);
-      if (mapped.position) out.position = mapped.position;
     }
-    const moved = out.position !== null && (out.position.ts !== position?.ts || out.position.id !== position?.id);
-    if (page.records.length > 0) yield { ...out, position: handedOn(out.position) };
-    // The end: a short final batch, or (defensively) a page that did not move the cursor.
-    if (!moved || (page.records.length < pageSize && page.done !== false)) return;
-    position = out.position;
+    yield out;
   }
 }

@@ -14,6 +14,7 @@ import type {
   CrmConnector,
   CrmOwner,
   FeedPosition,
+  OpportunityPage,
   QuotaGate,
   QuotaReport,
   ReadResult,
@@ -34,6 +35,7 @@ import { createTranslations } from './picklists.js';
 import type { SalesforceMappingOptions, Translations } from './picklists.js';
 import { OrgMetadata } from './metadata.js';
 import type { LeadStatusInfo } from './metadata.js';
+import { readOpportunities } from './opportunities.js';
 import { listOwners } from './owners.js';
 import { createRecords, IDS_PER_QUERY, readRecords, writeRecords } from './records.js';
 import type { RecordDeps } from './records.js';
@@ -242,6 +244,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     leadStatuses: () => metadata.leadStatuses(),
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
     changeDataCapture: () => changeCaptureObjects(client),
+    opportunities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<OpportunityPage> => readOpportunities(deps, position, { ...opts, pageSize }),
   };
 }
 

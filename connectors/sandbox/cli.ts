@@ -50,11 +50,12 @@ export function sandboxCommand(): Command {
     .option('--salesforce-port <q>', 'Salesforce sandbox port (0 = any free port)', integer('--salesforce-port', 0, 65535), 0)
     .option('--faults <rate>', 'fraction of API calls answered with a 429, 5xx, slow or dropped response', rate, 0)
     .option('--hubspot-rate <n>', 'HubSpot calls per 10 s per token (0 = unlimited)', integer('--hubspot-rate', 0, 1_000_000))
+    .option('--deals', 'the HubSpot portal uses deals: people only HubSpot knows get deals too (their contacts associated)')
     .option('--change-data-capture <objects>', 'objects selected for Change Data Capture in the Salesforce sandbox, e.g. Lead,Contact (none by default, as in a new org)', '')
     // Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line
     // (and exits when the file does not exist yet), before any of our code runs.
     .option('--write-env <path>', 'also write the environment that attaches `smk` and the service to these sandboxes (e.g. .env, which smk reads from the current folder)')
-    .action(async (opts: { people: number; seed: number; hubspotPort: number; salesforcePort: number; faults: number; hubspotRate?: number; writeEnv?: string; changeDataCapture: string }) => {
+    .action(async (opts: { people: number; seed: number; hubspotPort: number; salesforcePort: number; faults: number; hubspotRate?: number; writeEnv?: string; changeDataCapture: string; deals?: boolean }) => {
       const changeDataCapture = opts.changeDataCapture.split(',').map((o) => o.trim()).filter(Boolean);
       const sandboxes = await startSandboxes({
         people: opts.people,
@@ -64,6 +65,7 @@ export function sandboxCommand(): Command {
         faults: opts.faults,
         ...(opts.hubspotRate !== undefined ? { hubspotPerTenSeconds: opts.hubspotRate } : {}),
         ...(changeDataCapture.length > 0 ? { changeDataCapture } : {}),
+        ...(opts.deals ? { deals: true } : {}),
       });
       process.stdout.write(`${JSON.stringify(sandboxes.connection)}\n`);
       if (opts.writeEnv) {

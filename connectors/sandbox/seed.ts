@@ -5,6 +5,12 @@
  * that differ only in case, free-mail addresses.
  */
 import { createRandom } from './common.js';
+import { drawOpportunities } from './ground-truth.js';
+import type { SeedOpportunity } from './ground-truth.js';
+
+export type { SeedOpportunity };
+export { opportunityTruth } from './ground-truth.js';
+export type { OpportunityTruth } from './ground-truth.js';
 
 export interface SeedOwner {
   index: number;
@@ -90,6 +96,14 @@ export interface SeedWorld {
   owners: SeedOwner[];
   companies: SeedCompany[];
   people: SeedPerson[];
+  /**
+   * Opportunities drawn from the ground truth (ground-truth.ts): Salesforce Opportunities for
+   * converted leads (the person is a Contact with a contact role on it) and, when the portal uses
+   * deals, HubSpot deals for people only HubSpot knows.
+   */
+  opportunities: SeedOpportunity[];
+  /** The HubSpot portal uses deals (SeedOptions `deals`). */
+  deals: boolean;
 }
 
 export interface SeedOptions {
@@ -98,6 +112,8 @@ export interface SeedOptions {
   /** The world's "now"; defaults to the current time, rounded down to the minute. */
   now?: number;
   owners?: number;
+  /** The HubSpot portal uses deals: people only HubSpot knows get deals too (default false). */
+  deals?: boolean;
 }
 
 const FIRST = ['Ada', 'Grace', 'Linus', 'Margaret', 'Alan', 'Barbara', 'Ken', 'Radia', 'Tim', 'Katherine', 'Dennis', 'Frances',
@@ -260,5 +276,10 @@ export function generateWorld(options: SeedOptions): SeedWorld {
     });
   }
 
-  return { seed: options.seed, now, owners, companies, people };
+  const deals = options.deals ?? false;
+  const opportunities = drawOpportunities(people, companies, options.seed, now, (p) => {
+    if (p.salesforce?.converted) return 'salesforce';
+    return deals && p.hubspot && !p.salesforce ? 'hubspot' : null;
+  });
+  return { seed: options.seed, now, owners, companies, people, opportunities, deals };
 }

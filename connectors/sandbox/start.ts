@@ -25,6 +25,8 @@ export interface SandboxesOptions {
   webhookUrl?: string | null;
   /** The seeded world's "now" (its dates are relative to it); default the current minute. Two runs compared with each other pass the same one. */
   now?: number;
+  /** The HubSpot portal uses deals: the world gives people only HubSpot knows deals too (default false). */
+  deals?: boolean;
 }
 
 export interface Sandboxes {
@@ -44,7 +46,7 @@ export interface SandboxConnection {
 
 export async function startSandboxes(options: SandboxesOptions = {}): Promise<Sandboxes> {
   const seed = options.seed ?? 1;
-  const world = generateWorld({ people: options.people ?? 1000, seed, ...(options.now !== undefined ? { now: options.now } : {}) });
+  const world = generateWorld({ people: options.people ?? 1000, seed, ...(options.now !== undefined ? { now: options.now } : {}), ...(options.deals ? { deals: true } : {}) });
   const clock = new SandboxClock();
   const faults = options.faults ? faultsFromRate(options.faults, seed) : undefined;
   const hubspot = await startHubSpotSandbox({

@@ -78,6 +78,15 @@ async function narrate(ctx: SyncContext, sandboxes: Sandboxes, after: string, wr
       case 'disqualified':
         write(`  ${e.type.padEnd(10)} ${who}${d.cause ? `: ${String(d.cause)}` : ''}; feedback synced to HubSpot`);
         break;
+      case 'sql':
+        write(`  SQL        ${who}${d.cause ? `: ${String(d.cause)}` : ''}`);
+        break;
+      case 'opportunity':
+        write(`  opportunity ${who}${d.cause ? `: ${String(d.cause)}` : ''}; lifecycle stage "opportunity" in HubSpot`);
+        break;
+      case 'customer':
+        write(`  CUSTOMER   ${who}: the opportunity was won; lifecycle stage "customer" in HubSpot, Smk_Stage__c in Salesforce`);
+        break;
       case 'created':
         write(`  created    ${who} in ${String(d.crm)} (${String(d.object)} ${String(d.id)})`);
         break;
@@ -114,6 +123,74 @@ async function simulateActivity(ctx: SyncContext, sandboxes: Sandboxes, random: 
       else await control(sandboxes.salesforce.instanceUrl, '/activity', { kind: 'call', whoId: sf.id, subject: 'Intro call' });
     }
   }
+  await workOpportunities(ctx, sandboxes, random);
+}
+
+/** An open opportunity's next stage (the default sales process). */
+const NEXT_STAGE: Record<string, string> = {
+  Prospecting: 'Qualification',
+  Qualification: 'Needs Analysis',
+  'Needs Analysis': 'Value Proposition',
+  'Value Proposition': 'Negotiation/Review',
+};
+
+/**
+ * Reps turn some accepted leads into opportunities (a lead conversion with an Opportunity, the
+ * person its primary contact role), move open opportunities along, and close some: won with the
+ * seeded world's ground-truth chance for the person (connectors/sandbox/ground-truth.ts), else lost.
+ */
+async function workOpportunities(ctx: SyncContext, sandboxes: Sandboxes, random: () => number): Promise<void> {
+  const { opportunityTruth } = await loadSandboxes();
+  const now = ctx.clock.now();
+  const sf = sandboxes.salesforce.instanceUrl;
+  let converted = 0;
+  for await (const page of ctx.leads.all(500)) {
+    for (const stored of page) {
+      const lead = stored.lead;
+      const link = lead.links.salesforce;
+      if (!link || link.object !== 'Lead' || lead.sales.decision !== 'accepted' || converted >= 3 || random() > 0.4) continue;
+      if (!repAtWork(sandboxes.world.owners, lead.sales.ownerId ?? null, now)) continue;
+      const result = (await control(sf, '/activity', { kind: 'convert', id: link.id, createOpportunity: true })) as { opportunityId?: string | null };
+      converted += 1;
+      const employees = lead.company.employees ?? 50;
+      if (result.opportunityId) await control(sf, '/activity', { kind: 'field', id: result.opportunityId, fields: { StageName: 'Qualification', Amount: Math.round((2_000 + Math.sqrt(employees) * 600 * (0.5 + random())) / 100) * 100 } });
+    }
+  }
+  const store = sandboxes.salesforce.store;
+  const roles = store.list('OpportunityContactRole');
+  for (const row of store.list('Opportunity').filter((o) => o.IsClosed !== true)) {
+    const id = String(row.Id);
+    if (!repAtWork(sandboxes.world.owners, typeof row.OwnerId === 'string' ? row.OwnerId : null, now) || random() > 0.3) continue;
+    const contactId = roles.find((r) => r.OpportunityId === id)?.ContactId;
+    const email = String((typeof contactId === 'string' ? store.get(contactId)?.Email : null) ?? '').toLowerCase();
+    const person = sandboxes.world.people.find((p) => p.email.toLowerCase() === email);
+    const next = NEXT_STAGE[String(row.StageName)];
+    let stage = next;
+    if (!next || random() < 0.35) {
+      const win = person ? opportunityTruth(person, sandboxes.world.companies[person.company], now).win : 0.3;
+      stage = random() < win ? 'Closed Won' : 'Closed Lost';
+    }
+    if (stage) await control(sf, '/activity', { kind: 'field', id, fields: { StageName: stage } });
+  }
+}
+
+/** The funnel's end as the leads now show it: opportunities open, won (with their revenue), lost. */
+async function revenueSummary(ctx: SyncContext): Promise<string> {
+  let open = 0;
+  let won = 0;
+  let lost = 0;
+  let revenue = 0;
+  for await (const page of ctx.leads.all(500)) {
+    for (const { lead } of page) {
+      if (!lead.sales.opportunityId) continue;
+      if (lead.sales.opportunityWon === true) {
+        won += 1;
+        revenue += lead.sales.opportunityAmount ?? 0;
+      } else if (lead.sales.opportunityWon === false) lost += 1;
+      else open += 1;
+    }
+  }
+  return `Opportunities: ${open} open, ${won} won (revenue ${revenue.toLocaleString('en-US')}), ${lost} lost.`;
 }
 
 /** The demo's reps: the first half sell in North America (New York time), the rest from London. */
@@ -266,6 +343,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       cursor = await narrate(ctx, sandboxes, cursor, write);
       if (!stopping && options.rounds === undefined) await new Promise((r) => setTimeout(r, 2000));
     }
+    write(await revenueSummary(ctx));
   } finally {
     await stop();
     signals.dispose();

@@ -44,8 +44,8 @@ async function load<T>(command: string, importer: () => Promise<T>): Promise<T> 
 
 /** What `smk demo` needs of the sandboxes. */
 export async function loadSandboxes(command = 'demo') {
-  const [start, common] = await load(command, () => Promise.all([import('../../connectors/sandbox/start.js'), import('../../connectors/sandbox/common.js')]));
-  return { startSandboxes: start.startSandboxes, sandboxEnv: start.sandboxEnv, createRandom: common.createRandom };
+  const [start, common, truth] = await load(command, () => Promise.all([import('../../connectors/sandbox/start.js'), import('../../connectors/sandbox/common.js'), import('../../connectors/sandbox/ground-truth.js')]));
+  return { startSandboxes: start.startSandboxes, sandboxEnv: start.sandboxEnv, createRandom: common.createRandom, opportunityTruth: truth.opportunityTruth };
 }
 
 /**

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { leadSchema, salesSchema } from '../model/lead.js';
 import type { CrmName, Lead, Sales } from '../model/lead.js';
 import type { SourceView } from '../sync/compose.js';
+import type { OutcomeViews } from '../sync/opportunities.js';
 import type { Keys } from './keys.js';
 
 const sourceViewSchema = z.object({
@@ -21,9 +22,25 @@ const sourceViewSchema = z.object({
   fieldChangedAt: z.record(z.string(), z.string()).optional(),
 });
 
+const opportunityViewSchema = z.object({
+  source: z.enum(['hubspot', 'salesforce']),
+  id: z.string(),
+  stage: z.string().nullable(),
+  closed: z.boolean(),
+  won: z.boolean(),
+  amount: z.number().nullable(),
+  closeDate: z.string().nullable(),
+  createdAt: z.string(),
+  modifiedAt: z.string(),
+  readAt: z.number(),
+  gone: z.boolean(),
+});
+
 export const storedLeadSchema = z.object({
   lead: leadSchema,
   views: z.object({ hubspot: sourceViewSchema.optional(), salesforce: sourceViewSchema.optional() }),
+  /** The opportunities the person is on, by `crm:id` (src/sync/opportunities.ts): kept apart from the views, composed in. */
+  outcomes: z.record(z.string(), opportunityViewSchema).optional(),
   /** Sales' fields as the last evaluation saw them: a change since is a rep's touch. */
   evaluatedSales: salesSchema.optional(),
   /** The Salesforce owner routing chose at the last handoff (a record created later gets it). */
@@ -38,6 +55,7 @@ export const storedLeadSchema = z.object({
 export interface StoredLead {
   lead: Lead;
   views: Partial<Record<CrmName, SourceView>>;
+  outcomes?: OutcomeViews;
   evaluatedSales?: Sales;
   routedOwnerId?: string;
   outboxTasks?: Array<{ key: string; ownerId: string; subject: string; description: string; dueDate?: string }>;

@@ -17,12 +17,16 @@ import type { SourceView } from './compose.js';
 import { appendEngagement, eventsFromCounters } from './engagement.js';
 import { sameValue } from './equality.js';
 import { linkedRecordId } from './identity.js';
+import { withOpportunity } from './opportunities.js';
+import type { OutcomeViews } from './opportunities.js';
 
 /** What the merge needs of a stored lead (the store keeps more beside it). */
 export interface Snapshot {
   lead: Lead;
   views: Partial<Record<CrmName, SourceView>>;
   evaluatedSales?: Sales;
+  /** The opportunities the person is on (src/sync/opportunities.ts), composed in after the CRM views. */
+  outcomes?: OutcomeViews;
 }
 
 export type Freshness = 'fresh' | 'stale';
@@ -169,6 +173,7 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
     lead = { ...lead, marketing: { ...lead.marketing, engagement: appendEngagement(lead.marketing.engagement, added, nowIso), counters: fragment.marketing.counters } };
   }
   lead = composeLead(lead, views, input.ownership);
+  if (base.outcomes) lead = withOpportunity(lead, base.outcomes);
   lead.email = normaliseEmail(views.hubspot?.values.email as string | null | undefined) ?? normaliseEmail(views.salesforce?.values.email as string | null | undefined);
 
   // A synced field that changed calls for planning too (its copy in the other CRM), even where no rule reads it.

@@ -30,6 +30,9 @@ import { ownersRouter } from './routes-owners.js';
 import { propertiesRouter } from './routes-properties.js';
 import { accountInfoRouter } from './routes-account.js';
 import { searchRouter } from './routes-search.js';
+import { associationsRouter } from './routes-associations.js';
+import { crmObjectsRouter } from './routes-objects.js';
+import { CrmObjectStore } from './crm-objects.js';
 import { SearchEngine } from './search.js';
 import { loadWorld } from './seed-load.js';
 import { HubSpotStore } from './store.js';
@@ -97,8 +100,10 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
     clock,
   );
   store.onEvent((event) => webhooks.enqueue(event));
+  const objects = new CrmObjectStore(clock);
   const context: SandboxContext = {
     store,
+    objects,
     search: new SearchEngine(store),
     auth: new AuthRegistry(credentials, clock),
     limiter,
@@ -113,7 +118,8 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
   let world: SeedWorld | null = options.world ?? null;
   const reload = (): number => {
     store.clear();
-    return world ? loadWorld(store, world).contacts : 0;
+    objects.clear();
+    return world ? loadWorld(store, world, objects).contacts : 0;
   };
   reload();
   const seed = (people: number, seedValue: number) => {
@@ -168,6 +174,9 @@ export function createHubSpotSandboxApp(options: HubSpotSandboxOptions = {}): Hu
     next();
   });
   app.use(jsonBody);
+  app.use('/crm/v3/objects/deals', crmObjectsRouter(context, 'deals'));
+  app.use('/crm/v3/objects/companies', crmObjectsRouter(context, 'companies'));
+  app.use(associationsRouter(context));
   app.use(
     '/crm/v3/objects/:objectType',
     (req: Request, _res: Response, next: NextFunction) => {

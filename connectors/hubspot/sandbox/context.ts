@@ -3,6 +3,7 @@ import type { SandboxClock, SandboxMonitor } from '../../sandbox/common.js';
 import type { PortalAccount } from './account.js';
 import type { AuthRegistry, Credentials, Principal } from './auth.js';
 import type { ChangeSource } from './contact-model.js';
+import type { CrmObjectStore } from './crm-objects.js';
 import type { RateLimiter } from './rate-limits.js';
 import type { SearchEngine } from './search.js';
 import type { HubSpotStore } from './store.js';
@@ -10,6 +11,8 @@ import type { WebhookDispatcher } from './webhooks.js';
 
 export interface SandboxContext {
   store: HubSpotStore;
+  /** Deals and companies, and the associations between them and contacts. */
+  objects: CrmObjectStore;
   search: SearchEngine;
   auth: AuthRegistry;
   limiter: RateLimiter;

@@ -6,6 +6,8 @@
  */
 import type { SeedPerson, SeedWorld } from '../../sandbox/seed.js';
 import type { StoredValue } from './contact-model.js';
+import { DEFAULT_DEAL_STAGES } from './crm-objects.js';
+import type { CrmObjectStore } from './crm-objects.js';
 import type { HubSpotStore, OwnerRecord } from './store.js';
 
 const DAY = 86_400_000;
@@ -102,8 +104,8 @@ function contactProps(person: SeedPerson, company: CompanyStrings | undefined, o
   };
 }
 
-/** Loads owners and contacts into an empty store; returns how many of each. */
-export function loadWorld(store: HubSpotStore, world: SeedWorld): { contacts: number; owners: number } {
+/** Loads owners and contacts into an empty store (and, given `objects`, companies and deals); returns how many of each. */
+export function loadWorld(store: HubSpotStore, world: SeedWorld, objects?: CrmObjectStore): { contacts: number; owners: number } {
   for (const owner of ownerRecords(world)) store.loadOwner(owner);
   const people = world.people.filter((p) => p.hubspot !== null);
   people.sort((a, b) => a.createdAt - b.createdAt || a.index - b.index);
@@ -115,10 +117,35 @@ export function loadWorld(store: HubSpotStore, world: SeedWorld): { contacts: nu
     employees: String(c.employees),
     revenue: String(c.annualRevenue),
   }));
+  const contactOf = new Map<number, string>();
   for (const person of people) {
     const ownerIndex = person.salesforce?.owner;
     const ownerId = ownerIndex === undefined ? undefined : world.owners[ownerIndex]?.hubspotId;
-    store.load(contactProps(person, companies[person.company], ownerId), person.createdAt, lastModified(person, world));
+    contactOf.set(person.index, store.load(contactProps(person, companies[person.company], ownerId), person.createdAt, lastModified(person, world)).id);
   }
+  if (objects && world.deals) loadDeals(objects, world, contactOf);
   return { contacts: people.length, owners: world.owners.length };
+}
+
+/** An open deal's stage by how far along it is (ground-truth.ts `progress`): the default pipeline's open stages. */
+const OPEN_STAGES = DEFAULT_DEAL_STAGES.filter((s) => !s.closed).map((s) => s.id);
+
+/** The world's HubSpot deals, each associated with its contact (type 3); a closed one last changed on its close date. */
+function loadDeals(objects: CrmObjectStore, world: SeedWorld, contactOf: ReadonlyMap<number, string>): void {
+  for (const o of world.opportunities) {
+    const contactId = contactOf.get(o.person);
+    if (o.crm !== 'hubspot' || !contactId) continue;
+    const createdAt = Math.min(o.createdAt, world.now);
+    const modifiedAt = o.outcome === 'open' ? createdAt : Math.min(world.now, Math.max(createdAt, o.closeDate));
+    const stage = o.outcome === 'won' ? 'closedwon' : o.outcome === 'lost' ? 'closedlost' : (OPEN_STAGES[o.progress] ?? 'appointmentscheduled');
+    const deal = objects.create('deals', {
+      dealname: o.name,
+      amount: String(o.amount),
+      pipeline: 'default',
+      dealstage: stage,
+      closedate: String(o.closeDate),
+      createdate: String(createdAt),
+    }, createdAt);
+    objects.associate('deals', deal.id, 'contacts', contactId, 3, modifiedAt);
+  }
 }

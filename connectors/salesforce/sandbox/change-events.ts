@@ -130,7 +130,7 @@ export class ChangeEventBus {
   }
 
   /** Channels a client may subscribe to: the change event channel of every object that supports it. */
-  static readonly SUPPORTED = new Set(['Lead', 'Contact', 'Account', 'Task', 'User']);
+  static readonly SUPPORTED = new Set(['Lead', 'Contact', 'Account', 'Task', 'User', 'Opportunity', 'OpportunityContactRole']);
 
   channelExists(channel: string): boolean {
     const m = /^\/data\/(\w+)ChangeEvent$/.exec(channel);

@@ -140,7 +140,7 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
 export async function startSalesforceSandbox(options: SalesforceSandboxOptions = {}): Promise<SalesforceSandbox> {
   const clock = options.clock ?? new SandboxClock();
   const seed = options.seed ?? options.world?.seed ?? 1;
-  const emptyWorld: SeedWorld = { seed, now: clock.now(), owners: [], companies: [], people: [] };
+  const emptyWorld: SeedWorld = { seed, now: clock.now(), owners: [], companies: [], people: [], opportunities: [], deals: false };
   const initialWorld = options.world ?? emptyWorld;
   const store = new SalesforceStore(clock);
   loadWorld(store, initialWorld);
@@ -268,7 +268,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     });
   });
   api.get('/limits', (_req, res) => {
-    const records = ['Lead', 'Contact', 'Account', 'Task', 'Opportunity'].reduce((n, t) => n + store.count(t, { includeDeleted: true }), 0);
+    const records = ['Lead', 'Contact', 'Account', 'Task', 'Opportunity', 'OpportunityContactRole'].reduce((n, t) => n + store.count(t, { includeDeleted: true }), 0);
     const storageMax = 10_240;
     res.json({
       DailyApiRequests: { Max: usage.max(), Remaining: usage.remaining() },

@@ -1,6 +1,7 @@
 /**
  * Describe metadata of the sObjects the sandbox serves (Lead, Contact, Account, User, Task,
- * LeadStatus, Opportunity; the setup objects of field-level security are in setup-objects.ts): field types, lengths, picklists, nillable/createable/updateable, the
+ * LeadStatus; Opportunity and its kin are in opportunity-objects.ts, the setup objects of
+ * field-level security in setup-objects.ts): field types, lengths, picklists, nillable/createable/updateable, the
  * way `GET /sobjects/{type}/describe` reports them (crm-api.md S6). Custom fields are added at run
  * time through the Tooling API; none is pre-created here.
  */
@@ -167,8 +168,6 @@ export const INDUSTRIES = ['Agriculture', 'Apparel', 'Banking', 'Biotechnology',
 export const LEAD_SOURCES = ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'];
 const RATINGS = ['Hot', 'Warm', 'Cold'];
 const TASK_STATUSES = ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'];
-const STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision Makers',
-  'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'];
 
 export interface SObjectFlags {
   createable: boolean;
@@ -358,29 +357,14 @@ function leadStatus(): SObjectSchema {
   ].map((f) => ({ ...f, createable: false, updateable: false })));
 }
 
-function opportunity(): SObjectSchema {
-  return new SObjectSchema('Opportunity', 'Opportunity', 'Opportunities', '006', crud, [
-    idField(),
-    isDeleted(),
-    ref('AccountId', 'Account ID', ['Account'], 'Account'),
-    str('Name', 'Name', 120, { nillable: false, nameField: true }),
-    picklist('StageName', 'Stage', STAGES, { restrictedPicklist: true, nillable: false }),
-    currency('Amount', 'Amount'),
-    field('Probability', 'Probability (%)', 'percent', { precision: 3, scale: 0 }),
-    date('CloseDate', 'Close Date', { nillable: false }),
-    picklist('LeadSource', 'Lead Source', LEAD_SOURCES),
-    bool('IsClosed', 'Closed', readOnly),
-    bool('IsWon', 'Won', readOnly),
-    ownerId(),
-    ...audit(),
-    date('LastActivityDate', 'Last Activity', readOnly),
-  ]);
-}
-
 /** A fresh set of schemas keyed by lower-case object name; each sandbox owns its own (custom fields differ). */
 export function createSchemas(): Map<string, SObjectSchema> {
-  const all = [lead(), contact(), account(), user(), task(), leadStatus(), opportunity()];
+  const all = [lead(), contact(), account(), user(), task(), leadStatus()];
   return new Map(all.map((s) => [s.name.toLowerCase(), s]));
 }
 
-export { field as makeField, bool as makeBoolean, ref as makeReference };
+export {
+  field as makeField, bool as makeBoolean, ref as makeReference, str as makeString, textarea as makeTextarea, currency as makeCurrency,
+  date as makeDate, int as makeInt, picklist as makePicklist, idField as makeIdField, isDeleted as makeIsDeleted, ownerId as makeOwnerId,
+  audit as makeAudit, readOnly as READ_ONLY, crud as CRUD, readOnlyObject as READ_ONLY_OBJECT,
+};

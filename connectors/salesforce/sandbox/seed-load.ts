@@ -6,11 +6,12 @@
  * `duplicateLead` adds a second Lead whose email differs only in case. Deterministic for a world,
  * and fast: one pass, indexes built once at the end.
  */
-import type { SeedCompany, SeedPerson, SeedWorld } from '../../sandbox/seed.js';
+import type { SeedCompany, SeedOpportunity, SeedPerson, SeedWorld } from '../../sandbox/seed.js';
 import { LEAD_STATUSES } from './objects.js';
+import { opportunityStage } from './opportunity-objects.js';
 import { STANDARD_USER, SYSTEM_ADMINISTRATOR, assignProfiles, ensureProfiles } from './security.js';
 import { INTEGRATION_USER } from './store.js';
-import type { SalesforceStore } from './store.js';
+import type { ConversionResult, SalesforceStore } from './store.js';
 import { DAY_MS } from './values.js';
 import type { SfValue } from './values.js';
 
@@ -21,6 +22,7 @@ export interface LoadSummary {
   leads: number;
   contacts: number;
   converted: number;
+  opportunities: number;
 }
 
 /** Salesforce needs a last name; web-to-lead style imports store this placeholder. */
@@ -34,13 +36,49 @@ function otherCase(email: string): string {
   return upper !== email ? upper : email.toLowerCase();
 }
 
+/** An open opportunity's stage by how far along it is (ground-truth.ts `progress`). */
+const OPEN_STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Negotiation/Review'];
+
+/**
+ * A seeded opportunity of a converted lead: the Opportunity under the conversion's Account, with
+ * the Contact as its primary contact role; a closed one was last changed on its close date.
+ */
+function insertOpportunity(store: SalesforceStore, o: SeedOpportunity, conversion: ConversionResult, owner: string, past: (ms: number) => number): void {
+  const stageName = o.outcome === 'won' ? 'Closed Won' : o.outcome === 'lost' ? 'Closed Lost' : (OPEN_STAGES[o.progress] ?? 'Prospecting');
+  const stage = opportunityStage(stageName);
+  const createdAt = past(Math.max(o.createdAt, conversion.at));
+  const modifiedAt = o.outcome === 'open' ? createdAt : past(Math.max(createdAt, o.closeDate));
+  const opportunity = store.insert('Opportunity', {
+    Name: o.name.slice(0, 120),
+    AccountId: conversion.accountId,
+    StageName: stageName,
+    IsClosed: stage?.closed ?? false,
+    IsWon: stage?.won ?? false,
+    Probability: stage?.probability ?? null,
+    ForecastCategoryName: stage?.forecastCategory ?? null,
+    Amount: o.amount,
+    CloseDate: o.closeDate,
+    OwnerId: owner,
+    CreatedDate: createdAt,
+    LastModifiedDate: modifiedAt,
+    SystemModstamp: modifiedAt,
+  }, { ts: createdAt, actorId: owner });
+  store.insert('OpportunityContactRole', {
+    OpportunityId: opportunity.Id as string,
+    ContactId: conversion.contactId,
+    Role: 'Decision Maker',
+    IsPrimary: true,
+  }, { ts: createdAt, actorId: owner });
+}
+
 export function loadWorld(store: SalesforceStore, world: SeedWorld): LoadSummary {
+  const opportunityOf = new Map(world.opportunities.filter((o) => o.crm === 'salesforce').map((o) => [o.person, o]));
   store.clear();
   // Seeded history never lies in the sandbox's future, or new writes would sort before it.
   const now = Math.min(world.now, store.now());
   const past = (ms: number) => Math.min(ms, now);
   const origin = now - 400 * DAY_MS;
-  const summary: LoadSummary = { people: world.people.length, users: 0, accounts: 0, leads: 0, contacts: 0, converted: 0 };
+  const summary: LoadSummary = { people: world.people.length, users: 0, accounts: 0, leads: 0, contacts: 0, converted: 0, opportunities: 0 };
 
   return store.bulkLoad(() => {
     const system = { ts: origin, actorId: INTEGRATION_USER.Id };
@@ -137,9 +175,14 @@ export function loadWorld(store: SalesforceStore, world: SeedWorld): LoadSummary
       const lead = store.insert('Lead', leadValues(p, sf.email, sf.status, company), write);
       summary.leads += 1;
       if (sf.converted) {
-        store.convertLead(lead.Id as string, { ts: past(created + 3 * DAY_MS), actorId: owner, accountId: accountOf[p.company] });
+        const conversion = store.convertLead(lead.Id as string, { ts: past(created + 3 * DAY_MS), actorId: owner, accountId: accountOf[p.company] });
         summary.converted += 1;
         summary.contacts += 1;
+        const opportunity = opportunityOf.get(p.index);
+        if (opportunity) {
+          insertOpportunity(store, opportunity, conversion, owner, past);
+          summary.opportunities += 1;
+        }
       }
       if (sf.duplicateLead) {
         store.insert('Lead', leadValues(p, otherCase(sf.email), 'Open - Not Contacted', company), { ts: past(created + DAY_MS), actorId: owner });

@@ -14,6 +14,7 @@ import { ModstampIndex } from './modstamp-index.js';
 import { CONVERTED_LEAD_STATUS, createSchemas } from './objects.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
 import { SECURITY_OBJECTS, createSetupSchemas } from './setup-objects.js';
+import { createSalesSchemas, opportunityStageRows } from './opportunity-objects.js';
 import { defaultLayouts } from './layouts.js';
 import type { StoredLayout } from './layouts.js';
 import { runSoql } from './soql/evaluate.js';
@@ -87,6 +88,8 @@ export interface ConversionResult {
   accountId: string;
   contactId: string;
   opportunityId: string | null;
+  /** The conversion's timestamp (epoch ms, to the second). */
+  at: number;
 }
 
 export const INTEGRATION_USER = {
@@ -102,6 +105,7 @@ export const INTEGRATION_USER = {
 function allSchemas(): Map<string, SObjectSchema> {
   const schemas = createSchemas();
   for (const s of createSetupSchemas()) schemas.set(s.name.toLowerCase(), s);
+  for (const s of createSalesSchemas()) schemas.set(s.name.toLowerCase(), s);
   return schemas;
 }
 
@@ -135,6 +139,13 @@ export class SalesforceStore {
   constructor(readonly clock: SandboxClock) {
     this.buildTables();
     this.resetLayouts();
+    this.insertStandardValues();
+  }
+
+  /** The org's standard picklist records that no API call creates: the opportunity stages. */
+  private insertStandardValues(): void {
+    const ts = Date.UTC(2015, 0, 1);
+    for (const row of opportunityStageRows()) this.insert('OpportunityStage', row, { ts });
   }
 
   private resetLayouts(): void {
@@ -180,6 +191,7 @@ export class SalesforceStore {
     this.accountByName.clear();
     this.buildTables(keep);
     this.securityVersion += 1;
+    this.insertStandardValues();
   }
 
   now(): number {
@@ -431,10 +443,16 @@ export class SalesforceStore {
         Name: `${company}-`,
         AccountId: accountId,
         StageName: 'Prospecting',
+        IsClosed: false,
+        IsWon: false,
+        Probability: 10,
+        ForecastCategoryName: 'Pipeline',
         CloseDate: startOfUtcDay(ts) + 30 * DAY_MS,
         LeadSource: lead.LeadSource ?? null,
         OwnerId: lead.OwnerId ?? null,
       }, write).Id as string;
+      // A conversion that creates an Opportunity makes the new Contact its primary contact role.
+      this.insert('OpportunityContactRole', { OpportunityId: opportunityId, ContactId: contact.Id as string, IsPrimary: true }, write);
     }
     this.update(lead, {
       IsConverted: true,
@@ -444,7 +462,7 @@ export class SalesforceStore {
       ConvertedOpportunityId: opportunityId,
       ConvertedDate: startOfUtcDay(ts),
     }, write);
-    return { leadId: lead.Id as string, accountId, contactId: contact.Id as string, opportunityId };
+    return { leadId: lead.Id as string, accountId, contactId: contact.Id as string, opportunityId, at: ts };
   }
 
   /** A rep logs a call: a completed Task of subtype Call, and LastActivityDate on the person and account. */

@@ -9,6 +9,7 @@
 import { noSuchColumnOnSObject, recordError } from './errors.js';
 import type { RecordError } from './errors.js';
 import type { FieldDef, SObjectSchema } from './objects.js';
+import { opportunityStage } from './opportunity-objects.js';
 import { checkSetupRecord } from './security.js';
 import type { SalesforceStore } from './store.js';
 import { isIdShaped, parseDate, parseDateTime, startOfUtcDay } from './values.js';
@@ -115,6 +116,8 @@ export function validateFields(schema: SObjectSchema, input: Record<string, unkn
   const errors: RecordError[] = [];
   const values: Record<string, SfValue> = {};
   const locked: string[] = [];
+  /** Fields whose value was refused: reported for that, not again as missing. */
+  const refused = new Set<string>();
   for (const [key, raw] of entries) {
     const f = schema.field(key) as FieldDef;
     if (f.name === 'Id' && mode === 'create') {
@@ -126,8 +129,10 @@ export function validateFields(schema: SObjectSchema, input: Record<string, unkn
       continue;
     }
     const result = convert(f, raw, store);
-    if ('error' in result) errors.push(result.error);
-    else values[f.name] = result.value;
+    if ('error' in result) {
+      errors.push(result.error);
+      refused.add(f.name);
+    } else values[f.name] = result.value;
   }
   if (locked.length) {
     errors.push(recordError(
@@ -137,7 +142,7 @@ export function validateFields(schema: SObjectSchema, input: Record<string, unkn
     ));
   }
   const missing = schema.fields.filter((f) => {
-    if (!f.createable || f.nillable || f.type === 'boolean') return false;
+    if (!f.createable || f.nillable || f.type === 'boolean' || refused.has(f.name)) return false;
     if (f.name in values) return values[f.name] === null;
     return mode === 'create' && !f.defaultedOnCreate;
   });
@@ -148,16 +153,23 @@ export function validateFields(schema: SObjectSchema, input: Record<string, unkn
   if (errors.length) return { ok: false, errors };
   const setup = checkSetupRecord(store, schema.name, values, mode === 'update' ? target : undefined);
   if (setup.errors.length) return { ok: false, errors: setup.errors };
-  deriveFields(schema, values);
+  deriveFields(schema, values, input);
   return { ok: true, values, ...(setup.unique ? { unique: setup.unique } : {}) };
 }
 
-/** Fields Salesforce derives from others on save. */
-function deriveFields(schema: SObjectSchema, values: Record<string, SfValue>): void {
+/**
+ * Fields Salesforce derives from others on save. A new StageName sets IsClosed, IsWon, and (unless
+ * the same write sets them) Probability and ForecastCategoryName from the stage (opportunity-objects.ts).
+ */
+function deriveFields(schema: SObjectSchema, values: Record<string, SfValue>, input: Record<string, unknown>): void {
   if (schema.name === 'Task' && 'Status' in values) values.IsClosed = values.Status === 'Completed';
   if (schema.name === 'Opportunity' && 'StageName' in values) {
-    values.IsClosed = values.StageName === 'Closed Won' || values.StageName === 'Closed Lost';
-    values.IsWon = values.StageName === 'Closed Won';
+    const stage = opportunityStage(values.StageName);
+    values.IsClosed = stage?.closed ?? false;
+    values.IsWon = stage?.won ?? false;
+    const given = new Set(Object.keys(input).map((k) => k.toLowerCase()));
+    if (stage && !given.has('probability')) values.Probability = stage.probability;
+    if (stage && !given.has('forecastcategoryname')) values.ForecastCategoryName = stage.forecastCategory;
   }
 }
 

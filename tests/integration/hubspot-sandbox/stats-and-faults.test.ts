@@ -88,7 +88,7 @@ describe('HubSpot sandbox: stats, faults and the control surface', () => {
     const unknown = await raw(sandbox, 'GET', '/crm/v3/objects/contacts/101/associations/companies');
     expect(unknown.status).toBe(404);
     expect((unknown.body as { category: string }).category).toBe('OBJECT_NOT_FOUND');
-    const otherObject = await raw(sandbox, 'GET', '/crm/v3/objects/deals');
+    const otherObject = await raw(sandbox, 'GET', '/crm/v3/objects/tickets');
     expect(otherObject.status).toBe(400);
     const controlMalformed = await raw(sandbox, 'POST', '/__sandbox/activity', undefined, { token: null, rawBody: '{' });
     expect(controlMalformed.status).toBe(400);

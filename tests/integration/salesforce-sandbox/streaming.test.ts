@@ -208,7 +208,7 @@ describe('the Bayeux wire', () => {
     expect(denied[0]).toMatchObject({ successful: false, error: '403::Handshake denied', ext: { sfdc: { failureReason: '401::Authentication invalid' } }, advice: { reconnect: 'none' } });
 
     const [hs] = (await (await post(sb, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])).json()) as Array<{ clientId: string }>;
-    const sub = (await (await post(sb, [{ channel: '/meta/subscribe', clientId: hs!.clientId, subscription: '/data/OpportunityChangeEvent' }])).json()) as Array<Record<string, unknown>>;
-    expect(sub[0]).toMatchObject({ successful: false, subscription: '/data/OpportunityChangeEvent', error: "400::The channel you requested to subscribe to doesn't exist {/data/OpportunityChangeEvent}" });
+    const sub = (await (await post(sb, [{ channel: '/meta/subscribe', clientId: hs!.clientId, subscription: '/data/LeadStatusChangeEvent' }])).json()) as Array<Record<string, unknown>>;
+    expect(sub[0]).toMatchObject({ successful: false, subscription: '/data/LeadStatusChangeEvent', error: "400::The channel you requested to subscribe to doesn't exist {/data/LeadStatusChangeEvent}" });
   });
 });

@@ -34,6 +34,13 @@ describe('the batching floor', () => {
     expect(floor.salesforce).toEqual({ reads: 10, writes: 2 });
   });
 
+  it('counts the opportunity streams a Salesforce poll and a full read also query', () => {
+    const poll = batchingFloor({ salesforcePolls: 5, opportunityStreams: 2, hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 });
+    expect(poll.salesforce.reads).toBe(10 + 10);
+    const full = batchingFloor({ fullRead: { hubspot: 0, salesforceLeads: 2500, salesforceContacts: 100 }, opportunityStreams: 2, hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 });
+    expect(full.salesforce.reads).toBe(2 + 1 + 2);
+  });
+
   it('is zero for no work', () => {
     expect(batchingFloor({ hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 }).total).toBe(0);
   });
