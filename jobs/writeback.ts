@@ -123,10 +123,10 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
     // Full batches go at once; a partial one once its oldest entry has waited the batching wait,
     // or, while a burst is under way, once nothing new has joined it for a moment (its tail).
     const now = ctx.clock.now();
-    const settledBy = await burstTailSettledBy(ctx, store.crm, now);
+    const settledBy = await burstTailSettledBy(ctx, store.crm, store.kind, now);
     const entries = await store.take(size, ctx.config.file.sync.writeLease, now, now - ctx.config.file.sync.batchWait, settledBy);
     if (entries.length === 0) return;
-    if (entries.length === size) await noteFullBatch(ctx, store.crm, now);
+    if (entries.length === size) await noteFullBatch(ctx, store.crm, store.kind, now);
     let outcomes: O[];
     try {
       outcomes = await call(entries.map((e) => e.payload), entries);
