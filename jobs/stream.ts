@@ -162,6 +162,7 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
   // After a replay id the org no longer keeps: the cursor poll goes once the new subscription is
   // up, so that what it does not read, the stream delivers.
   let pollOnConnect = false;
+  let lastAuthEnd = 0;
 
   /** One subscription, from subscribing to its end; returns the wait before the next. */
   const runOnce = async (): Promise<number> => {
@@ -235,6 +236,12 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
     if (reason.reason === 'replay-invalid') {
       await ctx.redis.hdel(replayKey(ctx), ...(reason.stream ? [reason.stream] : STREAMED_OBJECTS));
       pollOnConnect = true;
+      return 0;
+    }
+    if (reason.reason === 'auth' && Date.now() - lastAuthEnd > retryMs) {
+      // The session died under a running stream: subscribe again at once (the connector refreshes
+      // a refused session and resumes from the stored replay ids). Twice within the retry wait, wait.
+      lastAuthEnd = Date.now();
       return 0;
     }
     return reason.reason === 'allocation' ? (options.allocationRetryMs ?? 3_600_000) : retryMs;

@@ -189,6 +189,37 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
     }
   });
 
+  it('a session that expired under the stream is refreshed: the stream subscribes again with the new token from the stored replay id, and loses nothing', async () => {
+    const ctx = h.runtime.ctx;
+    // A failed stream waits ten minutes before it tries again: a refused session must not need that.
+    runner = startChangeStream(ctx, { retryMs: 600_000 });
+    await until(async () => (await streamStatus(ctx)).state === 'connected');
+    await edit(leads[3]!, 'Before the expiry');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    // The org ends every session and the stream's connection with it: the client's handshake
+    // again is refused (403 Handshake denied, 401::Authentication invalid, reconnect none).
+    await sandboxControl(h.sandboxes.salesforce.instanceUrl, '/expire-sessions', {});
+    h.sandboxes.salesforce.dropStreamingClients();
+    await edit(leads[4]!, 'While the session was dead');
+    const refs: string[] = [];
+    const collect = async () => {
+      for (const j of await takeStreamJobs(ctx)) refs.push(...j.refs.map((r) => r.id));
+    };
+    await until(async () => {
+      await collect();
+      return refs.length > 0;
+    }, 20_000);
+    await until(async () => (await streamStatus(ctx)).state === 'connected');
+    await edit(leads[5]!, 'After the refresh');
+    await until(async () => {
+      await collect();
+      return refs.length >= 2;
+    });
+    await sleep(300);
+    await collect();
+    expect(refs).toEqual([leads[4], leads[5]]);
+  });
+
   it('a stream the org dropped (Unknown client) reconnects and loses nothing', async () => {
     const ctx = h.runtime.ctx;
     await start();
