@@ -30,17 +30,18 @@ export async function noteFullBatch(ctx: SyncContext, crm: CrmName, kind: Pendin
 
 /**
  * While a burst is under way (a full batch of `crm`'s `kind` went within the batching wait) and
- * nothing more is on its way (no ingest or evaluation waits in the queues), the time by which a
- * partial batch's newest entry must have been planned for the batch to go without waiting for
+ * nothing more is on its way (no poll, ingest or evaluation waiting or running), the time by which
+ * a partial batch's newest entry must have been planned for the batch to go without waiting for
  * more; otherwise undefined (a partial batch waits the batching wait). The queues are looked at
- * only when a burst is under way: a full sync keeps them busy, so its batches keep filling.
+ * only when a burst is under way: a full sync keeps them busy, so its batches keep filling. An
+ * evaluation still running when the tail's timer fires asks for another as it ends (evaluate.ts).
  */
 export async function burstTailSettledBy(ctx: SyncContext, crm: CrmName, kind: PendingKind, now: number): Promise<number | undefined> {
   const { batchWait } = ctx.config.file.sync;
   const at = Number((await ctx.redis.get(fullBatchKey(ctx, crm, kind))) ?? Number.NaN);
   if (!Number.isFinite(at) || now - at > batchWait) return undefined;
-  const [ingest, evaluate] = await Promise.all([ctx.queues.ingest.getJobCounts('wait', 'prioritized'), ctx.queues.evaluate.getJobCounts('wait', 'prioritized')]);
-  if (Object.values(ingest).some((n) => n > 0) || Object.values(evaluate).some((n) => n > 0)) return undefined;
+  const counts = await Promise.all([ctx.queues.poll, ctx.queues.ingest, ctx.queues.evaluate].map((queue) => queue.getJobCounts('wait', 'prioritized', 'active')));
+  if (counts.some((c) => Object.values(c).some((n) => n > 0))) return undefined;
   return now - burstSettleMs(batchWait);
 }
 
