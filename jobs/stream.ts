@@ -242,6 +242,7 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
       // The session died under a running stream: subscribe again at once (the connector refreshes
       // a refused session and resumes from the stored replay ids). Twice within the retry wait, wait.
       lastAuthEnd = Date.now();
+      ctx.logger.warn({ crm: 'salesforce' }, 'the streaming session was refused: subscribing again at once with a refreshed session');
       return 0;
     }
     return reason.reason === 'allocation' ? (options.allocationRetryMs ?? 3_600_000) : retryMs;

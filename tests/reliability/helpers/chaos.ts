@@ -523,6 +523,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         }
         return false;
       };
+      let streamUp: () => void = () => undefined;
+      const firstStreamUp = new Promise<void>((resolve) => (streamUp = resolve));
       const startStream = async () => {
         runner = startChangeStream(ctx, { retryMs: 500 });
         if (!(await waitUntil(async () => (await streamNow())?.state === 'connected', 30_000))) log('  stream: not connected within 30 s');
@@ -587,10 +589,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       // (the rounds keep changing people in Salesforce).
       const streamMonkey = (async () => {
         if (!streaming) return;
+        await Promise.race([firstStreamUp, new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (monkeyStopped) {
+              clearInterval(check);
+              resolve();
+            }
+          }, 100);
+        })]);
         for (;;) {
           const next = STREAM_FAULTS.find((k) => streamFired[k] < plan.stream[k]);
           if (!next) return;
-          await sleep(300 + random() * 1200);
+          await sleep(200 + random() * 600);
           if (monkeyStopped) return;
           const before = (await streamNow())?.events ?? 0;
           log(`  stream: ${STREAM_LABELS[next]}`);
@@ -620,9 +630,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           const flowing = await waitUntil(async () => {
             const now = await streamNow();
             return now !== null && now.state === 'connected' && (now.events ?? 0) > before;
-          }, 30_000);
+          }, 20_000);
           if (flowing) streamRecovered += 1;
-          else log(`  stream: no change event within 30 s of the fault (${JSON.stringify(await streamNow())})`);
+          else log(`  stream: no change event within 20 s of the fault (${JSON.stringify(await streamNow())})`);
         }
       })();
       const monkey = Promise.all([kills, restarts, streamMonkey]);
@@ -656,6 +666,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       if (streaming) {
         side.sandboxes.salesforce.changeEvents.select(['Lead', 'Contact']);
         await startStream();
+        streamUp();
         log('the change stream is up: rounds poll HubSpot only, Salesforce changes come by the stream');
       }
 

@@ -50,6 +50,7 @@ export class LogTally {
       case 'stored replay id no longer retained: polling from the cursor and subscribing for new changes':
         this.streamReplayExpired += 1;
         break;
+      case 'the streaming session was refused: subscribing again at once with a refreshed session':
       case 'the streaming session was refused: refreshing it and subscribing again':
         this.streamSessionRefreshed += 1;
         break;
