@@ -80,7 +80,10 @@ export async function processPoll(ctx: SyncContext, crm: CrmName, options: PollO
   }
   try {
     const result = await lockedPoll(ctx, crm, options);
-    if (!result.busy) await ctx.connections.set(crm, 'connected', ctx.clock.now());
+    if (!result.busy) {
+      await ctx.connections.set(crm, 'connected', ctx.clock.now());
+      await ctx.errors.resolvePolled(crm);
+    }
     return result;
   } catch (err) {
     if (isCrmError(err) && err.code === 'AUTH_INVALID') await markAuthFailed(ctx, crm, err.message);
