@@ -12,8 +12,8 @@ import type { TaskPayload } from './queues.js';
  * writes left behind go as soon as nothing new has been planned for this long, instead of waiting
  * the whole batching wait for a batch the burst will not fill. An eighth of the wait: a steady
  * stream (a full sync plans a write every few milliseconds) keeps filling batches, while the
- * burst's remainder leaves well within the wait (in the bench's burst of 344 Salesforce write-backs,
- * the 144 after the first collection of 200 waited the full 2 s before).
+ * burst's remainder leaves well within the wait (in the bench's burst of 372 Salesforce write-backs,
+ * the 172 after the first collection of 200 waited the full 2 s before).
  */
 export function burstSettleMs(batchWait: number): number {
   return Math.max(1, Math.round(batchWait / 8));
