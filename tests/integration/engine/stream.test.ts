@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncContext } from '../../../jobs/context.js';
 import { processIngest } from '../../../jobs/ingest.js';
+import { processPoll } from '../../../jobs/poll.js';
 import { scheduleSalesforcePoll, startChangeStream, streamStatus } from '../../../jobs/stream.js';
 import type { ChangeStreamRunner } from '../../../jobs/stream.js';
 import { resetStats, sandboxControl, stats } from '../../helpers/pipeline.js';
@@ -41,6 +42,18 @@ async function takePolls(ctx: SyncContext): Promise<number> {
   const jobs = (await ctx.queues.poll.getJobs(['wait', 'prioritized', 'delayed'])).filter((j) => j.name === 'poll' && j.data.crm === 'salesforce' && !j.repeatJobKey && !String(j.id).startsWith('repeat:'));
   for (const j of jobs) await j.remove();
   return jobs.length;
+}
+
+/** Runs the ingest jobs waiting in the queue (a poll's pages), here and now. */
+async function drainIngest(ctx: SyncContext): Promise<void> {
+  for (;;) {
+    const jobs = await ctx.queues.ingest.getJobs(['wait', 'prioritized', 'delayed']);
+    if (jobs.length === 0) return;
+    for (const j of jobs) {
+      await j.remove();
+      await processIngest(ctx, j.data);
+    }
+  }
 }
 
 const sfCalls = async (h: Harness) => (await stats(h.sandboxes.salesforce.instanceUrl)).total;
@@ -150,6 +163,28 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
       return j.length > 0 ? j : null;
     });
     expect(jobs.flatMap((j) => j.refs.map((r) => r.id))).toEqual([leads[5]]);
+  });
+
+  it('after an expired replay id, changes streamed before the fallback poll runs do not move the cursor past what the poll must read', async () => {
+    const ctx = h.runtime.ctx;
+    await start();
+    await edit(leads[0]!, 'Streamed first');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    await stop();
+    // Made while the service was stopped, and no longer retained when it starts again.
+    await edit(leads[1]!, 'Missed by the stream');
+    h.sandboxes.salesforce.changeEvents.expireRetained();
+    await start();
+    expect(await until(async () => takePolls(ctx))).toBe(1);
+    // A change streamed before the queued poll runs, a few seconds later (Salesforce stamps whole
+    // seconds, and the cursor follows the stream to the second before its last commit).
+    await sleep(2500);
+    await edit(leads[2]!, 'Streamed before the poll');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    await processPoll(ctx, 'salesforce');
+    await drainIngest(ctx);
+    const link = await ctx.leads.linkOf('salesforce', 'Lead', leads[1]!);
+    expect((await ctx.leads.get(link!))?.lead.person.title).toBe('Missed by the stream');
   });
 
   it('reads the records of a gap event and polls on an overflow event', async () => {
