@@ -10,6 +10,7 @@ import type { SyncField } from '../src/model/field-sync.js';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
 import type { ConnectionStatus } from '../src/store/connection-status.js';
+import { cursorHold, releaseCursorHold } from './stream.js';
 import type { SyncContext } from './context.js';
 import { markAuthFailed, reconnected } from './connection.js';
 import { enqueueEvaluate } from './enqueue.js';
@@ -90,8 +91,14 @@ export async function processPoll(ctx: SyncContext, crm: CrmName, options: PollO
     return { pages: 0, records: 0, removed: 0, full: false, authFailed: (await ctx.connections.get(crm)) ?? status };
   }
   try {
+    // A poll owed by the change stream (jobs/stream.ts): this one settles it if it began after it.
+    const hold = crm === 'salesforce' ? await cursorHold(ctx) : null;
     const result = await lockedPoll(ctx, crm, options);
-    if (!result.busy) await ctx.connections.set(crm, 'connected', ctx.clock.now());
+    if (!result.busy) {
+      await ctx.connections.set(crm, 'connected', ctx.clock.now());
+      await ctx.errors.resolvePolled(crm);
+      await releaseCursorHold(ctx, hold);
+    }
     return result;
   } catch (err) {
     if (isCrmError(err) && err.code === 'AUTH_INVALID') await markAuthFailed(ctx, crm, err.message);

@@ -38,6 +38,32 @@ export interface StreamStatus {
 }
 
 const replayKey = (ctx: SyncContext) => ctx.keys.meta('stream:salesforce:replay');
+const cursorHoldKey = (ctx: SyncContext) => ctx.keys.meta('stream:salesforce:cursor-hold');
+
+/**
+ * A cursor poll is owed for what the stream could not deliver (an expired replay id, an overflow,
+ * a lost stream, a delivery not handed on): until a poll that began after this has read from the
+ * feed's cursor, the stream's deliveries must not move that cursor, or the poll would start after
+ * the very changes it is for (found by the chaos run: a change made while the service was stopped
+ * past the retention was skipped by both).
+ */
+async function owePoll(ctx: SyncContext): Promise<void> {
+  await ctx.redis.set(cursorHoldKey(ctx), String(Date.now()));
+  await ctx.queues.poll.add('poll', { crm: 'salesforce' });
+}
+
+/** The hold a Salesforce poll starting now will release if it succeeds (null: none). */
+export async function cursorHold(ctx: SyncContext): Promise<string | null> {
+  return ctx.redis.get(cursorHoldKey(ctx));
+}
+
+// Deletes the hold only if it is still the one the poll saw when it began.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** A Salesforce poll that began under `hold` has read from the cursor: the stream may move it again. */
+export async function releaseCursorHold(ctx: SyncContext, hold: string | null): Promise<void> {
+  if (hold !== null) await ctx.redis.eval(RELEASE, 1, cursorHoldKey(ctx), hold);
+}
 const statusKey = (ctx: SyncContext) => ctx.keys.meta('stream:salesforce:status');
 
 export async function streamStatus(ctx: SyncContext): Promise<StreamStatus> {
@@ -75,11 +101,11 @@ export async function handleStreamedChanges(ctx: SyncContext, changes: readonly 
     // No BullMQ priority: ahead of webhook floods and bulk work, like a feed page.
     await ctx.queues.ingest.add('stream', { crm: 'salesforce', readAt: now, refs: plan.refs.map((r) => ({ object: r.object, id: r.id })) });
   }
-  if (plan.poll) await ctx.queues.poll.add('poll', { crm: 'salesforce' });
+  if (plan.poll) await owePoll(ctx);
   // Only now, with everything they cover in the queue, do the positions move.
   const replay = Object.entries(plan.replay);
   if (replay.length > 0) await ctx.redis.hset(replayKey(ctx), Object.fromEntries(replay.map(([k, v]) => [k, String(v)])));
-  if ((await ctx.cursors.lastSyncAt('salesforce')) !== null) {
+  if ((await ctx.cursors.lastSyncAt('salesforce')) !== null && (await cursorHold(ctx)) === null) {
     const position = await ctx.cursors.get('salesforce');
     for (const [stream, at] of Object.entries(plan.committedAt)) {
       const next = cursorAfterStream(position[stream] ?? null, at);
@@ -157,11 +183,12 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
     healthy = value;
     await options.onHealth?.(value).catch((err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not change the Salesforce poll interval'));
   };
-  const poll = () => ctx.queues.poll.add('poll', { crm: 'salesforce' });
+  const poll = () => owePoll(ctx);
   let states: Promise<void> = Promise.resolve();
   // After a replay id the org no longer keeps: the cursor poll goes once the new subscription is
   // up, so that what it does not read, the stream delivers.
   let pollOnConnect = false;
+  let lastAuthEnd = 0;
 
   /** One subscription, from subscribing to its end; returns the wait before the next. */
   const runOnce = async (): Promise<number> => {
@@ -235,6 +262,13 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
     if (reason.reason === 'replay-invalid') {
       await ctx.redis.hdel(replayKey(ctx), ...(reason.stream ? [reason.stream] : STREAMED_OBJECTS));
       pollOnConnect = true;
+      return 0;
+    }
+    if (reason.reason === 'auth' && Date.now() - lastAuthEnd > retryMs) {
+      // The session died under a running stream: subscribe again at once (the connector refreshes
+      // a refused session and resumes from the stored replay ids). Twice within the retry wait, wait.
+      lastAuthEnd = Date.now();
+      ctx.logger.warn({ crm: 'salesforce' }, 'the streaming session was refused: subscribing again at once with a refreshed session');
       return 0;
     }
     return reason.reason === 'allocation' ? (options.allocationRetryMs ?? 3_600_000) : retryMs;

@@ -172,7 +172,7 @@ export async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, e
       leadId: data.leadId ?? null,
       code: isCrmError(err) ? err.code : 'JOB_FAILED',
       message: `${queue} job ${job.id} failed after ${job.attemptsMade} attempts: ${err.message}`,
-      stage: queue === 'ingest' || queue === 'poll' ? 'read' : 'write',
+      stage: queue === 'poll' ? 'poll' : queue === 'ingest' ? 'read' : 'write',
     }, ctx.clock.now());
   } catch (reportErr) {
     ctx.logger.error({ queue, jobId: job.id, err: reportErr instanceof Error ? reportErr.message : String(reportErr) }, 'could not record a dead-lettered job');

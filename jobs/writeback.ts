@@ -14,7 +14,7 @@ import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
 import { markAuthFailed } from './connection.js';
 import type { CreatePayload } from './queues.js';
-import { releaseDeferredTask, scheduleWriteback } from './schedule-writeback.js';
+import { burstTailSettledBy, noteFullBatch, releaseDeferredTask, scheduleWriteback } from './schedule-writeback.js';
 
 export const MAX_RECORD_ATTEMPTS = 5;
 
@@ -122,10 +122,13 @@ async function drainBatches<T, O extends { ok: boolean; error?: unknown }>(
   settle: (entries: Array<PendingEntry<T>>, outcomes: O[], now: number) => Promise<void>,
 ): Promise<void> {
   for (;;) {
-    // Full batches go at once; a partial one once its oldest entry has waited the batching wait.
+    // Full batches go at once; a partial one once its oldest entry has waited the batching wait,
+    // or, while a burst is under way, once nothing new has joined it for a moment (its tail).
     const now = ctx.clock.now();
-    const entries = await store.take(size, ctx.config.file.sync.writeLease, now, now - ctx.config.file.sync.batchWait);
+    const settledBy = await burstTailSettledBy(ctx, store.crm, store.kind, now);
+    const entries = await store.take(size, ctx.config.file.sync.writeLease, now, now - ctx.config.file.sync.batchWait, settledBy);
     if (entries.length === 0) return;
+    if (entries.length === size) await noteFullBatch(ctx, store.crm, store.kind, now);
     let outcomes: O[];
     try {
       outcomes = await call(entries.map((e) => e.payload), entries);

@@ -212,6 +212,15 @@ export class SessionManager {
     );
   };
 
+  /**
+   * A refresh asked for by a caller outside jsforce's REST path (the streaming client, whose
+   * session the org refused): the same refresh as a 401 gets, with the lock, the loop guard and the
+   * look at the TokenStore first (another worker's fresh session is taken instead of a token call).
+   */
+  refreshNow(conn: Connection): Promise<string> {
+    return this.refresh(conn);
+  }
+
   private async refresh(conn: Connection): Promise<string> {
     if (this.deadError) throw this.fail(this.deadError);
     if (this.limitReached()) throw this.latch(conn, 'Salesforce keeps rejecting fresh sessions (401 after every refresh)');

@@ -287,6 +287,26 @@ export class SalesforceClient {
   }
 
   /**
+   * The session `stale` was refused outside a REST call (the Streaming API's handshake): refreshes
+   * it, unless the connection already holds another token (refreshed meanwhile), and returns the
+   * access token to use. A dead session revives only from new stored tokens, as `call` does.
+   */
+  async refreshSession(stale: string | null): Promise<string> {
+    const conn = await this.conn();
+    if (this.session.dead) {
+      const revived = await this.session.revive();
+      if (!revived) throw this.session.dead;
+      conn._establish({ accessToken: revived.accessToken, refreshToken: revived.refreshToken, instanceUrl: revived.instanceUrl });
+    }
+    if (conn.accessToken && conn.accessToken !== stale) return conn.accessToken;
+    try {
+      return await this.session.refreshNow(conn);
+    } catch (err) {
+      throw toCrmError(err);
+    }
+  }
+
+  /**
    * Runs one piece of work against Salesforce and turns any failure into a CrmError. A dead
    * session fails fast (no call goes out) unless new tokens appeared in the TokenStore.
    */

@@ -21,7 +21,8 @@
  */
 import { Streaming } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
-import type { ChangeStreamHandler, ChangeSubscription, ConnectorLogger, StreamedChange } from '../types.js';
+import type { Connection } from 'jsforce';
+import type { ChangeStreamHandler, ChangeSubscription, ConnectorLogger, StreamState, StreamedChange } from '../types.js';
 import type { SalesforceClient } from './client.js';
 import { parseOrThrow } from './client.js';
 
@@ -108,12 +109,46 @@ export interface SubscribeOptions {
   logger?: ConnectorLogger;
 }
 
+/** The org refused the session the streaming client was made with (it keeps that token for good). */
+class SessionRefused extends Error {
+  constructor(
+    readonly state: Extract<StreamState, { state: 'down' }>,
+    readonly token: string | null,
+  ) {
+    super(state.message);
+  }
+}
+
 /**
  * Subscribes both streams. Changes are handed on in arrival order, one batch per delivery, and the
  * next batch waits for the handler: a position is only ever after changes already handed on.
+ *
+ * jsforce's streaming client sends the access token it was created with on every request, for
+ * good (`lib/api/streaming.js` `_createClient`: `fayeClient.setHeader('Authorization', 'OAuth ' +
+ * this._conn.accessToken)`), and a refused session is not refreshed the way a REST call's 401 is.
+ * So a subscription the org refuses for its session (`403::Handshake denied` with
+ * `401::Authentication invalid`) refreshes the session once and subscribes again with a new client
+ * made with the new token, from the same positions. A session that dies under a running
+ * subscription ends it with reason `auth`; subscribing again does the same.
  */
 export async function subscribeChanges(client: SalesforceClient, from: Record<string, number | null>, handler: ChangeStreamHandler, options: SubscribeOptions): Promise<ChangeSubscription> {
-  const conn = await client.conn();
+  try {
+    return await subscribeWith(await client.conn(), from, handler, options, true);
+  } catch (err) {
+    if (!(err instanceof SessionRefused)) throw err;
+    options.logger?.info({ crm: 'salesforce' }, 'the streaming session was refused: refreshing it and subscribing again');
+    try {
+      await client.refreshSession(err.token);
+    } catch (refreshError) {
+      handler.onState(err.state);
+      throw refreshError;
+    }
+    return subscribeWith(await client.conn(), from, handler, options, false);
+  }
+}
+
+async function subscribeWith(conn: Connection, from: Record<string, number | null>, handler: ChangeStreamHandler, options: SubscribeOptions, refreshOnRefusal: boolean): Promise<ChangeSubscription> {
+  const token = conn.accessToken ?? null;
   // The last replay id received per channel: a resubscription by faye (after a new handshake)
   // resumes after it, since everything received is in this process's queue already.
   const received = new Map<string, number>();
@@ -122,14 +157,22 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
   let down = false;
   // A refusal that ends the session (reconnect: none) or a subscription (replay id): faye gives
   // up, and a subscribe waiting for it would wait forever.
-  let refused: (message: string) => void = () => undefined;
-  const refusal = new Promise<never>((_resolve, reject) => (refused = (message) => reject(new Error(message))));
+  let rejectRefusal: (error: Error) => void = () => undefined;
+  const refusal = new Promise<never>((_resolve, reject) => (rejectRefusal = reject));
   refusal.catch(() => undefined);
-  const report = (state: Parameters<ChangeStreamHandler['onState']>[0]) => {
+  let subscribed = false;
+  const report = (state: StreamState) => {
     if (closed) return;
+    // Refused before the subscriptions stand, for the session: the caller refreshes and tries again
+    // (the state is told only if that fails too).
+    if (state.state === 'down' && state.reason === 'auth' && refreshOnRefusal && !subscribed) {
+      closed = true;
+      rejectRefusal(new SessionRefused(state, token));
+      return;
+    }
     down = state.state === 'down';
     handler.onState(state);
-    if (state.state === 'down' && state.reason !== 'transport' && state.reason !== 'malformed') refused(state.message);
+    if (state.state === 'down' && state.reason !== 'transport' && state.reason !== 'malformed') rejectRefusal(new Error(state.message));
   };
 
   const streamOf = (channel: unknown): StreamName | undefined =>
@@ -160,7 +203,6 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
 
   const faye = new Streaming(conn).createClient([replayExtension]) as unknown as FayeClient;
   faye.on('transport:down', () => report({ state: 'down', reason: 'transport', message: 'the streaming connection is lost; the client reconnects by itself' }));
-  let subscribed = false;
   faye.on('transport:up', () => {
     if (down && subscribed) report({ state: 'connected' });
   });
@@ -210,6 +252,10 @@ export async function subscribeChanges(client: SalesforceClient, from: Record<st
     closed = true;
     faye.disconnect();
     throw err;
+  }
+  if (closed) {
+    faye.disconnect();
+    throw new Error('the subscription ended before it stood');
   }
   subscribed = true;
   report({ state: 'connected' });

@@ -52,15 +52,18 @@ return 1
 `;
 
 // Takes up to ARGV[2] due entries, leasing them until ARGV[1] + ARGV[3]. With ARGV[4] (a time),
-// fewer than ARGV[2] are taken only when the oldest of them has been due since ARGV[4] or before:
-// a partial batch waits for more entries until it has waited long enough.
+// fewer than ARGV[2] are taken only when the oldest of them has been due since ARGV[4] or before,
+// or (with ARGV[5], a time) when the newest of them has been due since ARGV[5] or before: a partial
+// batch waits for more entries until it has waited long enough, or until nothing new has come for a while.
 const TAKE = `
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
 local keys = {}
 for i = 1, #due, 2 do table.insert(keys, due[i]) end
-if ARGV[4] ~= '' and #keys > 0 and #keys < limit and tonumber(due[2]) > tonumber(ARGV[4]) then return {} end
+if ARGV[4] ~= '' and #keys > 0 and #keys < limit and tonumber(due[2]) > tonumber(ARGV[4]) then
+  if ARGV[5] == '' or tonumber(due[#due]) > tonumber(ARGV[5]) then return {} end
+end
 local out = {}
 for i, key in ipairs(keys) do
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), key)
@@ -151,10 +154,11 @@ export class PendingStore<T> {
 
   /**
    * Leases up to `limit` due entries. With `partialIfDueBy`, a batch smaller than `limit` is taken
-   * only when its oldest entry has been due since then (so batches fill while entries keep coming).
+   * only when its oldest entry has been due since then (so batches fill while entries keep coming),
+   * or, with `partialIfSettledBy`, when its newest entry has been due since then (nothing new came).
    */
-  async take(limit: number, leaseMs = 120_000, now = Date.now(), partialIfDueBy?: number): Promise<Array<PendingEntry<T>>> {
-    const raws = (await this.redis.eval(TAKE, 3, this.idsKey, this.dataKey, this.takenKey, now, limit, leaseMs, partialIfDueBy ?? '')) as Array<string | number>;
+  async take(limit: number, leaseMs = 120_000, now = Date.now(), partialIfDueBy?: number, partialIfSettledBy?: number): Promise<Array<PendingEntry<T>>> {
+    const raws = (await this.redis.eval(TAKE, 3, this.idsKey, this.dataKey, this.takenKey, now, limit, leaseMs, partialIfDueBy ?? '', partialIfSettledBy ?? '')) as Array<string | number>;
     const entries: Array<PendingEntry<T>> = [];
     for (let i = 0; i + 1 < raws.length; i += 2) entries.push({ ...(JSON.parse(String(raws[i])) as Omit<PendingEntry<T>, 'taken'>), taken: Number(raws[i + 1]) });
     return entries;
@@ -221,6 +225,12 @@ export class PendingStore<T> {
 
   async size(): Promise<number> {
     return this.redis.zcard(this.idsKey);
+  }
+
+  /** When the newest entry that is due now became due (was added, for a new entry), or null when none is due. */
+  async newestDueAt(now = Date.now()): Promise<number | null> {
+    const last = await this.redis.zrevrangebyscore(this.idsKey, now, '-inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return last[1] !== undefined ? Number(last[1]) : null;
   }
 
   /** When the next entry falls due, or null when none is pending. */

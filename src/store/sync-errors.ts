@@ -17,7 +17,8 @@ export const syncErrorSchema = z.object({
   message: z.string(),
   field: z.string().nullable(),
   value: z.string().nullable(),
-  stage: z.enum(['read', 'map', 'identity', 'write', 'create', 'task', 'schema']),
+  // `poll`: a change feed's poll that failed all its attempts (no record: the feed's cursor did not move).
+  stage: z.enum(['read', 'map', 'identity', 'write', 'create', 'task', 'schema', 'poll']),
   firstSeen: z.string(),
   lastSeen: z.string(),
   attempts: z.number().int(),
@@ -95,6 +96,8 @@ export class SyncErrorStore {
       attempts: 1,
     };
     const attempts = await this.redis.eval(UPSERT, 2, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
+    // A failed poll is the feed's: indexed by CRM, so that the next poll that succeeds clears it.
+    if (input.stage === 'poll') await this.redis.sadd(this.keys.syncError(`poll-failures:${input.crm}`), id);
     const group = recordGroupOf(input.stage, input.code);
     if (group && input.object && input.recordId) {
       // Indexed by record, so that a later successful write (or read) of the record clears it.
@@ -131,6 +134,19 @@ export class SyncErrorStore {
       removed += await this.remove(await this.redis.smembers(setKey));
       await this.redis.multi().del(setKey).srem(this.keys.syncError(`${group}-records`), record).exec();
     }
+    return removed;
+  }
+
+  /**
+   * The CRM was polled successfully: its failed polls are no longer true (a poll reads from the
+   * feed's cursor, which a failed one did not move, so what it would have read is read now).
+   */
+  async resolvePolled(crm: CrmName): Promise<number> {
+    const key = this.keys.syncError(`poll-failures:${crm}`);
+    const ids = await this.redis.smembers(key);
+    if (ids.length === 0) return 0;
+    const removed = await this.remove(ids);
+    await this.redis.srem(key, ...ids);
     return removed;
   }
 

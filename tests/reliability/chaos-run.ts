@@ -29,6 +29,7 @@ const { values } = parseArgs({
     kills: { type: 'string' },
     'faults-per-kind': { type: 'string' },
     'redis-restarts': { type: 'string' },
+    'stream-faults': { type: 'string' },
     'max-minutes': { type: 'string' },
     workers: { type: 'string' },
     seed: { type: 'string' },
@@ -41,7 +42,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write('[SMK_CHAOS_DEBUG=1] npm run chaos -- [--people 1000] [--rate 0.1] [--kills 5] [--faults-per-kind 3] [--redis-restarts 1] [--max-minutes 20] [--workers 2] [--seed 11] [--slow-ms 400] [--no-redis-restart] [--salesforce-creates never|mql|always] [--json]\n');
+  process.stdout.write('[SMK_CHAOS_DEBUG=1] npm run chaos -- [--people 1000] [--rate 0.1] [--kills 5] [--faults-per-kind 3] [--stream-faults 2] [--redis-restarts 1] [--max-minutes 20] [--workers 2] [--seed 11] [--slow-ms 400] [--no-redis-restart] [--salesforce-creates never|mql|always] [--json]\n');
   process.exit(0);
 }
 
@@ -51,6 +52,7 @@ const options = {
   kills: Math.round(number(values.kills, 5, 'kills')),
   faultsPerKind: Math.round(number(values['faults-per-kind'], 3, 'faults-per-kind')),
   redisRestarts: Math.round(number(values['redis-restarts'], 1, 'redis-restarts')),
+  streamFaultsPerKind: Math.round(number(values['stream-faults'], 2, 'stream-faults')),
   maxSeconds: number(values['max-minutes'], 20, 'max-minutes') * 60,
   workers: Math.max(1, Math.round(number(values.workers, 2, 'workers'))),
   seed: Math.round(number(values.seed, 11, 'seed')),

@@ -2,7 +2,10 @@
  * Chaos at CI size (tests/reliability/helpers/chaos.ts has the scenario; `npm run chaos` runs it
  * larger): 150 people; HubSpot 429s, Salesforce's concurrent-request REQUEST_LIMIT_EXCEEDED, 5xx,
  * slow and dropped answers from both CRMs; two `smk worker` processes of which one is SIGKILLed
- * mid-run and started again; a restart of a private Redis with AOF on. Users keep changing people
+ * mid-run and started again; a restart of a private Redis with AOF on; the Salesforce change stream
+ * dropped by the org, its server restarted, its session expired and its stored replay id expired
+ * (the service streams as `smk start` does, and Salesforce is polled only at the end of each
+ * generation, as the safety net). Users keep changing people
  * in both CRMs, round after round, until every planned fault of every kind has fired (twice in each
  * CRM), the kill and the restart done, within a bound; then both CRMs are compared with a fault-free
  * run of the same seed and the same changes.
@@ -14,7 +17,7 @@
  * keeps them as regression tests.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRMS, FAULT_KINDS, formatFigures, runChaos } from './helpers/chaos.js';
+import { CRMS, FAULT_KINDS, STREAM_FAULTS, formatFigures, runChaos } from './helpers/chaos.js';
 import type { ChaosFigures } from './helpers/chaos.js';
 import { describeDifferences } from './helpers/crm-state.js';
 
@@ -47,6 +50,14 @@ describe('chaos: every planned fault, a SIGKILLed worker and a Redis restart, at
     // Each kill is followed by a start (more than one when Redis was down as the worker started).
     expect(figures.workerStarts).toBeGreaterThanOrEqual(2 + figures.kills);
     expect(figures.redisRestarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('struck the change stream with every planned fault, and change events flowed again after each', () => {
+    for (const kind of STREAM_FAULTS) expect(figures.stream.faults[kind], kind).toBe(1);
+    expect(figures.stream.recovered).toBe(STREAM_FAULTS.length);
+    // The service saw the expired replay id (and polled instead) and refreshed the refused session.
+    expect(figures.stream.replayExpired).toBeGreaterThanOrEqual(1);
+    expect(figures.stream.sessionsRefreshed).toBeGreaterThanOrEqual(1);
   });
 
   it('kept users changing people, and the reference replayed every change', () => {

@@ -253,6 +253,16 @@ export class ChangeEventBus {
     return this.deliveries.length;
   }
 
+  /** Every event published so far leaves the retention window (as 72 hours would); returns how many. */
+  expireRetained(): number {
+    let n = 0;
+    for (const list of this.events.values()) {
+      n += list.length;
+      list.length = 0;
+    }
+    return n;
+  }
+
   clear(): void {
     this.events.clear();
     this.lastReplayId.clear();

@@ -89,6 +89,11 @@ export interface SalesforceSandbox {
   changeEvents: ChangeEventBus;
   /** Forgets every Streaming API client (a lost stream, from the server's side). */
   dropStreamingClients(): void;
+  /**
+   * A restart of the Streaming API's server: every client forgotten and every held long poll cut
+   * without an answer (the client sees its connection fail, then `403::Unknown client`).
+   */
+  restartStreaming(): void;
   close(): Promise<void>;
 }
 
@@ -243,6 +248,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     cometd.dropClients();
     res.json({ dropped: true });
   });
+  app.post('/__sandbox/cdc/restart', (_req, res) => {
+    cometd.restart();
+    res.json({ restarted: true });
+  });
+  // The 72-hour retention passes for every event published so far (a service stopped that long):
+  // a stored replay id is refused from now on; new events are kept as usual.
+  app.post('/__sandbox/cdc/expire-retained', (_req, res) => {
+    res.json({ expired: changeEvents.expireRetained() });
+  });
   app.use(cometd.router);
   app.use(oauthRouter(auth, () => baseUrl, identity));
   app.use('/services/Soap/m/:version', metadataRouter(ctx, monitor));
@@ -332,6 +346,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     usage,
     changeEvents,
     dropStreamingClients: () => cometd.dropClients(),
+    restartStreaming: () => cometd.restart(),
     close: () => {
       cometd.close();
       return server.close();

@@ -11,7 +11,19 @@
  *   connect fails with `403::Unknown client` and advice to handshake again.
  * - An invalid session: a handshake fails with `403::Handshake denied` and
  *   `ext.sfdc.failureReason: "401::Authentication invalid"`, a connect with
- *   `401::Authentication invalid`; both with `advice.reconnect: none`.
+ *   `401::Authentication invalid`; both with `advice.reconnect: none`. The session of a connect
+ *   being held is checked again while it waits ("Streaming API regularly validates the OAuth token
+ *   or session ID while the client is connected"): a revoked one is answered at once with the 401
+ *   ("Handling Streaming API Errors", 401 Authentication Errors,
+ *   https://developer.salesforce.com/docs/atlas.en-us.api_streaming.meta/api_streaming/streaming_handling_errors.htm).
+ *   A connected client keeps its session alive (the same page: "In CometD clients, the Salesforce
+ *   session never expires ... as long as the client is connected"): only revocation ends it.
+ * - Only long polling: a connect with another `connectionType` fails with
+ *   `400::Invalid connection type {type}` ("Streaming API Error Codes").
+ * - Timeouts ("Clients and Timeouts",
+ *   https://developer.salesforce.com/docs/platform/api-streaming/guide/using-streaming-api-timeouts.html):
+ *   a connect is held at most 110 s (socket timeout); a client that has not connected again within
+ *   40 s of an answer is expired (reconnect timeout), and its next message gets `403::Unknown client`.
  * - Subscribing takes the replay extension `ext.replay {channel: replayId}`: -1 new events only
  *   (the default), -2 every retained event, or a retained event's id; anything else fails with
  *   `400::The replayId {id} you provided was invalid. ...`. An unknown channel fails with
@@ -33,11 +45,14 @@ import { MAX_VERSION } from './context.js';
 export const CONNECT_TIMEOUT_MS = 110_000;
 /** A client that has not reconnected this long after a connect was answered is forgotten. */
 export const CLIENT_EXPIRY_MS = 40_000;
+/** How often the session of a held connect is checked again (Salesforce says "regularly"). */
+const SESSION_CHECK_MS = 1_000;
 const MIN_STREAMING_VERSION = 37;
 
 const messageSchema = z.looseObject({
   channel: z.string(),
   clientId: z.string().optional(),
+  connectionType: z.string().optional(),
   id: z.union([z.string(), z.number()]).optional(),
   subscription: z.union([z.string(), z.array(z.string())]).optional(),
   ext: z.looseObject({ replay: z.record(z.string(), z.union([z.number(), z.string()])).optional() }).optional(),
@@ -51,7 +66,7 @@ interface Client {
   subscriptions: Set<string>;
   queue: ChangeEvent[];
   connected: boolean;
-  waiting: { res: Response; replies: Reply[]; message: BayeuxMessage; timer: NodeJS.Timeout } | null;
+  waiting: { res: Response; replies: Reply[]; message: BayeuxMessage; timer: NodeJS.Timeout; token: string } | null;
   expiry: NodeJS.Timeout | null;
 }
 
@@ -60,6 +75,8 @@ export interface CometdServer {
   clients(): number;
   /** Forgets every client (the server side of a lost stream): their next connect is refused. */
   dropClients(): void;
+  /** A server restart: every client forgotten, every held connect's socket closed without an answer. */
+  restart(): void;
   close(): void;
 }
 
@@ -114,6 +131,19 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
     client.waiting = null;
     answerConnect(client, w.res, w.replies, w.message);
   };
+
+  // "Streaming API regularly validates the OAuth token or session ID while the client is connected":
+  // a held connect whose session was revoked (or expired) is answered with 401 at the next look.
+  const authRefused = (client: Client, message: BayeuxMessage): Reply => ({ channel: '/meta/connect', clientId: client.id, id: message.id, successful: false, error: '401::Authentication invalid', advice: { reconnect: 'none', interval: 0 } });
+  const revalidate = setInterval(() => {
+    for (const client of [...clients.values()]) {
+      const w = client.waiting;
+      if (!w || auth.authenticate(w.token)) continue;
+      forget(client);
+      w.res.json([...w.replies, authRefused(client, w.message)]);
+    }
+  }, SESSION_CHECK_MS);
+  revalidate.unref();
 
   const unsubscribeBus = bus.onPublish((event) => {
     for (const client of clients.values()) {
@@ -197,6 +227,10 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
       }
       switch (message.channel) {
         case '/meta/connect':
+          if (message.connectionType !== undefined && message.connectionType !== 'long-polling') {
+            replies.push({ channel: message.channel, clientId: client.id, id: message.id, successful: false, error: `400::Invalid connection type {${message.connectionType}}` });
+            break;
+          }
           connect = { client, message };
           break;
         case '/meta/subscribe':
@@ -221,6 +255,7 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
       return;
     }
     const { client, message } = connect;
+    const token = bearerToken(req) ?? '';
     if (client.expiry) clearTimeout(client.expiry);
     client.expiry = null;
     if (client.waiting) {
@@ -240,10 +275,15 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
     }
     const timer = setTimeout(() => {
       client.waiting = null;
+      if (!auth.authenticate(token)) {
+        forget(client);
+        res.json([...replies, authRefused(client, message)]);
+        return;
+      }
       answerConnect(client, res, replies, message);
     }, holdMs);
     timer.unref();
-    client.waiting = { res, replies, message, timer };
+    client.waiting = { res, replies, message, timer, token };
     res.on('close', () => {
       if (client.waiting?.res === res) {
         clearTimeout(client.waiting.timer);
@@ -263,7 +303,15 @@ export function cometdServer(bus: ChangeEventBus, auth: AuthState, options: { co
         held?.res.json([...held.replies, { channel: '/meta/connect', clientId: client.id, id: held.message.id, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }]);
       }
     },
+    restart: () => {
+      for (const client of [...clients.values()]) {
+        const held = client.waiting;
+        forget(client);
+        held?.res.socket?.destroy();
+      }
+    },
     close: () => {
+      clearInterval(revalidate);
       unsubscribeBus();
       for (const client of [...clients.values()]) forget(client);
     },

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError } from '../../../connectors/errors.js';
 import { processIngest } from '../../../jobs/ingest.js';
+import { processPoll } from '../../../jobs/poll.js';
 import { retrySyncErrors } from '../../../jobs/retry.js';
 import { startWorkers } from '../../../jobs/workers.js';
 import type { Harness } from '../../helpers/pipeline.js';
@@ -57,6 +58,32 @@ describe('retrying what failed', () => {
     expect(outcome.stillTrue).toEqual([]);
     for (const c of contacts) expect((await ctx.leads.get(c.leadId))?.lead.person.title).toBe('VP of Dead Letters');
     expect((await ctx.errors.list({ code: 'TRANSIENT' })).total).toBe(0);
+  }, 60_000);
+
+  it('reports a dead-lettered poll as the feed\'s, and takes it out of the report once the CRM is polled again', async () => {
+    const ctx = h.runtime.ctx;
+    const connector = ctx.connectors.salesforce;
+    const changes = connector.changes.bind(connector);
+    Object.defineProperty(connector, 'changes', {
+      configurable: true, writable: true,
+      // eslint-disable-next-line require-yield
+      value: async function* () {
+        throw new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: 'Salesforce did not answer: socket hang up' });
+      },
+    });
+    const workers = startWorkers(ctx, { queues: ['poll'] });
+    try {
+      await ctx.queues.poll.add('poll', { crm: 'salesforce' }, { attempts: 1 });
+      await expect.poll(async () => (await ctx.errors.list({ crm: 'salesforce', code: 'TRANSIENT' })).total, { timeout: 15_000 }).toBe(1);
+    } finally {
+      await workers.close();
+      Object.defineProperty(connector, 'changes', { configurable: true, writable: true, value: changes });
+    }
+    const [entry] = (await ctx.errors.list({ crm: 'salesforce', code: 'TRANSIENT' })).errors;
+    expect(entry).toMatchObject({ stage: 'poll', object: null, recordId: null });
+    // The next poll reads from the same cursor: what the failed one would have read is read now.
+    await processPoll(ctx, 'salesforce');
+    expect((await ctx.errors.list({ crm: 'salesforce', code: 'TRANSIENT' })).total).toBe(0);
   }, 60_000);
 
   it('takes an entry out of the report as soon as its record is read and merged', async () => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncContext } from '../../../jobs/context.js';
 import { processIngest } from '../../../jobs/ingest.js';
+import { processPoll } from '../../../jobs/poll.js';
 import { scheduleSalesforcePoll, startChangeStream, streamStatus } from '../../../jobs/stream.js';
 import type { ChangeStreamRunner } from '../../../jobs/stream.js';
 import { resetStats, sandboxControl, stats } from '../../helpers/pipeline.js';
@@ -41,6 +42,18 @@ async function takePolls(ctx: SyncContext): Promise<number> {
   const jobs = (await ctx.queues.poll.getJobs(['wait', 'prioritized', 'delayed'])).filter((j) => j.name === 'poll' && j.data.crm === 'salesforce' && !j.repeatJobKey && !String(j.id).startsWith('repeat:'));
   for (const j of jobs) await j.remove();
   return jobs.length;
+}
+
+/** Runs the ingest jobs waiting in the queue (a poll's pages), here and now. */
+async function drainIngest(ctx: SyncContext): Promise<void> {
+  for (;;) {
+    const jobs = await ctx.queues.ingest.getJobs(['wait', 'prioritized', 'delayed']);
+    if (jobs.length === 0) return;
+    for (const j of jobs) {
+      await j.remove();
+      await processIngest(ctx, j.data);
+    }
+  }
 }
 
 const sfCalls = async (h: Harness) => (await stats(h.sandboxes.salesforce.instanceUrl)).total;
@@ -152,6 +165,28 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
     expect(jobs.flatMap((j) => j.refs.map((r) => r.id))).toEqual([leads[5]]);
   });
 
+  it('after an expired replay id, changes streamed before the fallback poll runs do not move the cursor past what the poll must read', async () => {
+    const ctx = h.runtime.ctx;
+    await start();
+    await edit(leads[0]!, 'Streamed first');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    await stop();
+    // Made while the service was stopped, and no longer retained when it starts again.
+    await edit(leads[1]!, 'Missed by the stream');
+    h.sandboxes.salesforce.changeEvents.expireRetained();
+    await start();
+    expect(await until(async () => takePolls(ctx))).toBe(1);
+    // A change streamed before the queued poll runs, a few seconds later (Salesforce stamps whole
+    // seconds, and the cursor follows the stream to the second before its last commit).
+    await sleep(2500);
+    await edit(leads[2]!, 'Streamed before the poll');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    await processPoll(ctx, 'salesforce');
+    await drainIngest(ctx);
+    const link = await ctx.leads.linkOf('salesforce', 'Lead', leads[1]!);
+    expect((await ctx.leads.get(link!))?.lead.person.title).toBe('Missed by the stream');
+  });
+
   it('reads the records of a gap event and polls on an overflow event', async () => {
     const ctx = h.runtime.ctx;
     await start();
@@ -187,6 +222,37 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
       await ctx.queues.poll.removeJobScheduler('poll-salesforce');
       h.sandboxes.salesforce.changeEvents.select(['Lead', 'Contact']);
     }
+  });
+
+  it('a session that expired under the stream is refreshed: the stream subscribes again with the new token from the stored replay id, and loses nothing', async () => {
+    const ctx = h.runtime.ctx;
+    // A failed stream waits ten minutes before it tries again: a refused session must not need that.
+    runner = startChangeStream(ctx, { retryMs: 600_000 });
+    await until(async () => (await streamStatus(ctx)).state === 'connected');
+    await edit(leads[3]!, 'Before the expiry');
+    await until(async () => (await takeStreamJobs(ctx)).length > 0);
+    // The org ends every session and the stream's connection with it: the client's handshake
+    // again is refused (403 Handshake denied, 401::Authentication invalid, reconnect none).
+    await sandboxControl(h.sandboxes.salesforce.instanceUrl, '/expire-sessions', {});
+    h.sandboxes.salesforce.dropStreamingClients();
+    await edit(leads[4]!, 'While the session was dead');
+    const refs: string[] = [];
+    const collect = async () => {
+      for (const j of await takeStreamJobs(ctx)) refs.push(...j.refs.map((r) => r.id));
+    };
+    await until(async () => {
+      await collect();
+      return refs.length > 0;
+    }, 20_000);
+    await until(async () => (await streamStatus(ctx)).state === 'connected');
+    await edit(leads[5]!, 'After the refresh');
+    await until(async () => {
+      await collect();
+      return refs.length >= 2;
+    });
+    await sleep(300);
+    await collect();
+    expect(refs).toEqual([leads[4], leads[5]]);
   });
 
   it('a stream the org dropped (Unknown client) reconnects and loses nothing', async () => {

@@ -43,16 +43,27 @@ describe('Salesforce change stream', () => {
     expect(changes.map((c) => [c.own, c.changeType, c.refs[0]?.id])).toEqual([[true, 'UPDATE', lead.Id], [false, 'UPDATE', lead.Id]]);
   });
 
-  it('a session the org refused ends the subscribe with reason auth (no hang); after a refresh it subscribes', async () => {
+  it('a session the org refused is refreshed once and the stream subscribes with the new token; a refresh the org refuses too ends the subscribe with reason auth (no hang)', async () => {
     const connector = h.connector();
     await connector.changeDataCapture();
     await h.control('/expire-sessions');
+    const tokenRequests = async () => ((await (await fetch(`${h.sandbox.instanceUrl}/__sandbox/oauth`)).json()) as { tokenRequests: number }).tokenRequests;
+    const before = await tokenRequests();
     const states: StreamState[] = [];
-    await expect(connector.subscribe!({ Lead: null, Contact: null }, { onChanges: async () => undefined, onState: (s) => void states.push(s) })).rejects.toThrow(/Authentication invalid/);
-    expect(states).toEqual([{ state: 'down', reason: 'auth', message: '401::Authentication invalid' }]);
-    await connector.changeDataCapture(); // a REST call refreshes the session
-    const sub = await connector.subscribe!({ Lead: null, Contact: null }, { onChanges: async () => undefined, onState: (s) => void states.push(s) });
-    expect(states.at(-1)).toEqual({ state: 'connected' });
+    const changes: StreamedChange[] = [];
+    const sub = await connector.subscribe!({ Lead: null, Contact: null }, { onChanges: async (c) => void changes.push(...c), onState: (s) => void states.push(s) });
+    expect(states).toEqual([{ state: 'connected' }]);
+    expect(await tokenRequests()).toBe(before + 1);
+    const lead = h.sandbox.store.list('Lead').find((l) => l.IsConverted !== true)!;
+    await h.control('/activity', { kind: 'field', id: lead.Id, fields: { Title: 'Chief Streaming Officer' } });
+    await until(() => changes.length === 1);
     await sub.close();
+
+    // The refresh token revoked as well (an admin disconnected the app): no session to be had.
+    await h.control('/expire-sessions');
+    await h.control('/revoke', { refreshToken: h.sandbox.refreshToken });
+    states.length = 0;
+    await expect(connector.subscribe!({ Lead: null, Contact: null }, { onChanges: async () => undefined, onState: (s) => void states.push(s) })).rejects.toThrow(/refresh/i);
+    expect(states).toEqual([{ state: 'down', reason: 'auth', message: '401::Authentication invalid' }]);
   });
 });

@@ -211,4 +211,24 @@ describe('the Bayeux wire', () => {
     const sub = (await (await post(sb, [{ channel: '/meta/subscribe', clientId: hs!.clientId, subscription: '/data/LeadStatusChangeEvent' }])).json()) as Array<Record<string, unknown>>;
     expect(sub[0]).toMatchObject({ successful: false, subscription: '/data/LeadStatusChangeEvent', error: "400::The channel you requested to subscribe to doesn't exist {/data/LeadStatusChangeEvent}" });
   });
+
+  it('checks the session of a held connect while it waits: revoked, the connect is answered with 401 and reconnect none, not held on', async () => {
+    const sb = await sandbox();
+    const [hs] = (await (await post(sb, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])).json()) as Array<{ clientId: string }>;
+    const clientId = hs!.clientId;
+    await post(sb, [{ channel: '/meta/subscribe', clientId, subscription: '/data/LeadChangeEvent' }]);
+    await post(sb, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } }]); // the first connect answers at once
+    const held = post(sb, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '9' }]);
+    await new Promise((r) => setTimeout(r, 100));
+    await control(sb, 'POST', '/expire-sessions', {});
+    const answer = (await (await held).json()) as Array<Record<string, unknown>>;
+    expect(answer.at(-1)).toMatchObject({ channel: '/meta/connect', id: '9', successful: false, error: '401::Authentication invalid', advice: { reconnect: 'none' } });
+  });
+
+  it('takes long polling only: a connect of another connection type is refused with 400', async () => {
+    const sb = await sandbox();
+    const [hs] = (await (await post(sb, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }])).json()) as Array<{ clientId: string }>;
+    const refused = (await (await post(sb, [{ channel: '/meta/connect', clientId: hs!.clientId, connectionType: 'websocket', id: '3' }])).json()) as Array<Record<string, unknown>>;
+    expect(refused[0]).toMatchObject({ channel: '/meta/connect', successful: false, error: '400::Invalid connection type {websocket}' });
+  });
 });

@@ -33,6 +33,8 @@ import type jsforce from 'jsforce';
 import { bootstrap } from '../../../jobs/bootstrap.js';
 import type { Runtime } from '../../../jobs/bootstrap.js';
 import { processPoll } from '../../../jobs/poll.js';
+import { startChangeStream, streamStatus } from '../../../jobs/stream.js';
+import type { ChangeStreamRunner, StreamStatus } from '../../../jobs/stream.js';
 import { outstandingByPlace, outstandingWork, syncOnce } from '../../../jobs/run-once.js';
 import { writeCount } from '../../../jobs/writeback.js';
 import { createRandom } from '../../../connectors/sandbox/common.js';
@@ -51,10 +53,21 @@ import { LogTally, WorkerProcess } from './worker-process.js';
 export type CrmName = 'hubspot' | 'salesforce';
 export const CRMS: readonly CrmName[] = ['hubspot', 'salesforce'];
 export const FAULT_KINDS: readonly FaultKind[] = ['rateLimit', 'serverError', 'slow', 'drop'];
+/**
+ * Faults of the Salesforce change stream (Change Data Capture over CometD), struck by the monkey
+ * while the service streams: the org forgets the client (its next connect answered `403::Unknown
+ * client`), the streaming server restarts (the held long poll cut without an answer), every session
+ * expires (the handshake again refused with `401::Authentication invalid`), and the service stops
+ * for longer than the 72-hour retention (the stored replay id refused with `400::The replayId ...
+ * you provided was invalid`: a cursor poll reads what came meanwhile).
+ */
+export const STREAM_FAULTS = ['unknownClient', 'serverRestart', 'sessionExpired', 'replayExpired'] as const;
+export type StreamFault = (typeof STREAM_FAULTS)[number];
 
 /** What a run must have done before it may end: faults per CRM and kind, SIGKILLs, Redis restarts. */
 export interface ChaosPlan {
   faults: Record<CrmName, Record<FaultKind, number>>;
+  stream: Record<StreamFault, number>;
   kills: number;
   redisRestarts: number;
 }
@@ -69,6 +82,11 @@ export interface ChaosOptions {
   workers: number;
   /** Planned faults of each kind in each CRM (default 2, or 0 with `rate` 0). */
   faultsPerKind?: number;
+  /**
+   * Planned faults of each kind in the Salesforce change stream (default 1). With 0 the service
+   * does not stream: Salesforce is polled every round, as before Change Data Capture.
+   */
+  streamFaultsPerKind?: number;
   /** Planned stops and starts of the private Redis (default 1; `restartRedis: false` makes it 0). */
   redisRestarts?: number;
   /** `sync.create.salesforce` of both runs (default `mql`, the product's default). */
@@ -111,6 +129,12 @@ export interface ChaosFigures {
   /** What the run had to do, and what it did (faults counted by the sandboxes themselves). */
   planned: ChaosPlan;
   faultsInjected: Record<CrmName, Record<FaultKind, number>>;
+  /**
+   * The change stream: faults struck, and after how many of them change events flowed again; events
+   * received (ours among them); stored replay ids found expired and refused sessions refreshed (as
+   * the service logged them); records the safety-net poll at the end of each generation read.
+   */
+  stream: { faults: Record<StreamFault, number>; recovered: number; events: number; own: number; replayExpired: number; sessionsRefreshed: number; safetyPollRecords: number };
   kills: number;
   workerStarts: number;
   redisRestarts: number;
@@ -411,8 +435,10 @@ function shuffledPeople(sandboxes: Sandboxes, random: () => number): string[] {
 export function planFor(options: ChaosOptions): ChaosPlan {
   const each = options.faultsPerKind ?? (options.rate > 0 ? 2 : 0);
   const perCrm = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, options.rate > 0 ? each : 0])) as Record<FaultKind, number>;
+  const streamEach = options.streamFaultsPerKind ?? 1;
   return {
     faults: { hubspot: perCrm(), salesforce: perCrm() },
+    stream: Object.fromEntries(STREAM_FAULTS.map((k) => [k, streamEach])) as Record<StreamFault, number>,
     kills: options.kills,
     redisRestarts: options.restartRedis === false ? 0 : (options.redisRestarts ?? 1),
   };
@@ -423,11 +449,18 @@ const FAULT_LABELS: Record<CrmName, Record<FaultKind, string>> = {
   salesforce: { rateLimit: '403 REQUEST_LIMIT_EXCEEDED (concurrent)', serverError: '5xx', slow: 'slow', drop: 'dropped' },
 };
 const CRM_LABELS: Record<CrmName, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
+const STREAM_LABELS: Record<StreamFault, string> = {
+  unknownClient: 'stream dropped by the org (403 Unknown client)',
+  serverRestart: 'stream server restart (long poll cut)',
+  sessionExpired: 'stream session expired (401, refreshed)',
+  replayExpired: 'stored replay id expired (400, cursor poll)',
+};
 
 /** Every planned kind with what fired, in the table's order. */
-export function planRows(planned: ChaosPlan, fired: { faults: Record<CrmName, Record<FaultKind, number>>; kills: number; redisRestarts: number }): Array<{ what: string; planned: number; fired: number }> {
+export function planRows(planned: ChaosPlan, fired: { faults: Record<CrmName, Record<FaultKind, number>>; stream: Record<StreamFault, number>; kills: number; redisRestarts: number }): Array<{ what: string; planned: number; fired: number }> {
   return [
     ...CRMS.flatMap((crm) => FAULT_KINDS.map((k) => ({ what: `${CRM_LABELS[crm]} ${FAULT_LABELS[crm][k]}`, planned: planned.faults[crm][k], fired: fired.faults[crm][k] }))),
+    ...STREAM_FAULTS.map((k) => ({ what: `Salesforce ${STREAM_LABELS[k]}`, planned: planned.stream[k], fired: fired.stream[k] })),
     { what: 'SIGKILL of a worker', planned: planned.kills, fired: fired.kills },
     { what: 'Redis restart', planned: planned.redisRestarts, fired: fired.redisRestarts },
   ];
@@ -474,13 +507,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       await Promise.all(workers.map((w) => w.start()));
       log(`chaos: ${options.workers} worker processes up (pids ${workers.map((w) => w.pid).join(', ')})`);
 
+      // The service streams Salesforce's changes (as `smk start` does) unless no stream fault is planned.
+      const streaming = STREAM_FAULTS.some((k) => plan.stream[k] > 0);
+      const streamFired: Record<StreamFault, number> = { unknownClient: 0, serverRestart: 0, sessionExpired: 0, replayExpired: 0 };
+      let streamRecovered = 0;
+      let safetyPollRecords = 0;
+      let runner: ChangeStreamRunner | null = null;
+      const ctx = side.runtime.ctx;
+      const streamNow = async (): Promise<StreamStatus | null> => streamStatus(ctx).catch(() => null);
+      const waitUntil = async (check: () => Promise<boolean>, ms: number): Promise<boolean> => {
+        const end = Date.now() + ms;
+        while (Date.now() < end) {
+          if (await check()) return true;
+          await sleep(100);
+        }
+        return false;
+      };
+      let streamUp: () => void = () => undefined;
+      const firstStreamUp = new Promise<void>((resolve) => (streamUp = resolve));
+      const startStream = async () => {
+        runner = startChangeStream(ctx, { retryMs: 500 });
+        if (!(await waitUntil(async () => (await streamNow())?.state === 'connected', 30_000))) log('  stream: not connected within 30 s');
+      };
+
       const firedNow = async () => ({
         faults: { hubspot: await injected(side.sandboxes.hubspot.baseUrl), salesforce: await injected(side.sandboxes.salesforce.instanceUrl) },
+        stream: { ...streamFired },
         kills: workers.reduce((n, w) => n + w.kills, 0),
         redisRestarts: redis.restarts,
       });
-      const poll = async (what: string) => {
-        for (const crm of CRMS) await persist(`${crm} poll (${what})`, () => processPoll(side.runtime.ctx, crm), log);
+      const poll = async (what: string, crms: readonly CrmName[] = CRMS) => {
+        for (const crm of crms) await persist(`${crm} poll (${what})`, () => processPoll(side.runtime.ctx, crm), log);
       };
 
       // The monkey strikes at random moments while jobs are running (a kill of an idle worker or a
@@ -528,7 +585,57 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           await redis.restart({ downMs: 300 });
         }
       })();
-      const monkey = Promise.all([kills, restarts]);
+      // The stream's faults, one at a time, each followed by a wait until change events flow again
+      // (the rounds keep changing people in Salesforce).
+      const streamMonkey = (async () => {
+        if (!streaming) return;
+        await Promise.race([firstStreamUp, new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (monkeyStopped) {
+              clearInterval(check);
+              resolve();
+            }
+          }, 100);
+        })]);
+        for (;;) {
+          const next = STREAM_FAULTS.find((k) => streamFired[k] < plan.stream[k]);
+          if (!next) return;
+          await sleep(200 + random() * 600);
+          if (monkeyStopped) return;
+          const before = (await streamNow())?.events ?? 0;
+          log(`  stream: ${STREAM_LABELS[next]}`);
+          switch (next) {
+            case 'unknownClient':
+              side.sandboxes.salesforce.dropStreamingClients();
+              break;
+            case 'serverRestart':
+              side.sandboxes.salesforce.restartStreaming();
+              break;
+            case 'sessionExpired':
+              // Every session ends: the held connect is answered with the next event, and the
+              // following connect refused with 401 (so are the workers' REST calls: they refresh).
+              side.sandboxes.salesforce.auth.expireAllSessions();
+              break;
+            case 'replayExpired': {
+              // The service stops; changes are published meanwhile and then pass the retention, so
+              // the replay id it stored is refused when it starts again.
+              await (runner as ChangeStreamRunner | null)?.stop();
+              await sleep(Math.max(roundMs, 500) * 2);
+              side.sandboxes.salesforce.changeEvents.expireRetained();
+              await startStream();
+              break;
+            }
+          }
+          streamFired[next] += 1;
+          const flowing = await waitUntil(async () => {
+            const now = await streamNow();
+            return now !== null && now.state === 'connected' && (now.events ?? 0) > before;
+          }, 20_000);
+          if (flowing) streamRecovered += 1;
+          else log(`  stream: no change event within 20 s of the fault (${JSON.stringify(await streamNow())})`);
+        }
+      })();
+      const monkey = Promise.all([kills, restarts, streamMonkey]);
 
       // Drained, and read again while the previous read round led to writes (as syncOnce ends a
       // pass: a created record's echo carries facts of its own): a point where nothing moves.
@@ -536,6 +643,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       let settleReads = 0;
       const settle = async () => {
         await drain(side.runtime, drainMs);
+        if (runner) {
+          // The safety-net poll (every 5 minutes in the service): what the stream did not deliver.
+          const read = await persist('salesforce safety-net poll', () => processPoll(side.runtime.ctx, 'salesforce'), log);
+          safetyPollRecords += read.records;
+          await drain(side.runtime, drainMs);
+        }
         for (let again = 0; again < 3; again += 1) {
           const written = await writeCount(side.runtime.ctx);
           if (written === writesAtLastRead) return;
@@ -550,6 +663,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       await poll('first read');
       await settle();
       log(`first sync done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (streaming) {
+        side.sandboxes.salesforce.changeEvents.select(['Lead', 'Contact']);
+        await startStream();
+        streamUp();
+        log('the change stream is up: rounds poll HubSpot only, Salesforce changes come by the stream');
+      }
 
       let rounds = 0;
       let applied = 0;
@@ -597,7 +716,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           made += 1;
         }
         writesAtLastRead = await writeCount(side.runtime.ctx);
-        await poll(`round ${rounds}`);
+        await poll(`round ${rounds}`, streaming ? ['hubspot'] : CRMS);
         // Let the round's work run a little, then go on: the next changes meet it half-done.
         const until = Date.now() + roundMs;
         while (Date.now() < until && (await outstandingSafe(side.runtime)) !== 0) await sleep(100);
@@ -606,6 +725,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       monkeyStopped = true;
       await monkey;
       await settle();
+      const streamEnd = await streamNow();
+      await (runner as ChangeStreamRunner | null)?.stop();
       seconds.chaos = (Date.now() - started) / 1000;
       log(`drained in ${seconds.chaos.toFixed(1)} s: ${rounds} rounds of changes in ${generations.length} generations, ${applied} changes`);
 
@@ -716,6 +837,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         workers: options.workers,
         planned: plan,
         faultsInjected: fired.faults,
+        stream: {
+          faults: fired.stream, recovered: streamRecovered, events: streamEnd?.events ?? 0, own: streamEnd?.own ?? 0,
+          replayExpired: tally.streamReplayExpired, sessionsRefreshed: tally.streamSessionRefreshed, safetyPollRecords,
+        },
         kills: fired.kills,
         workerStarts: workers.reduce((n, w) => n + w.starts, 0),
         redisRestarts: fired.redisRestarts,
@@ -747,7 +872,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 }
 
 export function formatFigures(f: ChaosFigures): string {
-  const rows = planRows(f.planned, { faults: f.faultsInjected, kills: f.kills, redisRestarts: f.redisRestarts });
+  const rows = planRows(f.planned, { faults: f.faultsInjected, stream: f.stream.faults, kills: f.kills, redisRestarts: f.redisRestarts });
   const width = Math.max(...rows.map((r) => r.what.length));
   const table = rows.map((r) => `    ${r.what.padEnd(width)}  planned ${String(r.planned).padStart(3)}  fired ${String(r.fired).padStart(4)}${r.fired < r.planned ? '  SHORT' : ''}`);
   const kinds = Object.entries(f.changes.byKind).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${n} ${k}`).join(', ');
@@ -757,6 +882,7 @@ export function formatFigures(f: ChaosFigures): string {
     ...table,
     ...(f.shortfall.length > 0 ? [`  SHORTFALL: ${f.shortfall.join('; ')}`] : []),
     `  user changes: ${f.changes.applied} in ${f.changes.rounds} rounds, ${f.changes.generations} generations (${kinds || 'none'}); ${f.changes.notReplayed} could not be replayed in the reference`,
+    `  change stream: ${f.stream.events} events (${f.stream.own} our own writes); events flowed again after ${f.stream.recovered} of ${Object.values(f.stream.faults).reduce((a, b) => a + b, 0)} faults; ${f.stream.replayExpired} expired replay ids polled instead; ${f.stream.sessionsRefreshed} refused sessions refreshed; ${f.stream.safetyPollRecords} records read by the safety-net polls`,
     `  worker starts: ${f.workerStarts}`,
     `  retries: ${f.retries.jobs} job retries, ${f.retries.calls} API call retries inside jobs, ${f.retries.deadLetters} dead-lettered jobs`,
     `  API calls: reference HubSpot ${f.apiCalls.reference.hubspot} / Salesforce ${f.apiCalls.reference.salesforce}; chaos HubSpot ${f.apiCalls.chaos.hubspot} / Salesforce ${f.apiCalls.chaos.salesforce}`,

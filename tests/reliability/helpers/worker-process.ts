@@ -17,6 +17,9 @@ export class LogTally {
   deadLetters = 0;
   callRetries = 0;
   callFailures = 0;
+  /** The change stream: stored replay ids found expired (cursor poll instead), refused sessions refreshed. */
+  streamReplayExpired = 0;
+  streamSessionRefreshed = 0;
   lines = 0;
   /** With SMK_CHAOS_DEBUG set, every line is kept for a post-mortem. */
   readonly kept: string[] = [];
@@ -43,6 +46,13 @@ export class LogTally {
       case 'HubSpot call failed':
       case 'salesforce call failed':
         this.callFailures += 1;
+        break;
+      case 'stored replay id no longer retained: polling from the cursor and subscribing for new changes':
+        this.streamReplayExpired += 1;
+        break;
+      case 'the streaming session was refused: subscribing again at once with a refreshed session':
+      case 'the streaming session was refused: refreshing it and subscribing again':
+        this.streamSessionRefreshed += 1;
         break;
       default:
         break;
