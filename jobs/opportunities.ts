@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { isCrmError } from '../connectors/errors.js';
 import type { FeedPosition, OpportunityFact, OpportunityPage, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
+import { opportunityCoreSchema } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { ruleInputsDiffer } from '../src/sync/merge.js';
 import { applyOpportunity, withOpportunity } from '../src/sync/opportunities.js';
@@ -51,17 +52,8 @@ const APPLY_PARALLEL = 16;
 const PARKED_TTL_S = 30 * 86_400;
 
 const parkedSchema = z.object({
-  fact: z.object({
-    source: z.enum(['hubspot', 'salesforce']),
-    id: z.string(),
+  fact: opportunityCoreSchema.extend({
     name: z.string().nullable(),
-    stage: z.string().nullable(),
-    closed: z.boolean(),
-    won: z.boolean(),
-    amount: z.number().nullable(),
-    closeDate: z.string().nullable(),
-    createdAt: z.string(),
-    modifiedAt: z.string(),
     deleted: z.boolean(),
   }),
   removed: z.boolean(),

@@ -6,6 +6,8 @@
  * write is refused before it is sent.
  */
 
+import { DEFAULT_LEAD_STATUS_PAIRS } from '../../src/model/field-sync.js';
+
 /** HubSpot's default lifecycle stages, in order (contact property `lifecyclestage`). */
 export const HUBSPOT_LIFECYCLE_STAGES = [
   'subscriber',
@@ -49,16 +51,7 @@ const DEFAULT_LIFECYCLE_STAGE_WRITE_ONLY: Readonly<Record<string, string>> = {
 };
 
 /** HubSpot lead status -> Salesforce Lead Status label (the default Salesforce values, reference S6). */
-export const DEFAULT_LEAD_STATUS_MAP: Readonly<Record<string, string>> = {
-  NEW: 'Open - Not Contacted',
-  OPEN: 'Open - Not Contacted',
-  IN_PROGRESS: 'Working - Contacted',
-  ATTEMPTED_TO_CONTACT: 'Working - Contacted',
-  CONNECTED: 'Working - Contacted',
-  OPEN_DEAL: 'Closed - Converted',
-  UNQUALIFIED: 'Closed - Not Converted',
-  BAD_TIMING: 'Closed - Not Converted',
-};
+export const DEFAULT_LEAD_STATUS_MAP: Readonly<Record<string, string>> = Object.fromEntries(DEFAULT_LEAD_STATUS_PAIRS.map((p) => [p.hubspot, p.salesforce]));
 
 export interface PicklistOptions {
   /** HubSpot lifecyclestage value -> common stage; merged over the defaults. */

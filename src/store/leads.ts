@@ -22,7 +22,8 @@ const sourceViewSchema = z.object({
   fieldChangedAt: z.record(z.string(), z.string()).optional(),
 });
 
-const opportunityViewSchema = z.object({
+/** What an opportunity reading and its stored view share (connectors/types.ts OpportunityFact). */
+export const opportunityCoreSchema = z.object({
   source: z.enum(['hubspot', 'salesforce']),
   id: z.string(),
   stage: z.string().nullable(),
@@ -32,6 +33,9 @@ const opportunityViewSchema = z.object({
   closeDate: z.string().nullable(),
   createdAt: z.string(),
   modifiedAt: z.string(),
+});
+
+const opportunityViewSchema = opportunityCoreSchema.extend({
   readAt: z.number(),
   gone: z.boolean(),
 });
