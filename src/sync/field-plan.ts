@@ -126,7 +126,10 @@ export function planFieldWrites(input: {
       if (field.type === 'email' && (want === null || want !== (input.leadEmail ?? null))) continue;
       const have = target.held[field.name] ?? null;
       const queued = target.pending && Object.prototype.hasOwnProperty.call(target.pending, field.name) ? (target.pending[field.name] ?? null) : undefined;
-      const stale = !sameFieldValue(field, want, have);
+      // Several values of one CRM can mean one of the other's (HubSpot NEW and OPEN are both
+      // "Open - Not Contacted"): a record already holding one that translates back to the winning
+      // value holds it, and is not rewritten.
+      const stale = !sameFieldValue(field, want, have) && !(have !== null && sameFieldValue(field, translateFieldValue(field, have, crm, winner), source));
       const superseded = queued !== undefined && !sameFieldValue(field, want, queued);
       if (stale || superseded) (out[crm] ??= {})[field.name] = want;
     }

@@ -80,6 +80,14 @@ describe('planFieldWrites', () => {
     expect(plan).toEqual({});
   });
 
+  it('leaves a value alone that means the same as the winning one (HubSpot OPEN and NEW are both "Open - Not Contacted")', () => {
+    const views = { hubspot: view('contact', 'OPEN', at, 'leadStatus'), salesforce: view('Lead', 'Open - Not Contacted', at, 'leadStatus') };
+    const targets = { hubspot: { object: 'contact' as const, held: { leadStatus: 'OPEN' } } };
+    expect(planFieldWrites({ fields: [leadStatus], views, targets })).toEqual({});
+    const moved = { ...views, salesforce: view('Lead', 'Working - Contacted', at, 'leadStatus') };
+    expect(planFieldWrites({ fields: [leadStatus], views: moved, targets })).toEqual({ hubspot: { leadStatus: 'IN_PROGRESS' } });
+  });
+
   it('never writes a field HubSpot calculates, whatever the direction', () => {
     const views = { hubspot: view('contact', null, at, 'leadSource'), salesforce: view('Lead', 'Web', '2026-02-01T00:00:00Z', 'leadSource') };
     const plan = planFieldWrites({ fields: [{ ...leadSource, direction: 'two-way' }], views, targets: { hubspot: { object: 'contact', held: { leadSource: null } } } });
