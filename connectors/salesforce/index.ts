@@ -49,6 +49,7 @@ import { integrationAccess } from './visibility.js';
 import type { IntegrationAccess } from './visibility.js';
 import type { LayoutReport } from './layouts.js';
 import type { AssignTarget, SfUser, UserAccessReport } from './user-access.js';
+import type { SyncField } from '../../src/model/field-sync.js';
 
 export type { IntegrationAccess };
 export type { AccountMatch, AssignTarget, JwtBearerOptions, LayoutReport, LeadStatusInfo, SalesforceMappingOptions, SfUser, TaskOutcome, UserAccessReport };
@@ -61,8 +62,6 @@ export { isOwnOrigin, STREAM_CHANNELS } from './streaming.js';
 
 /** The client id our calls carry (`Sforce-Call-Options`), and Change Data Capture reports back. */
 export const DEFAULT_CLIENT_NAME = 'smarketing-connector';
-
-import type { SyncField } from '../../src/model/field-sync.js';
 
 export interface SalesforceConnectorOptions {
   instanceUrl: string;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OWNERSHIP } from '../../src/config.js';
+import { DEFAULT_OWNERSHIP, parseConfigText } from '../../src/config.js';
 import { DEFAULT_SYNC_FIELDS } from '../../src/model/field-sync.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -36,6 +36,15 @@ describe('references that must exist', () => {
       for (const f of (names as string).matchAll(/`(\w+)`/g)) documented[f[1] as string] = direction as string;
     }
     expect(documented).toEqual(Object.fromEntries(DEFAULT_SYNC_FIELDS.map((f) => [f.name, f.direction])));
+  });
+
+  it('the README\'s sync.fields example is a valid config', () => {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('### Field sync'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toContain('fields:');
+    const config = parseConfigText(yaml as string, 'README.md');
+    expect(config.sync.fields.region).toMatchObject({ hubspot: 'region', type: 'enum', direction: 'salesforce' });
   });
 
   it('every README section the example config points to exists', () => {
