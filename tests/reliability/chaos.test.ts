@@ -31,7 +31,7 @@ describe('chaos: every planned fault, a SIGKILLed worker and a Redis restart, at
       slowMs: 300, roundMs: 500, maxSeconds: 45, drainTimeoutMs: 90_000, log: (line) => log.push(line),
     });
     console.log(formatFigures(figures));
-  }, 240_000);
+  }, 300_000);
 
   afterAll(() => {
     if (!figures) console.log(log.join('\n'));
