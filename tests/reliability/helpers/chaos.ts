@@ -251,8 +251,14 @@ export function steeredMix(
   for (const crm of CRMS) {
     mix[crm].seed = options.seed * 1000 + seq * 2 + (crm === 'hubspot' ? 0 : 1);
     const missing = FAULT_KINDS.filter((k) => fired[crm][k] < plan.faults[crm][k]);
-    if (missing.length === 0 || missing.length === FAULT_KINDS.length) continue;
+    if (missing.length === FAULT_KINDS.length) continue;
     const background = options.rate / 16;
+    if (missing.length === 0) {
+      // Every planned fault of this CRM fired: while the rounds go on for the others (the stream's),
+      // faults stay in the background, so that the extra rounds do not pile faults on one job.
+      for (const k of FAULT_KINDS) mix[crm][k] = background;
+      continue;
+    }
     const share = (options.rate - background * (FAULT_KINDS.length - missing.length)) / missing.length;
     for (const k of FAULT_KINDS) mix[crm][k] = missing.includes(k) ? share : background;
   }
