@@ -15,16 +15,8 @@ import type { OpportunityFact } from '../../connectors/types.js';
 import type { Lead } from '../model/lead.js';
 import { sameValue } from './equality.js';
 
-export interface OpportunityView {
-  source: OpportunityFact['source'];
-  id: string;
-  stage: string | null;
-  closed: boolean;
-  won: boolean;
-  amount: number | null;
-  closeDate: string | null;
-  createdAt: string;
-  modifiedAt: string;
+/** What the lead keeps of a reading: the fact without its name and deletion flag, with its read time. */
+export interface OpportunityView extends Omit<OpportunityFact, 'name' | 'deleted' | 'contacts'> {
   /** Our clock (ms) when it was read. */
   readAt: number;
   /** No longer this person's (role or association removed, opportunity deleted). */
