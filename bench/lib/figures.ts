@@ -156,6 +156,9 @@ export function changeLatency(source: readonly Timeline[], other: readonly Timel
   return {
     changedAt: change.t,
     toOther: there === null ? null : there - change.t,
-    toBoth: there === null || self === null ? null : Math.max(there, self) - change.t,
+    // A change whose own record needs nothing back (a title that moves no score) is in both CRMs once
+    // the other is written; when its record is written back too, the later write counts. (Whether
+    // the two agree afterwards is the phase's own check on the scores.)
+    toBoth: there === null ? null : Math.max(there, self ?? there) - change.t,
   };
 }

@@ -79,6 +79,11 @@ export function withWriteOrigin<T>(changeOrigin: string, fn: () => T): T {
   return origins.run({ changeOrigin, transactionKey: randomUUID(), sequence: 0 }, fn);
 }
 
+/** The write origin of the request being served, if a store write is under way in one (the bench's recorder reads it). */
+export function currentWriteOrigin(): WriteOrigin | undefined {
+  return origins.getStore();
+}
+
 /** changeOrigin of a REST call: `com/salesforce/api/rest/62.0;client=<id>` (no `;client` without the header). */
 export function restOrigin(version: string, callOptions: string | undefined): string {
   const client = /(?:^|,)\s*client=([^,]+)/.exec(callOptions ?? '')?.[1]?.trim();

@@ -92,6 +92,14 @@ describe('percentiles, rates and latencies', () => {
     expect(changeLatency(source, [])).toEqual({ changedAt: 1000, toOther: null, toBoth: null });
     expect(changeLatency([], other).changedAt).toBeNull();
   });
+
+  it('counts a change as in both CRMs once the other is written when its own record needs no write back', () => {
+    // A title change that moves no score: field sync writes the title to the other CRM and nothing
+    // returns to the changed record.
+    const source = [{ t: 1000, who: 'user' as const }];
+    const other = [{ t: 1800, who: 'connector' as const }];
+    expect(changeLatency(source, other)).toEqual({ changedAt: 1000, toOther: 800, toBoth: 800 });
+  });
 });
 
 describe('the rule-speed leads', () => {
