@@ -338,6 +338,36 @@ export interface OpportunityPage {
   position: StreamPosition | null;
 }
 
+/**
+ * One account as read: a Salesforce Account or a HubSpot company. Leads are matched to accounts by
+ * website domain, email domain and normalised name (src/sync/account-match.ts); the matched
+ * account's owner is asked first at routing.
+ */
+export interface AccountFact {
+  source: CrmName;
+  id: string;
+  name: string | null;
+  /** The website or domain as the CRM holds it (Salesforce Website is free text; HubSpot `domain`). */
+  website: string | null;
+  /** The owner in that CRM (Salesforce User id; HubSpot owner id), if any. */
+  ownerId: string | null;
+  /** ISO: when the account was created in the CRM (the oldest account wins a tie). */
+  createdAt: string;
+  /** ISO: the CRM's modification time of what this fact was read from (the recency rule compares these). */
+  modifiedAt: string;
+  /** Deleted (Salesforce recycle bin) or archived (HubSpot). */
+  deleted: boolean;
+}
+
+export interface AccountPage {
+  /** Salesforce `Account`; HubSpot `companies`. */
+  stream: string;
+  accounts: AccountFact[];
+  problems: RecordProblem[];
+  /** Save this only after the page has been applied; applying a page twice is harmless. */
+  position: StreamPosition | null;
+}
+
 export interface CrmConnector {
   readonly name: CrmName;
   /** The largest batches the APIs allow; the pipeline fills them. */
@@ -364,4 +394,9 @@ export interface CrmConnector {
    * portal uses them). Positions are kept per stream, as for `changes`.
    */
   opportunities?(position: FeedPosition, options?: ChangeOptions): AsyncIterable<OpportunityPage>;
+  /**
+   * Accounts (Salesforce Accounts, HubSpot companies) changed since the position (every one from an
+   * empty position), in pages. Positions are kept per stream, as for `changes`.
+   */
+  accounts?(position: FeedPosition, options?: ChangeOptions): AsyncIterable<AccountPage>;
 }

@@ -211,6 +211,8 @@ export const leadFragmentSchema = z.object({
       convertedAccountId: z.string().nullable().optional(),
       mergedIds: z.array(z.string()).optional(),
       accountId: z.string().nullable().optional(),
+      /** HubSpot: the contact's primary company (`associatedcompanyid`). */
+      companyId: z.string().nullable().optional(),
     })
     .default({}),
   /** The `smk` values this record holds now, keyed by the common field name (see model/fields.ts). */
