@@ -4,6 +4,7 @@
  * Picklist translations are in picklists.ts; the writing direction (with the pre-write checks)
  * is in validation.ts.
  */
+import { websiteDomain } from '../../src/model/domain.js';
 import { z } from 'zod';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../../src/model/lead.js';
 import type { LeadFragment, SalesforceObject } from '../../src/model/lead.js';
@@ -109,17 +110,9 @@ function clean(value: string | null | undefined): string | null {
   return trimmed.length === 0 || trimmed === NOT_PROVIDED ? null : trimmed;
 }
 
-/** `https://www.Acme.com/about` → `acme.com`; null for anything without a host. */
+/** `https://www.Acme.com/about` → `acme.com`; null for anything without a host (or `[not provided]`). */
 export function normaliseDomain(value: string | null | undefined): string | null {
-  const raw = clean(value);
-  if (!raw) return null;
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
-  try {
-    const host = new URL(withScheme).hostname.toLowerCase().replace(/^www\./, '').replace(/\.$/, '');
-    return host.includes('.') ? host : null;
-  } catch {
-    return null;
-  }
+  return websiteDomain(clean(value));
 }
 
 /** A Salesforce date (`2024-05-01`, no time) as the start of that day in UTC. */

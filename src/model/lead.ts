@@ -69,7 +69,14 @@ export const salesforceObjectSchema = z.enum(SALESFORCE_OBJECTS);
 export type SalesforceObject = z.infer<typeof salesforceObjectSchema>;
 
 export const linksSchema = z.object({
-  hubspot: z.object({ id: z.string().min(1), mergedIds: z.array(z.string()).optional() }).optional(),
+  hubspot: z
+    .object({
+      id: z.string().min(1),
+      mergedIds: z.array(z.string()).optional(),
+      /** The contact's primary company (HubSpot `associatedcompanyid`). */
+      companyId: z.string().min(1).optional(),
+    })
+    .optional(),
   salesforce: z
     .object({
       object: salesforceObjectSchema,
@@ -174,6 +181,20 @@ export const slaSchema = z.object({
 });
 export type Sla = z.infer<typeof slaSchema>;
 
+/** Why a lead belongs to an account: src/sync/account-match.ts (the order is the tie-breaker). */
+export const ACCOUNT_MATCH_KINDS = ['record', 'website', 'email-domain', 'name'] as const;
+
+/** The account (Salesforce Account, HubSpot company) a lead was matched to, and why. */
+export const accountMatchSchema = z.object({
+  id: z.string().min(1),
+  name: optionalText,
+  /** The account's owner in its CRM. */
+  ownerId: optionalText,
+  by: z.enum(ACCOUNT_MATCH_KINDS),
+  reason: z.string(),
+});
+export type AccountMatch = z.infer<typeof accountMatchSchema>;
+
 export const leadSchema = z.object({
   id: z.string().min(1),
   email: z.string().nullable(),
@@ -186,6 +207,8 @@ export const leadSchema = z.object({
   score: scoreSchema.optional(),
   stage: stageStateSchema.optional(),
   sla: slaSchema.optional(),
+  /** The matched account in each CRM (set at evaluation from the accounts read). */
+  account: z.object({ salesforce: accountMatchSchema.optional(), hubspot: accountMatchSchema.optional() }).optional(),
 });
 export type Lead = z.infer<typeof leadSchema>;
 

@@ -33,6 +33,12 @@ export interface Keys {
   created(crm: string, leadId: string): string;
   lock(name: string): string;
   meta(name: string): string;
+  /** Accounts of one CRM (src/store/accounts.ts): one hash tag per CRM, so a page's writes share a slot. */
+  accounts(crm: string): string;
+  accountDomain(crm: string, domain: string): string;
+  accountName(crm: string, nameKey: string): string;
+  /** The leads last matched to an account (re-evaluated when it changes). */
+  accountLeads(crm: string, id: string): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -65,5 +71,9 @@ export function createKeys(prefix = 'smk'): Keys {
     created: (crm, leadId) => `${p}:created:${crm}:${leadId}`,
     lock: (name) => `${p}:lock:${name}`,
     meta: (name) => `${p}:meta:${name}`,
+    accounts: (crm) => `${p}:acct:{acct-${crm}}:records`,
+    accountDomain: (crm, domain) => `${p}:acct:{acct-${crm}}:domain:${domain}`,
+    accountName: (crm, nameKey) => `${p}:acct:{acct-${crm}}:name:${nameKey}`,
+    accountLeads: (crm, id) => `${p}:acct:{acct-${crm}}:leads:${id}`,
   };
 }
