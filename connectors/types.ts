@@ -108,6 +108,12 @@ export interface CreateRequest {
   ownerId?: string | null;
   /** Salesforce only: which object to create; `auto` = a Contact under the Account matching the domain, else a Lead. */
   as?: 'auto' | 'Lead' | 'Contact';
+  /**
+   * Salesforce only: the Account the lead was matched to (src/sync/account-match.ts). With `auto` or
+   * `Contact` the person is created as a Contact under it; without one, the connector looks for an
+   * Account by the person's domain itself.
+   */
+  account?: { id: string; ownerId: string | null };
   /** No earlier call can have created this record (its first try): the connector may skip looking for one. */
   firstTry?: boolean;
   /**

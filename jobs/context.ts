@@ -22,6 +22,7 @@ import { HeldStore } from '../src/store/held.js';
 import { createKeys } from '../src/store/keys.js';
 import type { Keys } from '../src/store/keys.js';
 import { LeadStore } from '../src/store/leads.js';
+import { AccountStore } from '../src/store/accounts.js';
 import { Locks } from '../src/store/locks.js';
 import { PendingStore } from '../src/store/pending.js';
 import { SyncErrorStore } from '../src/store/sync-errors.js';
@@ -83,6 +84,8 @@ export interface SyncContext {
   leads: LeadStore;
   held: HeldStore;
   cursors: CursorStore;
+  /** Salesforce Accounts and HubSpot companies, for matching leads to them (jobs/accounts.ts). */
+  accounts: AccountStore;
   errors: SyncErrorStore;
   events: EventStore;
   counters: CounterStore;
@@ -194,6 +197,7 @@ export function createSyncContext(input: {
     leads: new LeadStore(redis, keys),
     held: new HeldStore(redis, keys),
     cursors: new CursorStore(redis, keys),
+    accounts: new AccountStore(redis, keys),
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
     counters: new CounterStore(redis, keys),

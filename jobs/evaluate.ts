@@ -20,6 +20,7 @@ import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/fiel
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
+import { matchLeadAccounts } from './accounts.js';
 import { evaluateJobOptions } from './queues.js';
 import { bothCrmsRead } from './read-state.js';
 import { scheduleWriteback } from './schedule-writeback.js';
@@ -39,9 +40,10 @@ async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
   return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
 }
 
-function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState): EvaluateOutput {
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, accountOwnerId: string | null): EvaluateOutput {
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
+    accountOwnerId,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
     previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
@@ -94,6 +96,8 @@ async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, own
       ownerId,
       as: ctx.config.file.sync.create.salesforceAs === 'lead' ? 'Lead' : ctx.config.file.sync.create.salesforceAs === 'contact' ? 'Contact' : 'auto',
     };
+    const account = crm === 'salesforce' ? lead.account?.salesforce : undefined;
+    if (account) request.account = { id: account.id, ownerId: account.ownerId ?? null };
     const source = crm === 'hubspot' ? 'salesforce' : 'hubspot';
     const fields = createFieldValues(ctx.syncFields, { crm: source, view: views[source] }, crm);
     if (Object.keys(fields).length > 0) request.fields = fields;
@@ -119,14 +123,18 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   if (!found) return { planned: 0, missing: true };
   const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
-  const stored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
+  const restored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
+  // The lead's account in each CRM, matched against the accounts read; its owner is asked first at a handoff.
+  const matched = await matchLeadAccounts(ctx, restored.lead);
+  const { account: _previousMatch, ...unmatched } = restored.lead;
+  const stored: StoredLead = { ...restored, lead: matched.account ? { ...unmatched, account: matched.account } : unmatched };
   let poolState = await loadPoolState(ctx);
-  let output = evaluateWith(ctx, stored, poolState);
+  let output = evaluateWith(ctx, stored, poolState, matched.ownerId);
   if (output.ownerChange) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
       poolState = await loadPoolState(ctx);
-      const decided = evaluateWith(ctx, stored, poolState);
+      const decided = evaluateWith(ctx, stored, poolState, matched.ownerId);
       await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
       return decided;
     });

@@ -18,6 +18,7 @@ import { PRIORITY } from './queues.js';
 import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
 import { pollOpportunities } from './opportunities.js';
+import { pollAccounts } from './accounts.js';
 
 export interface PollResult {
   pages: number;
@@ -26,6 +27,8 @@ export interface PollResult {
   full: boolean;
   /** Opportunities (Salesforce) or deals (HubSpot) read. */
   opportunities?: number;
+  /** Accounts (Salesforce) or companies (HubSpot) read. */
+  accounts?: number;
   /** Another worker was reading this feed: this poll read nothing. */
   busy?: boolean;
   /** The CRM refused our authorisation (still): this poll read nothing. */
@@ -131,6 +134,8 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
   if (options.full || initial || remapped) {
     result.full = true;
     const startedAt = ctx.clock.now();
+    // Accounts first: the people read next are matched against them at their first evaluation.
+    result.accounts = (await pollAccounts(ctx, crm, { full: true })).accounts;
     const streams = new Set<string>();
     for await (const page of connector.readAll()) {
       const readAt = ctx.clock.now();
@@ -164,6 +169,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     return result;
   }
 
+  result.accounts = (await pollAccounts(ctx, crm)).accounts;
   for await (const page of connector.changes(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin })) {
     const readAt = ctx.clock.now();
     await handOn(ctx, crm, page, readAt, options.pass);

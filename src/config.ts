@@ -168,6 +168,8 @@ export const syncConfigSchema = z
     opportunities: z.boolean().default(true),
     /** HubSpot deals and their contacts are read too: on for a portal whose sales use deals. */
     deals: z.boolean().default(false),
+    /** Salesforce Accounts and HubSpot companies are read, and leads matched to them (routing asks the account's owner first). */
+    accounts: z.boolean().default(true),
     concurrency: z
       .strictObject({
         ingest: z.number().int().min(1).max(64).default(2),
@@ -192,6 +194,7 @@ export const syncConfigSchema = z
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },
     opportunities: true,
     deals: false,
+    accounts: true,
     concurrency: { ingest: 2, evaluate: 32, writeback: 2 },
   });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;

@@ -176,6 +176,7 @@ function personDomain(request: CreateRequest): string | null {
 function targetFor(request: CreateRequest, accounts: ReadonlyMap<string, AccountMatch>): CreateTarget {
   const as = request.as ?? 'Lead';
   if (as === 'Lead') return { object: 'Lead' };
+  if (request.account) return { object: 'Contact', accountId: request.account.id, accountOwnerId: request.account.ownerId ?? undefined };
   const domain = personDomain(request);
   const account = domain ? accounts.get(domain) : undefined;
   if (account) return { object: 'Contact', accountId: account.id, accountOwnerId: account.ownerId ?? undefined };
@@ -209,7 +210,7 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
     if (request && !firstOfLead.has(request.leadId)) firstOfLead.set(request.leadId, i);
   }
 
-  const placing = fresh.map((i) => requests[i]).filter((r): r is CreateRequest => r !== undefined && (r.as ?? 'Lead') !== 'Lead');
+  const placing = fresh.map((i) => requests[i]).filter((r): r is CreateRequest => r !== undefined && (r.as ?? 'Lead') !== 'Lead' && r.account === undefined);
   const domains = placing.map(personDomain).filter((d): d is string => d !== null);
   const accounts = domains.length ? await deps.accounts.byDomain(domains) : new Map<string, AccountMatch>();
   const translations = await deps.translations();

@@ -144,3 +144,15 @@ export function matchAccount(crm: CrmName, keys: AccountKeys, candidates: readon
   }
   return null;
 }
+
+/**
+ * The owner routing asks first (a Salesforce User id, as routing hands leads to Salesforce owners):
+ * the Salesforce Account's owner, else the HubSpot company owner's Salesforce user (`toSalesforce`
+ * maps a HubSpot owner id by the owners' emails; null when that person has no Salesforce user).
+ */
+export function accountOwnerFor(account: { salesforce?: AccountMatch; hubspot?: AccountMatch }, toSalesforce: (hubspotOwnerId: string) => string | null): string | null {
+  const salesforce = account.salesforce?.ownerId;
+  if (salesforce) return salesforce;
+  const hubspot = account.hubspot?.ownerId;
+  return hubspot ? toSalesforce(hubspot) : null;
+}

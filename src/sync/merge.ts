@@ -74,7 +74,15 @@ export function isCurrentRecord(stored: Snapshot | null, fragment: LeadFragment)
 /** The links after this fragment; `convertedFrom` names the Lead a Contact is known to come from. */
 export function withLink(links: LeadLinks, fragment: LeadFragment, convertedFrom?: string): LeadLinks {
   if (fragment.source === 'hubspot') {
-    return { ...links, hubspot: { id: fragment.recordId, ...(fragment.identity.mergedIds?.length ? { mergedIds: fragment.identity.mergedIds } : {}) } };
+    const companyId = fragment.identity.companyId ?? undefined;
+    return {
+      ...links,
+      hubspot: {
+        id: fragment.recordId,
+        ...(fragment.identity.mergedIds?.length ? { mergedIds: fragment.identity.mergedIds } : {}),
+        ...(companyId ? { companyId } : {}),
+      },
+    };
   }
   const accountId = fragment.identity.accountId ?? undefined;
   // A converted Lead hands its identity to the Contact it became; writes then go to the Contact.

@@ -3,7 +3,7 @@ import { DEFAULT_OWNERSHIP } from '../../../src/config.js';
 import { leadFragmentSchema } from '../../../src/model/lead.js';
 import type { LeadFragment } from '../../../src/model/lead.js';
 import type { SourceView } from '../../../src/sync/compose.js';
-import { freshness, mergeFragment, ruleInputsDiffer } from '../../../src/sync/merge.js';
+import { freshness, mergeFragment, ruleInputsDiffer, withLink } from '../../../src/sync/merge.js';
 import type { Snapshot } from '../../../src/sync/merge.js';
 
 const view = (id: string, modifiedAt: string, readAt?: number): SourceView => ({ ref: { object: 'contact', id }, modifiedAt, values: {}, ...(readAt !== undefined ? { readAt } : {}) });
@@ -70,5 +70,16 @@ describe('mergeFragment', () => {
     const b = JSON.parse(JSON.stringify({ sales: a.sales, marketing: a.marketing, links: a.links, company: a.company, person: a.person, email: a.email, updatedAt: a.updatedAt, id: a.id }));
     expect(ruleInputsDiffer(a, b)).toBe(false);
     expect(ruleInputsDiffer(a, { ...b, person: { title: 'CEO' } })).toBe(true);
+  });
+});
+
+describe('account links', () => {
+  it('keeps the HubSpot contact\'s primary company and the Salesforce Contact\'s Account on the lead\'s links', () => {
+    const base = { modifiedAt: '2026-01-01T00:00:00.000Z', email: 'a@acme.com' };
+    const hubspot = leadFragmentSchema.parse({ ...base, source: 'hubspot', recordId: '51', object: 'contact', identity: { companyId: '5000001' } });
+    const salesforce = leadFragmentSchema.parse({ ...base, source: 'salesforce', recordId: '003000000000001AAA', object: 'Contact', identity: { accountId: '001000000000001AAA' } });
+    const links = withLink(withLink({}, hubspot), salesforce);
+    expect(links.hubspot).toEqual({ id: '51', companyId: '5000001' });
+    expect(links.salesforce).toMatchObject({ accountId: '001000000000001AAA' });
   });
 });

@@ -1,0 +1,92 @@
+/**
+ * The account feed of one CRM (Salesforce Accounts, HubSpot companies), read at the start of each
+ * poll so that the leads of the same poll are matched against fresh accounts: each page is kept in
+ * the account store (src/store/accounts.ts, the newest reading wins), and the leads matched to an
+ * account that changed (a new owner, a new website, deleted) are evaluated again. A lead is matched
+ * at each of its evaluations (jobs/evaluate.ts), so a new account is seen by the next evaluation of
+ * the leads at that company, which is the one routing needs (the handoff).
+ *
+ * The cursor of a stream moves only after its page was stored: a crash re-reads the page, and
+ * storing it twice changes nothing.
+ */
+import { isCrmError } from '../connectors/errors.js';
+import type { FeedPosition } from '../connectors/types.js';
+import type { AccountMatch, CrmName, Lead } from '../src/model/lead.js';
+import { accountKeys, accountOwnerFor, matchAccount } from '../src/sync/account-match.js';
+import type { SyncContext } from './context.js';
+import { enqueueEvaluate } from './enqueue.js';
+
+export interface AccountPollResult {
+  pages: number;
+  accounts: number;
+  /** Accounts whose stored state changed. */
+  changed: number;
+  /** Leads evaluated again because their account changed. */
+  reevaluated: number;
+}
+
+export function accountsEnabled(ctx: SyncContext): boolean {
+  return ctx.config.file.sync.accounts;
+}
+
+const WHAT_TO_GRANT: Record<CrmName, string> = {
+  salesforce: 'Accounts (give the integration user read access to Account, or set sync.accounts: false)',
+  hubspot: 'companies (add the crm.objects.companies.read scope to the app, or set sync.accounts: false)',
+};
+
+/** Reads the CRM's account feed from its cursors (`full`: from the start) and stores it page by page. */
+export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { full?: boolean } = {}): Promise<AccountPollResult> {
+  const result: AccountPollResult = { pages: 0, accounts: 0, changed: 0, reevaluated: 0 };
+  const connector = ctx.connectors[crm];
+  if (!connector.accounts || !accountsEnabled(ctx)) return result;
+  const position: FeedPosition = options.full ? {} : await ctx.cursors.get(crm);
+  const feed = connector.accounts(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin });
+  try {
+    for await (const page of feed) {
+      for (const p of page.problems) {
+        await ctx.errors.record({ crm, object: page.stream, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'read' }, ctx.clock.now());
+      }
+      const applied = await ctx.locks.with(`accounts:${crm}`, () => ctx.accounts.apply(crm, page.accounts));
+      if (applied.changed.length > 0) {
+        const leads = await ctx.accounts.leadsOf(crm, applied.changed);
+        await enqueueEvaluate(ctx, leads, `${crm} account changed`);
+        result.reevaluated += leads.length;
+      }
+      if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
+      result.pages += 1;
+      result.accounts += page.accounts.length;
+      result.changed += applied.changed.length;
+    }
+  } catch (err) {
+    // Not allowed to read them: people still sync and route by pool; the report says what to grant.
+    if (!isCrmError(err) || err.code !== 'PERMISSION') throw err;
+    await ctx.errors.record({ crm, object: null, recordId: null, leadId: null, code: err.code, stage: 'read', message: `cannot read ${WHAT_TO_GRANT[crm]}: ${err.message}` }, ctx.clock.now());
+  }
+  return result;
+}
+
+const freemailByConfig = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The lead's account in each CRM, matched against the accounts read, and the owner routing asks
+ * first (a Salesforce User id). Remembers the match, so that a change of the account re-evaluates it.
+ */
+export async function matchLeadAccounts(ctx: SyncContext, lead: Lead): Promise<{ account: Lead['account']; ownerId: string | null }> {
+  if (!accountsEnabled(ctx)) return { account: undefined, ownerId: null };
+  const scoring = ctx.config.file.scoring;
+  let freemail = freemailByConfig.get(scoring);
+  if (!freemail) {
+    freemail = new Set(scoring.freemailDomains);
+    freemailByConfig.set(scoring, freemail);
+  }
+  const keys = accountKeys(lead, freemail);
+  const account: NonNullable<Lead['account']> = {};
+  for (const crm of ['salesforce', 'hubspot'] as const) {
+    const [candidates] = await ctx.accounts.candidates(crm, [keys]);
+    const match: AccountMatch | null = matchAccount(crm, keys, candidates ?? []);
+    if (match) account[crm] = match;
+    await ctx.accounts.noteMatches(crm, lead.id, lead.account?.[crm]?.id ?? null, match?.id ?? null);
+  }
+  const ownerId = accountOwnerFor(account, (hubspotOwner) => ctx.owners.translate(hubspotOwner, 'hubspot', 'salesforce'));
+  return { account: account.salesforce || account.hubspot ? account : undefined, ownerId };
+}
