@@ -148,6 +148,12 @@ function personOwner(id: string | null | undefined, compiled: CompiledRouting): 
   return typeof id === 'string' && id.trim() !== '' && !id.startsWith('00G') && !compiled.ignored.has(id);
 }
 
+/** Which account matched and why (src/sync/account-match.ts): the Salesforce Account's, else the HubSpot company's. */
+function withAccountReason(lead: Lead, why: string): string {
+  const match = lead.account?.salesforce?.ownerId ? lead.account.salesforce : (lead.account?.hubspot ?? lead.account?.salesforce);
+  return match ? `${why}: ${match.reason}` : why;
+}
+
 /** Chooses the owner of a lead at handoff. Never throws: no owner is an outcome with a reason. */
 export function routeLead(
   lead: Lead,
@@ -168,7 +174,7 @@ export function routeLead(
       notes.push(`${why} is away`);
       continue;
     }
-    return { ownerId: id, pool: null, via, reason: why, nextPoolState: withOpen(state, id, 1) };
+    return { ownerId: id, pool: null, via, reason: via === 'account' ? withAccountReason(lead, why) : why, nextPoolState: withOpen(state, id, 1) };
   }
   const selected = selectPool(lead, config);
   const prefix = notes.length > 0 ? `${notes.join('; ')}; ` : '';

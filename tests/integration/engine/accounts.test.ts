@@ -91,6 +91,9 @@ routing:
     const handoffs = (await h.runtime.ctx.events.read('0', 10_000)).filter((e) => e.type === 'handoff' && e.leadId === lead.id);
     expect(handoffs).toHaveLength(1);
     expect(handoffs[0]?.detail).toMatchObject({ via: 'account', ownerId: accountOwner });
+    // The rep's Task says why the lead is theirs.
+    const tasks = await h.salesforce.query<{ Description: string; OwnerId: string }>(`SELECT Description, OwnerId FROM Task WHERE OwnerId = '${accountOwner}'`);
+    expect(tasks.records.map((t) => t.Description).join('\n')).toContain(`owner of the matching account: ${lead.account?.salesforce?.reason}`);
 
     const records = await salesforceRecords(h.salesforce, ['OwnerId', 'AccountId']);
     const created = records.filter((r) => r.email?.toLowerCase() === person.hubspot!.email.toLowerCase());

@@ -132,6 +132,18 @@ describe('routeLead', () => {
     expect(result.nextPoolState.open[ownerId as string]).toBe(1);
   });
 
+  it('says which account matched and why when the account owner takes the lead', () => {
+    const lead = makeLead({
+      person: { country: 'US' },
+      account: { salesforce: { id: '001A', name: 'Acme', ownerId: '005ACC', by: 'email-domain', reason: 'email domain acme.com is the website of Salesforce Account "Acme"' } },
+    });
+    const result = routeLead(lead, config, emptyPoolState(), { accountOwnerId: '005ACC' });
+    expect(result.reason).toBe('owner of the matching account: email domain acme.com is the website of Salesforce Account "Acme"');
+    // The HubSpot company's owner, when Salesforce has no matching Account.
+    const company = makeLead({ account: { hubspot: { id: '5000001', name: 'Acme', ownerId: '101', by: 'record', reason: 'the contact\'s primary company in HubSpot is "Acme"' } } });
+    expect(routeLead(company, config, emptyPoolState(), { accountOwnerId: '005ACC' }).reason).toBe('owner of the matching account: the contact\'s primary company in HubSpot is "Acme"');
+  });
+
   it('returns no owner, with the reason, when nobody is available', () => {
     const health = makeLead({ person: { country: 'DE' }, company: { industry: 'Healthcare' } });
     const full: PoolState = { wrr: {}, open: { '005H1': 1 } };
