@@ -30,6 +30,14 @@ import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 export const STATE_TTL_SECONDS = 600;
 export const REAL_HUBSPOT_API = 'https://api.hubapi.com';
 export const HUBSPOT_SCOPES = ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.schemas.contacts.read', 'crm.schemas.contacts.write', 'crm.objects.owners.read'];
+/**
+ * Scopes the installing user may leave out (HubSpot's `optional_scope` parameter of the authorize
+ * URL): without them the people still sync, and the sync-errors report says what is missing.
+ * Companies feed account matching (sync.accounts), deals the funnel when sync.deals is on.
+ * [HubSpot "Working with OAuth", authorization URL query parameters: `optional_scope`; the official
+ * Ruby client's OAuthHelper.authorize_url takes `optional_scope` beside `scope`]
+ */
+export const HUBSPOT_OPTIONAL_SCOPES = ['crm.objects.companies.read', 'crm.objects.deals.read'];
 export const SALESFORCE_SCOPES = ['api', 'refresh_token'];
 
 const stateRecordSchema = z.object({
@@ -118,6 +126,7 @@ export function oauthRouter(ctx: SyncContext, options: OAuthRouterOptions): Rout
     url.searchParams.set('client_id', env.HUBSPOT_CLIENT_ID);
     url.searchParams.set('redirect_uri', redirectUri);
     url.searchParams.set('scope', HUBSPOT_SCOPES.join(' '));
+    url.searchParams.set('optional_scope', HUBSPOT_OPTIONAL_SCOPES.join(' '));
     url.searchParams.set('state', state);
     res.redirect(302, url.toString());
   });

@@ -93,6 +93,9 @@ describe('a HubSpot OAuth install over hours of sandbox time', () => {
 
     const begin = await fetch(`${server.url}/oauth/hubspot/start`, { redirect: 'manual', headers: { Authorization: `Bearer ${env.SMK_ADMIN_TOKEN}` } });
     expect(begin.status).toBe(302);
+    // Companies (accounts) and deals are asked as optional scopes: a portal may grant them or not.
+    const authorize = new URL(begin.headers.get('location') as string);
+    expect(authorize.searchParams.get('optional_scope')?.split(' ')).toEqual(['crm.objects.companies.read', 'crm.objects.deals.read']);
     const consent = await fetch(begin.headers.get('location') as string, { redirect: 'manual' });
     expect(consent.status).toBe(302);
     const done = await fetch(consent.headers.get('location') as string, { redirect: 'manual' });
