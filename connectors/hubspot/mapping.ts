@@ -129,6 +129,12 @@ export function modifiedAtMs(contact: HubSpotContact): number {
   return parseTimestamp(contact.properties[P.lastModified]) ?? contact.updatedAt.getTime();
 }
 
+/** The contact's creation time (`createdate`, else the object's createdAt), when it is a real date. */
+function createdAtOf(contact: HubSpotContact): { createdAt?: string } {
+  const ms = parseTimestamp(contact.properties[P.createDate]) ?? contact.createdAt?.getTime() ?? null;
+  return ms !== null && Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? { createdAt: new Date(ms).toISOString() } : {};
+}
+
 /** A `smk_*` value as read, normalised so that what was written compares equal to what is read back. */
 export function smkValueFromHubSpot(field: SmkField, raw: string | null | undefined): string | null {
   const t = raw === null || raw === undefined || raw === '' ? null : raw;
@@ -228,6 +234,7 @@ export function contactToFragment(contact: HubSpotContact, picklists: Picklists,
     object: 'contact',
     email: normaliseEmail(p[P.email]),
     modifiedAt: new Date(modifiedAtMs(contact)).toISOString(),
+    ...createdAtOf(contact),
     archived: contact.archived ?? false,
     person: {
       firstName: text(p[P.firstName]),

@@ -200,6 +200,7 @@ export function leadRowToFragment(row: LeadRow, translations: Translations, smk:
     object: 'Lead',
     email: normaliseEmail(row.Email),
     modifiedAt: toIsoDateTime(row.LastModifiedDate ?? row.SystemModstamp),
+    ...(row.CreatedDate ? { createdAt: toIsoDateTime(row.CreatedDate) } : {}),
     archived: row.IsDeleted ?? false,
     person: {
       firstName: clean(row.FirstName),
@@ -243,6 +244,7 @@ export function contactRowToFragment(row: ContactRow, smk: SmkValues): LeadFragm
     object: 'Contact',
     email: normaliseEmail(row.Email),
     modifiedAt: toIsoDateTime(row.LastModifiedDate ?? row.SystemModstamp),
+    ...(row.CreatedDate ? { createdAt: toIsoDateTime(row.CreatedDate) } : {}),
     archived: row.IsDeleted ?? false,
     person: {
       firstName: clean(row.FirstName),

@@ -207,6 +207,11 @@ export const leadSchema = z.object({
   score: scoreSchema.optional(),
   stage: stageStateSchema.optional(),
   sla: slaSchema.optional(),
+  /**
+   * When the person first appeared in either CRM: the earliest creation time of their records (a
+   * converted Lead's included). The funnel's Lead step is dated by it.
+   */
+  createdAt: isoDateTime.optional(),
   /** The matched account in each CRM (set at evaluation from the accounts read). */
   account: z.object({ salesforce: accountMatchSchema.optional(), hubspot: accountMatchSchema.optional() }).optional(),
 });
@@ -222,6 +227,8 @@ export const leadFragmentSchema = z.object({
   object: z.enum(['contact', 'Lead', 'Contact']),
   email: z.string().nullable(),
   modifiedAt: isoDateTime,
+  /** The record's creation time in its CRM (HubSpot `createdate`, Salesforce CreatedDate). */
+  createdAt: isoDateTime.optional(),
   archived: z.boolean().default(false),
   person: personSchema.default({}),
   company: companySchema.default({}),

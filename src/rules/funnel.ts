@@ -8,7 +8,8 @@
  * leads; the median days are from the previous step to this one, over those leads.
  *
  * When a lead reached each step: its first entry of that stage in the stage history; the lead step
- * is its first entry of any stage (when the connector first saw it); the opportunity step is the
+ * is the person's creation in the CRM (the earliest of their records; without it, the first entry
+ * of any stage, when the connector first saw them); the opportunity step is the
  * opportunity's creation time in the CRM, and the won step its close date. A lead that skipped a
  * step (straight from MQL to SQL) passed it at the time it reached the later one, and no step is
  * dated after a later one (an opportunity opened before the connector first saw the person dates
@@ -118,12 +119,18 @@ export function funnelDates(lead: Lead, tz: string): FunnelDates | null {
     if (step > 0) note(step, at);
   }
   if (lead.stage) reached = Math.max(reached, STEP_OF[lead.stage.current] ?? 0);
+  // The CRM's own creation date wins over the moment the connector first saw the person.
+  const created = lead.createdAt ? parseInstant(lead.createdAt) : Number.NaN;
+  if (Number.isFinite(created)) {
+    own[0] = created;
+    reached = Math.max(reached, 0);
+  }
   const sales = lead.sales;
   if (hasOpportunity(sales)) {
     reached = Math.max(reached, OPPORTUNITY);
     // The CRM's own dates win over the moment the connector noticed the change.
-    const created = sales.opportunityCreatedAt ? parseInstant(sales.opportunityCreatedAt) : Number.NaN;
-    if (Number.isFinite(created)) own[OPPORTUNITY] = created;
+    const opened = sales.opportunityCreatedAt ? parseInstant(sales.opportunityCreatedAt) : Number.NaN;
+    if (Number.isFinite(opened)) own[OPPORTUNITY] = opened;
   }
   if (sales.opportunityWon === true) {
     reached = WON;

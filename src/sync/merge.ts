@@ -156,6 +156,13 @@ export interface MergeInput {
   convertedFrom?: string;
 }
 
+/** The earlier of two ISO times (either may be missing). */
+function earliest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Date.parse(b) < Date.parse(a) ? b : a;
+}
+
 export function mergeFragment<S extends Snapshot>(stored: S | null, input: MergeInput): MergeDecision {
   const { fragment, readAt, nowIso, leadId } = input;
   if (stored && !isCurrentRecord(stored, fragment) && !input.convertedFrom) return { outcome: 'not-current' };
@@ -176,6 +183,8 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
   const views = { ...base.views, [fragment.source]: view };
 
   let lead: Lead = { ...base.lead, links };
+  const createdAt = earliest(base.lead.createdAt, fragment.createdAt);
+  if (createdAt !== undefined) lead.createdAt = createdAt;
   if (fragment.source === 'hubspot' && fragment.marketing.counters) {
     const added = eventsFromCounters(base.lead.marketing.counters, fragment.marketing.counters, nowIso, fragment.marketing.campaign ?? null);
     lead = { ...lead, marketing: { ...lead.marketing, engagement: appendEngagement(lead.marketing.engagement, added, nowIso), counters: fragment.marketing.counters } };
@@ -189,7 +198,8 @@ export function mergeFragment<S extends Snapshot>(stored: S | null, input: Merge
   const changed = !stored || ruleInputsDiffer(stored.lead, lead) || fieldsChanged;
   const viewChanged = !sameValue(previousView?.values, view.values) || !sameValue(previousView?.changedAt, view.changedAt)
     || !sameValue(previousView?.fieldChangedAt ?? {}, view.fieldChangedAt ?? {})
-    || previousView?.modifiedAt !== view.modifiedAt || !sameValue(base.lead.marketing.counters, lead.marketing.counters);
+    || previousView?.modifiedAt !== view.modifiedAt || !sameValue(base.lead.marketing.counters, lead.marketing.counters)
+    || base.lead.createdAt !== lead.createdAt;
   const heldReadAt = previousView?.readAt ?? Number.NEGATIVE_INFINITY;
   const laterReadOfOpenStamp = previousView !== undefined && view !== previousView && previousView.ref.id === view.ref.id
     && readAt > heldReadAt && sharedStampStillOpen(fragment, heldReadAt);

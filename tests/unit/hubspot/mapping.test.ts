@@ -31,6 +31,7 @@ describe('HubSpot contact -> LeadFragment', () => {
       object: 'contact',
       email: 'grace.hopper@globex.example.com',
       modifiedAt: '2026-11-02T10:15:30.250Z',
+      createdAt: '2025-03-14T09:26:53.589Z',
       archived: false,
       person: { firstName: 'Grace', lastName: 'Hopper', title: 'VP of Marketing', phone: '+1 (617) 555-0142', country: 'US', state: 'MA', city: 'Boston' },
       company: { name: 'Globex Systems', domain: 'globex.example.com', industry: 'Software', employees: 1000, annualRevenue: 48_500_000 },

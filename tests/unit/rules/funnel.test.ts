@@ -51,6 +51,18 @@ const leads = [
   makeLead({ id: 'H', marketing: { engagement: [], source: 'Webinar' } }),
 ];
 
+describe('the lead step', () => {
+  it('is dated by the person\'s creation in the CRM, not by when the connector first saw them', () => {
+    // Installed in March; the person was created in HubSpot in January.
+    const installed = { ...person('I', [['lead', '2026-03-02']]), createdAt: noon('2026-01-20') };
+    expect(funnelDates(installed, 'UTC')?.at[0]).toBe(Date.parse(noon('2026-01-20')));
+    const jan = periodFunnel([installed], { from: '2026-01-01', to: '2026-01-31' }, targets, NOW);
+    const mar = periodFunnel([installed], { period: 'month' }, targets, NOW);
+    expect(jan.steps[0]?.count).toBe(1);
+    expect(mar.steps[0]?.count).toBe(0);
+  });
+});
+
 describe('periodFunnel for a month', () => {
   const report = periodFunnel(leads, { period: 'month', trend: 3 }, targets, NOW);
 

@@ -83,3 +83,26 @@ describe('account links', () => {
     expect(links.salesforce).toMatchObject({ accountId: '001000000000001AAA' });
   });
 });
+
+describe('the person\'s creation date', () => {
+  const at = (createdAt: string, source: 'hubspot' | 'salesforce', modifiedAt = T) =>
+    leadFragmentSchema.parse({
+      source, recordId: source === 'hubspot' ? '1' : '00Q000000000001AAA', object: source === 'hubspot' ? 'contact' : 'Lead',
+      email: 'ann@example.com', modifiedAt, createdAt,
+    });
+
+  it('is the earliest creation time of the person\'s records in either CRM, in any order of reading', () => {
+    const hubspot = at('2025-06-01T09:00:00.000Z', 'hubspot');
+    const salesforce = at('2025-04-15T08:00:00.000Z', 'salesforce');
+    expect(apply(apply(null, hubspot, 1), salesforce, 2).lead.createdAt).toBe('2025-04-15T08:00:00.000Z');
+    expect(apply(apply(null, salesforce, 1), hubspot, 2).lead.createdAt).toBe('2025-04-15T08:00:00.000Z');
+  });
+
+  it('is saved when it first becomes known, though no rule reads it', () => {
+    const without = leadFragmentSchema.parse({ source: 'hubspot', recordId: '1', object: 'contact', email: 'ann@example.com', modifiedAt: T });
+    const stored = apply(null, without, 1);
+    expect(stored.lead.createdAt).toBeUndefined();
+    const decision = mergeFragment(stored, input(at('2025-06-01T09:00:00.000Z', 'hubspot'), 2));
+    expect(decision).toMatchObject({ outcome: 'merged', save: true, lead: { createdAt: '2025-06-01T09:00:00.000Z' } });
+  });
+});
