@@ -337,6 +337,9 @@ function task(): SObjectSchema {
     picklist('Type', 'Type', ['Call', 'Email', 'Meeting', 'Other']),
     isDeleted(),
     bool('IsClosed', 'Closed', readOnly),
+    // [C] Object Reference, Task: "The date and time the task was saved as Completed or Closed"
+    // (datetime, read-only, API 46.0 and later). Stamped by the store (store.ts stampTaskCompletion).
+    field('CompletedDateTime', 'Completed Date/Time', 'datetime', { ...readOnly, nillable: true }),
     picklist('TaskSubtype', 'Task Subtype', ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'], {
       restrictedPicklist: true,
       updateable: false,

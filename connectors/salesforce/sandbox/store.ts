@@ -298,6 +298,7 @@ export class SalesforceStore {
     record.LastModifiedDate = stamp(record.LastModifiedDate, record.CreatedDate);
     record.LastModifiedById ??= record.CreatedById;
     record.SystemModstamp = stamp(record.SystemModstamp, record.LastModifiedDate);
+    if (schema.name === 'Task' && record.IsClosed === true) record.CompletedDateTime ??= record.LastModifiedDate;
     table.records.set(record.Id as string, record);
     if (!this.bulk) table.index.moved(record.Id as string, null, record.SystemModstamp as number);
     if (schema.name === 'Account') this.indexAccountName(record);
@@ -330,7 +331,13 @@ export class SalesforceStore {
     // Change Data Capture lists the fields whose values changed, not every field the write named.
     const changed = this.onChange && !this.bulk ? Object.keys(changes).filter((k) => record[k] !== changes[k]) : [];
     if (table.schema.name === 'Account' && 'Name' in changes) this.unindexAccountName(record);
+    const wasClosed = record.IsClosed === true;
     Object.assign(record, changes);
+    // A task saved as completed gets its completion time; reopened, it has none.
+    if (table.schema.name === 'Task' && 'IsClosed' in changes) {
+      if (record.IsClosed === true && !wasClosed) record.CompletedDateTime = ts;
+      else if (record.IsClosed !== true) record.CompletedDateTime = null;
+    }
     if (!options.systemOnly) {
       record.LastModifiedDate = ts;
       record.LastModifiedById = options.actorId ?? INTEGRATION_USER.Id;
