@@ -374,6 +374,35 @@ export interface AccountPage {
   position: StreamPosition | null;
 }
 
+/**
+ * A completed sales activity (a Salesforce Task a rep logged: a call or an email) on a person's
+ * record: the rep's touch for the SLA and, where configured, an engagement event.
+ */
+export interface ActivityFact {
+  source: CrmName;
+  id: string;
+  kind: 'call' | 'email';
+  /** The Lead or Contact it was logged on. */
+  who: RecordRef;
+  /** The rep (Salesforce User id). */
+  ownerId: string | null;
+  subject: string | null;
+  /** ISO: when it was completed; null when the task is not (or no longer) completed. */
+  completedAt: string | null;
+  /** ISO: the CRM's modification time of what this fact was read from (the recency rule compares these). */
+  modifiedAt: string;
+  deleted: boolean;
+}
+
+export interface ActivityPage {
+  /** Salesforce `Task`. */
+  stream: string;
+  activities: ActivityFact[];
+  problems: RecordProblem[];
+  /** Save this only after the page has been applied; applying a page twice is harmless. */
+  position: StreamPosition | null;
+}
+
 export interface CrmConnector {
   readonly name: CrmName;
   /** The largest batches the APIs allow; the pipeline fills them. */
@@ -405,4 +434,6 @@ export interface CrmConnector {
    * empty position), in pages. Positions are kept per stream, as for `changes`.
    */
   accounts?(position: FeedPosition, options?: ChangeOptions): AsyncIterable<AccountPage>;
+  /** Completed sales activities (Salesforce Tasks: calls and emails) changed since the position. */
+  activities?(position: FeedPosition, options?: ChangeOptions): AsyncIterable<ActivityPage>;
 }

@@ -61,6 +61,8 @@ export interface StreamOptions {
   maxPages?: number;
   signal?: AbortSignal;
   pageSize?: number;
+  /** A fixed SOQL condition the feed's rows must also meet (code-defined, never user input). */
+  filter?: string;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function* modstampPages(
   let position = start;
   for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
     if (options.signal?.aborted) return;
-    const soql = changeFeedQuery(object, fields, position, { limit: pageSize, until });
+    const soql = changeFeedQuery(object, fields, position, { limit: pageSize, until, ...(options.filter ? { filter: options.filter } : {}) });
     const page = await client.queryPage(`changes ${object}`, soql, { scanAll: options.scanAll });
     let last = position;
     for (const raw of page.records) last = rowPosition(raw) ?? last;

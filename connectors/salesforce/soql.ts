@@ -119,9 +119,9 @@ export function changeFeedQuery(
   object: string,
   fields: readonly string[],
   position: StreamPosition | null,
-  options: { limit: number; until?: Date | string | null },
+  options: { limit: number; until?: Date | string | null; filter?: string },
 ): string {
-  const where: string[] = [];
+  const where: string[] = options.filter ? [`(${options.filter})`] : [];
   if (position) {
     const ts = soqlDateTime(position.ts);
     // An empty id is the start of a feed at a timestamp: everything from it on, inclusive.
