@@ -324,6 +324,28 @@ export class CrmObjectStore {
     }
   }
 
+  /**
+   * Makes `companyId` the contact's only primary company (types 1 and 2): a former primary stays
+   * associated, unlabeled (279 and 280).
+   */
+  demoteOtherPrimaries(contactId: string, companyId: string): void {
+    const forward = this.linkSet('contacts', contactId, 'companies');
+    for (const [other, typeIds] of forward) {
+      if (other === companyId || !typeIds.has(1)) continue;
+      typeIds.delete(1);
+      typeIds.add(279);
+      const backward = this.linkSet('companies', other, 'contacts').get(contactId);
+      backward?.delete(2);
+      backward?.add(280);
+    }
+    this.version += 1;
+  }
+
+  /** The contact's primary company (its contact->company association of type 1), or null. */
+  primaryCompanyOf(contactId: string): string | null {
+    return this.associated('contacts', contactId, 'companies').find((a) => a.typeIds.includes(1))?.toId ?? null;
+  }
+
   /** The records of `toType` associated with one record, in id order, with their type ids. */
   associated(fromType: AssociatedType, fromId: string, toType: AssociatedType): Array<{ toId: string; typeIds: number[] }> {
     const set = this.links.get(`${fromType}:${fromId}`)?.get(toType);

@@ -4,6 +4,7 @@
  * primary company and holding `associatedcompanyid`, with or without deals, at the same ids.
  */
 import type { Client } from '@hubspot/api-client';
+import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/associations/v4/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../connectors/hubspot/sandbox/index.js';
 import { generateWorld } from '../../../connectors/sandbox/seed.js';
@@ -95,11 +96,32 @@ describe('seeded companies', () => {
     expect(JSON.stringify(refused.body)).toContain('READ_ONLY_VALUE');
   });
 
+  it('moves associatedcompanyid with the primary association: a new primary demotes the old one, removing it clears it', async () => {
+    const contact = (await allContacts(client))[3]!;
+    const former = contact.properties.associatedcompanyid!;
+    const created = await client.crm.companies.basicApi.create({ properties: { name: 'New Employer Ltd', domain: 'new-employer.example' }, associations: [] });
+    const before = await client.crm.contacts.basicApi.getById(contact.id, ['lastmodifieddate']);
+    sandbox.clock.advance(1_000);
+    await client.crm.associations.v4.basicApi.create('contacts', contact.id, 'companies', created.id, [{ associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: 1 }]);
+    const after = await client.crm.contacts.basicApi.getById(contact.id, ['associatedcompanyid', 'lastmodifieddate']);
+    expect(after.properties.associatedcompanyid).toBe(created.id);
+    expect(Date.parse(after.properties.lastmodifieddate!)).toBeGreaterThan(Date.parse(before.properties.lastmodifieddate!));
+    const links = await client.crm.associations.v4.basicApi.getPage('contacts', contact.id, 'companies');
+    expect(links.results.map((r) => [String(r.toObjectId), r.associationTypes.map((t) => t.typeId)])).toEqual([[former, [279]], [created.id, [1]]]);
+    const inverse = await client.crm.associations.v4.basicApi.getPage('companies', former, 'contacts', undefined, 500);
+    expect(inverse.results.find((r) => String(r.toObjectId) === contact.id)?.associationTypes.map((t) => t.typeId)).toEqual([280]);
+
+    await client.crm.associations.v4.basicApi.archive('contacts', contact.id, 'companies', created.id);
+    const cleared = await client.crm.contacts.basicApi.getById(contact.id, ['associatedcompanyid']);
+    expect(cleared.properties.associatedcompanyid ?? null).toBeNull();
+  });
+
   it('keeps the same companies at the same ids when the portal uses deals', async () => {
     const withDeals = await startHubSpotSandbox({ world: { ...world, ...generateWorld({ people: 400, seed: 5, now: world.now, deals: true }) } });
     try {
       const again = await allCompanies(officialClient(withDeals));
-      const before = await allCompanies(client);
+      // The seeded ones (a test above made one more through the API).
+      const before = (await allCompanies(client)).filter((c) => Number(c.id) < 5_000_001 + world.companies.length);
       expect(again.map((c) => [c.id, c.properties.domain, c.properties.hubspot_owner_id])).toEqual(before.map((c) => [c.id, c.properties.domain, c.properties.hubspot_owner_id]));
     } finally {
       await withDeals.close();
