@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { companyFact } from '../../../connectors/hubspot/companies.js';
+import { createHubSpotConnector } from '../../../connectors/hubspot/index.js';
+import type { AccountPage } from '../../../connectors/types.js';
+import { fakeGate, fixture } from './helpers.js';
 
 const company = (over: Record<string, unknown> = {}, props: Record<string, unknown> = {}) => ({
   id: '5000021',
@@ -28,5 +32,27 @@ describe('HubSpot company -> AccountFact', () => {
       ref: null, code: 'VALIDATION', message: 'HubSpot company 5000021 does not have the expected shape: properties.hubspot_owner_id not an owner id',
     } });
     expect(companyFact(company({ createdAt: undefined }, { createdate: null }))).toEqual({ problem: expect.objectContaining({ message: 'HubSpot company 5000021 has no readable createdate or hs_lastmodifieddate' }) });
+  });
+});
+
+describe('an app without the companies read scope', () => {
+  const BASE = 'http://hubspot.test';
+  beforeAll(() => {
+    nock.disableNetConnect();
+  });
+  afterAll(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('is told as PERMISSION (403 MISSING_SCOPES), as for deals', async () => {
+    nock(BASE).get('/crm/v3/objects/companies').query(true).reply(403, fixture('error-403-missing-scopes.json') as object);
+    const connector = createHubSpotConnector({ baseUrl: BASE, accessToken: 'pat-test', gate: fakeGate() });
+    const pages: AccountPage[] = [];
+    const err = await (async () => {
+      for await (const page of connector.accounts!({}, { now: new Date('2026-12-01T00:00:00Z') })) pages.push(page);
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ crm: 'hubspot', code: 'PERMISSION', vendorCode: 'MISSING_SCOPES' });
+    expect(pages).toEqual([]);
   });
 });
