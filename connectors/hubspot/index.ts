@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type {
+  AccountPage,
   ChangeOptions,
   ChangePage,
   ConnectorLogger,
@@ -38,6 +39,7 @@ import { CONTACTS_STREAM, DEFAULT_SAFETY_MARGIN_MS, SEARCH_PAGE_LIMIT, readConta
 import type { SearchRequest } from './change-feed.js';
 import { ARCHIVED_STREAM, readAllContacts, readArchivedContacts } from './list.js';
 import { DEALS_STREAM, readDeals } from './deals.js';
+import { ARCHIVED_COMPANIES_STREAM, COMPANIES_STREAM, readCompanies } from './companies.js';
 import { BATCH_LIMIT, createContacts, readContacts, writeContacts } from './batch.js';
 import { ensureSchema } from './schema.js';
 import { checkPropertyAccess } from './property-access.js';
@@ -123,6 +125,7 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
   const archivedEvery = options.archivedScanIntervalMs ?? 15 * 60_000;
   // Per process: the first poll of a process lists archived contacts, then every `archivedEvery`.
   let lastArchivedScan = Number.NEGATIVE_INFINITY;
+  let lastArchivedCompanyScan = Number.NEGATIVE_INFINITY;
 
   // POST /crm/v3/objects/contacts/search (reference H3). `sorts` is typed string[] by the SDK but
   // its serializer passes the {propertyName, direction} objects HubSpot expects through untouched.
@@ -158,7 +161,19 @@ export function createHubSpotConnector(options: HubSpotConnectorOptions): HubSpo
     }
   }
 
+  async function* accounts(position: FeedPosition, opts: ChangeOptions = {}): AsyncGenerator<AccountPage> {
+    // Archived companies as archived contacts: listed on a process's first call, then every `archivedEvery`.
+    const archived = Date.now() - lastArchivedCompanyScan >= archivedEvery;
+    if (archived) lastArchivedCompanyScan = Date.now();
+    yield* readCompanies(
+      client,
+      { live: position[COMPANIES_STREAM] ?? null, archived: position[ARCHIVED_COMPANIES_STREAM] ?? null },
+      { now: opts.now?.getTime() ?? Date.now(), safetyMarginMs: opts.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, maxPages: opts.maxPages, signal: opts.signal, archived },
+    );
+  }
+
   return {
+    accounts,
     opportunities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<OpportunityPage> =>
       readDeals(client, position[DEALS_STREAM] ?? null, { now: opts.now?.getTime() ?? Date.now(), safetyMarginMs: opts.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, maxPages: opts.maxPages, signal: opts.signal }),
     name: 'hubspot',
@@ -197,5 +212,5 @@ export function hubSpotOptionsFromEnv(
   };
 }
 
-export { SEARCH_PAGE_LIMIT, CONTACTS_STREAM, ARCHIVED_STREAM };
+export { SEARCH_PAGE_LIMIT, CONTACTS_STREAM, ARCHIVED_STREAM, COMPANIES_STREAM, ARCHIVED_COMPANIES_STREAM };
 export type { WebhookRequest, WebhookVerdict, ParsedWebhook, PicklistOptions, RefreshLock };

@@ -270,10 +270,20 @@ export function contactToFragment(contact: HubSpotContact, picklists: Picklists,
       ownerId: text(p[P.ownerId]),
       lastActivityAt: isoOrNull(parseTimestamp(p[P.lastContactedAt])),
     },
-    identity: mergedIds.length > 0 ? { mergedIds } : {},
+    identity: {
+      ...(mergedIds.length > 0 ? { mergedIds } : {}),
+      // Only when the read held the property: a read without it says nothing about the company.
+      ...(Object.prototype.hasOwnProperty.call(p, P.companyId) ? { companyId: companyIdOf(p[P.companyId]) } : {}),
+    },
     smk,
     fields: syncedFieldsOf(contact, syncFields),
   };
+}
+
+/** `associatedcompanyid` as an id (a number property: digits, never `1.0` or blank), else null. */
+function companyIdOf(value: unknown): string | null {
+  const t = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : text(typeof value === 'string' ? value : null);
+  return t !== null && /^\d+$/.test(t) && !/^0+$/.test(t) ? t : null;
 }
 
 /** Ids merged into a surviving contact, reported as removed so the pipeline relinks them to the survivor. */

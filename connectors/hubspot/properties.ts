@@ -36,6 +36,8 @@ export const STANDARD_PROPERTIES = {
   firstConversionAt: 'first_conversion_date',
   lastContactedAt: 'notes_last_contacted',
   mergedIds: 'hs_merged_object_ids',
+  /** The primary company's id, read-only: set through the primary contact->company association (type 1). */
+  companyId: 'associatedcompanyid',
   objectId: 'hs_object_id',
   createDate: 'createdate',
   lastModified: 'lastmodifieddate',

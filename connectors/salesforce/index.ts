@@ -4,6 +4,7 @@
  * It knows nothing of scoring; it reads and writes records, fields and tasks.
  */
 import type {
+  AccountPage,
   ChangeOptions,
   ChangePage,
   ChangeStreamHandler,
@@ -36,6 +37,7 @@ import type { SalesforceMappingOptions, Translations } from './picklists.js';
 import { OrgMetadata } from './metadata.js';
 import type { LeadStatusInfo } from './metadata.js';
 import { readOpportunities } from './opportunities.js';
+import { readAccounts } from './account-feed.js';
 import { listOwners } from './owners.js';
 import { createRecords, IDS_PER_QUERY, readRecords, writeRecords } from './records.js';
 import type { RecordDeps } from './records.js';
@@ -244,6 +246,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     accountsByDomain: (domains: string[]) => accounts.byDomain(domains),
     changeDataCapture: () => changeCaptureObjects(client),
     opportunities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<OpportunityPage> => readOpportunities(deps, position, { ...opts, pageSize }),
+    accounts: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<AccountPage> => readAccounts(deps, position, { ...opts, pageSize }),
   };
 }
 

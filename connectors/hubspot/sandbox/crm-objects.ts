@@ -26,6 +26,14 @@
  *   (Primary) and 280, deal->contact 3, contact->deal 4, deal->company 5 (Primary) and 341,
  *   company->deal 6 (Primary) and 342. [C "Associations v4" guide, "Association type id values"
  *   https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide]
+ * - Companies carry `hubspot_owner_id` ("Company owner"): owners are assigned to contacts,
+ *   companies, deals and tickets alike by owner id. [C Owners guide
+ *   https://developers.hubspot.com/docs/api-reference/crm-crm-owners-v3/guide, "HubSpot uses owners
+ *   to assign CRM object records (contacts, companies, deals, tickets, and engagements)"; S default
+ *   company properties, knowledge base "HubSpot's default company properties"]
+ * - A contact's primary company is its contact->company association of type 1 (Primary); the
+ *   contact's read-only `associatedcompanyid` names it (property-defs.ts). [C Associations v4 guide;
+ *   Developer Changelog 2019-01-24 on associatedcompanyid]
  * - Adding or removing a deal's contact updates the deal's `num_associated_contacts` rollup, and so its
  *   `hs_lastmodifieddate`. [U: what the sandbox does; a search cursor on hs_lastmodifieddate relies on it]
  */
@@ -229,6 +237,25 @@ export class CrmObjectStore {
     return record;
   }
 
+  /**
+   * Seed loading: a record at a caller-chosen id and times (ids made through the API then go on
+   * past the highest one), so that a seeded company keeps its id whatever else the world holds.
+   */
+  load(type: CrmObjectType, num: number, values: Record<string, string>, createdAt: number, updatedAt: number): CrmObjectRecord {
+    if (this.records[type].has(String(num))) throw new Error(`${type} ${num} is already loaded`);
+    const props: Record<string, string> = {};
+    for (const [name, value] of Object.entries(values)) if (value !== '') props[name] = value;
+    const record: CrmObjectRecord = { type, id: String(num), num, props, createdAt, updatedAt, archived: false, archivedAt: 0 };
+    props.createdate = String(createdAt);
+    props.hs_object_id = String(num);
+    props.hs_lastmodifieddate = String(updatedAt);
+    this.derive(record);
+    this.records[type].set(record.id, record);
+    this.next[type] = Math.max(this.next[type], num + 1);
+    this.version += 1;
+    return record;
+  }
+
   /** Applies checked values; the modification time moves only when something changed. */
   update(record: CrmObjectRecord, values: Record<string, string>, at = this.clock.now()): boolean {
     const before = JSON.stringify(record.props);
@@ -295,6 +322,28 @@ export class CrmObjectStore {
       const record = type === 'deals' && other === 'contacts' ? this.get('deals', id) : undefined;
       if (record) this.update(record, {}, at);
     }
+  }
+
+  /**
+   * Makes `companyId` the contact's only primary company (types 1 and 2): a former primary stays
+   * associated, unlabeled (279 and 280).
+   */
+  demoteOtherPrimaries(contactId: string, companyId: string): void {
+    const forward = this.linkSet('contacts', contactId, 'companies');
+    for (const [other, typeIds] of forward) {
+      if (other === companyId || !typeIds.has(1)) continue;
+      typeIds.delete(1);
+      typeIds.add(279);
+      const backward = this.linkSet('companies', other, 'contacts').get(contactId);
+      backward?.delete(2);
+      backward?.add(280);
+    }
+    this.version += 1;
+  }
+
+  /** The contact's primary company (its contact->company association of type 1), or null. */
+  primaryCompanyOf(contactId: string): string | null {
+    return this.associated('contacts', contactId, 'companies').find((a) => a.typeIds.includes(1))?.toId ?? null;
   }
 
   /** The records of `toType` associated with one record, in id order, with their type ids. */

@@ -4,6 +4,7 @@
  */
 import { listen, type SandboxClock, type SandboxMonitor } from '../../sandbox/common.js';
 import { createHubSpotSandboxApp, type HubSpotSandboxOptions } from './app.js';
+import type { CrmObjectStore } from './crm-objects.js';
 import type { HubSpotStore } from './store.js';
 import type { WebhookDispatcher } from './webhooks.js';
 
@@ -25,6 +26,8 @@ export interface HubSpotSandbox {
   setWebhookUrl(url: string | null): void;
   /** Direct, uncounted access to state for tests and the demo (contact count, get by id...). */
   store: HubSpotStore;
+  /** Direct, uncounted access to deals, companies and their associations. */
+  objects: CrmObjectStore;
   /** Webhook delivery state; `whenIdle()` waits for queued and retried deliveries. */
   webhooks: WebhookDispatcher;
   close(): Promise<void>;
@@ -50,6 +53,9 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     // A getter: reset and seed swap nothing out, but keep callers on the live store regardless.
     get store() {
       return context.store;
+    },
+    get objects() {
+      return context.objects;
     },
     webhooks: context.webhooks,
     close: async () => {

@@ -187,6 +187,11 @@ const SPECS: readonly BuiltinSpec[] = [
   { name: 'hs_email_domain', label: 'Email Domain', type: 'string', fieldType: 'text', group: 'contactinformation', readOnly: true, calculated: true },
   { name: 'hs_additional_emails', label: 'Additional email addresses', type: 'enumeration', fieldType: 'checkbox', group: 'contactinformation', readOnly: true, externalOptions: true },
   { name: 'hs_merged_object_ids', label: 'Merged Contact IDs', type: 'enumeration', fieldType: 'checkbox', group: 'contactinformation', readOnly: true, externalOptions: true },
+  // The contact's primary company, read-only since 2019-04-26 and set only through associations
+  // (primary contact->company, type 1). [C HubSpot Developer Changelog, "Update: The
+  // associatedcompanyid contact property will become read-only on April 26th"
+  // https://developers.hubspot.com/changelog/2019-01-24-update-the-associatedcompanyid-contact-property-will-become-read-only-on-april-26th]
+  { name: 'associatedcompanyid', label: 'Primary Associated Company ID', type: 'number', fieldType: 'number', group: 'contactinformation', readOnly: true, calculated: true, description: 'HubSpot defined ID of the primary company with which a contact is associated.' },
   { name: 'notes_last_contacted', label: 'Last Contacted', type: 'datetime', fieldType: 'date', group: 'contact_activity', readOnly: true, calculated: true },
   { name: 'createdate', label: 'Create Date', type: 'datetime', fieldType: 'date', group: 'contactinformation', readOnly: true },
   { name: 'lastmodifieddate', label: 'Last Modified Date', type: 'datetime', fieldType: 'date', group: 'contactinformation', readOnly: true },

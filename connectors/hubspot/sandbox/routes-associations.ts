@@ -27,6 +27,7 @@ import type { SandboxContext } from './context.js';
 import { associationTypes } from './crm-objects.js';
 import type { AssociatedType } from './crm-objects.js';
 import { objectNotFound, parseOr400, standardError, validationError } from './errors.js';
+import { isPrimaryCompanyLink, syncPrimaryCompany } from './primary-company.js';
 
 const PAGE = 500;
 const MAX_INPUTS = 1000;
@@ -117,6 +118,9 @@ export function associationsRouter(ctx: SandboxContext): Router {
         throw validationError(`${l.associationCategory} ${l.associationTypeId} is not a valid association type between ${from} and ${to}.`);
       }
     }
+    // A primary company link moves the contact's associatedcompanyid (primary-company.ts).
+    const primary = labels.find((l) => isPrimaryCompanyLink(from, to, l.associationTypeId));
+    if (primary) syncPrimaryCompany(ctx, from === 'contacts' ? fromId : toId, from === 'contacts' ? toId : fromId);
     const labelNames = labels.map((l) => associationTypes(from, to).find((t) => t.typeId === l.associationTypeId)?.label).filter((x): x is string => !!x);
     res.status(201).json({ fromObjectTypeId: TYPE_IDS[from], fromObjectId: fromId, toObjectTypeId: TYPE_IDS[to], toObjectId: toId, labels: labelNames });
   });
@@ -124,7 +128,12 @@ export function associationsRouter(ctx: SandboxContext): Router {
   router.delete('/crm/v4/objects/:fromType/:fromId/associations/:toType/:toId', (req, res) => {
     const from = objectType(String(req.params.fromType));
     const to = objectType(String(req.params.toType));
-    ctx.objects.dissociate(from, String(req.params.fromId), to, String(req.params.toId));
+    const fromId = String(req.params.fromId);
+    const toId = String(req.params.toId);
+    const contactId = from === 'contacts' && to === 'companies' ? fromId : from === 'companies' && to === 'contacts' ? toId : null;
+    const wasPrimary = contactId !== null && ctx.objects.primaryCompanyOf(contactId) === (from === 'contacts' ? toId : fromId);
+    ctx.objects.dissociate(from, fromId, to, toId);
+    if (contactId !== null && wasPrimary) syncPrimaryCompany(ctx, contactId);
     res.status(204).end();
   });
 

@@ -14,6 +14,7 @@ import { CrmObjectStore, DEFAULT_PROPERTIES, OBJECT_PROPERTIES, associationTypes
 import type { AssociatedType, CrmObjectRecord, CrmObjectType } from './crm-objects.js';
 import { HubSpotApiError, objectNotFound, parseOr400, standardError, validationError } from './errors.js';
 import { parseTimeInput } from './properties.js';
+import { isPrimaryCompanyLink, syncPrimaryCompany } from './primary-company.js';
 import { SEARCH_LIMITS, searchBodySchema } from './search.js';
 import type { SearchBody, SearchFilter } from './search.js';
 
@@ -251,7 +252,10 @@ export function crmObjectsRouter(ctx: SandboxContext, type: CrmObjectType): Rout
       }
     }
     const record = ctx.objects.create(type, checked.values);
-    for (const l of links) ctx.objects.associate(type, record.id, l.to, l.id, l.typeId);
+    for (const l of links) {
+      ctx.objects.associate(type, record.id, l.to, l.id, l.typeId);
+      if (isPrimaryCompanyLink(type, l.to, l.typeId)) syncPrimaryCompany(ctx, l.id, record.id);
+    }
     res.status(201).json(renderObject(record, null));
   });
 

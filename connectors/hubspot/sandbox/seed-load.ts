@@ -1,5 +1,6 @@
 /**
- * Loads the HubSpot side of a SeedWorld: owners, and every person with `hubspot` data as a contact.
+ * Loads the HubSpot side of a SeedWorld: owners, every person with `hubspot` data as a contact, and
+ * (given the object store) a company per world company with contacts, and the portal's deals.
  * Ids are assigned in creation order from 101, as HubSpot's ids grow with time, so that id order is
  * also the default search order. Built for a million people: no events, shared strings for small
  * numbers, times held as numbers, one props object per contact.
@@ -65,7 +66,7 @@ interface CompanyStrings {
  * One object literal with every key in a fixed order: V8 then allocates each contact's props in a
  * single step with a shared shape (absent values are `undefined`, which the store treats as empty).
  */
-function contactProps(person: SeedPerson, company: CompanyStrings | undefined, ownerId: string | undefined): Record<string, StoredValue | undefined> {
+function contactProps(person: SeedPerson, company: CompanyStrings | undefined, ownerId: string | undefined, companyId: string | undefined): Record<string, StoredValue | undefined> {
   const h = person.hubspot;
   if (!h) return {};
   const a = h.analytics;
@@ -101,6 +102,7 @@ function contactProps(person: SeedPerson, company: CompanyStrings | undefined, o
     hs_email_open: num(a.emailOpens),
     hs_email_click: num(a.emailClicks),
     hs_email_optout: h.unsubscribed ? 'true' : 'false',
+    associatedcompanyid: companyId,
   };
 }
 
@@ -121,10 +123,56 @@ export function loadWorld(store: HubSpotStore, world: SeedWorld, objects?: CrmOb
   for (const person of people) {
     const ownerIndex = person.salesforce?.owner;
     const ownerId = ownerIndex === undefined ? undefined : world.owners[ownerIndex]?.hubspotId;
-    contactOf.set(person.index, store.load(contactProps(person, companies[person.company], ownerId), person.createdAt, lastModified(person, world)).id);
+    const companyId = objects ? hubSpotCompanyId(person.company) : undefined;
+    contactOf.set(person.index, store.load(contactProps(person, companies[person.company], ownerId, companyId), person.createdAt, lastModified(person, world)).id);
   }
+  if (objects) loadCompanies(objects, world, people, contactOf);
   if (objects && world.deals) loadDeals(objects, world, contactOf);
   return { contacts: people.length, owners: world.owners.length };
+}
+
+/** The HubSpot id of a world company's seeded company: fixed by its index, whatever else the world holds. */
+export function hubSpotCompanyId(companyIndex: number): string {
+  return String(FIRST_COMPANY_ID + companyIndex);
+}
+
+const FIRST_COMPANY_ID = 5_000_001;
+
+/**
+ * One company per world company that has HubSpot contacts, owned by the company's account owner,
+ * each of its contacts associated with it as the primary company (type 1). Nothing is drawn at
+ * random: it was created with its first contact (as HubSpot makes companies from contacts' domains)
+ * and last modified by its last one's association. `people` are in creation order.
+ */
+function loadCompanies(objects: CrmObjectStore, world: SeedWorld, people: readonly SeedPerson[], contactOf: ReadonlyMap<number, string>): void {
+  const members = new Map<number, SeedPerson[]>();
+  for (const person of people) {
+    const list = members.get(person.company);
+    if (list) list.push(person);
+    else members.set(person.company, [person]);
+  }
+  for (const c of world.companies) {
+    const list = members.get(c.index);
+    if (!list || list.length === 0) continue;
+    const createdAt = Math.min(world.now, (list[0] as SeedPerson).createdAt);
+    const modifiedAt = Math.min(world.now, Math.max(createdAt, (list[list.length - 1] as SeedPerson).createdAt));
+    const owner = world.owners[c.accountOwner]?.hubspotId;
+    const company = objects.load('companies', FIRST_COMPANY_ID + c.index, {
+      name: c.name,
+      domain: c.domain,
+      industry: c.industry,
+      numberofemployees: String(c.employees),
+      annualrevenue: String(c.annualRevenue),
+      city: c.city,
+      state: c.state ?? '',
+      country: c.country,
+      ...(owner ? { hubspot_owner_id: owner } : {}),
+    }, createdAt, modifiedAt);
+    for (const person of list) {
+      const contactId = contactOf.get(person.index);
+      if (contactId) objects.associate('contacts', contactId, 'companies', company.id, 1, modifiedAt);
+    }
+  }
 }
 
 /** An open deal's stage by how far along it is (ground-truth.ts `progress`): the default pipeline's open stages. */

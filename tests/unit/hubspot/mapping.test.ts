@@ -96,6 +96,17 @@ describe('HubSpot contact -> LeadFragment', () => {
     expect(fragment.modifiedAt).toBe('2026-01-05T08:00:00.000Z');
   });
 
+  it('carries the primary company (associatedcompanyid) as identity.companyId when the read holds it', () => {
+    const base = contact('contact-full.json');
+    const withCompany = { ...base, properties: { ...base.properties, associatedcompanyid: '5000021' } };
+    expect(contactToFragment(withCompany, picklists).identity).toEqual({ companyId: '5000021' });
+    const without = { ...base, properties: { ...base.properties, associatedcompanyid: null } };
+    expect(contactToFragment(without, picklists).identity).toEqual({ companyId: null });
+    // A read that did not ask for it says nothing about it.
+    expect(contactToFragment(base, picklists).identity).toEqual({});
+    expect(READ_PROPERTIES).toContain('associatedcompanyid');
+  });
+
   it('keeps the surviving id of a merge and reports the merged-away ids', () => {
     const mapped = mapContacts([asSdk('SimplePublicObject', fixture('contact-merged.json'))], picklists);
     expect(mapped.fragments[0]?.recordId).toBe('51901');

@@ -1,0 +1,120 @@
+/**
+ * The account feed: Accounts by SOQL on the `(SystemModstamp, Id)` cursor through `queryAll`, like
+ * the Lead, Contact and Opportunity feeds (change-feed.ts, opportunities.ts): deleted Accounts (in
+ * the recycle bin) come back with IsDeleted = true and are handed on as deleted. One query call per
+ * page of up to 2,000 Accounts.
+ *
+ * Vendor behaviour relied on (Object Reference, "Account"; SOQL and SOSL Reference, "ALL ROWS" and
+ * REST `queryAll`):
+ * - Website is free text (`www.acme.com`, `https://acme.com/`); it is handed on as held.
+ * - OwnerId is a User id; CreatedDate and SystemModstamp are date-times
+ *   (`2026-12-01T10:00:00.000+0000`). SystemModstamp moves on every change, system ones included.
+ * - A user without Read on Account cannot see the object at all: SOQL on it answers INVALID_TYPE,
+ *   "sObject type 'Account' is not supported" (the answer for an object that is missing or not
+ *   visible to the running user), which the client takes for a bad query (VALIDATION). On this one
+ *   query it can only mean the refusal, so the feed raises it as PERMISSION, as it does
+ *   INSUFFICIENT_ACCESS, for the caller to report what to grant. [S Salesforce Dictionary,
+ *   "INVALID_TYPE: sObject type 'X' is not supported": "the running user lacks permission to see
+ *   the object" https://salesforcedictionary.com/errors/invalid-type-cannot-find-sobject]
+ */
+import { z } from 'zod';
+import { CrmError, isCrmError } from '../errors.js';
+import type { AccountFact, AccountPage, ChangeOptions, FeedPosition, RecordProblem } from '../types.js';
+import type { FeedDeps, StreamOptions } from './change-feed.js';
+import { modstampPages, PAGE_SIZE } from './change-feed.js';
+import { isSalesforceId, toIsoDateTime } from './soql.js';
+
+export const ACCOUNT_STREAM = 'Account';
+
+export const ACCOUNT_FIELDS = ['Id', 'Name', 'Website', 'OwnerId', 'CreatedDate', 'SystemModstamp', 'IsDeleted'];
+
+const sfId = z.string().refine(isSalesforceId, 'not a Salesforce id');
+const dateTime = z.string().transform((v, ctx) => toIsoDateTime(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a date-time' }), z.NEVER));
+const text = z.string().nullish().transform((v) => (v === undefined || v === null || v.trim() === '' ? null : v));
+
+const accountRowSchema = z.looseObject({
+  Id: sfId,
+  Name: text,
+  Website: text,
+  OwnerId: sfId.nullish().transform((v) => v ?? null),
+  CreatedDate: dateTime,
+  SystemModstamp: dateTime,
+  IsDeleted: z.boolean().default(false),
+});
+type AccountRow = z.infer<typeof accountRowSchema>;
+
+function problemOf(raw: unknown, error: z.ZodError): RecordProblem {
+  const id = z.looseObject({ Id: z.string() }).safeParse(raw);
+  const issue = error.issues[0];
+  const field = issue?.path.map(String).join('.') || undefined;
+  return {
+    ref: null,
+    code: 'VALIDATION',
+    message: `Account ${id.success ? id.data.Id : ''} row does not have the expected shape: ${field ?? ''} ${issue?.message ?? ''}`.replace(/\s+/g, ' ').trim(),
+    ...(field ? { field } : {}),
+  };
+}
+
+export function accountFactOf(row: AccountRow): AccountFact {
+  return {
+    source: 'salesforce',
+    id: row.Id,
+    name: row.Name,
+    website: row.Website,
+    ownerId: row.OwnerId,
+    createdAt: row.CreatedDate,
+    modifiedAt: row.SystemModstamp,
+    deleted: row.IsDeleted,
+  };
+}
+
+/** Raw query rows as facts; a row of the wrong shape becomes a problem and the rest go on. */
+export function accountPageOf(rows: readonly unknown[], position: AccountPage['position']): AccountPage {
+  const out: AccountPage = { stream: ACCOUNT_STREAM, accounts: [], problems: [], position };
+  for (const raw of rows) {
+    const row = accountRowSchema.safeParse(raw);
+    if (row.success) out.accounts.push(accountFactOf(row.data));
+    else out.problems.push(problemOf(raw, row.error));
+  }
+  return out;
+}
+
+/** An Account query refused because the user cannot see Account, as PERMISSION; anything else as it was. */
+function refusalOf(err: unknown): unknown {
+  if (!isCrmError(err) || err.crm !== 'salesforce' || err.vendorCode !== 'INVALID_TYPE') return err;
+  return new CrmError({
+    crm: 'salesforce',
+    code: 'PERMISSION',
+    vendorCode: err.vendorCode,
+    ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
+    message: 'the integration user cannot read Account (Salesforce answers that the Account object is not supported for it): give it Read on Account',
+  }, { cause: err });
+}
+
+/** Accounts changed from the position (every Account, deleted ones included, from an empty one). */
+export async function* readAccounts(deps: Pick<FeedDeps, 'client'>, position: FeedPosition, options: ChangeOptions & { pageSize?: number } = {}): AsyncGenerator<AccountPage> {
+  const until = options.safetyMarginMs ? new Date((options.now ?? new Date()).getTime() - options.safetyMarginMs) : null;
+  const stream: StreamOptions = {
+    scanAll: true,
+    until,
+    openSecondAt: until ? null : (options.now ?? new Date()),
+    maxPages: options.maxPages,
+    signal: options.signal,
+    pageSize: options.pageSize ?? PAGE_SIZE,
+  };
+  const pages = modstampPages(deps.client, ACCOUNT_STREAM, ACCOUNT_FIELDS, position[ACCOUNT_STREAM] ?? null, stream)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<{ rows: unknown[]; position: AccountPage['position'] }>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        throw refusalOf(err);
+      }
+      if (next.done) return;
+      yield accountPageOf(next.value.rows, next.value.position);
+    }
+  } finally {
+    await pages.return?.(undefined);
+  }
+}
