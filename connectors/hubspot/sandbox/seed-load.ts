@@ -156,7 +156,9 @@ function loadCompanies(objects: CrmObjectStore, world: SeedWorld, people: readon
     if (!list || list.length === 0) continue;
     const createdAt = Math.min(world.now, (list[0] as SeedPerson).createdAt);
     const modifiedAt = Math.min(world.now, Math.max(createdAt, (list[list.length - 1] as SeedPerson).createdAt));
-    const owner = world.owners[c.accountOwner]?.hubspotId;
+    // A company sales works (it is an Account in Salesforce) has the account owner in HubSpot too;
+    // the others are marketing's prospects, owned by nobody yet.
+    const owner = c.hasAccount ? world.owners[c.accountOwner]?.hubspotId : undefined;
     const company = objects.load('companies', FIRST_COMPANY_ID + c.index, {
       name: c.name,
       domain: c.domain,

@@ -50,7 +50,7 @@ describe('HubSpot company feed', () => {
         id: record.id,
         name: record.props.name,
         website: record.props.domain,
-        ownerId: record.props.hubspot_owner_id,
+        ownerId: record.props.hubspot_owner_id ?? null,
         createdAt: new Date(record.createdAt).toISOString(),
         modifiedAt: new Date(Number(record.props.hs_lastmodifieddate)).toISOString(),
         deleted: false,
