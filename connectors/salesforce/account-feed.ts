@@ -10,18 +10,12 @@
  * - OwnerId is a User id; CreatedDate and SystemModstamp are date-times
  *   (`2026-12-01T10:00:00.000+0000`). SystemModstamp moves on every change, system ones included.
  * - A user without Read on Account cannot see the object at all: SOQL on it answers INVALID_TYPE,
- *   "sObject type 'Account' is not supported" (the answer for an object that is missing or not
- *   visible to the running user), which the client takes for a bad query (VALIDATION). On this one
- *   query it can only mean the refusal, so the feed raises it as PERMISSION, as it does
- *   INSUFFICIENT_ACCESS, for the caller to report what to grant. [S Salesforce Dictionary,
- *   "INVALID_TYPE: sObject type 'X' is not supported": "the running user lacks permission to see
- *   the object" https://salesforcedictionary.com/errors/invalid-type-cannot-find-sobject]
+ *   raised as PERMISSION for the caller to report what to grant (change-feed.ts invisibleObjectRefusal).
  */
 import { z } from 'zod';
-import { CrmError, isCrmError } from '../errors.js';
 import type { AccountFact, AccountPage, ChangeOptions, FeedPosition, RecordProblem } from '../types.js';
-import type { FeedDeps, StreamOptions } from './change-feed.js';
-import { modstampPages, PAGE_SIZE } from './change-feed.js';
+import type { FeedDeps } from './change-feed.js';
+import { sideFeedOptions, visibleModstampPages } from './change-feed.js';
 import { isSalesforceId, toIsoDateTime } from './soql.js';
 
 export const ACCOUNT_STREAM = 'Account';
@@ -79,42 +73,9 @@ export function accountPageOf(rows: readonly unknown[], position: AccountPage['p
   return out;
 }
 
-/** An Account query refused because the user cannot see Account, as PERMISSION; anything else as it was. */
-function refusalOf(err: unknown): unknown {
-  if (!isCrmError(err) || err.crm !== 'salesforce' || err.vendorCode !== 'INVALID_TYPE') return err;
-  return new CrmError({
-    crm: 'salesforce',
-    code: 'PERMISSION',
-    vendorCode: err.vendorCode,
-    ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
-    message: 'the integration user cannot read Account (Salesforce answers that the Account object is not supported for it): give it Read on Account',
-  }, { cause: err });
-}
-
 /** Accounts changed from the position (every Account, deleted ones included, from an empty one). */
 export async function* readAccounts(deps: Pick<FeedDeps, 'client'>, position: FeedPosition, options: ChangeOptions & { pageSize?: number } = {}): AsyncGenerator<AccountPage> {
-  const until = options.safetyMarginMs ? new Date((options.now ?? new Date()).getTime() - options.safetyMarginMs) : null;
-  const stream: StreamOptions = {
-    scanAll: true,
-    until,
-    openSecondAt: until ? null : (options.now ?? new Date()),
-    maxPages: options.maxPages,
-    signal: options.signal,
-    pageSize: options.pageSize ?? PAGE_SIZE,
-  };
-  const pages = modstampPages(deps.client, ACCOUNT_STREAM, ACCOUNT_FIELDS, position[ACCOUNT_STREAM] ?? null, stream)[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      let next: IteratorResult<{ rows: unknown[]; position: AccountPage['position'] }>;
-      try {
-        next = await pages.next();
-      } catch (err) {
-        throw refusalOf(err);
-      }
-      if (next.done) return;
-      yield accountPageOf(next.value.rows, next.value.position);
-    }
-  } finally {
-    await pages.return?.(undefined);
+  for await (const page of visibleModstampPages(deps.client, ACCOUNT_STREAM, ACCOUNT_FIELDS, position[ACCOUNT_STREAM] ?? null, sideFeedOptions(options))) {
+    yield accountPageOf(page.rows, page.position);
   }
 }

@@ -20,7 +20,8 @@
  */
 import { z } from 'zod';
 import type { SalesforceObject } from '../../src/model/lead.js';
-import type { ChangePage, StreamPosition } from '../types.js';
+import { CrmError, isCrmError } from '../errors.js';
+import type { ChangeOptions, ChangePage, StreamPosition } from '../types.js';
 import type { SalesforceClient } from './client.js';
 import { readFields } from './fields.js';
 import type { SyncField } from '../../src/model/field-sync.js';
@@ -128,6 +129,64 @@ export async function* modstampPages(
     // The end: a short final batch, or (defensively) a page that did not move the cursor.
     if (!moved || (page.records.length < pageSize && page.done !== false)) return;
     position = last;
+  }
+}
+
+/** The stream options of a side feed (accounts, opportunities, activities) read with queryAll. */
+export function sideFeedOptions(options: ChangeOptions & { pageSize?: number }, filter?: string): StreamOptions {
+  const until = options.safetyMarginMs ? new Date((options.now ?? new Date()).getTime() - options.safetyMarginMs) : null;
+  return {
+    scanAll: true,
+    until,
+    openSecondAt: until ? null : (options.now ?? new Date()),
+    maxPages: options.maxPages,
+    signal: options.signal,
+    pageSize: options.pageSize ?? PAGE_SIZE,
+    ...(filter ? { filter } : {}),
+  };
+}
+
+/**
+ * A query on an object the integration user cannot see, as PERMISSION naming what to grant.
+ * Salesforce answers INVALID_TYPE, "sObject type 'X' is not supported" (the answer for an object
+ * that is missing or not visible to the running user), which the client takes for a bad query
+ * (VALIDATION); on a feed of a standard object it can only mean the refusal. [S Salesforce
+ * Dictionary, "INVALID_TYPE: sObject type 'X' is not supported": "the running user lacks
+ * permission to see the object" https://salesforcedictionary.com/errors/invalid-type-cannot-find-sobject]
+ */
+export function invisibleObjectRefusal(err: unknown, object: string): unknown {
+  if (!isCrmError(err) || err.crm !== 'salesforce' || err.vendorCode !== 'INVALID_TYPE') return err;
+  return new CrmError({
+    crm: 'salesforce',
+    code: 'PERMISSION',
+    vendorCode: err.vendorCode,
+    ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
+    message: `the integration user cannot read ${object} (Salesforce answers that the ${object} object is not supported for it): give it Read on ${object}`,
+  }, { cause: err });
+}
+
+/** modstampPages of a side feed: a refusal to see the object surfaces as PERMISSION (invisibleObjectRefusal). */
+export async function* visibleModstampPages(
+  client: SalesforceClient,
+  object: string,
+  fields: readonly string[],
+  start: StreamPosition | null,
+  options: StreamOptions,
+): AsyncGenerator<{ rows: unknown[]; position: StreamPosition | null }> {
+  const pages = modstampPages(client, object, fields, start, options)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<{ rows: unknown[]; position: StreamPosition | null }>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        throw invisibleObjectRefusal(err, object);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await pages.return?.(undefined);
   }
 }
 

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { ChangeOptions, FeedPosition, OpportunityFact, OpportunityPage, RecordProblem } from '../types.js';
 import { chunk } from './batch.js';
 import type { FeedDeps, StreamOptions } from './change-feed.js';
-import { modstampPages, PAGE_SIZE } from './change-feed.js';
+import { sideFeedOptions, visibleModstampPages } from './change-feed.js';
 import { parseOrThrow } from './client.js';
 import { IDS_PER_QUERY } from './records.js';
 import { byIdsQuery, isSalesforceId, soqlId, soqlIn, toIsoDateTime } from './soql.js';
@@ -114,7 +114,7 @@ async function opportunitiesById(deps: FeedDeps, ids: readonly string[], problem
 }
 
 async function* opportunityStream(deps: FeedDeps, start: FeedPosition[string], options: StreamOptions): AsyncGenerator<OpportunityPage> {
-  for await (const page of modstampPages(deps.client, 'Opportunity', OPPORTUNITY_FIELDS, start ?? null, options)) {
+  for await (const page of visibleModstampPages(deps.client, 'Opportunity', OPPORTUNITY_FIELDS, start ?? null, options)) {
     const out: OpportunityPage = { stream: 'Opportunity', opportunities: [], complete: true, problems: [], position: page.position };
     const rows: OpportunityRow[] = [];
     for (const raw of page.rows) {
@@ -135,7 +135,7 @@ async function* opportunityStream(deps: FeedDeps, start: FeedPosition[string], o
 }
 
 async function* roleStream(deps: FeedDeps, start: FeedPosition[string], options: StreamOptions): AsyncGenerator<OpportunityPage> {
-  for await (const page of modstampPages(deps.client, 'OpportunityContactRole', ROLE_FIELDS, start ?? null, options)) {
+  for await (const page of visibleModstampPages(deps.client, 'OpportunityContactRole', ROLE_FIELDS, start ?? null, options)) {
     const out: OpportunityPage = { stream: 'OpportunityContactRole', opportunities: [], complete: false, problems: [], position: page.position };
     const roles: RoleRow[] = [];
     for (const raw of page.rows) {
@@ -163,15 +163,7 @@ async function* roleStream(deps: FeedDeps, start: FeedPosition[string], options:
 
 /** Both streams from their positions (an empty position reads every opportunity and role). */
 export async function* readOpportunities(deps: FeedDeps, position: FeedPosition, options: ChangeOptions & { pageSize?: number } = {}): AsyncGenerator<OpportunityPage> {
-  const until = options.safetyMarginMs ? new Date((options.now ?? new Date()).getTime() - options.safetyMarginMs) : null;
-  const stream: StreamOptions = {
-    scanAll: true,
-    until,
-    openSecondAt: until ? null : (options.now ?? new Date()),
-    maxPages: options.maxPages,
-    signal: options.signal,
-    pageSize: options.pageSize ?? PAGE_SIZE,
-  };
+  const stream = sideFeedOptions(options);
   yield* opportunityStream(deps, position.Opportunity ?? null, stream);
   if (options.signal?.aborted) return;
   yield* roleStream(deps, position.OpportunityContactRole ?? null, stream);
