@@ -5,6 +5,7 @@
  */
 import type {
   AccountPage,
+  ActivityPage,
   ChangeOptions,
   ChangePage,
   ChangeStreamHandler,
@@ -38,6 +39,7 @@ import { OrgMetadata } from './metadata.js';
 import type { LeadStatusInfo } from './metadata.js';
 import { readOpportunities } from './opportunities.js';
 import { readAccounts } from './account-feed.js';
+import { readActivities } from './activities.js';
 import { listOwners } from './owners.js';
 import { createRecords, IDS_PER_QUERY, readRecords, writeRecords } from './records.js';
 import type { RecordDeps } from './records.js';
@@ -247,6 +249,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     changeDataCapture: () => changeCaptureObjects(client),
     opportunities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<OpportunityPage> => readOpportunities(deps, position, { ...opts, pageSize }),
     accounts: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<AccountPage> => readAccounts(deps, position, { ...opts, pageSize }),
+    activities: (position: FeedPosition, opts: ChangeOptions = {}): AsyncIterable<ActivityPage> => readActivities(deps, position, { ...opts, pageSize }),
   };
 }
 
