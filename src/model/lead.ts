@@ -51,6 +51,8 @@ export const ENGAGEMENT_KINDS = [
   'conversion',
   'meeting',
   'call',
+  /** An email a rep sent and logged in Salesforce (sync.activities.engagement). */
+  'sales_email',
 ] as const;
 export const engagementKindSchema = z.enum(ENGAGEMENT_KINDS);
 export type EngagementKind = z.infer<typeof engagementKindSchema>;
@@ -181,6 +183,20 @@ export const slaSchema = z.object({
 });
 export type Sla = z.infer<typeof slaSchema>;
 
+/**
+ * What sales logged on the person's Salesforce records (completed Tasks: calls and emails), read by
+ * the activity feed and attached at evaluation (jobs/activities.ts): the rep's latest touch, to the
+ * minute, and, when sync.activities.engagement is on, the activities as engagement events.
+ */
+export const salesActivitySchema = z.object({
+  lastTouchAt: isoDateTime.nullable().optional(),
+  lastTouchKind: z.enum(['call', 'email']).nullable().optional(),
+  /** The rep who logged it (Salesforce User id). */
+  lastTouchBy: z.string().nullable().optional(),
+  events: z.array(engagementEventSchema).default([]),
+});
+export type SalesActivity = z.infer<typeof salesActivitySchema>;
+
 /** Why a lead belongs to an account: src/sync/account-match.ts (the order is the tie-breaker). */
 export const ACCOUNT_MATCH_KINDS = ['record', 'website', 'email-domain', 'name'] as const;
 
@@ -212,6 +228,8 @@ export const leadSchema = z.object({
    * converted Lead's included). The funnel's Lead step is dated by it.
    */
   createdAt: isoDateTime.optional(),
+  /** Calls and emails sales logged (set at evaluation from the activity feed). */
+  activity: salesActivitySchema.optional(),
   /** The matched account in each CRM (set at evaluation from the accounts read). */
   account: z.object({ salesforce: accountMatchSchema.optional(), hubspot: accountMatchSchema.optional() }).optional(),
 });

@@ -95,6 +95,7 @@ const DEFAULT_EVENTS: z.input<typeof engagementRuleSchema>[] = [
   { kind: 'form_submission', points: 15, cap: 45 },
   { kind: 'conversion', points: 15, cap: 30 },
   { kind: 'call', points: 10, cap: 20 },
+  { kind: 'sales_email', points: 3, cap: 9 },
   { kind: 'email_click', points: 5, cap: 15 },
   { kind: 'visit', points: 2, cap: 10 },
   { kind: 'email_open', points: 1, cap: 5 },

@@ -7,7 +7,7 @@
  * This is the hot path of every evaluation: no luxon, no regex compilation, no per-call maps.
  */
 import { ENGAGEMENT_KINDS } from '../model/lead.js';
-import type { EngagementKind, Grade, Lead } from '../model/lead.js';
+import type { EngagementEvent, EngagementKind, Grade, Lead } from '../model/lead.js';
 import { compileCondition } from './conditions.js';
 import type { LeadPredicate } from './conditions.js';
 import type { ScoringConfig } from './config.js';
@@ -40,6 +40,7 @@ const DEFAULT_LABELS: Record<EngagementKind, string> = {
   conversion: 'Conversion',
   meeting: 'Meeting',
   call: 'Call',
+  sales_email: 'Email from sales',
 };
 
 const KIND_INDEX: Readonly<Record<string, number>> = Object.fromEntries(ENGAGEMENT_KINDS.map((kind, i) => [kind, i]));
@@ -145,6 +146,28 @@ export function gradeFor(total: number, grades: ScoringConfig['grades']): Grade 
   return 'cold';
 }
 
+/** Adds decayed points per kind into the scratch sums (see scoreLead). */
+function addEvents(events: readonly EngagementEvent[], compiled: CompiledScoring, today: number): void {
+  for (const event of events) {
+    const index = KIND_INDEX[event.kind];
+    if (index === undefined) continue;
+    const rule = compiled.kinds[index];
+    if (rule === undefined) continue;
+    const day = utcDay(event.at);
+    if (Number.isNaN(day)) continue;
+    // An event dated on a later day than `now` has not happened yet from this point of view
+    // (backtests score as of a past date); a same-day clock skew between CRMs still counts.
+    if (day > today) continue;
+    const age = today - day;
+    if (age > compiled.maxAgeDays) continue;
+    const weight = event.weight ?? 1;
+    sums[index] = (sums[index] as number) + rule.points * weight * decayFactor(compiled, Math.floor(age / compiled.quantiseDays));
+    counts[index] = (counts[index] as number) + weight;
+    if (day > (latestDay[index] as number)) latestDay[index] = day;
+  }
+
+}
+
 /** Joins reasons with `; ` and stops before the first one that would pass `max` characters. */
 export function joinReasons(reasons: readonly string[], max = REASONS_TEXT_MAX): string {
   let text = '';
@@ -189,24 +212,9 @@ export function scoreLead(lead: Lead, config: ScoringConfig, now: Date): ScoreRe
   sums.fill(0);
   counts.fill(0);
   latestDay.fill(Number.NEGATIVE_INFINITY);
-  const events = lead.marketing?.engagement ?? [];
-  for (const event of events) {
-    const index = KIND_INDEX[event.kind];
-    if (index === undefined) continue;
-    const rule = compiled.kinds[index];
-    if (rule === undefined) continue;
-    const day = utcDay(event.at);
-    if (Number.isNaN(day)) continue;
-    // An event dated on a later day than `now` has not happened yet from this point of view
-    // (backtests score as of a past date); a same-day clock skew between CRMs still counts.
-    if (day > today) continue;
-    const age = today - day;
-    if (age > compiled.maxAgeDays) continue;
-    const weight = event.weight ?? 1;
-    sums[index] = (sums[index] as number) + rule.points * weight * decayFactor(compiled, Math.floor(age / compiled.quantiseDays));
-    counts[index] = (counts[index] as number) + weight;
-    if (day > (latestDay[index] as number)) latestDay[index] = day;
-  }
+  // Marketing's events, then the calls and emails sales logged (lead.activity, when configured).
+  addEvents(lead.marketing?.engagement ?? [], compiled, today);
+  if (lead.activity?.events?.length) addEvents(lead.activity.events, compiled, today);
 
   let engagement = 0;
   for (let index = 0; index < KIND_COUNT; index += 1) {

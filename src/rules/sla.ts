@@ -110,6 +110,9 @@ export function slaTouched(previous: Lead, lead: Lead, stages?: StagesConfig): s
   }
   const activity = after.lastActivityAt ? parseInstant(after.lastActivityAt) : Number.NaN;
   const priorActivity = before.lastActivityAt ? parseInstant(before.lastActivityAt) : Number.NEGATIVE_INFINITY;
+  const logged = lead.activity?.lastTouchAt ? parseInstant(lead.activity.lastTouchAt) : Number.NaN;
+  const priorLogged = previous.activity?.lastTouchAt ? parseInstant(previous.activity.lastTouchAt) : Number.NEGATIVE_INFINITY;
+  if (logged > priorLogged) return `${lead.activity?.lastTouchKind ?? 'activity'} logged`;
   if (activity > priorActivity) return 'activity logged';
   if ((before.disqualifyReason ?? null) !== (after.disqualifyReason ?? null) && after.disqualifyReason) return 'disqualified';
   return null;
@@ -132,6 +135,11 @@ export function detectTouch(
   const sla = lead.sla;
   if (sla === undefined || !sla.startedAt) return null;
   const started = parseInstant(sla.startedAt);
+  // A call or email sales logged, to the minute (a completed Task's CompletedDateTime).
+  const logged = lead.activity?.lastTouchAt ? parseInstant(lead.activity.lastTouchAt) : Number.NaN;
+  if (logged >= started && logged <= now.getTime()) {
+    return { at: new Date(logged).toISOString(), cause: `${lead.activity?.lastTouchKind ?? 'activity'} logged` };
+  }
   const activity = lead.sales?.lastActivityAt ? parseInstant(lead.sales.lastActivityAt) : Number.NaN;
   if (activity >= started && activity <= now.getTime()) {
     return { at: new Date(activity).toISOString(), cause: 'activity logged' };

@@ -19,7 +19,7 @@ describe('rules config defaults', () => {
     expect(config.scoring.bounds).toEqual({ min: 0, max: 100 });
     expect(config.scoring.engagement.halfLifeDays).toBe(30);
     expect(config.scoring.engagement.quantiseDays).toBe(1);
-    expect(config.scoring.engagement.events).toHaveLength(9);
+    expect(config.scoring.engagement.events).toHaveLength(10);
     expect(config.scoring.fit.map((rule) => rule.reason)).toEqual(['Senior title', '200+ employees', 'Personal email']);
     expect(config.stages.mql).toEqual({ minTotal: 60, minFit: 20 });
     expect(config.stages.recycleAfterDays).toBe(90);
@@ -108,7 +108,7 @@ describe('rules config errors are human-readable', () => {
     [
       'a duplicated engagement kind',
       { scoring: { engagement: { events: [{ kind: 'visit', points: 1 }, { kind: 'visit', points: 2 }] } } },
-      'scoring.engagement.events.1.kind: "visit" is listed twice; give each kind one rule (known kinds: page_view, visit, form_submission, email_open, email_click, demo_request, conversion, meeting, call)',
+      'scoring.engagement.events.1.kind: "visit" is listed twice; give each kind one rule (known kinds: page_view, visit, form_submission, email_open, email_click, demo_request, conversion, meeting, call, sales_email)',
     ],
     [
       'an unknown time zone',

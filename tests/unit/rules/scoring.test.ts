@@ -185,6 +185,19 @@ describe('engagement decay and quantisation', () => {
   });
 });
 
+describe('sales activities as engagement', () => {
+  it('scores the calls and emails reps logged (lead.activity.events) beside marketing\'s events', () => {
+    const config = scoring({ engagement: { events: [{ kind: 'call', points: 10, cap: 20 }, { kind: 'sales_email', points: 3, cap: 9 }, { kind: 'page_view', points: 1, cap: 5 }] } });
+    const lead = {
+      ...makeLead({ marketing: { engagement: [event('page_view', NOW, 0)] } }),
+      activity: { lastTouchAt: NOW.toISOString(), lastTouchKind: 'call' as const, lastTouchBy: '005R', events: [event('call', NOW, 0), event('sales_email', NOW, 1)] },
+    };
+    const result = scoreLead(lead, config, NOW);
+    expect(result.engagement).toBe(1 + 10 + 3);
+    expect(result.reasons).toEqual(expect.arrayContaining(['+10 Call (today)', '+3 Email from sales (1 day ago)']));
+  });
+});
+
 describe('total, bounds and grades', () => {
   it('bounds the total, not its parts', () => {
     const high = scoring({

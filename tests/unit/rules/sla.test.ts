@@ -166,6 +166,17 @@ describe('what counts as a touch', () => {
     });
   });
 
+  it('detectTouch dates a call or email the rep logged at the minute it was completed, not the day', () => {
+    // LastActivityDate has only the day (midnight): the call the morning after the handoff is
+    // dated by the Task's completion time.
+    const lead = { ...base, activity: { lastTouchAt: '2026-03-11T10:30:00Z', lastTouchKind: 'call' as const, lastTouchBy: '005R', events: [] } };
+    expect(detectTouch(lead, null, false, new Date('2026-03-11T14:30:00Z'), stages)).toEqual({ at: '2026-03-11T10:30:00.000Z', cause: 'call logged' });
+    // A call logged before the handoff is no touch of this SLA.
+    const earlier = { ...base, activity: { lastTouchAt: '2026-03-01T10:30:00Z', lastTouchKind: 'call' as const, lastTouchBy: '005R', events: [] } };
+    expect(detectTouch(earlier, null, false, new Date('2026-03-11T14:30:00Z'), stages)).toBeNull();
+    expect(slaTouched(base, { ...lead, activity: { ...lead.activity, lastTouchKind: 'email' as const } }, stages)).toBe('email logged');
+  });
+
   it('detectTouch takes a touch status on a first handoff without a snapshot, once the lead changed', () => {
     const now = new Date('2026-03-11T12:00:00Z');
     const handedOff = { stage: { current: 'mql' as const, history: [{ stage: 'mql' as const, at: START.toISOString(), cause: 'score' }] } };
