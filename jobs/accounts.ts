@@ -35,7 +35,7 @@ const WHAT_TO_GRANT: Record<CrmName, string> = {
 };
 
 /** Reads the CRM's account feed from its cursors (`full`: from the start) and stores it page by page. */
-export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { full?: boolean } = {}): Promise<AccountPollResult> {
+export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { full?: boolean; pass?: string } = {}): Promise<AccountPollResult> {
   const result: AccountPollResult = { pages: 0, accounts: 0, changed: 0, reevaluated: 0 };
   const connector = ctx.connectors[crm];
   if (!connector.accounts || !accountsEnabled(ctx)) return result;
@@ -49,7 +49,9 @@ export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { fu
       const applied = await ctx.locks.with(`accounts:${crm}`, () => ctx.accounts.apply(crm, page.accounts));
       if (applied.changed.length > 0) {
         const leads = await ctx.accounts.leadsOf(crm, applied.changed);
-        await enqueueEvaluate(ctx, leads, `${crm} account changed`);
+        // Their inputs moved (as an ingest's would): a pass waiting on them waits for the new evaluation.
+        for (const leadId of leads) await ctx.leads.bumpVersion(leadId);
+        await enqueueEvaluate(ctx, leads, `${crm} account changed`, options.pass ? { pass: options.pass } : {});
         result.reevaluated += leads.length;
       }
       if (page.position) await ctx.cursors.set(crm, page.stream, page.position);

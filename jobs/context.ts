@@ -23,6 +23,7 @@ import { createKeys } from '../src/store/keys.js';
 import type { Keys } from '../src/store/keys.js';
 import { LeadStore } from '../src/store/leads.js';
 import { AccountStore } from '../src/store/accounts.js';
+import { ActivityStore } from '../src/store/activities.js';
 import { Locks } from '../src/store/locks.js';
 import { PendingStore } from '../src/store/pending.js';
 import { SyncErrorStore } from '../src/store/sync-errors.js';
@@ -86,6 +87,8 @@ export interface SyncContext {
   cursors: CursorStore;
   /** Salesforce Accounts and HubSpot companies, for matching leads to them (jobs/accounts.ts). */
   accounts: AccountStore;
+  /** Calls and emails sales logged, per Salesforce record (jobs/activities.ts). */
+  activities: ActivityStore;
   errors: SyncErrorStore;
   events: EventStore;
   counters: CounterStore;
@@ -198,6 +201,7 @@ export function createSyncContext(input: {
     held: new HeldStore(redis, keys),
     cursors: new CursorStore(redis, keys),
     accounts: new AccountStore(redis, keys),
+    activities: new ActivityStore(redis, keys),
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
     counters: new CounterStore(redis, keys),

@@ -21,6 +21,7 @@ import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import { matchLeadAccounts } from './accounts.js';
+import { salesActivityFor } from './activities.js';
 import { evaluateJobOptions } from './queues.js';
 import { bothCrmsRead } from './read-state.js';
 import { scheduleWriteback } from './schedule-writeback.js';
@@ -126,8 +127,10 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const restored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
   // The lead's account in each CRM, matched against the accounts read; its owner is asked first at a handoff.
   const matched = await matchLeadAccounts(ctx, restored.lead);
-  const { account: _previousMatch, ...unmatched } = restored.lead;
-  const stored: StoredLead = { ...restored, lead: matched.account ? { ...unmatched, account: matched.account } : unmatched };
+  // What sales logged on its Salesforce records: the rep's touch to the minute, and engagement.
+  const activity = await salesActivityFor(ctx, restored.lead);
+  const { account: _previousMatch, activity: _previousActivity, ...bare } = restored.lead;
+  const stored: StoredLead = { ...restored, lead: { ...bare, ...(matched.account ? { account: matched.account } : {}), ...(activity ? { activity } : {}) } };
   let poolState = await loadPoolState(ctx);
   let output = evaluateWith(ctx, stored, poolState, matched.ownerId);
   if (output.ownerChange) {

@@ -19,6 +19,7 @@ import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
 import { pollOpportunities } from './opportunities.js';
 import { pollAccounts } from './accounts.js';
+import { pollActivities } from './activities.js';
 
 export interface PollResult {
   pages: number;
@@ -29,6 +30,8 @@ export interface PollResult {
   opportunities?: number;
   /** Accounts (Salesforce) or companies (HubSpot) read. */
   accounts?: number;
+  /** Calls and emails sales logged (Salesforce Tasks) read. */
+  activities?: number;
   /** Another worker was reading this feed: this poll read nothing. */
   busy?: boolean;
   /** The CRM refused our authorisation (still): this poll read nothing. */
@@ -135,7 +138,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     result.full = true;
     const startedAt = ctx.clock.now();
     // Accounts first: the people read next are matched against them at their first evaluation.
-    result.accounts = (await pollAccounts(ctx, crm, { full: true })).accounts;
+    result.accounts = (await pollAccounts(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).accounts;
     const streams = new Set<string>();
     for await (const page of connector.readAll()) {
       const readAt = ctx.clock.now();
@@ -153,6 +156,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     // Every opportunity, now that the people on them are linked (the full read was ingested as it went).
     const opportunities = await pollOpportunities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) });
     result.opportunities = opportunities.opportunities;
+    result.activities = (await pollActivities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).activities;
     const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
     const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
     // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
@@ -169,7 +173,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     return result;
   }
 
-  result.accounts = (await pollAccounts(ctx, crm)).accounts;
+  result.accounts = (await pollAccounts(ctx, crm, options.pass ? { pass: options.pass } : {})).accounts;
   for await (const page of connector.changes(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin })) {
     const readAt = ctx.clock.now();
     await handOn(ctx, crm, page, readAt, options.pass);
@@ -182,6 +186,7 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
   // After the people's pages: a reading for someone not linked yet waits for their ingest (parked).
   const opportunities = await pollOpportunities(ctx, crm, options.pass ? { pass: options.pass } : {});
   result.opportunities = opportunities.opportunities;
+  result.activities = (await pollActivities(ctx, crm, options.pass ? { pass: options.pass } : {})).activities;
   await ctx.cursors.markSynced(crm, ctx.clock.now());
   await finishRebuildIfDone(ctx);
   return result;

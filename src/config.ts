@@ -170,6 +170,13 @@ export const syncConfigSchema = z
     deals: z.boolean().default(false),
     /** Salesforce Accounts and HubSpot companies are read, and leads matched to them (routing asks the account's owner first). */
     accounts: z.boolean().default(true),
+    /**
+     * Completed calls and emails reps log as Salesforce Tasks: `read` makes them the rep's touch for
+     * the SLA (to the minute); `engagement` also scores them as engagement (call, sales_email).
+     */
+    activities: z
+      .strictObject({ read: z.boolean().default(true), engagement: z.boolean().default(false) })
+      .default({ read: true, engagement: false }),
     concurrency: z
       .strictObject({
         ingest: z.number().int().min(1).max(64).default(2),
@@ -195,6 +202,7 @@ export const syncConfigSchema = z
     opportunities: true,
     deals: false,
     accounts: true,
+    activities: { read: true, engagement: false },
     concurrency: { ingest: 2, evaluate: 32, writeback: 2 },
   });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;

@@ -39,6 +39,8 @@ export interface Keys {
   accountName(crm: string, nameKey: string): string;
   /** The leads last matched to an account (re-evaluated when it changes). */
   accountLeads(crm: string, id: string): string;
+  /** The calls and emails logged on one Salesforce record (src/store/activities.ts). */
+  activities(recordId: string): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -75,5 +77,6 @@ export function createKeys(prefix = 'smk'): Keys {
     accountDomain: (crm, domain) => `${p}:acct:{acct-${crm}}:domain:${domain}`,
     accountName: (crm, nameKey) => `${p}:acct:{acct-${crm}}:name:${nameKey}`,
     accountLeads: (crm, id) => `${p}:acct:{acct-${crm}}:leads:${id}`,
+    activities: (recordId) => `${p}:activity:${recordId}`,
   };
 }
