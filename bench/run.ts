@@ -195,6 +195,9 @@ interface Counts {
   salesforceLeads: number;
   salesforceConvertedLeads: number;
   salesforceContacts: number;
+  salesforceAccounts: number;
+  salesforceActivityTasks: number;
+  hubspotCompanies: number;
   people: number;
 }
 
@@ -510,9 +513,15 @@ class BenchRun {
   ): PhaseResult {
     const { calls, report } = measured;
     const split = { hubspot: splitCalls(calls.hubspot), salesforce: splitCalls(calls.salesforce) };
-    // The service reads Salesforce's opportunity feed too (sync.opportunities, on by default): two
-    // more streams per poll, whose queries the floor counts (one each at least).
-    const floor = batchingFloor({ opportunityStreams: this.ctx.config.file.sync.opportunities ? 2 : 0, ...floorInput });
+    // The service reads side feeds too, whose queries the floor counts (one each per poll at least):
+    // Salesforce's opportunities (two streams, sync.opportunities), Accounts (sync.accounts) and
+    // Tasks (sync.activities.read); HubSpot's companies (sync.accounts).
+    const sync = this.ctx.config.file.sync;
+    const floor = batchingFloor({
+      opportunityStreams: sync.opportunities ? 2 : 0,
+      sideStreams: { salesforce: (sync.accounts ? 1 : 0) + (sync.activities.read ? 1 : 0), hubspot: sync.accounts ? 1 : 0 },
+      ...floorInput,
+    });
     const totalCalls = calls.hubspot.total + calls.salesforce.total;
     return {
       phase,
@@ -589,7 +598,13 @@ class BenchRun {
       const counts = this.result.counts as Counts;
       const leads = await this.ctx.leads.count();
       const result = this.phaseResult(1, name, measured, wallMs, leads, {
-        fullRead: { hubspot: counts.hubspotContacts, salesforceLeads: counts.salesforceLeads, salesforceContacts: counts.salesforceContacts },
+        fullRead: {
+          hubspot: counts.hubspotContacts,
+          salesforceLeads: counts.salesforceLeads,
+          salesforceContacts: counts.salesforceContacts,
+          ...(this.ctx.config.file.sync.accounts ? { hubspotCompanies: counts.hubspotCompanies } : {}),
+          salesforceSide: [...(this.ctx.config.file.sync.accounts ? [counts.salesforceAccounts] : []), ...(this.ctx.config.file.sync.activities.read ? [counts.salesforceActivityTasks] : [])],
+        },
         hubspotPolls: 1,
         salesforcePolls: 1,
         ...this.floorWrites(measured.report),

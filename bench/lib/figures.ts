@@ -15,8 +15,12 @@ export interface CallStats {
 }
 
 export interface FloorInput {
-  /** Records read by listing or querying everything (a full read). */
-  fullRead?: { hubspot: number; salesforceLeads: number; salesforceContacts: number };
+  /**
+   * Records read by listing or querying everything (a full read). `salesforceSide`: the rows of each
+   * Salesforce side stream (Accounts, Tasks: pages of 2,000, one query at least); `hubspotCompanies`:
+   * companies listed (pages of 100, plus one listing of the archived ones).
+   */
+  fullRead?: { hubspot: number; salesforceLeads: number; salesforceContacts: number; salesforceSide?: number[]; hubspotCompanies?: number };
   /** Records read by id (HubSpot batch read of 100). */
   hubspotReadById?: number;
   /** Salesforce change-feed polls made (each must query Lead and Contact once at least). */
@@ -26,6 +30,11 @@ export interface FloorInput {
    * OpportunityContactRole) when `sync.opportunities` is on, else 0; one query each at least.
    */
   opportunityStreams?: number;
+  /**
+   * Other side streams each poll reads, one query or search each at least: Salesforce Accounts and
+   * Tasks (sync.accounts, sync.activities.read), HubSpot companies (sync.accounts).
+   */
+  sideStreams?: { salesforce: number; hubspot: number };
   /** Records found by those polls. */
   salesforceChanged?: number;
   /** HubSpot change-feed polls (one search each at least). */
@@ -48,14 +57,18 @@ const pages = (n: number, size: number) => (n > 0 ? Math.ceil(n / size) : 0);
 /** The fewest calls the batch APIs allow for the given work. */
 export function batchingFloor(input: FloorInput): Floor {
   const full = input.fullRead;
+  const side = input.sideStreams ?? { salesforce: 0, hubspot: 0 };
+  const companies = full?.hubspotCompanies;
   const hubspotReads =
-    (full ? pages(full.hubspot, HUBSPOT_LIST_PAGE) : 0) + pages(input.hubspotReadById ?? 0, HUBSPOT_BATCH) + (input.hubspotPolls ?? 0);
+    (full ? pages(full.hubspot, HUBSPOT_LIST_PAGE) + (companies !== undefined ? Math.max(1, pages(companies, HUBSPOT_LIST_PAGE)) + 1 : 0) : 0) +
+    pages(input.hubspotReadById ?? 0, HUBSPOT_BATCH) + (input.hubspotPolls ?? 0) * (1 + side.hubspot);
   const polls = input.salesforcePolls ?? 0;
   const opportunityStreams = input.opportunityStreams ?? 0;
+  const sideFull = (full?.salesforceSide ?? []).reduce((n, rows) => n + Math.max(1, pages(rows, SALESFORCE_QUERY_PAGE)), 0);
   const salesforceReads =
-    (full ? pages(full.salesforceLeads, SALESFORCE_QUERY_PAGE) + pages(full.salesforceContacts, SALESFORCE_QUERY_PAGE) + opportunityStreams : 0) +
+    (full ? pages(full.salesforceLeads, SALESFORCE_QUERY_PAGE) + pages(full.salesforceContacts, SALESFORCE_QUERY_PAGE) + opportunityStreams + sideFull : 0) +
     Math.max(2 * polls, pages(input.salesforceChanged ?? 0, SALESFORCE_QUERY_PAGE)) +
-    opportunityStreams * polls;
+    (opportunityStreams + side.salesforce) * polls;
   const hubspotWrites = pages(input.hubspotWritten, HUBSPOT_BATCH) + pages(input.hubspotCreated, HUBSPOT_BATCH);
   const salesforceWrites = pages(input.salesforceWritten, SALESFORCE_COLLECTION) + pages(input.salesforceCreated, SALESFORCE_COLLECTION);
   return {

@@ -153,6 +153,10 @@ export class Recorder {
       salesforceLeads: sf.count('Lead'),
       salesforceConvertedLeads: sf.list('Lead').filter((r) => r.IsConverted === true).length,
       salesforceContacts: sf.count('Contact'),
+      salesforceAccounts: sf.count('Account'),
+      /** Tasks the activity feed reads (calls and emails). */
+      salesforceActivityTasks: sf.list('Task').filter((t) => t.TaskSubtype === 'Call' || t.TaskSubtype === 'Email' || t.Type === 'Call' || t.Type === 'Email').length,
+      hubspotCompanies: this.sb.hubspot.objects.all('companies').length,
       people: this.sb.world.people.length,
     };
   }

@@ -28,6 +28,23 @@ describe('the batching floor', () => {
     expect(floor.total).toBe(171 + 201 + 9 + 81);
   });
 
+  it('counts the side streams: Accounts and Tasks per poll and in a full read, HubSpot companies listed and searched', () => {
+    const floor = batchingFloor({
+      fullRead: { hubspot: 1000, salesforceLeads: 600, salesforceContacts: 300, salesforceSide: [130, 4100], hubspotCompanies: 250 },
+      sideStreams: { salesforce: 2, hubspot: 1 },
+      salesforcePolls: 1,
+      hubspotPolls: 1,
+      hubspotWritten: 0,
+      hubspotCreated: 0,
+      salesforceWritten: 0,
+      salesforceCreated: 0,
+    });
+    // HubSpot: 10 contact pages, 3 company pages + the archived listing, and a poll's two searches.
+    expect(floor.hubspot.reads).toBe(10 + 3 + 1 + 2);
+    // Salesforce: Lead and Contact pages, Accounts 1 + Tasks 3 in full, then the poll's Lead, Contact, Account, Task queries.
+    expect(floor.salesforce.reads).toBe(1 + 1 + 1 + 3 + 2 + 2);
+  });
+
   it('needs one query per Salesforce object per poll, and one batch read per 100 webhook changes', () => {
     const floor = batchingFloor({ hubspotReadById: 200, salesforcePolls: 5, salesforceChanged: 180, hubspotWritten: 380, hubspotCreated: 0, salesforceWritten: 380, salesforceCreated: 0 });
     expect(floor.hubspot).toEqual({ reads: 2, writes: 4 });
