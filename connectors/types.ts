@@ -286,9 +286,11 @@ export type StreamState =
       /**
        * `replay-invalid`: the stored position is no longer retained (72 hours); `auth`: the CRM
        * refused the session; `allocation`: the org's daily event delivery allocation is spent;
-       * `transport`: the connection is lost (the client retries); `malformed`: an event failed validation.
+       * `transport`: the connection is lost (the client retries); `malformed`: an event failed validation;
+       * `handoff`: a delivery could not be handed on (the handler rejected): the subscription stops
+       * delivering, and a new one from the stored replay ids delivers it again.
        */
-      reason: 'replay-invalid' | 'auth' | 'allocation' | 'transport' | 'malformed';
+      reason: 'replay-invalid' | 'auth' | 'allocation' | 'transport' | 'malformed' | 'handoff';
       message: string;
       stream?: string;
     };

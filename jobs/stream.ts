@@ -220,9 +220,12 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
           await health(true);
           return;
         }
+        // A delivery not handed on (Redis refused it) ends the subscription whatever else fails
+        // now: the next one replays it from the stored replay ids.
+        if (state.reason === 'handoff') end(state);
         await setState(ctx, 'down', { reason: state.reason, message: state.message });
         // What the stream cannot deliver now, the cursor poll reads.
-        if (state.reason !== 'replay-invalid') await poll();
+        if (state.reason !== 'replay-invalid' && state.reason !== 'handoff') await poll();
         await health(false);
         if (state.reason !== 'transport' && state.reason !== 'malformed') end(state);
       }).catch((err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'change stream state not recorded'));
@@ -271,6 +274,9 @@ export function startChangeStream(ctx: SyncContext, options: ChangeStreamOptions
       ctx.logger.warn({ crm: 'salesforce' }, 'the streaming session was refused: subscribing again at once with a refreshed session');
       return 0;
     }
+    // A hand-off that failed: subscribe again soon (while Redis is still down, reading the stored
+    // replay ids fails and the loop waits retryMs).
+    if (reason.reason === 'handoff') return Math.min(retryMs, 1_000);
     return reason.reason === 'allocation' ? (options.allocationRetryMs ?? 3_600_000) : retryMs;
   };
 

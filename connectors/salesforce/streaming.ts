@@ -211,13 +211,18 @@ async function subscribeWith(conn: Connection, from: Record<string, number | nul
   // batches go on one at a time.
   let buffer: StreamedChange[] = [];
   let chain: Promise<void> = Promise.resolve();
+  let handoffFailed = false;
   const flush = () => {
     const batch = buffer;
     buffer = [];
     if (batch.length === 0) return;
-    chain = chain.then(() => handler.onChanges(batch)).catch((err: unknown) => {
+    chain = chain.then(() => (handoffFailed ? undefined : handler.onChanges(batch))).catch((err: unknown) => {
+      // Nothing after this batch may be handed on in this subscription (its replay id would move
+      // past the batch): the subscription is over, and the next one replays from the stored ids.
+      handoffFailed = true;
+      buffer = [];
       options.logger?.error({ crm: 'salesforce', err: err instanceof Error ? err.message : String(err) }, 'change events could not be handed on');
-      report({ state: 'down', reason: 'malformed', message: 'change events could not be handed on; the poll reads them' });
+      report({ state: 'down', reason: 'handoff', message: `change events could not be handed on (${err instanceof Error ? err.message : String(err)}); they are delivered again from the stored replay id` });
     });
   };
 
@@ -226,7 +231,7 @@ async function subscribeWith(conn: Connection, from: Record<string, number | nul
     for (const stream of Object.keys(STREAM_CHANNELS) as StreamName[]) {
       const channel = STREAM_CHANNELS[stream];
       const subscription = faye.subscribe(channel, (data: unknown) => {
-        if (closed) return;
+        if (closed || handoffFailed) return;
         const event = streamEventSchema.safeParse(data);
         if (!event.success) {
           options.logger?.warn({ crm: 'salesforce', channel }, 'a change event failed validation: polling instead');

@@ -266,4 +266,38 @@ describe('Salesforce Change Data Capture in the pipeline', () => {
     }, 20_000);
     expect(jobs.flatMap((j) => j.refs.map((r) => r.id))).toEqual([leads[1]]);
   });
+
+  it('a delivery that cannot be handed on (Redis down) ends the subscription and is replayed from the stored replay id: nothing is lost, though later changes arrived meanwhile', async () => {
+    const ctx = h.runtime.ctx;
+    await start();
+    await takePolls(ctx);
+    // Redis refuses writes for a while: the hand-off's ingest job, the owed poll and its cursor hold.
+    let down = true;
+    const refuse = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => (down ? Promise.reject(new Error('Connection is closed.')) : fn(...args));
+    const { ingest, poll } = ctx.queues;
+    const restore = { ingestAdd: ingest.add.bind(ingest), pollAdd: poll.add.bind(poll), set: ctx.redis.set.bind(ctx.redis) };
+    ingest.add = refuse(restore.ingestAdd) as typeof ingest.add;
+    poll.add = refuse(restore.pollAdd) as typeof poll.add;
+    ctx.redis.set = refuse(restore.set as (...args: unknown[]) => Promise<unknown>) as typeof ctx.redis.set;
+    try {
+      await edit(leads[2]!, 'During the outage');
+      await until(async () => (await streamStatus(ctx)).state === 'down', 10_000).catch(() => undefined);
+      await sleep(300);
+    } finally {
+      down = false;
+      ingest.add = restore.ingestAdd as typeof ingest.add;
+      poll.add = restore.pollAdd as typeof poll.add;
+      ctx.redis.set = restore.set;
+    }
+    await edit(leads[3]!, 'After the outage');
+    const refs: string[] = [];
+    await until(async () => {
+      for (const j of await takeStreamJobs(ctx)) refs.push(...j.refs.map((r) => r.id));
+      return refs.includes(leads[3]!) ? refs : null;
+    }, 20_000);
+    await sleep(300);
+    for (const j of await takeStreamJobs(ctx)) refs.push(...j.refs.map((r) => r.id));
+    expect(refs).toContain(leads[2]);
+    expect(refs.filter((id) => id === leads[3])).toHaveLength(1);
+  });
 });
