@@ -83,9 +83,10 @@ export async function matchLeadAccounts(ctx: SyncContext, lead: Lead): Promise<{
   }
   const keys = accountKeys(lead, freemail);
   const account: NonNullable<Lead['account']> = {};
-  for (const crm of ['salesforce', 'hubspot'] as const) {
-    const [candidates] = await ctx.accounts.candidates(crm, [keys]);
-    const match: AccountMatch | null = matchAccount(crm, keys, candidates ?? []);
+  const crms = ['salesforce', 'hubspot'] as const;
+  const found = await ctx.accounts.candidatesIn(crms, [keys]);
+  for (const [i, crm] of crms.entries()) {
+    const match: AccountMatch | null = matchAccount(crm, keys, found[i]?.[0] ?? []);
     if (match) account[crm] = match;
     await ctx.accounts.noteMatches(crm, lead.id, lead.account?.[crm]?.id ?? null, match?.id ?? null);
   }

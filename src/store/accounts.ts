@@ -105,40 +105,62 @@ export class AccountStore {
 
   /** For each lead's keys, the live accounts of `crm` sharing any of them (in one round trip each way). */
   async candidates(crm: CrmName, leads: readonly AccountKeys[]): Promise<AccountCandidate[][]> {
-    const lookups = leads.map((keys) => {
-      const domains = [keys.website, ...(keys.emailDomain ? domainAndParents(keys.emailDomain) : [])].filter((d): d is string => d !== null);
-      return {
-        sets: [...new Set(domains)].map((d) => this.keys.accountDomain(crm, d)).concat(keys.nameKey ? [this.keys.accountName(crm, keys.nameKey)] : []),
-        direct: crm === 'salesforce' ? keys.salesforceAccountId : keys.hubspotCompanyId,
-      };
-    });
+    const [found] = await this.candidatesIn([crm], leads);
+    return found as AccountCandidate[][];
+  }
+
+  /**
+   * The same for several CRMs at once: one pipeline of index look-ups for all of them, then one of
+   * record reads (an evaluation matches a lead in both CRMs in two round trips).
+   */
+  async candidatesIn(crms: readonly CrmName[], leads: readonly AccountKeys[]): Promise<AccountCandidate[][][]> {
+    const lookups = crms.map((crm) =>
+      leads.map((keys) => {
+        const domains = [keys.website, ...(keys.emailDomain ? domainAndParents(keys.emailDomain) : [])].filter((d): d is string => d !== null);
+        return {
+          sets: [...new Set(domains)].map((d) => this.keys.accountDomain(crm, d)).concat(keys.nameKey ? [this.keys.accountName(crm, keys.nameKey)] : []),
+          direct: crm === 'salesforce' ? keys.salesforceAccountId : keys.hubspotCompanyId,
+        };
+      }),
+    );
     const pipe = this.redis.pipeline();
-    for (const lookup of lookups) for (const set of lookup.sets) pipe.smembers(set);
-    const replies = lookups.some((l) => l.sets.length > 0) ? ((await pipe.exec()) ?? []) : [];
+    for (const perCrm of lookups) for (const lookup of perCrm) for (const set of lookup.sets) pipe.smembers(set);
+    const replies = lookups.some((perCrm) => perCrm.some((l) => l.sets.length > 0)) ? ((await pipe.exec()) ?? []) : [];
     let at = 0;
-    const idsPerLead = lookups.map((lookup) => {
-      const ids = new Set<string>(lookup.direct ? [lookup.direct] : []);
-      for (let s = 0; s < lookup.sets.length; s += 1) {
-        const [err, members] = replies[at] ?? [null, []];
-        at += 1;
+    const idsPerCrm = lookups.map((perCrm) =>
+      perCrm.map((lookup) => {
+        const ids = new Set<string>(lookup.direct ? [lookup.direct] : []);
+        for (let s = 0; s < lookup.sets.length; s += 1) {
+          const [err, members] = replies[at] ?? [null, []];
+          at += 1;
+          if (err) throw err;
+          for (const id of members as string[]) ids.add(id);
+        }
+        return [...ids];
+      }),
+    );
+    const wanted = idsPerCrm.map((perLead) => [...new Set(perLead.flat())]);
+    const reads = this.redis.pipeline();
+    for (const [i, crm] of crms.entries()) if ((wanted[i] as string[]).length > 0) reads.hmget(this.keys.accounts(crm), ...(wanted[i] as string[]));
+    const raws = wanted.some((w) => w.length > 0) ? ((await reads.exec()) ?? []) : [];
+    let reply = 0;
+    return crms.map((crm, i) => {
+      const ids = wanted[i] as string[];
+      const stored = new Map<string, AccountCandidate>();
+      if (ids.length > 0) {
+        const [err, values] = raws[reply] ?? [null, []];
+        reply += 1;
         if (err) throw err;
-        for (const id of members as string[]) ids.add(id);
+        for (const [j, id] of ids.entries()) {
+          const raw = (values as Array<string | null>)[j];
+          if (raw === null || raw === undefined) continue;
+          const account = this.parse(crm, id, raw);
+          if (account.deleted) continue;
+          stored.set(id, { crm, id, name: account.name, domain: account.domain, nameKey: account.nameKey, ownerId: account.ownerId, createdAt: account.createdAt });
+        }
       }
-      return [...ids];
+      return (idsPerCrm[i] as string[][]).map((perLead) => perLead.map((id) => stored.get(id)).filter((a): a is AccountCandidate => a !== undefined));
     });
-    const all = [...new Set(idsPerLead.flat())];
-    const stored = new Map<string, AccountCandidate>();
-    if (all.length > 0) {
-      const raws = await this.redis.hmget(this.keys.accounts(crm), ...all);
-      for (const [i, id] of all.entries()) {
-        const raw = raws[i];
-        if (raw === null || raw === undefined) continue;
-        const account = this.parse(crm, id, raw);
-        if (account.deleted) continue;
-        stored.set(id, { crm, id, name: account.name, domain: account.domain, nameKey: account.nameKey, ownerId: account.ownerId, createdAt: account.createdAt });
-      }
-    }
-    return idsPerLead.map((ids) => ids.map((id) => stored.get(id)).filter((a): a is AccountCandidate => a !== undefined));
   }
 
   /** Remembers which leads are matched to which account (so a change of the account re-evaluates them). */
