@@ -13,9 +13,9 @@
  *   raised as PERMISSION for the caller to report what to grant (change-feed.ts invisibleObjectRefusal).
  */
 import { z } from 'zod';
-import type { AccountFact, AccountPage, ChangeOptions, FeedPosition, RecordProblem } from '../types.js';
+import type { AccountFact, AccountPage, ChangeOptions, FeedPosition } from '../types.js';
 import type { FeedDeps } from './change-feed.js';
-import { sideFeedOptions, visibleModstampPages } from './change-feed.js';
+import { rowProblem, sideFeedOptions, visibleModstampPages } from './change-feed.js';
 import { isSalesforceId, toIsoDateTime } from './soql.js';
 
 export const ACCOUNT_STREAM = 'Account';
@@ -37,18 +37,6 @@ const accountRowSchema = z.looseObject({
 });
 type AccountRow = z.infer<typeof accountRowSchema>;
 
-function problemOf(raw: unknown, error: z.ZodError): RecordProblem {
-  const id = z.looseObject({ Id: z.string() }).safeParse(raw);
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join('.') || undefined;
-  return {
-    ref: null,
-    code: 'VALIDATION',
-    message: `Account ${id.success ? id.data.Id : ''} row does not have the expected shape: ${field ?? ''} ${issue?.message ?? ''}`.replace(/\s+/g, ' ').trim(),
-    ...(field ? { field } : {}),
-  };
-}
-
 export function accountFactOf(row: AccountRow): AccountFact {
   return {
     source: 'salesforce',
@@ -68,7 +56,7 @@ export function accountPageOf(rows: readonly unknown[], position: AccountPage['p
   for (const raw of rows) {
     const row = accountRowSchema.safeParse(raw);
     if (row.success) out.accounts.push(accountFactOf(row.data));
-    else out.problems.push(problemOf(raw, row.error));
+    else out.problems.push(rowProblem('Account', raw, row.error));
   }
   return out;
 }

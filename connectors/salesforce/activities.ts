@@ -14,9 +14,9 @@
  *   before the field existed) is dated by its due date, ActivityDate.
  */
 import { z } from 'zod';
-import type { ActivityFact, ActivityPage, ChangeOptions, FeedPosition, RecordProblem } from '../types.js';
+import type { ActivityFact, ActivityPage, ChangeOptions, FeedPosition } from '../types.js';
 import type { FeedDeps } from './change-feed.js';
-import { sideFeedOptions, visibleModstampPages } from './change-feed.js';
+import { rowProblem, sideFeedOptions, visibleModstampPages } from './change-feed.js';
 import { isSalesforceId, toIsoDateTime } from './soql.js';
 
 export const ACTIVITY_STREAM = 'Task';
@@ -53,25 +53,13 @@ function kindOf(row: TaskRow): ActivityFact['kind'] | null {
   return null;
 }
 
-function problemOf(raw: unknown, error: z.ZodError): RecordProblem {
-  const id = z.looseObject({ Id: z.string() }).safeParse(raw);
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join('.') || undefined;
-  return {
-    ref: null,
-    code: 'VALIDATION',
-    message: `Task ${id.success ? id.data.Id : ''} row does not have the expected shape: ${field ?? ''} ${issue?.message ?? ''}`.replace(/\s+/g, ' ').trim(),
-    ...(field ? { field } : {}),
-  };
-}
-
 /** One page of Task rows as facts; a row of the wrong shape is a problem, the rest go on. */
 export function activityPageOf(rows: readonly unknown[], position: ActivityPage['position']): ActivityPage {
   const page: ActivityPage = { stream: ACTIVITY_STREAM, activities: [], problems: [], position };
   for (const raw of rows) {
     const parsed = taskRowSchema.safeParse(raw);
     if (!parsed.success) {
-      page.problems.push(problemOf(raw, parsed.error));
+      page.problems.push(rowProblem('Task', raw, parsed.error));
       continue;
     }
     const row = parsed.data;

@@ -21,7 +21,7 @@
 import { z } from 'zod';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type { ChangeOptions, ChangePage, StreamPosition } from '../types.js';
+import type { ChangeOptions, ChangePage, RecordProblem, StreamPosition } from '../types.js';
 import type { SalesforceClient } from './client.js';
 import { readFields } from './fields.js';
 import type { SyncField } from '../../src/model/field-sync.js';
@@ -130,6 +130,19 @@ export async function* modstampPages(
     if (!moved || (page.records.length < pageSize && page.done !== false)) return;
     position = last;
   }
+}
+
+/** A side feed's row of the wrong shape, as a problem naming the object, the id and the field. */
+export function rowProblem(object: string, raw: unknown, error: z.ZodError): RecordProblem {
+  const id = z.looseObject({ Id: z.string() }).safeParse(raw);
+  const issue = error.issues[0];
+  const field = issue?.path.map(String).join('.') || undefined;
+  return {
+    ref: null,
+    code: 'VALIDATION',
+    message: `${object} ${id.success ? id.data.Id : ''} row does not have the expected shape: ${field ?? ''} ${issue?.message ?? ''}`.replace(/\s+/g, ' ').trim(),
+    ...(field ? { field } : {}),
+  };
 }
 
 /** The stream options of a side feed (accounts, opportunities, activities) read with queryAll. */

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { ChangeOptions, FeedPosition, OpportunityFact, OpportunityPage, RecordProblem } from '../types.js';
 import { chunk } from './batch.js';
 import type { FeedDeps, StreamOptions } from './change-feed.js';
-import { sideFeedOptions, visibleModstampPages } from './change-feed.js';
+import { rowProblem, sideFeedOptions, visibleModstampPages } from './change-feed.js';
 import { parseOrThrow } from './client.js';
 import { IDS_PER_QUERY } from './records.js';
 import { byIdsQuery, isSalesforceId, soqlId, soqlIn, toIsoDateTime } from './soql.js';
@@ -55,18 +55,6 @@ const roleRowSchema = z.looseObject({
   SystemModstamp: dateTime,
 });
 type RoleRow = z.infer<typeof roleRowSchema>;
-
-function problemOf(object: string, raw: unknown, error: z.ZodError): RecordProblem {
-  const id = z.looseObject({ Id: z.string() }).safeParse(raw);
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join('.') || undefined;
-  return {
-    ref: null,
-    code: 'VALIDATION',
-    message: `${object} ${id.success ? id.data.Id : ''} row does not have the expected shape: ${field ?? ''} ${issue?.message ?? ''}`.replace(/\s+/g, ' ').trim(),
-    ...(field ? { field } : {}),
-  };
-}
 
 function factOf(row: OpportunityRow, contacts: OpportunityFact['contacts']): OpportunityFact {
   return {
@@ -107,7 +95,7 @@ async function opportunitiesById(deps: FeedDeps, ids: readonly string[], problem
     for (const raw of page.records) {
       const row = opportunityRowSchema.safeParse(raw);
       if (row.success) out.set(idKey(row.data.Id), row.data);
-      else problems.push(problemOf('Opportunity', raw, row.error));
+      else problems.push(rowProblem('Opportunity', raw, row.error));
     }
   }
   return out;
@@ -120,7 +108,7 @@ async function* opportunityStream(deps: FeedDeps, start: FeedPosition[string], o
     for (const raw of page.rows) {
       const row = opportunityRowSchema.safeParse(raw);
       if (row.success) rows.push(row.data);
-      else out.problems.push(problemOf('Opportunity', raw, row.error));
+      else out.problems.push(rowProblem('Opportunity', raw, row.error));
     }
     const live = rows.filter((r) => !r.IsDeleted).map((r) => r.Id);
     const roles = live.length > 0 ? await rolesOf(deps, live) : new Map<string, RoleRow[]>();
@@ -141,7 +129,7 @@ async function* roleStream(deps: FeedDeps, start: FeedPosition[string], options:
     for (const raw of page.rows) {
       const row = roleRowSchema.safeParse(raw);
       if (row.success) roles.push(row.data);
-      else out.problems.push(problemOf('OpportunityContactRole', raw, row.error));
+      else out.problems.push(rowProblem('OpportunityContactRole', raw, row.error));
     }
     const ids = [...new Map(roles.map((r) => [idKey(r.OpportunityId), r.OpportunityId])).values()];
     const opportunities = ids.length > 0 ? await opportunitiesById(deps, ids, out.problems) : new Map<string, OpportunityRow>();
