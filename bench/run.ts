@@ -14,6 +14,7 @@
  * memory of every process and of Redis. Prints a table, writes bench/results/<timestamp>.json,
  * and ends stdout with one JSON line of the headline figures. See bench/README.md.
  */
+import type { Candidate, Recorder } from './lib/recorder.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir, hostname, release } from 'node:os';
@@ -190,26 +191,8 @@ interface PhaseReport {
   salesforce: { written: Record<string, number>; created: Record<string, number>; statuses: Record<string, number> };
 }
 
-interface Counts {
-  hubspotContacts: number;
-  salesforceLeads: number;
-  salesforceConvertedLeads: number;
-  salesforceContacts: number;
-  salesforceAccounts: number;
-  salesforceActivityTasks: number;
-  hubspotCompanies: number;
-  people: number;
-}
-
-interface Candidate {
-  email: string;
-  hubspotId: string;
-  salesforceId: string;
-  title: string | null;
-  employees: number | null;
-  hubspotScore: number | null;
-  salesforceScore: number | null;
-}
+/** What the sandbox process counts (GET /counts), and the records whose changes the bench times. */
+type Counts = ReturnType<Recorder['counts']>;
 
 // ---------------------------------------------------------------------------------------------
 // results

@@ -9,12 +9,11 @@
  * The cursor of a stream moves only after its page was stored: a crash re-reads the page, and
  * storing it twice changes nothing.
  */
-import { isCrmError } from '../connectors/errors.js';
-import type { FeedPosition } from '../connectors/types.js';
 import type { AccountMatch, CrmName, Lead } from '../src/model/lead.js';
 import { accountKeys, accountOwnerFor, matchAccount } from '../src/sync/account-match.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { readSideFeed } from './side-feed.js';
 
 export interface AccountPollResult {
   pages: number;
@@ -37,15 +36,12 @@ const WHAT_TO_GRANT: Record<CrmName, string> = {
 /** Reads the CRM's account feed from its cursors (`full`: from the start) and stores it page by page. */
 export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { full?: boolean; pass?: string } = {}): Promise<AccountPollResult> {
   const result: AccountPollResult = { pages: 0, accounts: 0, changed: 0, reevaluated: 0 };
-  const connector = ctx.connectors[crm];
-  if (!connector.accounts || !accountsEnabled(ctx)) return result;
-  const position: FeedPosition = options.full ? {} : await ctx.cursors.get(crm);
-  const feed = connector.accounts(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin });
-  try {
-    for await (const page of feed) {
-      for (const p of page.problems) {
-        await ctx.errors.record({ crm, object: page.stream, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'read' }, ctx.clock.now());
-      }
+  const accounts = ctx.connectors[crm].accounts?.bind(ctx.connectors[crm]);
+  if (!accounts || !accountsEnabled(ctx)) return result;
+  await readSideFeed(ctx, crm, (position, feedOptions) => accounts(position, feedOptions), {
+    ...(options.full ? { full: true } : {}),
+    refused: WHAT_TO_GRANT[crm],
+    apply: async (page) => {
       const applied = await ctx.locks.with(`accounts:${crm}`, () => ctx.accounts.apply(crm, page.accounts));
       if (applied.changed.length > 0) {
         const leads = await ctx.accounts.leadsOf(crm, applied.changed);
@@ -54,16 +50,11 @@ export async function pollAccounts(ctx: SyncContext, crm: CrmName, options: { fu
         await enqueueEvaluate(ctx, leads, `${crm} account changed`, options.pass ? { pass: options.pass } : {});
         result.reevaluated += leads.length;
       }
-      if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
       result.pages += 1;
       result.accounts += page.accounts.length;
       result.changed += applied.changed.length;
-    }
-  } catch (err) {
-    // Not allowed to read them: people still sync and route by pool; the report says what to grant.
-    if (!isCrmError(err) || err.code !== 'PERMISSION') throw err;
-    await ctx.errors.record({ crm, object: null, recordId: null, leadId: null, code: err.code, stage: 'read', message: `cannot read ${WHAT_TO_GRANT[crm]}: ${err.message}` }, ctx.clock.now());
-  }
+    },
+  });
   return result;
 }
 

@@ -9,11 +9,10 @@
  * The cursor moves only after its page was stored: a crash re-reads the page, and storing it twice
  * changes nothing.
  */
-import { isCrmError } from '../connectors/errors.js';
-import type { FeedPosition } from '../connectors/types.js';
 import type { CrmName, EngagementEvent, Lead, SalesActivity } from '../src/model/lead.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
+import { readSideFeed } from './side-feed.js';
 
 export interface ActivityPollResult {
   pages: number;
@@ -32,15 +31,12 @@ export function activitiesEnabled(ctx: SyncContext): boolean {
 /** Reads the CRM's activity feed from its cursor (`full`: from the start) and stores it page by page. */
 export async function pollActivities(ctx: SyncContext, crm: CrmName, options: { full?: boolean; pass?: string } = {}): Promise<ActivityPollResult> {
   const result: ActivityPollResult = { pages: 0, activities: 0, reevaluated: 0 };
-  const connector = ctx.connectors[crm];
-  if (!connector.activities || !activitiesEnabled(ctx)) return result;
-  const position: FeedPosition = options.full ? {} : await ctx.cursors.get(crm);
-  const feed = connector.activities(position, { now: new Date(ctx.clock.now()), safetyMarginMs: ctx.config.file.sync.searchSafetyMargin });
-  try {
-    for await (const page of feed) {
-      for (const p of page.problems) {
-        await ctx.errors.record({ crm, object: page.stream, recordId: p.ref?.id, code: p.code, message: p.message, field: p.field, value: p.value, stage: 'read' }, ctx.clock.now());
-      }
+  const activities = ctx.connectors[crm].activities?.bind(ctx.connectors[crm]);
+  if (!activities || !activitiesEnabled(ctx)) return result;
+  await readSideFeed(ctx, crm, (position, feedOptions) => activities(position, feedOptions), {
+    ...(options.full ? { full: true } : {}),
+    refused: 'Tasks (give the integration user read access to Task, or set sync.activities.read: false)',
+    apply: async (page) => {
       const applied = await ctx.activities.apply(page.activities);
       // A full read is followed by an evaluation of every lead (jobs/poll.ts); otherwise the leads
       // of the records that changed are evaluated now.
@@ -56,14 +52,10 @@ export async function pollActivities(ctx: SyncContext, crm: CrmName, options: { 
         await enqueueEvaluate(ctx, leads, 'sales activity logged', options.pass ? { pass: options.pass } : {});
         result.reevaluated += leads.size;
       }
-      if (page.position) await ctx.cursors.set(crm, page.stream, page.position);
       result.pages += 1;
       result.activities += page.activities.length;
-    }
-  } catch (err) {
-    if (!isCrmError(err) || err.code !== 'PERMISSION') throw err;
-    await ctx.errors.record({ crm, object: null, recordId: null, leadId: null, code: err.code, stage: 'read', message: `cannot read Tasks (give the integration user read access to Task, or set sync.activities.read: false): ${err.message}` }, ctx.clock.now());
-  }
+    },
+  });
   return result;
 }
 
