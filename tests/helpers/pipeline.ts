@@ -100,5 +100,22 @@ export async function salesforceRecords(conn: jsforce.Connection, fields: string
   return out;
 }
 
+/**
+ * Makes a HubSpot contact an MQL as marketing would: a senior title at a mid-size company, then a
+ * demo request and page views per round until the rules hand it off. Returns its smk_stage.
+ */
+export async function growToMql(h: Harness, contactId: string, sync: () => Promise<void>, rounds = 6): Promise<string> {
+  await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: 'VP of Marketing', numberofemployees: '800' } });
+  let stage = '';
+  for (let round = 0; round < rounds && stage !== 'mql'; round += 1) {
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
+    await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'page_view', count: 6 });
+    await sync();
+    stage = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_stage'])).properties.smk_stage ?? '';
+  }
+  return stage;
+}
+
 export { resetStats, sandboxControl, stats, writeCalls } from './sandbox-io.js';
+import { sandboxControl } from './sandbox-io.js';
 export type { SandboxStats } from './sandbox-io.js';

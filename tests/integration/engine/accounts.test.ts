@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncOnce } from '../../../jobs/run-once.js';
 import type { SeedPerson } from '../../../connectors/sandbox/seed.js';
-import { salesforceRecords, sandboxControl, startHarness } from '../../helpers/pipeline.js';
+import { growToMql, salesforceRecords, startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
 
 const FREEMAIL = /@(gmail|yahoo|hotmail|outlook|icloud|gmx|proton|aol|me|live|msn)\./;
@@ -77,14 +77,7 @@ routing:
   });
 
   it('hands the MQL to the account owner ahead of the pool, created as a Contact under the Account', async () => {
-    await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: 'VP of Marketing', numberofemployees: '800' } });
-    let stage = '';
-    for (let round = 0; round < 6 && stage !== 'mql'; round += 1) {
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'page_view', count: 6 });
-      await sync();
-      stage = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_stage'])).properties.smk_stage ?? '';
-    }
+    const stage = await growToMql(h, contactId, sync);
     expect(stage).toBe('mql');
     await sync();
     const { lead } = await storedLead();

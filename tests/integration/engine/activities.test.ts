@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../jobs/context.js';
 import { syncOnce } from '../../../jobs/run-once.js';
-import { salesforceRecords, sandboxControl, startHarness } from '../../helpers/pipeline.js';
+import { growToMql, salesforceRecords, startHarness } from '../../helpers/pipeline.js';
 import type { Harness } from '../../helpers/pipeline.js';
 
 type TestClock = Clock & { set(ms: number): Promise<void> };
@@ -63,14 +63,7 @@ sla:
     const person = h.sandboxes.world.people.find((p) => p.hubspot && !p.salesforce && p.country === 'US' && !/@(gmail|yahoo|hotmail|outlook|icloud|gmx|proton)/.test(p.hubspot.email));
     email = person!.hubspot!.email;
     contactId = (await h.hubspot.crm.contacts.basicApi.getById(email, [], undefined, undefined, false, 'email')).id;
-    await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: 'VP of Marketing', numberofemployees: '800' } });
-    let stage = '';
-    for (let round = 0; round < 6 && stage !== 'mql'; round += 1) {
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'page_view', count: 6 });
-      await sync();
-      stage = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_stage'])).properties.smk_stage ?? '';
-    }
+    const stage = await growToMql(h, contactId, sync);
     expect(stage).toBe('mql');
   }, 240_000);
 
