@@ -14,7 +14,7 @@ import { startSandboxes } from '../../connectors/sandbox/start.js';
 import type { Sandboxes, SandboxesOptions } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { officialClients, serviceEnv } from './sandbox-io.js';
+import { officialClients, sandboxControl, serviceEnv } from './sandbox-io.js';
 import { testRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 
@@ -117,5 +117,4 @@ export async function growToMql(h: Harness, contactId: string, sync: () => Promi
 }
 
 export { resetStats, sandboxControl, stats, writeCalls } from './sandbox-io.js';
-import { sandboxControl } from './sandbox-io.js';
 export type { SandboxStats } from './sandbox-io.js';
