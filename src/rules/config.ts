@@ -66,7 +66,7 @@ export const conditionSchema = z.strictObject(conditionFields).superRefine(refin
 // ---------------------------------------------------------------------------------------------
 // scoring
 
-const fitRuleSchema = z
+export const fitRuleSchema = z
   .strictObject({ ...conditionFields, points: z.number().int(), reason: label })
   .superRefine(refineCondition);
 
