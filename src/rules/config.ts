@@ -424,6 +424,17 @@ export const targetsSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
+// likelihood: the learned score beside the rules (src/rules/learn)
+
+export const likelihoodSchema = z.strictObject({
+  /** What the model predicts: an opportunity opening, or an opportunity being won. */
+  target: z.enum(['opportunity', 'won']).default('opportunity'),
+  /** Share of the newest outcomes held out to test each model on. */
+  holdout: z.number().gt(0).max(0.5).default(0.25),
+});
+export type LikelihoodConfig = z.infer<typeof likelihoodSchema>;
+
+// ---------------------------------------------------------------------------------------------
 
 /** The rules sections; other top-level keys of smarketing.yaml (sync, mapping, ...) are ignored. */
 export const rulesConfigSchema = z.object({
@@ -432,6 +443,7 @@ export const rulesConfigSchema = z.object({
   routing: routingSchema.prefault({}),
   sla: slaSchema.prefault({}),
   targets: targetsSchema.prefault({}),
+  likelihood: likelihoodSchema.prefault({}),
 });
 
 export type RulesConfig = z.infer<typeof rulesConfigSchema>;

@@ -33,6 +33,10 @@ export interface Keys {
   created(crm: string, leadId: string): string;
   lock(name: string): string;
   meta(name: string): string;
+  /** Likelihood models by version, the version counter, and the publish history (newest last). */
+  likelihoodModels(): string;
+  likelihoodModelSeq(): string;
+  likelihoodPublished(): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -65,5 +69,8 @@ export function createKeys(prefix = 'smk'): Keys {
     created: (crm, leadId) => `${p}:created:${crm}:${leadId}`,
     lock: (name) => `${p}:lock:${name}`,
     meta: (name) => `${p}:meta:${name}`,
+    likelihoodModels: () => `${p}:{likelihood}:models`,
+    likelihoodModelSeq: () => `${p}:{likelihood}:seq`,
+    likelihoodPublished: () => `${p}:{likelihood}:published`,
   };
 }

@@ -49,7 +49,14 @@ describe('rules config defaults', () => {
 
   it('ignores top-level keys that belong to other sections of smarketing.yaml', () => {
     const config = parseRulesConfig({ sync: { pollEvery: '30s' }, mapping: {} });
-    expect(Object.keys(config).sort()).toEqual(['routing', 'scoring', 'sla', 'stages', 'targets']);
+    expect(Object.keys(config).sort()).toEqual(['likelihood', 'routing', 'scoring', 'sla', 'stages', 'targets']);
+  });
+
+  it('likelihood: learns to predict an opportunity by default, holding out the newest quarter; says what is wrong', () => {
+    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25 });
+    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2 } }).likelihood).toEqual({ target: 'won', holdout: 0.2 });
+    expect(() => parseRulesConfig({ likelihood: { target: 'lost' } })).toThrow(/opportunity|won/);
+    expect(() => parseRulesConfig({ likelihood: { holdout: 0.9 } })).toThrow(/0\.5/);
   });
 });
 

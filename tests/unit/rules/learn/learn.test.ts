@@ -13,7 +13,7 @@ import {
 } from '../../../../src/rules/learn/index.js';
 import type { LikelihoodModel } from '../../../../src/rules/learn/index.js';
 import { makeConfig, makeLead } from '../helpers.js';
-import { NOW, outcomeWorld } from './world.js';
+import { NOW, outcomeWorld } from '../../../helpers/outcome-world.js';
 
 const config = makeConfig();
 const at = (iso: string) => Date.parse(iso);

@@ -1,0 +1,59 @@
+/**
+ * The shell around the likelihood learner (src/rules/learn): train on the stored leads' outcomes,
+ * keep the model as a new version with its figures, publish it when it passes the checks, and
+ * report what was done. Used by `smk model`, the retraining schedule and the admin API.
+ */
+import type { Lead } from '../src/model/lead.js';
+import { judgeLikelihoodModel, trainLikelihoodModel } from '../src/rules/learn/model.js';
+import type { LikelihoodModel, PublishVerdict } from '../src/rules/learn/model.js';
+import type { LikelihoodTarget } from '../src/rules/learn/outcomes.js';
+import type { SyncContext } from './context.js';
+
+export async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
+  const leads: Lead[] = [];
+  for await (const page of ctx.leads.all()) for (const s of page) leads.push(s.lead);
+  return leads;
+}
+
+export interface TrainRequest {
+  target?: LikelihoodTarget;
+  /** Keep the model as a new version (evaluate alone keeps nothing). */
+  save: boolean;
+  /** Publish it when it passes the checks. */
+  publish: boolean;
+}
+
+export interface TrainResult {
+  /** Without a version when it was not saved. */
+  model: LikelihoodModel | Omit<LikelihoodModel, 'version'>;
+  verdict: PublishVerdict;
+  published: boolean;
+}
+
+export async function trainModel(ctx: SyncContext, request: TrainRequest): Promise<TrainResult> {
+  const settings = ctx.config.file.likelihood;
+  const trained = trainLikelihoodModel(await storedLeads(ctx), ctx.config.file, {
+    target: request.target ?? settings.target,
+    holdout: settings.holdout,
+    now: new Date(ctx.clock.now()),
+  });
+  const verdict = judgeLikelihoodModel(trained);
+  if (!request.save) return { model: trained, verdict, published: false };
+  const model = await ctx.models.save(trained);
+  let published = false;
+  if (request.publish && verdict.publishable) published = await ctx.models.publish(model.version);
+  ctx.logger.info({ version: model.version, target: model.target, auc: model.evaluation.model.auc, rulesAuc: model.evaluation.rules.auc, published }, 'likelihood model trained');
+  return { model, verdict, published };
+}
+
+export class PublishRefusedError extends Error {}
+
+/** Publishes a stored version (default: the newest) when it passes the checks; says why not otherwise. */
+export async function publishModel(ctx: SyncContext, version?: number): Promise<LikelihoodModel> {
+  const model = version === undefined ? await ctx.models.latest() : await ctx.models.get(version);
+  if (!model) throw new PublishRefusedError(version === undefined ? 'No model has been trained yet: run smk model train first.' : `There is no model version ${version} (smk model list shows them).`);
+  const verdict = judgeLikelihoodModel(model);
+  if (!verdict.publishable) throw new PublishRefusedError(`Model version ${model.version} was not published: ${verdict.reasons.join(' ')}`);
+  await ctx.models.publish(model.version);
+  return model;
+}
