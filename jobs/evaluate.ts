@@ -21,6 +21,8 @@ import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import type { SyncContext } from './context.js';
 import { evaluateJobOptions } from './queues.js';
+import { publishedModel } from './likelihood.js';
+import type { LikelihoodModel } from '../src/rules/learn/model.js';
 import { bothCrmsRead } from './read-state.js';
 import { scheduleWriteback } from './schedule-writeback.js';
 
@@ -39,9 +41,10 @@ async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
   return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
 }
 
-function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState): EvaluateOutput {
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, likelihood: LikelihoodModel | null): EvaluateOutput {
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
+    likelihood,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
     previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
@@ -120,13 +123,14 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
   const stored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
-  let poolState = await loadPoolState(ctx);
-  let output = evaluateWith(ctx, stored, poolState);
+  const [model, initialPoolState] = await Promise.all([publishedModel(ctx), loadPoolState(ctx)]);
+  let poolState = initialPoolState;
+  let output = evaluateWith(ctx, stored, poolState, model);
   if (output.ownerChange) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
       poolState = await loadPoolState(ctx);
-      const decided = evaluateWith(ctx, stored, poolState);
+      const decided = evaluateWith(ctx, stored, poolState, model);
       await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
       return decided;
     });

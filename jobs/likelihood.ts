@@ -41,7 +41,10 @@ export async function trainModel(ctx: SyncContext, request: TrainRequest): Promi
   if (!request.save) return { model: trained, verdict, published: false };
   const model = await ctx.models.save(trained);
   let published = false;
-  if (request.publish && verdict.publishable) published = await ctx.models.publish(model.version);
+  if (request.publish && verdict.publishable) {
+    published = await ctx.models.publish(model.version);
+    if (published) await refreshLikelihoods(ctx, `likelihood model ${model.version} published`);
+  }
   ctx.logger.info({ version: model.version, target: model.target, auc: model.evaluation.model.auc, rulesAuc: model.evaluation.rules.auc, published }, 'likelihood model trained');
   return { model, verdict, published };
 }
@@ -55,5 +58,42 @@ export async function publishModel(ctx: SyncContext, version?: number): Promise<
   const verdict = judgeLikelihoodModel(model);
   if (!verdict.publishable) throw new PublishRefusedError(`Model version ${model.version} was not published: ${verdict.reasons.join(' ')}`);
   await ctx.models.publish(model.version);
+  await refreshLikelihoods(ctx, `likelihood model ${model.version} published`);
   return model;
+}
+
+/** Back to the model published before the current one (or none); null when none is published. */
+export async function rollbackModel(ctx: SyncContext): Promise<{ from: number; to: number | null } | null> {
+  const result = await ctx.models.rollback();
+  if (result) await refreshLikelihoods(ctx, `likelihood model ${result.from} rolled back`);
+  return result;
+}
+
+const loaded = new WeakMap<SyncContext, { version: number | null; model: LikelihoodModel | null }>();
+
+/**
+ * The published model, as evaluation uses it: its version is read on every call (one Redis
+ * command, so that a publish or rollback from any process is seen by the next evaluation), the
+ * model itself only when the version moved. A stored model that does not parse is reported and
+ * left out (the rule score alone), rather than failing every evaluation.
+ */
+export async function publishedModel(ctx: SyncContext): Promise<LikelihoodModel | null> {
+  const version = await ctx.models.publishedVersion();
+  const held = loaded.get(ctx);
+  if (held && held.version === version) return held.model;
+  let model: LikelihoodModel | null = null;
+  if (version !== null) {
+    try {
+      model = await ctx.models.get(version);
+    } catch (err) {
+      ctx.logger.error({ version, err: err instanceof Error ? err.message : String(err) }, 'the published likelihood model cannot be read; the rule score alone is written');
+    }
+  }
+  loaded.set(ctx, { version, model });
+  return model;
+}
+
+/** After a publish or rollback: every lead is evaluated again, so both CRMs get the new likelihood. */
+export async function refreshLikelihoods(ctx: SyncContext, reason: string): Promise<void> {
+  await ctx.queues.reconcile.add('reconcile', { reason }, { removeOnComplete: { age: 86_400, count: 100 } });
 }

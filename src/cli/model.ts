@@ -3,7 +3,7 @@
  * the rule score on the newer outcomes, publish it, list the versions, roll back.
  */
 import { bootstrap } from '../../jobs/bootstrap.js';
-import { publishModel, trainModel } from '../../jobs/likelihood.js';
+import { publishModel, rollbackModel, trainModel } from '../../jobs/likelihood.js';
 import type { TrainResult } from '../../jobs/likelihood.js';
 import type { SyncContext } from '../../jobs/context.js';
 import type { LikelihoodEvaluation, LikelihoodModel, PublishVerdict } from '../rules/learn/model.js';
@@ -109,7 +109,7 @@ export async function runModelPublish(options: { configPath?: string; version?: 
 
 export async function runModelRollback(options: { configPath?: string }): Promise<void> {
   await withContext(options.configPath, async (ctx) => {
-    const result = await ctx.models.rollback();
+    const result = await rollbackModel(ctx);
     if (result === null) throw new Error('No model is published: there is nothing to roll back.');
     process.stdout.write(
       result.to === null

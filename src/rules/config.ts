@@ -426,11 +426,17 @@ export const targetsSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // likelihood: the learned score beside the rules (src/rules/learn)
 
+export const LIKELIHOOD_GRADE_SOURCES = ['rules', 'model', 'blend'] as const;
+
 export const likelihoodSchema = z.strictObject({
   /** What the model predicts: an opportunity opening, or an opportunity being won. */
   target: z.enum(['opportunity', 'won']).default('opportunity'),
   /** Share of the newest outcomes held out to test each model on. */
   holdout: z.number().gt(0).max(0.5).default(0.25),
+  /** What the grade follows: the rule score, the published model's likelihood, or a blend of the two. */
+  grade: z.enum(LIKELIHOOD_GRADE_SOURCES).default('rules'),
+  /** In a blend, the likelihood's share (the rule score has the rest). */
+  blend: z.number().min(0).max(1).default(0.5),
 });
 export type LikelihoodConfig = z.infer<typeof likelihoodSchema>;
 

@@ -2,7 +2,8 @@
  * A published model applied to a lead now: its likelihood (0 to 100) and its reasons, in the
  * rule reasons' words (`+12 Senior title`, `+8 Page view ×14 (latest 3 days ago)`). A reason's
  * points are how much that feature moves the likelihood: the likelihood with it against the
- * likelihood without it (the feature at zero, as for a lead that lacks it), in points of 0 to 100.
+ * likelihood without it (a fit rule unmatched, no engagement of the kind, a company of the
+ * learnt-from leads' mean size), in points of 0 to 100.
  */
 import type { Lead } from '../../model/lead.js';
 import { ago, joinReasons, signed } from '../scoring.js';
@@ -42,7 +43,7 @@ export function likelihoodOf(lead: Lead, model: LikelihoodModel, now: Date): Lik
   const p = sigmoid(logit);
   const reasons = values
     .map((v, j) => {
-      const contribution = (model.weights[j] ?? 0) * v.value;
+      const contribution = (model.weights[j] ?? 0) * (v.value - v.reference);
       return { j, points: Math.round(100 * (p - sigmoid(logit - contribution))) };
     })
     .filter((r) => r.points !== 0)

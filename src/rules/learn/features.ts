@@ -23,7 +23,12 @@ import { DAY_MS, parseInstant } from '../time.js';
 export const featureSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fit'), rule: fitRuleSchema }),
   z.object({ kind: z.literal('engagement'), event: engagementKindSchema, label: z.string().min(1), halfLifeDays: z.number().positive() }),
-  z.object({ kind: z.literal('employees'), label: z.string().min(1) }),
+  /**
+   * log10(employees + 1); `center` is its mean over the leads a model learnt from: a lead whose
+   * size is unknown counts as that (neutral), and a reason's points are against it (a small
+   * company lowers the likelihood, a large one raises it).
+   */
+  z.object({ kind: z.literal('employees'), label: z.string().min(1), center: z.number().optional() }),
 ]);
 export type Feature = z.infer<typeof featureSchema>;
 
@@ -46,6 +51,8 @@ export function featuresFor(scoring: ScoringConfig): Feature[] {
 /** One feature's value for one lead, with what a reason says about it. */
 export interface FeatureValue {
   value: number;
+  /** The value a reason's points are counted against: 0 (absent), or a feature's center. */
+  reference: number;
   /** Engagement: weighted count of the events counted, and days since the latest (as of the moment). */
   count?: number;
   latestDaysAgo?: number;
@@ -74,13 +81,15 @@ function engagementValue(lead: Lead, event: EngagementKind, halfLifeDays: number
     // Strictly before the moment: an event at or after the outcome's start is what followed it.
     if (Number.isNaN(at) || at >= asOf) continue;
     const weight = e.weight ?? 1;
-    const days = Math.floor((asOf - at) / DAY_MS);
+    // Ages in whole UTC days, as the rule score counts them: the passing of time alone changes a
+    // likelihood at most once a day (no stream of writes).
+    const days = Math.floor(asOf / DAY_MS) - Math.floor(at / DAY_MS);
     decayed += weight * Math.pow(0.5, days / halfLifeDays);
     count += weight;
     if (at > latest) latest = at;
   }
-  if (count === 0) return { value: 0 };
-  return { value: Math.log1p(decayed), count, latestDaysAgo: Math.floor(asOf / DAY_MS) - Math.floor(latest / DAY_MS) };
+  if (count === 0) return { value: 0, reference: 0 };
+  return { value: Math.log1p(decayed), reference: 0, count, latestDaysAgo: Math.floor(asOf / DAY_MS) - Math.floor(latest / DAY_MS) };
 }
 
 /** The features' values for a lead as of `asOf` (epoch ms). */
@@ -88,12 +97,14 @@ export function readFeatures(lead: Lead, features: readonly Feature[], asOf: num
   return features.map((feature) => {
     switch (feature.kind) {
       case 'fit':
-        return { value: predicateOf(feature, freemailDomains)(lead) ? 1 : 0 };
+        return { value: predicateOf(feature, freemailDomains)(lead) ? 1 : 0, reference: 0 };
       case 'engagement':
         return engagementValue(lead, feature.event, feature.halfLifeDays, asOf);
       case 'employees': {
         const employees = lead.company?.employees;
-        return typeof employees === 'number' && employees > 0 ? { value: Math.log10(employees + 1), employees } : { value: 0 };
+        // Unknown: the center (NaN while a model is being trained, which fills it in).
+        const center = feature.center ?? Number.NaN;
+        return typeof employees === 'number' && employees > 0 ? { value: Math.log10(employees + 1), reference: center, employees } : { value: center, reference: center };
       }
     }
   });

@@ -9,6 +9,7 @@ import type { Lead } from '../../model/lead.js';
 import type { RulesConfig } from '../config.js';
 import { scoreLead } from '../scoring.js';
 import { featureSchema, featuresFor, leadAsOf, readFeatures } from './features.js';
+import type { Feature } from './features.js';
 import { fitLogistic, predictLogistic } from './logistic.js';
 import type { LogisticFit } from './logistic.js';
 import { auc, calibration } from './metrics.js';
@@ -62,6 +63,16 @@ interface Row {
 
 export class NotEnoughOutcomesError extends Error {}
 
+/** Company size's center is its mean over the training part; unknown sizes (NaN so far) take it. */
+function centerEmployees(features: Feature[], train: readonly Row[], rows: Row[]): void {
+  const j = features.findIndex((f) => f.kind === 'employees');
+  if (j < 0) return;
+  const known = train.map((r) => r.x[j] as number).filter((v) => !Number.isNaN(v));
+  const center = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 0;
+  features[j] = { ...(features[j] as Extract<Feature, { kind: 'employees' }>), center };
+  for (const row of rows) if (Number.isNaN(row.x[j] as number)) row.x[j] = center;
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 function part(rows: readonly Row[]): z.infer<typeof partSchema> {
@@ -94,6 +105,7 @@ export function trainLikelihoodModel(leads: Iterable<Lead>, config: RulesConfig,
   const cut = Math.round(rows.length * (1 - holdout));
   const train = rows.slice(0, cut);
   const test = rows.slice(cut);
+  centerEmployees(features, train, rows);
   const trainPositives = train.filter((r) => r.label === 1).length;
   if (trainPositives === 0 || trainPositives === train.length) {
     throw new NotEnoughOutcomesError(

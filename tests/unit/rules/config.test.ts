@@ -52,9 +52,10 @@ describe('rules config defaults', () => {
     expect(Object.keys(config).sort()).toEqual(['likelihood', 'routing', 'scoring', 'sla', 'stages', 'targets']);
   });
 
-  it('likelihood: learns to predict an opportunity by default, holding out the newest quarter; says what is wrong', () => {
-    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25 });
-    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2 } }).likelihood).toEqual({ target: 'won', holdout: 0.2 });
+  it('likelihood: learns to predict an opportunity by default, holding out the newest quarter, the grade following the rules; says what is wrong', () => {
+    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25, grade: 'rules', blend: 0.5 });
+    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3 } }).likelihood).toEqual({ target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3 });
+    expect(() => parseRulesConfig({ likelihood: { grade: 'ai' } })).toThrow(/rules|model|blend/);
     expect(() => parseRulesConfig({ likelihood: { target: 'lost' } })).toThrow(/opportunity|won/);
     expect(() => parseRulesConfig({ likelihood: { holdout: 0.9 } })).toThrow(/0\.5/);
   });

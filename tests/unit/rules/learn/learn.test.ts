@@ -12,6 +12,8 @@ import {
   trainLikelihoodModel,
 } from '../../../../src/rules/learn/index.js';
 import type { LikelihoodModel } from '../../../../src/rules/learn/index.js';
+import { evaluateLead } from '../../../../src/rules/evaluate.js';
+import { gradeFor, scoreLead } from '../../../../src/rules/scoring.js';
 import { makeConfig, makeLead } from '../helpers.js';
 import { NOW, outcomeWorld } from '../../../helpers/outcome-world.js';
 
@@ -191,10 +193,58 @@ describe('likelihoodOf: reasons in the rule reasons\' words', () => {
     expect(a.likelihood).toBeLessThanOrEqual(100);
     expect(b.likelihood).toBeGreaterThanOrEqual(0);
     expect(a.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^\+\d+ Senior title$/), expect.stringMatching(/^\+\d+ Page view ×14 \(latest 3 days ago\)$/), expect.stringMatching(/^\+\d+ Company size \(5,000 employees\)$/)]));
+    // A small company lowers it, against the learnt-from leads' mean size.
+    expect(b.reasons).toContainEqual(expect.stringMatching(/^-\d+ Company size \(3 employees\)$/));
     const points = a.reasons.map((r) => Math.abs(Number(r.split(' ')[0])));
     expect(points).toEqual([...points].sort((x, y) => y - x));
     expect(a.reasonsText).toBe(a.reasons.join('; '));
     // A lead with none of it has no reasons to give.
     expect(likelihoodOf(makeLead({ email: null, person: {}, company: {} }), model, now).reasons).toEqual([]);
+  });
+});
+
+describe('evaluateLead with a published model', () => {
+  const trained = trainLikelihoodModel(outcomeWorld({ people: 1500, seed: 3 }), config, { target: 'opportunity', now: NOW });
+  const model: LikelihoodModel = { ...trained, version: 1 };
+  const now = new Date('2026-06-01T12:00:00.000Z');
+  const lead = makeLead({
+    person: { title: 'VP Marketing' },
+    company: { employees: 5000 },
+    marketing: { engagement: [{ kind: 'page_view', at: '2026-05-29T10:00:00.000Z', weight: 14 }] },
+  });
+
+  it('writes the likelihood (0-100) and its reasons beside the rule score; without a model both are empty', () => {
+    const out = evaluateLead(lead, config, now, { likelihood: model });
+    const expected = likelihoodOf(lead, model, now);
+    expect(out.desired.likelihood).toBe(String(expected.likelihood));
+    expect(out.desired.likelihoodReasons).toBe(expected.reasonsText);
+    expect(out.desired.score).toBe(String(scoreLead(lead, config.scoring, now).total));
+    const none = evaluateLead(lead, config, now);
+    expect([none.desired.likelihood, none.desired.likelihoodReasons]).toEqual([null, null]);
+    expect(none.desired.score).toBe(out.desired.score);
+  });
+
+  it('the grade follows the rules, the model or a blend, as configured', () => {
+    const rules = scoreLead(lead, config.scoring, now);
+    const likely = likelihoodOf(lead, model, now).likelihood;
+    const gradeWith = (likelihood: object) => evaluateLead(lead, makeConfig({ likelihood }), now, { likelihood: model }).desired.grade;
+    expect(gradeWith({ grade: 'rules' })).toBe(rules.grade);
+    expect(gradeWith({ grade: 'model' })).toBe(gradeFor(likely, config.scoring.grades));
+    expect(gradeWith({ grade: 'blend', blend: 0.25 })).toBe(gradeFor(Math.round(0.25 * likely + 0.75 * rules.total), config.scoring.grades));
+    // Thresholds between the two values: the rules say cold, the model warm (or the other way).
+    expect(Math.abs(likely - rules.total)).toBeGreaterThan(2);
+    const grades = { hot: 100, warm: Math.round((likely + rules.total) / 2) };
+    const at = (likelihood: object) => evaluateLead(lead, makeConfig({ likelihood, scoring: { grades } }), now, { likelihood: model }).desired.grade;
+    expect(at({ grade: 'rules' })).toBe(rules.total >= grades.warm ? 'warm' : 'cold');
+    expect(at({ grade: 'model' })).toBe(likely >= grades.warm ? 'warm' : 'cold');
+    expect(at({ grade: 'model' })).not.toBe(at({ grade: 'rules' }));
+    // Without a model the grade is the rules' whatever the setting.
+    expect(evaluateLead(lead, makeConfig({ likelihood: { grade: 'model' } }), now).desired.grade).toBe(rules.grade);
+  });
+
+  it('the passing of time within a day changes no likelihood', () => {
+    const morning = evaluateLead(lead, config, new Date('2026-06-01T00:10:00.000Z'), { likelihood: model }).desired;
+    const night = evaluateLead(lead, config, new Date('2026-06-01T23:50:00.000Z'), { likelihood: model }).desired;
+    expect([night.likelihood, night.likelihoodReasons]).toEqual([morning.likelihood, morning.likelihoodReasons]);
   });
 });
