@@ -4,7 +4,9 @@
  * report what was done. Used by `smk model`, the retraining schedule and the admin API.
  */
 import type { Lead } from '../src/model/lead.js';
-import { judgeLikelihoodModel, trainLikelihoodModel } from '../src/rules/learn/model.js';
+import type { LikelihoodConfig } from '../src/rules/config.js';
+import { durationToMs, parseDuration } from '../src/rules/duration.js';
+import { judgeLikelihoodModel, NotEnoughOutcomesError, trainLikelihoodModel } from '../src/rules/learn/model.js';
 import type { LikelihoodModel, PublishVerdict } from '../src/rules/learn/model.js';
 import type { LikelihoodTarget } from '../src/rules/learn/outcomes.js';
 import type { SyncContext } from './context.js';
@@ -96,4 +98,36 @@ export async function publishedModel(ctx: SyncContext): Promise<LikelihoodModel 
 /** After a publish or rollback: every lead is evaluated again, so both CRMs get the new likelihood. */
 export async function refreshLikelihoods(ctx: SyncContext, reason: string): Promise<void> {
   await ctx.queues.reconcile.add('reconcile', { reason }, { removeOnComplete: { age: 86_400, count: 100 } });
+}
+
+/** `likelihood.retrainEvery` in ms; null when retraining is on demand only. */
+export function retrainEveryMs(config: LikelihoodConfig): number | null {
+  const every = config.retrainEvery === undefined ? null : parseDuration(config.retrainEvery);
+  return every === null ? null : durationToMs(every);
+}
+
+export interface RetrainResult {
+  version: number | null;
+  published: boolean;
+  /** Why it was not published (or could not be trained). */
+  reasons: string[];
+}
+
+/**
+ * The retrain job: a new version from the outcomes as they are now, published by itself only with
+ * `likelihood.autoPublish` and when it passes the checks. Too few outcomes is an answer, not a
+ * failure: it is recorded (audit events) and the job completes.
+ */
+export async function processRetrain(ctx: SyncContext, reason: string): Promise<RetrainResult> {
+  const at = new Date(ctx.clock.now()).toISOString();
+  let result: RetrainResult;
+  try {
+    const trained = await trainModel(ctx, { save: true, publish: ctx.config.file.likelihood.autoPublish });
+    result = { version: 'version' in trained.model ? trained.model.version : null, published: trained.published, reasons: trained.verdict.reasons };
+  } catch (err) {
+    if (!(err instanceof NotEnoughOutcomesError)) throw err;
+    result = { version: null, published: false, reasons: [err.message] };
+  }
+  await ctx.events.append([{ type: 'likelihood_retrained', leadId: '-', at, detail: { reason, version: result.version, published: result.published, why: result.reasons.join(' ') || null } }]);
+  return result;
 }

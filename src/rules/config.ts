@@ -437,6 +437,13 @@ export const likelihoodSchema = z.strictObject({
   grade: z.enum(LIKELIHOOD_GRADE_SOURCES).default('rules'),
   /** In a blend, the likelihood's share (the rule score has the rest). */
   blend: z.number().min(0).max(1).default(0.5),
+  /** Retrain on this schedule (a duration such as 1d or 12h); absent: only on demand. */
+  retrainEvery: z
+    .string()
+    .refine((text) => parseDuration(text) !== null, { error: (issue) => durationError(String(issue.input)) })
+    .optional(),
+  /** Publish a retrained model by itself when it passes the checks `smk model publish` makes. */
+  autoPublish: z.boolean().default(false),
 });
 export type LikelihoodConfig = z.infer<typeof likelihoodSchema>;
 

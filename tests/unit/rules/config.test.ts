@@ -53,8 +53,9 @@ describe('rules config defaults', () => {
   });
 
   it('likelihood: learns to predict an opportunity by default, holding out the newest quarter, the grade following the rules; says what is wrong', () => {
-    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25, grade: 'rules', blend: 0.5 });
-    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3 } }).likelihood).toEqual({ target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3 });
+    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25, grade: 'rules', blend: 0.5, autoPublish: false });
+    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3, retrainEvery: '1d', autoPublish: true } }).likelihood).toEqual({ target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3, retrainEvery: '1d', autoPublish: true });
+    expect(() => parseRulesConfig({ likelihood: { retrainEvery: 'weekly' } })).toThrow(/invalid duration .*weekly/);
     expect(() => parseRulesConfig({ likelihood: { grade: 'ai' } })).toThrow(/rules|model|blend/);
     expect(() => parseRulesConfig({ likelihood: { target: 'lost' } })).toThrow(/opportunity|won/);
     expect(() => parseRulesConfig({ likelihood: { holdout: 0.9 } })).toThrow(/0\.5/);
