@@ -18,3 +18,5 @@ export {
 export type { LikelihoodModel, LikelihoodEvaluation, PublishVerdict, TrainOptions } from './model.js';
 export { likelihoodOf } from './explain.js';
 export type { Likelihood } from './explain.js';
+export { likelihoodBands } from './bands.js';
+export type { LikelihoodBand } from './bands.js';

@@ -6,6 +6,7 @@ import {
   featuresFor,
   fitLogistic,
   judgeLikelihoodModel,
+  likelihoodBands,
   likelihoodOf,
   readFeatures,
   readOutcome,
@@ -246,5 +247,22 @@ describe('evaluateLead with a published model', () => {
     const morning = evaluateLead(lead, config, new Date('2026-06-01T00:10:00.000Z'), { likelihood: model }).desired;
     const night = evaluateLead(lead, config, new Date('2026-06-01T23:50:00.000Z'), { likelihood: model }).desired;
     expect([night.likelihood, night.likelihoodReasons]).toEqual([morning.likelihood, morning.likelihoodReasons]);
+  });
+});
+
+describe('likelihoodBands', () => {
+  it('counts leads by their likelihood now and outcomes by their likelihood as of the start; higher bands convert more', () => {
+    const leads = outcomeWorld({ people: 1500, seed: 3 });
+    const model: LikelihoodModel = { ...trainLikelihoodModel(leads, config, { target: 'opportunity', now: NOW }), version: 1 };
+    const bands = likelihoodBands(leads, model, NOW);
+    expect(bands.map((b) => b.band)).toEqual(['0-20', '20-40', '40-60', '60-80', '80-100']);
+    expect(bands.reduce((n, b) => n + b.leads, 0)).toBe(1500);
+    expect(bands.reduce((n, b) => n + b.outcomes, 0)).toBe(1500);
+    const rated = bands.filter((b) => b.outcomes >= 30);
+    expect(rated.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < rated.length; i += 1) expect(rated[i]!.rate!).toBeGreaterThan(rated[i - 1]!.rate!);
+    // The outcome is read as of its start: engagement after it moves no outcome between bands.
+    const leaky = likelihoodBands(outcomeWorld({ people: 1500, seed: 3, viewsAfterStart: 25 }), model, NOW);
+    expect(leaky.map((b) => [b.outcomes, b.converted])).toEqual(bands.map((b) => [b.outcomes, b.converted]));
   });
 });
