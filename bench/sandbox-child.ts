@@ -17,6 +17,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
 import { createRandom } from '../connectors/sandbox/common.js';
+import { opportunityTruth } from '../connectors/sandbox/ground-truth.js';
+import { opportunityHome } from '../connectors/sandbox/seed.js';
 import { startSandboxes } from '../connectors/sandbox/start.js';
 import type { Sandboxes } from '../connectors/sandbox/start.js';
 import { textOf } from '../connectors/hubspot/sandbox/contact-model.js';
@@ -222,6 +224,18 @@ async function body(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
+/**
+ * The seeded world's ground truth for the people it could give an opportunity (DESIGN.md: the AUC
+ * of the truth itself): each one's email, chance of an opportunity, and whether the draw gave one.
+ */
+function truthOf(sb: Sandboxes): Array<{ email: string; open: number; opportunity: boolean }> {
+  const { world } = sb;
+  const drawn = new Set(world.opportunities.map((o) => o.person));
+  return world.people
+    .filter((p) => opportunityHome(p, world.deals) !== null)
+    .map((p) => ({ email: p.email, open: opportunityTruth(p, world.companies[p.company], world.now).open, opportunity: drawn.has(p.index) }));
+}
+
 function send(res: ServerResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -234,15 +248,17 @@ async function main(): Promise<void> {
     .option('--seed <s>', 'seed', (v) => Number(v), 1)
     .option('--hubspot-rate <n>', 'HubSpot calls per 10 s (0 = off)', (v) => Number(v), 190)
     .option('--salesforce-daily <n>', 'Salesforce daily API allocation (0 = unlimited)', (v) => Number(v), 0)
+    .option('--deals', 'the world gives people only HubSpot knows deals too')
     .option('--change-data-capture <objects>', 'objects selected for Change Data Capture in Salesforce (e.g. Lead,Contact)', '')
     .parse(process.argv)
-    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number; changeDataCapture: string }>();
+    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number; changeDataCapture: string; deals?: boolean }>();
   const sb = await startSandboxes({
     people: opts.people,
     seed: opts.seed,
     hubspotPerTenSeconds: opts.hubspotRate,
     salesforceDailyLimit: opts.salesforceDaily,
     changeDataCapture: opts.changeDataCapture.split(',').map((o) => o.trim()).filter(Boolean),
+    ...(opts.deals ? { deals: true } : {}),
   });
   const recorder = new Recorder(sb);
   const server = createServer((req, res) => {
@@ -269,6 +285,8 @@ async function main(): Promise<void> {
             return send(res, 200, recorder.timelines());
           case 'GET /webhooks':
             return send(res, 200, { pending: sb.hubspot.webhooks.pending(), counts: sb.hubspot.webhooks.counts });
+          case 'GET /truth':
+            return send(res, 200, truthOf(sb));
           case 'GET /memory':
             return send(res, 200, process.memoryUsage());
           default:

@@ -8,6 +8,7 @@ export { auc, calibration } from './metrics.js';
 export type { CalibrationBin } from './metrics.js';
 export {
   trainLikelihoodModel,
+  splitByTime,
   judgeLikelihoodModel,
   likelihoodModelSchema,
   evaluationSchema,

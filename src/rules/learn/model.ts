@@ -14,7 +14,7 @@ import { fitLogistic, predictLogistic } from './logistic.js';
 import type { LogisticFit } from './logistic.js';
 import { auc, calibration } from './metrics.js';
 import { LIKELIHOOD_TARGETS, readOutcome } from './outcomes.js';
-import type { LikelihoodTarget } from './outcomes.js';
+import type { LikelihoodTarget, Outcome, OutcomeReading } from './outcomes.js';
 
 const calibrationBinSchema = z.object({ decile: z.number().int(), count: z.number().int(), predicted: z.number(), actual: z.number() });
 const scoreFiguresSchema = z.object({ auc: z.number().nullable(), calibration: z.array(calibrationBinSchema) });
@@ -51,6 +51,11 @@ export interface TrainOptions {
   holdout?: number;
   l2?: number;
   now: Date;
+  /**
+   * The outcomes to learn from, when the caller knows them otherwise than from the leads' own
+   * records (the benchmark's seeded world); default: `readOutcome` of each lead.
+   */
+  outcomes?: ReadonlyMap<string, Outcome>;
 }
 
 interface Row {
@@ -62,6 +67,16 @@ interface Row {
 }
 
 export class NotEnoughOutcomesError extends Error {}
+
+/**
+ * The time split every evaluation uses: outcomes by their start (then lead id, so that outcomes
+ * of one moment split the same way every time), the newest `holdout` share for the test.
+ */
+export function splitByTime<T extends { at: number; leadId: string }>(outcomes: readonly T[], holdout: number): { train: T[]; test: T[] } {
+  const sorted = [...outcomes].sort((a, b) => a.at - b.at || (a.leadId < b.leadId ? -1 : a.leadId > b.leadId ? 1 : 0));
+  const cut = Math.round(sorted.length * (1 - holdout));
+  return { train: sorted.slice(0, cut), test: sorted.slice(cut) };
+}
 
 /** Company size's center is its mean over the training part; unknown sizes (NaN so far) take it. */
 function centerEmployees(features: Feature[], train: readonly Row[], rows: Row[]): void {
@@ -90,7 +105,8 @@ export function trainLikelihoodModel(leads: Iterable<Lead>, config: RulesConfig,
   const rows: Row[] = [];
   let undated = 0;
   for (const lead of leads) {
-    const reading = readOutcome(lead, options.target);
+    const given = options.outcomes?.get(lead.id);
+    const reading: OutcomeReading = options.outcomes ? (given ? { kind: 'outcome', outcome: given } : { kind: 'open' }) : readOutcome(lead, options.target);
     if (reading.kind === 'undated') undated += 1;
     if (reading.kind !== 'outcome') continue;
     const { at, label } = reading.outcome;
@@ -100,11 +116,7 @@ export function trainLikelihoodModel(leads: Iterable<Lead>, config: RulesConfig,
     const rule = scoreLead(leadAsOf(lead, at), config.scoring, new Date(at)).total;
     rows.push({ leadId: lead.id, label, at, x, rule });
   }
-  rows.sort((a, b) => a.at - b.at || (a.leadId < b.leadId ? -1 : a.leadId > b.leadId ? 1 : 0));
-  const holdout = options.holdout ?? 0.25;
-  const cut = Math.round(rows.length * (1 - holdout));
-  const train = rows.slice(0, cut);
-  const test = rows.slice(cut);
+  const { train, test } = splitByTime(rows, options.holdout ?? 0.25);
   centerEmployees(features, train, rows);
   const trainPositives = train.filter((r) => r.label === 1).length;
   if (trainPositives === 0 || trainPositives === train.length) {
