@@ -133,7 +133,7 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
 
     const dry = await smk(['install', '--layouts', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Lead-Lead Layout": Smk_Score__c, Smk_Grade__c, Smk_Score_Reasons__c, Smk_Stage__c, Smk_Handoff_At__c, Smk_SLA_Due_At__c, Smk_SLA_Status__c, Smk_Sales_Decision__c, Smk_Reject_Reason__c, Smk_Lead_Quality__c');
+    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Lead-Lead Layout": Smk_Score__c, Smk_Grade__c, Smk_Score_Reasons__c, Smk_Likelihood__c, Smk_Likelihood_Reasons__c, Smk_Stage__c, Smk_Handoff_At__c, Smk_SLA_Due_At__c, Smk_SLA_Status__c, Smk_Sales_Decision__c, Smk_Reject_Reason__c, Smk_Lead_Quality__c');
     expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Contact-Contact Layout"');
     expect(smkSection(await read('Lead-Lead Layout'))).toBeUndefined();
 
