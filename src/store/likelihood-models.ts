@@ -1,7 +1,8 @@
 /**
  * Likelihood models in Redis: every trained model under its version with its figures, and the
  * publish history (newest last: the published model). Rolling back drops the newest publish and
- * so returns to the one before it. Models are read back through their zod schema.
+ * so returns to the one before it. Models are read back through their zod schema. The newest
+ * MAX_KEPT_MODELS versions are kept, and every version in the publish history.
  */
 import type { Redis } from 'ioredis';
 import { likelihoodModelSchema } from '../rules/learn/model.js';
@@ -26,6 +27,28 @@ if not now then return {dropped} end
 return {dropped, now}
 `;
 
+/** Versions kept besides those in the publish history: a daily retrain keeps two months, not a year. */
+export const MAX_KEPT_MODELS = 60;
+
+// KEYS: models hash, history list. ARGV: how many to keep. Drops the oldest versions beyond that,
+// never one in the publish history (a rollback may return to it).
+const PRUNE = `
+local versions = redis.call('HKEYS', KEYS[1])
+local keep = tonumber(ARGV[1])
+if #versions <= keep then return 0 end
+local history = {}
+for _, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do history[v] = true end
+local numbers = {}
+for _, v in ipairs(versions) do if not history[v] then table.insert(numbers, tonumber(v)) end end
+table.sort(numbers)
+local dropped = 0
+for i = 1, #numbers - keep do
+  redis.call('HDEL', KEYS[1], tostring(numbers[i]))
+  dropped = dropped + 1
+end
+return dropped
+`;
+
 export class LikelihoodModelStore {
   constructor(
     private readonly redis: Redis,
@@ -37,6 +60,7 @@ export class LikelihoodModelStore {
     const version = await this.redis.incr(this.keys.likelihoodModelSeq());
     const stored = likelihoodModelSchema.parse({ ...model, version });
     await this.redis.hset(this.keys.likelihoodModels(), String(version), JSON.stringify(stored));
+    await this.redis.eval(PRUNE, 2, this.keys.likelihoodModels(), this.keys.likelihoodPublished(), String(MAX_KEPT_MODELS));
     return stored;
   }
 
