@@ -7,8 +7,9 @@
  * - engagement counts only events dated strictly before the moment (`at < asOf`);
  * - the rest are facts about the person and their company (title, email, employees and the other
  *   fields fit rules name). The store keeps no history of those, so they are read as they are
- *   now; fields that sales sets or that record the outcome (`sales.*`, `stage`, `score`, `sla`)
- *   are never read, and a fit rule naming one is left out of the features (`isOutcomeField`).
+ *   now; fields that sales sets or that record the outcome (`sales.*`, `stage`, `score`, `sla`,
+ *   the lifecycle stage and lead status) are never read: a fit rule naming one is left out of the
+ *   features (`isOutcomeField`).
  */
 import { z } from 'zod';
 import { engagementKindSchema } from '../../model/lead.js';
@@ -32,9 +33,13 @@ export const featureSchema = z.discriminatedUnion('kind', [
 ]);
 export type Feature = z.infer<typeof featureSchema>;
 
-/** Fields that the outcome sets or follows from: a feature on them would teach the answer. */
+/**
+ * Fields that the outcome sets or follows from: a feature on them would teach the answer. Besides
+ * sales' own fields and the rules' output, HubSpot's lifecycle stage (the connector moves it with
+ * the funnel: opportunity, customer) and lead status (sales' working status, synced both ways).
+ */
 export function isOutcomeField(field: string): boolean {
-  return /^(sales|stage|score|sla)(\.|$)/.test(field);
+  return /^(sales|stage|score|sla)(\.|$)/.test(field) || field === 'marketing.lifecycleStage' || field === 'marketing.leadStatus';
 }
 
 /** The features for a rule set: its fit rules, its engagement kinds, and company size. */

@@ -80,8 +80,17 @@ describe('no leakage: the lead as it was before its outcome started', () => {
     expect(withAfter).toEqual(only);
   });
 
-  it('a fit rule on a field the outcome sets (sales, stage, score) is no feature', () => {
-    const withSales = makeConfig({ scoring: { fit: [{ field: 'sales.status', equals: 'Qualified', points: 30, reason: 'Qualified' }, { field: 'person.title', matches: 'vp', points: 20, reason: 'Senior title' }] } });
+  it('a fit rule on a field the outcome sets (sales, stage, score, the lifecycle stage and lead status the funnel moves) is no feature', () => {
+    const withSales = makeConfig({
+      scoring: {
+        fit: [
+          { field: 'sales.status', equals: 'Qualified', points: 30, reason: 'Qualified' },
+          { field: 'marketing.lifecycleStage', in: ['opportunity', 'customer'], points: 30, reason: 'Late stage' },
+          { field: 'marketing.leadStatus', equals: 'IN_PROGRESS', points: 10, reason: 'Being worked' },
+          { field: 'person.title', matches: 'vp', points: 20, reason: 'Senior title' },
+        ],
+      },
+    });
     expect(featuresFor(withSales.scoring).filter((f) => f.kind === 'fit').map((f) => (f.kind === 'fit' ? f.rule.reason : ''))).toEqual(['Senior title']);
   });
 
