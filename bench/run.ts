@@ -37,6 +37,7 @@ import type { SandboxConnection } from '../connectors/sandbox/start.js';
 import { loadConfig, parseConfigText } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createRedis, resolveRedis } from '../src/store/redis.js';
+import { normaliseEmail } from '../src/model/lead.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import { benchConfigYaml, SENIOR_TITLE } from './lib/config.js';
 import type { BenchSyncSettings } from './lib/config.js';
@@ -960,8 +961,10 @@ class BenchRun {
   private async measureAuc(): Promise<void> {
     try {
       const truth = await getJson<TruthRow[]>(`${this.conn.bench.url}/truth`);
+      // Only the people the truth covers (a few percent of the world): a million leads stay in Redis.
+      const wanted = new Set(truth.map((t) => normaliseEmail(t.email)));
       const leads: Lead[] = [];
-      for await (const page of this.ctx.leads.all(1000)) for (const stored of page) leads.push(stored.lead);
+      for await (const page of this.ctx.leads.all(1000)) for (const stored of page) if (wanted.has(normaliseEmail(stored.lead.email))) leads.push(stored.lead);
       const figures = measureAuc(leads, truth, this.ctx.config.file, new Date());
       this.result.auc = figures;
       log(`${this.kind}: AUC on ${figures.people} held-out people (${figures.positives} with an opportunity): model ${figures.model ?? '-'}, rules ${figures.rules ?? '-'}, truth ${figures.truth ?? '-'}${figures.note ? ` (${figures.note})` : ''}`);
