@@ -12,7 +12,7 @@ import { ENGAGEMENT_KINDS, engagementKindSchema } from '../model/lead.js';
 import { isValidLocalDate, isValidTimeZone, parseHours, parseWeekdays } from './business-time.js';
 import { CONDITION_OPERATORS, regexError } from './conditions.js';
 import type { ConditionInput } from './conditions.js';
-import { durationError, parseDuration } from './duration.js';
+import { durationError, durationToMs, parseDuration } from './duration.js';
 import { checkLeadPath } from './lead-path.js';
 
 /** Keys that would reach an object's prototype machinery: refused as names and as config keys. */
@@ -441,6 +441,11 @@ export const likelihoodSchema = z.strictObject({
   retrainEvery: z
     .string()
     .refine((text) => parseDuration(text) !== null, { error: (issue) => durationError(String(issue.input)) })
+    // Each run reads every stored lead and trains anew: hourly is already more than outcomes move.
+    .refine((text) => {
+      const every = parseDuration(text);
+      return every === null || durationToMs(every) >= 3_600_000;
+    }, { error: (issue) => `retrainEvery "${String(issue.input)}": retrain at most once an hour (1h or more, such as 1d or 7d)` })
     .optional(),
   /** Publish a retrained model by itself when it passes the checks `smk model publish` makes. */
   autoPublish: z.boolean().default(false),
