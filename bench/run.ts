@@ -38,10 +38,13 @@ import type { SandboxConnection } from '../connectors/sandbox/start.js';
 import { loadConfig, parseConfigText } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createRedis, resolveRedis } from '../src/store/redis.js';
-import type { CrmName } from '../src/model/lead.js';
+import { normaliseEmail } from '../src/model/lead.js';
+import type { CrmName, Lead } from '../src/model/lead.js';
 import { benchConfigYaml, SENIOR_TITLE } from './lib/config.js';
 import type { BenchSyncSettings } from './lib/config.js';
 import { measureEvalSpeed } from './lib/eval-speed.js';
+import { measureAuc } from './lib/auc.js';
+import type { AucFigures, TruthRow } from './lib/auc.js';
 import type { EvalSpeed } from './lib/eval-speed.js';
 import { batchingFloor, byEndpoint, callRate, changeLatency, percentile, splitCalls, subtractCalls } from './lib/figures.js';
 import type { CallStats, Floor, FloorInput, Timeline } from './lib/figures.js';
@@ -78,6 +81,8 @@ interface Options {
   salesforceStream: 'cdc' | 'off';
   /** With the stream on: the unlimited run's phase 2 polls every this instead (today's way), for comparison; `off`: no comparison. */
   comparePollEvery: string;
+  /** Seed HubSpot deals and read them (sync.deals): more people with an outcome for the AUC figures. */
+  deals: boolean;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -107,12 +112,13 @@ function parseOptions(argv: string[]): Options {
     .option('--out <dir>', 'results folder', join(ROOT, 'bench', 'results'))
     .option('--profile', 'write V8 CPU profiles of the worker processes (in the run\'s log folder)')
     .option('--salesforce-stream <mode>', 'cdc (Change Data Capture pushes Salesforce changes; the poll is the safety net) or off (polling only)', 'cdc')
+    .option('--deals', 'seed HubSpot deals for people only HubSpot knows and read them (sync.deals): about seven times the people the AUC figures are measured on; off by default, so the other figures compare with earlier runs')
     .option('--compare-poll-every <d>', 'with the stream on, the unlimited run also runs phase 2 polling every this, with no stream, for comparison (off: no comparison)', '1s')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
-    salesforceStream: string; comparePollEvery: string;
+    salesforceStream: string; comparePollEvery: string; deals?: boolean;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -131,7 +137,7 @@ function parseOptions(argv: string[]): Options {
     leads: o.leads, seed: o.seed, skipNaive: !!o.skipNaive, phases, unlimitedPhases, runs, workers: o.workers, batchWait: o.batchWait,
     pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
     phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
-    salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery,
+    salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals,
   };
 }
 
@@ -247,6 +253,8 @@ interface RunResult {
   rssMb: Record<string, number | null>;
   redis: { beforeBytes: number; afterSyncBytes: number | null; afterBytes: number | null; deltaMb: number | null; keysDeleted: number };
   changeSet?: { hubspot: Array<{ hubspotId: string; salesforceId: string }>; salesforce: Array<{ hubspotId: string; salesforceId: string }> };
+  /** The learned likelihood, the rule score and the ground truth on the same people, after the full sync. */
+  auc?: AucFigures;
   logDir: string;
   error?: string;
 }
@@ -300,6 +308,7 @@ class BenchRun {
       batchWait: this.o.batchWait,
       searchSafetyMargin: this.o.safetyMargin,
       pollEvery: this.burstPollEvery,
+      deals: this.o.deals,
     };
   }
 
@@ -314,7 +323,7 @@ class BenchRun {
       'sandbox',
       ['--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(this.o.leads), '--seed', String(this.o.seed),
         '--hubspot-rate', String(limited ? HUBSPOT_CEILING : 0), '--salesforce-daily', String(limited ? 100_000 : 0),
-        ...(this.streaming ? ['--change-data-capture', 'Lead,Contact'] : [])],
+        ...(this.streaming ? ['--change-data-capture', 'Lead,Contact'] : []), ...(this.o.deals ? ['--deals'] : [])],
       { env: { ...process.env }, cwd: ROOT, logPath: join(this.dir, 'sandbox.log'), firstLineTimeoutMs: 15 * 60_000 },
     );
     this.conn = JSON.parse(await this.sandbox.firstLine) as BenchConnection;
@@ -925,6 +934,7 @@ class BenchRun {
       const p1 = await this.phase1();
       this.result.phases.push(p1);
       if (!p1.ok) log(`${this.kind}: phase 1 failed: ${p1.error}`);
+      if (p1.ok) await this.measureAuc();
       const wanted = this.kind === 'limited' ? this.o.phases : this.o.unlimitedPhases;
       for (const phase of [2, 3, 4]) {
         if (!wanted.has(phase)) continue;
@@ -940,6 +950,25 @@ class BenchRun {
       await this.stop();
     }
     return this.result;
+  }
+
+  /**
+   * After the full sync: the leads as synced against the seeded world's ground truth (bench/lib/auc.ts).
+   * A failure here is reported and leaves the other figures alone.
+   */
+  private async measureAuc(): Promise<void> {
+    try {
+      const truth = await getJson<TruthRow[]>(`${this.conn.bench.url}/truth`);
+      // Only the people the truth covers (a few percent of the world): a million leads stay in Redis.
+      const wanted = new Set(truth.map((t) => normaliseEmail(t.email)));
+      const leads: Lead[] = [];
+      for await (const page of this.ctx.leads.all(1000)) for (const stored of page) if (wanted.has(normaliseEmail(stored.lead.email))) leads.push(stored.lead);
+      const figures = measureAuc(leads, truth, this.ctx.config.file, new Date());
+      this.result.auc = figures;
+      log(`${this.kind}: AUC on ${figures.people} held-out people (${figures.positives} with an opportunity): model ${figures.model ?? '-'}, rules ${figures.rules ?? '-'}, truth ${figures.truth ?? '-'}${figures.note ? ` (${figures.note})` : ''}`);
+    } catch (err) {
+      log(`${this.kind}: AUC not measured: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Ctrl-C: stop every child and delete this run's keys. */
@@ -1081,6 +1110,7 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
     `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
   out.push(`Salesforce burst (${s.salesforceStream === 'cdc' ? 'Change Data Capture' : 'polling only'}): p99 change to both CRMs ${fmt(s.p99Ms.salesforce)} ms, ${s.burstSalesforceReads ?? '-'} Salesforce read calls` +
     (s.pollBased ? `; polling every ${s.pollBased.pollEvery} with no stream (unlimited run): p99 ${fmt(s.pollBased.p99Ms.salesforce)} ms, ${s.pollBased.burstSalesforceReads} read calls` : ''));
+  if (s.auc) out.push(`likelihood AUC on ${fmt(s.auc.people)} held-out people of the seeded world (${fmt(s.auc.positives)} with an opportunity): learned model ${fmt(s.auc.model, 3)}, rule score ${fmt(s.auc.rules, 3)}, ground truth ${fmt(s.auc.truth, 3)}`);
   return out.join('\n');
 }
 
@@ -1108,6 +1138,8 @@ interface Summary {
   /** The service's peak RSS in the newest earlier result of another size, for "does not grow with N". */
   rssAtOtherSize: { leads: number; peakRssMb: number; file: string } | null;
   fullSyncLeadsPerSec: { limited: number | null; unlimited: number | null };
+  /** On the same held-out people of the seeded world: the learned likelihood, the rule score, the world's own chance (bench/lib/auc.ts). */
+  auc: { model: number | null; rules: number | null; truth: number | null; people: number; positives: number } | null;
   wallSeconds: number;
 }
 
@@ -1164,6 +1196,7 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
       limited: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.leadsPerSec, 0),
       unlimited: round(phase(runs.find((r) => r.kind === 'unlimited'), 1)?.leadsPerSec, 0),
     },
+    auc: main?.auc ? { model: main.auc.model, rules: main.auc.rules, truth: main.auc.truth, people: main.auc.people, positives: main.auc.positives } : null,
     wallSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
 }

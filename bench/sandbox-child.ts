@@ -16,7 +16,10 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
+import { opportunityTruth } from '../connectors/sandbox/ground-truth.js';
+import { opportunityHome } from '../connectors/sandbox/seed.js';
 import { startSandboxes } from '../connectors/sandbox/start.js';
+import type { Sandboxes } from '../connectors/sandbox/start.js';
 import { Recorder, newCounters } from './lib/recorder.js';
 
 async function body(req: IncomingMessage): Promise<unknown> {
@@ -24,6 +27,18 @@ async function body(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   return text ? JSON.parse(text) : {};
+}
+
+/**
+ * The seeded world's ground truth for the people it could give an opportunity (DESIGN.md: the AUC
+ * of the truth itself): each one's email, chance of an opportunity, and whether the draw gave one.
+ */
+function truthOf(sb: Sandboxes): Array<{ email: string; open: number; opportunity: boolean }> {
+  const { world } = sb;
+  const drawn = new Set(world.opportunities.map((o) => o.person));
+  return world.people
+    .filter((p) => opportunityHome(p, world.deals) !== null)
+    .map((p) => ({ email: p.email, open: opportunityTruth(p, world.companies[p.company], world.now).open, opportunity: drawn.has(p.index) }));
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
@@ -38,15 +53,17 @@ async function main(): Promise<void> {
     .option('--seed <s>', 'seed', (v) => Number(v), 1)
     .option('--hubspot-rate <n>', 'HubSpot calls per 10 s (0 = off)', (v) => Number(v), 190)
     .option('--salesforce-daily <n>', 'Salesforce daily API allocation (0 = unlimited)', (v) => Number(v), 0)
+    .option('--deals', 'the world gives people only HubSpot knows deals too')
     .option('--change-data-capture <objects>', 'objects selected for Change Data Capture in Salesforce (e.g. Lead,Contact)', '')
     .parse(process.argv)
-    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number; changeDataCapture: string }>();
+    .opts<{ people: number; seed: number; hubspotRate: number; salesforceDaily: number; changeDataCapture: string; deals?: boolean }>();
   const sb = await startSandboxes({
     people: opts.people,
     seed: opts.seed,
     hubspotPerTenSeconds: opts.hubspotRate,
     salesforceDailyLimit: opts.salesforceDaily,
     changeDataCapture: opts.changeDataCapture.split(',').map((o) => o.trim()).filter(Boolean),
+    ...(opts.deals ? { deals: true } : {}),
   });
   const recorder = new Recorder(sb);
   const server = createServer((req, res) => {
@@ -73,6 +90,8 @@ async function main(): Promise<void> {
             return send(res, 200, recorder.timelines());
           case 'GET /webhooks':
             return send(res, 200, { pending: sb.hubspot.webhooks.pending(), counts: sb.hubspot.webhooks.counts });
+          case 'GET /truth':
+            return send(res, 200, truthOf(sb));
           case 'GET /memory':
             return send(res, 200, process.memoryUsage());
           default:

@@ -18,6 +18,7 @@ import { CounterStore } from '../src/store/counters.js';
 import { PageStore } from '../src/store/pages.js';
 import { PassLedger } from '../src/store/passes.js';
 import { EventStore } from '../src/store/events.js';
+import { LikelihoodModelStore } from '../src/store/likelihood-models.js';
 import { HeldStore } from '../src/store/held.js';
 import { createKeys } from '../src/store/keys.js';
 import type { Keys } from '../src/store/keys.js';
@@ -91,6 +92,8 @@ export interface SyncContext {
   activities: ActivityStore;
   errors: SyncErrorStore;
   events: EventStore;
+  /** Likelihood models, versioned, and which one is published. */
+  models: LikelihoodModelStore;
   counters: CounterStore;
   pages: PageStore;
   passes: PassLedger;
@@ -204,6 +207,7 @@ export function createSyncContext(input: {
     activities: new ActivityStore(redis, keys),
     errors: new SyncErrorStore(redis, keys),
     events: new EventStore(redis, keys),
+    models: new LikelihoodModelStore(redis, keys),
     counters: new CounterStore(redis, keys),
     pages: new PageStore(redis, keys),
     passes: new PassLedger(redis, keys),

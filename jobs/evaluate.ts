@@ -23,6 +23,8 @@ import type { SyncContext } from './context.js';
 import { matchLeadAccounts } from './accounts.js';
 import { salesActivityFor } from './activities.js';
 import { evaluateJobOptions } from './queues.js';
+import { publishedModel } from './likelihood.js';
+import type { LikelihoodModel } from '../src/rules/learn/model.js';
 import { bothCrmsRead } from './read-state.js';
 import { scheduleWriteback } from './schedule-writeback.js';
 
@@ -41,10 +43,11 @@ async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
   return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
 }
 
-function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, accountOwnerId: string | null): EvaluateOutput {
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, accountOwnerId: string | null, likelihood: LikelihoodModel | null): EvaluateOutput {
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
     accountOwnerId,
+    likelihood,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
     previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
@@ -125,19 +128,19 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
   const restored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
-  // The lead's account in each CRM, matched against the accounts read; its owner is asked first at a handoff.
-  const matched = await matchLeadAccounts(ctx, restored.lead);
-  // What sales logged on its Salesforce records: the rep's touch to the minute, and engagement.
-  const activity = await salesActivityFor(ctx, restored.lead);
+  // The lead's account in each CRM, matched against the accounts read (its owner is asked first at
+  // a handoff); what sales logged on its Salesforce records (the rep's touch to the minute, and
+  // engagement); the published likelihood model; the routing pools.
+  const [matched, activity, model, initialPoolState] = await Promise.all([matchLeadAccounts(ctx, restored.lead), salesActivityFor(ctx, restored.lead), publishedModel(ctx), loadPoolState(ctx)]);
   const { account: _previousMatch, activity: _previousActivity, ...bare } = restored.lead;
   const stored: StoredLead = { ...restored, lead: { ...bare, ...(matched.account ? { account: matched.account } : {}), ...(activity ? { activity } : {}) } };
-  let poolState = await loadPoolState(ctx);
-  let output = evaluateWith(ctx, stored, poolState, matched.ownerId);
+  let poolState = initialPoolState;
+  let output = evaluateWith(ctx, stored, poolState, matched.ownerId, model);
   if (output.ownerChange) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
       poolState = await loadPoolState(ctx);
-      const decided = evaluateWith(ctx, stored, poolState, matched.ownerId);
+      const decided = evaluateWith(ctx, stored, poolState, matched.ownerId, model);
       await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
       return decided;
     });

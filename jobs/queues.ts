@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { CreateRequest, RecordUpdate, RemovedRecord, RecordProblem, TaskRequest } from '../connectors/types.js';
 import type { CrmName, LeadFragment } from '../src/model/lead.js';
 
-export const QUEUE_NAMES = ['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile'] as const;
+export const QUEUE_NAMES = ['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface PollJob {
@@ -54,6 +54,10 @@ export interface SlaJob {
   dueAt: string;
   kind: 'due' | 'reminder' | 'escalate';
 }
+/** Train the likelihood model again (on a schedule, or asked for from the dashboard). */
+export interface RetrainJob {
+  reason: string;
+}
 export interface ReconcileJob {
   reason: string;
   /** Re-read both CRMs before re-evaluating (after a mapping change). */
@@ -87,6 +91,7 @@ export interface Queues {
   writeback: Record<CrmName, Queue<WritebackJob>>;
   sla: Queue<SlaJob>;
   reconcile: Queue<ReconcileJob>;
+  retrain: Queue<RetrainJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -146,8 +151,9 @@ export function createQueues(connection: Redis, keyPrefix: string, onError: (que
     },
     sla: make<SlaJob>('sla'),
     reconcile: make<ReconcileJob>('reconcile', { attempts: 3 }),
+    retrain: make<RetrainJob>('retrain', { attempts: 2 }),
   };
-  const all = (): Queue[] => [queues.poll, queues.ingest, queues.evaluate, queues.writeback.hubspot, queues.writeback.salesforce, queues.sla, queues.reconcile] as Queue[];
+  const all = (): Queue[] => [queues.poll, queues.ingest, queues.evaluate, queues.writeback.hubspot, queues.writeback.salesforce, queues.sla, queues.reconcile, queues.retrain] as Queue[];
   return {
     ...queues,
     all,

@@ -12,9 +12,10 @@ import type { SyncContext } from './context.js';
 import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
-import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, SlaJob, WritebackJob } from './queues.js';
+import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, RetrainJob, SlaJob, WritebackJob } from './queues.js';
 import { keepListening, queuePrefix } from './queues.js';
 import { processReconcile } from './reconcile.js';
+import { processRetrain } from './likelihood.js';
 import { processWriteback } from './writeback.js';
 
 /**
@@ -56,7 +57,7 @@ export interface JobObserver {
 export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; observer?: JobObserver } = {}): WorkerSet {
   const { concurrency } = ctx.config.file.sync;
   const prefix = queuePrefix(ctx.keys.prefix);
-  const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile'] as QueueName[]));
+  const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain'] as QueueName[]));
   const workers: Worker[] = [];
 
   const make = <T>(name: QueueName, processor: Processor<T>, workerConcurrency: number) => {
@@ -117,6 +118,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   }
   make<SlaJob>('sla', (job) => processEvaluate(ctx, job.data.leadId), 2);
   make<ReconcileJob>('reconcile', (job) => processReconcile(ctx, { reread: job.data.reread, onProgress: (done, total) => job.updateProgress({ done, total }) }), 1);
+  make<RetrainJob>('retrain', (job) => processRetrain(ctx, job.data.reason), 1);
 
   return {
     workers,

@@ -11,6 +11,8 @@ export interface BenchSyncSettings {
   batchWait: string;
   searchSafetyMargin: string;
   pollEvery: string;
+  /** Read HubSpot deals (sync.deals). */
+  deals?: boolean;
 }
 
 const FIT = `
@@ -41,7 +43,7 @@ scoring:${FIT}${options.ruleChange ? RULE_CHANGE : ''}
   grades: { hot: 80, warm: 50 }
 sync:
   pollEvery: ${sync.pollEvery}
-  batchWait: ${sync.batchWait}
+${sync.deals ? '  deals: true\n' : ''}  batchWait: ${sync.batchWait}
   searchSafetyMargin: ${sync.searchSafetyMargin}
   jobLock: 30s
   writeLease: 2m

@@ -29,8 +29,8 @@ import { SMK_OBJECTS } from './permissions.js';
 
 export const LAYOUT_SECTION = 'Smarketing';
 
-/** The section's fields, top to bottom in two columns: the score and its reasons, then stage, SLA and sales feedback. */
-const SECTION_KEYS: readonly SmkFieldKey[] = ['score', 'grade', 'scoreReasons', 'stage', 'handoffAt', 'slaDueAt', 'slaStatus', 'salesDecision', 'rejectReason', 'leadQuality'];
+/** The section's fields, top to bottom in two columns: the score and its reasons, the likelihood and its reasons, then stage, SLA and sales feedback. */
+const SECTION_KEYS: readonly SmkFieldKey[] = ['score', 'grade', 'scoreReasons', 'likelihood', 'likelihoodReasons', 'stage', 'handoffAt', 'slaDueAt', 'slaStatus', 'salesDecision', 'rejectReason', 'leadQuality'];
 
 export const LAYOUT_FIELDS: ReadonlyArray<{ field: string; behavior: 'Readonly' | 'Edit' }> = SECTION_KEYS.map((key) => {
   const def = SMK_FIELDS.find((f) => f.key === key);

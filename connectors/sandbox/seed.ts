@@ -159,6 +159,16 @@ export function salesforceId(prefix: string, n: number): string {
   return `${prefix}${'0'.repeat(3)}${n.toString(36).toUpperCase().padStart(9, '0')}AAA`.slice(0, 18).padEnd(18, 'A');
 }
 
+/**
+ * Where a person's opportunity would live, if the truth draws one: a converted Salesforce Lead's
+ * Opportunity, or (with `deals`) a HubSpot deal of a person only HubSpot knows; null: the seed
+ * gives them none whatever their chances (the benchmark measures the truth on the others).
+ */
+export function opportunityHome(p: Pick<SeedPerson, 'hubspot' | 'salesforce'>, deals: boolean): 'salesforce' | 'hubspot' | null {
+  if (p.salesforce?.converted) return 'salesforce';
+  return deals && p.hubspot && !p.salesforce ? 'hubspot' : null;
+}
+
 export function generateWorld(options: SeedOptions): SeedWorld {
   const rand = createRandom(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
@@ -277,9 +287,6 @@ export function generateWorld(options: SeedOptions): SeedWorld {
   }
 
   const deals = options.deals ?? false;
-  const opportunities = drawOpportunities(people, companies, options.seed, now, (p) => {
-    if (p.salesforce?.converted) return 'salesforce';
-    return deals && p.hubspot && !p.salesforce ? 'hubspot' : null;
-  });
+  const opportunities = drawOpportunities(people, companies, options.seed, now, (p) => opportunityHome(p, deals));
   return { seed: options.seed, now, owners, companies, people, opportunities, deals };
 }

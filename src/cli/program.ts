@@ -11,6 +11,7 @@ import { runSync, runStart, runWorker } from './run.js';
 import { runErrors } from './errors.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runReportFunnel } from './report.js';
+import { runModelList, runModelPublish, runModelRollback, runModelTrain } from './model.js';
 import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { loadDotEnv } from './env-file.js';
@@ -93,6 +94,47 @@ export function buildProgram(): Command {
     .description('conversion and win rate by score band from real outcomes (won and lost opportunities): does the score predict anything?')
     .option('-c, --config <path>', CONFIG_HELP)
     .action((opts: { config?: string }) => runRulesBacktest({ configPath: configOf(opts) }));
+
+  const target = (value: string): 'opportunity' | 'won' => {
+    if (value !== 'opportunity' && value !== 'won') throw new InvalidArgumentError('expected opportunity or won');
+    return value;
+  };
+  const model = program.command('model').description("a likelihood to convert learnt from the org's own outcomes, measured against the rule score");
+  model
+    .command('train')
+    .description('learn from the closed outcomes (older ones), test on the newer ones against the rule score, and keep it as a new version')
+    .option('--target <target>', 'opportunity (a lead becomes one) or won (an opportunity is won); default: likelihood.target in the config')
+    .option('--publish', 'publish it too when it passes the checks (enough outcomes, better than the rules); exit 1 when it does not')
+    .option('--json', 'print one JSON object: version, target, published, publishable, reasons, evaluation')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { target?: string; publish?: boolean; json?: boolean; config?: string }) =>
+      runModelTrain({ configPath: configOf(opts), ...(opts.target !== undefined ? { target: target(opts.target) } : {}), save: true, publish: !!opts.publish, json: !!opts.json }),
+    );
+  model
+    .command('evaluate')
+    .description('train and test as train does, and show the figures against the rule score; keeps nothing')
+    .option('--target <target>', 'opportunity or won; default: likelihood.target in the config')
+    .option('--json', 'print one JSON object: target, publishable, reasons, evaluation')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { target?: string; json?: boolean; config?: string }) =>
+      runModelTrain({ configPath: configOf(opts), ...(opts.target !== undefined ? { target: target(opts.target) } : {}), save: false, publish: false, json: !!opts.json }),
+    );
+  model
+    .command('list')
+    .description('the trained versions with their figures, and which one is published')
+    .option('--json', 'print one JSON array')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { json?: boolean; config?: string }) => runModelList({ configPath: configOf(opts), json: !!opts.json }));
+  model
+    .command('publish [version]')
+    .description('publish a version (default: the newest) when it passes the checks; its likelihood and reasons are then written to both CRMs')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((version: string | undefined, opts: { config?: string }) => runModelPublish({ configPath: configOf(opts), ...(version !== undefined ? { version: positiveInt(version) } : {}) }));
+  model
+    .command('rollback')
+    .description('go back to the version published before the current one (none: the rule score alone)')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((opts: { config?: string }) => runModelRollback({ configPath: configOf(opts) }));
 
   const report = program.command('report').description('reports for RevOps: the funnel to revenue');
   report

@@ -4,6 +4,7 @@ import type { Runtime } from '../../jobs/bootstrap.js';
 import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
+import { retrainEveryMs } from '../../jobs/likelihood.js';
 import { scheduleSalesforcePoll, startChangeStream } from '../../jobs/stream.js';
 import { checkPortFree, METRICS_HOST, startServer } from '../server/index.js';
 import { onStopSignals } from './signals.js';
@@ -56,6 +57,10 @@ export async function scheduleRecurring(runtime: Runtime): Promise<void> {
     await ctx.queues.poll.upsertJobScheduler(`poll-${crm}`, { every: pollEvery }, { name: 'poll', data: { crm } });
   }
   await ctx.queues.reconcile.upsertJobScheduler('reconcile', { every: reconcileEvery }, { name: 'reconcile', data: { reason: 'schedule' } });
+  // Retraining runs only when the config asks for it; a schedule taken out of the config stops.
+  const retrain = retrainEveryMs(ctx.config.file.likelihood);
+  if (retrain === null) await ctx.queues.retrain.removeJobScheduler('retrain');
+  else await ctx.queues.retrain.upsertJobScheduler('retrain', { every: retrain }, { name: 'retrain', data: { reason: 'schedule' } });
 }
 
 export async function runSync(options: { configPath?: string; once: boolean; full: boolean; json?: boolean }): Promise<void> {

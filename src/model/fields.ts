@@ -43,6 +43,8 @@ export const SMK_FIELD_KEYS = [
   'disqualifyReason',
   'salesNotes',
   'leadId',
+  'likelihood',
+  'likelihoodReasons',
 ] as const;
 export type SmkFieldKey = (typeof SMK_FIELD_KEYS)[number];
 
@@ -137,6 +139,14 @@ export const SMK_FIELDS: readonly SmkField[] = [
   {
     key: 'leadId', label: 'Smarketing lead id', description: 'The connector’s id of the person, shared by both CRMs.',
     type: 'text', hubspot: 'smk_lead_id', salesforce: 'Smk_Lead_Id__c', maxLength: 64, writtenBy: 'connector',
+  },
+  {
+    key: 'likelihood', label: 'Smarketing likelihood', description: 'Likelihood to convert, 0 to 100, learnt from past outcomes (smk model).',
+    type: 'number', hubspot: 'smk_likelihood', salesforce: 'Smk_Likelihood__c', precision: 3, writtenBy: 'connector',
+  },
+  {
+    key: 'likelihoodReasons', label: 'Smarketing likelihood reasons', description: 'What moves the likelihood most for this person, in points.',
+    type: 'text', hubspot: 'smk_likelihood_reasons', salesforce: 'Smk_Likelihood_Reasons__c', maxLength: 255, writtenBy: 'connector',
   },
 ];
 

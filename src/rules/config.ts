@@ -12,7 +12,7 @@ import { ENGAGEMENT_KINDS, engagementKindSchema } from '../model/lead.js';
 import { isValidLocalDate, isValidTimeZone, parseHours, parseWeekdays } from './business-time.js';
 import { CONDITION_OPERATORS, regexError } from './conditions.js';
 import type { ConditionInput } from './conditions.js';
-import { durationError, parseDuration } from './duration.js';
+import { durationError, durationToMs, parseDuration } from './duration.js';
 import { checkLeadPath } from './lead-path.js';
 
 /** Keys that would reach an object's prototype machinery: refused as names and as config keys. */
@@ -66,7 +66,7 @@ export const conditionSchema = z.strictObject(conditionFields).superRefine(refin
 // ---------------------------------------------------------------------------------------------
 // scoring
 
-const fitRuleSchema = z
+export const fitRuleSchema = z
   .strictObject({ ...conditionFields, points: z.number().int(), reason: label })
   .superRefine(refineCondition);
 
@@ -425,6 +425,35 @@ export const targetsSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
+// likelihood: the learned score beside the rules (src/rules/learn)
+
+export const LIKELIHOOD_GRADE_SOURCES = ['rules', 'model', 'blend'] as const;
+
+export const likelihoodSchema = z.strictObject({
+  /** What the model predicts: an opportunity opening, or an opportunity being won. */
+  target: z.enum(['opportunity', 'won']).default('opportunity'),
+  /** Share of the newest outcomes held out to test each model on. */
+  holdout: z.number().gt(0).max(0.5).default(0.25),
+  /** What the grade follows: the rule score, the published model's likelihood, or a blend of the two. */
+  grade: z.enum(LIKELIHOOD_GRADE_SOURCES).default('rules'),
+  /** In a blend, the likelihood's share (the rule score has the rest). */
+  blend: z.number().min(0).max(1).default(0.5),
+  /** Retrain on this schedule (a duration such as 1d or 12h); absent: only on demand. */
+  retrainEvery: z
+    .string()
+    .refine((text) => parseDuration(text) !== null, { error: (issue) => durationError(String(issue.input)) })
+    // Each run reads every stored lead and trains anew: hourly is already more than outcomes move.
+    .refine((text) => {
+      const every = parseDuration(text);
+      return every === null || durationToMs(every) >= 3_600_000;
+    }, { error: (issue) => `retrainEvery "${String(issue.input)}": retrain at most once an hour (1h or more, such as 1d or 7d)` })
+    .optional(),
+  /** Publish a retrained model by itself when it passes the checks `smk model publish` makes. */
+  autoPublish: z.boolean().default(false),
+});
+export type LikelihoodConfig = z.infer<typeof likelihoodSchema>;
+
+// ---------------------------------------------------------------------------------------------
 
 /** The rules sections; other top-level keys of smarketing.yaml (sync, mapping, ...) are ignored. */
 export const rulesConfigSchema = z.object({
@@ -433,6 +462,7 @@ export const rulesConfigSchema = z.object({
   routing: routingSchema.prefault({}),
   sla: slaSchema.prefault({}),
   targets: targetsSchema.prefault({}),
+  likelihood: likelihoodSchema.prefault({}),
 });
 
 export type RulesConfig = z.infer<typeof rulesConfigSchema>;

@@ -17,7 +17,10 @@ import type { HubspotLifecycle } from './lifecycle.js';
 import { planLifecycleWrite } from './lifecycle.js';
 import { emptyPoolState, nextOwnerForEscalation, routeLead } from './routing.js';
 import type { PoolState, RouteResult } from './routing.js';
-import { scoreLead } from './scoring.js';
+import { likelihoodOf } from './learn/explain.js';
+import type { Likelihood } from './learn/explain.js';
+import type { LikelihoodModel } from './learn/model.js';
+import { gradeFor, scoreLead } from './scoring.js';
 import type { ScoreResult } from './scoring.js';
 import { advanceSla, detectTouch, escalationAt, escalationDecision, slaTimers, startSla } from './sla.js';
 import type { SlaEventType, SlaTimers } from './sla.js';
@@ -36,6 +39,8 @@ export interface EvaluateContext {
    * decision or a status change is recognised as new (see stages.ts) and as a touch for the SLA.
    */
   previous?: Lead | null;
+  /** The published likelihood model; none: the likelihood fields are left empty and the grade follows the rules. */
+  likelihood?: LikelihoodModel | null;
 }
 
 export type RuleEventType = Stage | 'handoff' | 'no_owner' | SlaEventType | 'sla_escalated';
@@ -68,6 +73,8 @@ export interface EvaluateResult {
   /** Every `smk` value as the CRMs hold strings: decimal numbers, ISO instants, lower-case enums. */
   desired: Record<SmkFieldKey, string | null>;
   score: ScoreResult;
+  /** The published model's likelihood and reasons; null without one. */
+  likelihood: Likelihood | null;
   ownerChange?: OwnerChange;
   task?: RepTask;
   /** Present while the SLA runs or an escalation is pending, for the scheduler's delayed jobs. */
@@ -119,6 +126,19 @@ function taskFor(
   return task;
 }
 
+/**
+ * The grade as `likelihood.grade` says: the rule score's (the default, and always without a
+ * model), the likelihood's, or a blend's (the likelihood's share `blend`), each against the same
+ * hot and warm thresholds. Only the grade follows it: the score, the stages and handoff stay the rules'.
+ */
+function graded(score: ScoreResult, likely: Likelihood | null, config: RulesConfig): ScoreResult {
+  const { grade: source, blend } = config.likelihood;
+  if (likely === null || source === 'rules') return score;
+  const value = source === 'model' ? likely.likelihood : Math.round(blend * likely.likelihood + (1 - blend) * score.total);
+  const grade = gradeFor(value, config.scoring.grades);
+  return grade === score.grade ? score : { ...score, grade };
+}
+
 /** The name the pipeline uses for the result. */
 export type EvaluateOutput = EvaluateResult;
 
@@ -126,7 +146,8 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
   const previous = ctx.previous ?? null;
   let poolState = ctx.poolState ?? emptyPoolState();
   const events: RuleEvent[] = [];
-  const score = scoreLead(lead, config.scoring, now);
+  const likely = ctx.likelihood ? likelihoodOf(lead, ctx.likelihood, now) : null;
+  const score = graded(scoreLead(lead, config.scoring, now), likely, config);
   const staged = nextStage(lead, score, config.stages, now, previous);
 
   let before: Stage | undefined = lead.stage?.current;
@@ -229,6 +250,8 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     stage: staged.stage,
     ...feedback.values,
     leadId: lead.id,
+    likelihood: likely ? String(likely.likelihood) : null,
+    likelihoodReasons: likely && likely.reasonsText !== '' ? likely.reasonsText : null,
   };
 
   const timers = slaTimers(sla, config.sla);
@@ -236,6 +259,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     lead: nextLead,
     desired,
     score,
+    likelihood: likely,
     lifecycle: null,
     events,
     warnings: feedback.flags,

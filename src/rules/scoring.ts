@@ -43,6 +43,11 @@ const DEFAULT_LABELS: Record<EngagementKind, string> = {
   sales_email: 'Email from sales',
 };
 
+/** What a reason calls an engagement kind: the rule's own `reason`, else the kind's label. */
+export function engagementLabel(kind: EngagementKind, config: ScoringConfig): string {
+  return config.engagement.events.find((rule) => rule.kind === kind)?.reason ?? DEFAULT_LABELS[kind];
+}
+
 const KIND_INDEX: Readonly<Record<string, number>> = Object.fromEntries(ENGAGEMENT_KINDS.map((kind, i) => [kind, i]));
 const KIND_COUNT = ENGAGEMENT_KINDS.length;
 
@@ -73,7 +78,7 @@ interface CompiledScoring {
 
 const compiledByConfig = new WeakMap<ScoringConfig, CompiledScoring>();
 
-function signed(points: number): string {
+export function signed(points: number): string {
   return points > 0 ? `+${points}` : String(points);
 }
 
@@ -135,7 +140,7 @@ function dayStartIso(day: number): string {
   return cachedDayIso;
 }
 
-function ago(days: number): string {
+export function ago(days: number): string {
   if (days <= 0) return 'today';
   return days === 1 ? '1 day ago' : `${days} days ago`;
 }

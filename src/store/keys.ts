@@ -41,6 +41,10 @@ export interface Keys {
   accountLeads(crm: string, id: string): string;
   /** The calls and emails logged on one Salesforce record (src/store/activities.ts). */
   activities(recordId: string): string;
+  /** Likelihood models by version, the version counter, and the publish history (newest last). */
+  likelihoodModels(): string;
+  likelihoodModelSeq(): string;
+  likelihoodPublished(): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -78,5 +82,8 @@ export function createKeys(prefix = 'smk'): Keys {
     accountName: (crm, nameKey) => `${p}:acct:{acct-${crm}}:name:${nameKey}`,
     accountLeads: (crm, id) => `${p}:acct:{acct-${crm}}:leads:${id}`,
     activities: (recordId) => `${p}:activity:${recordId}`,
+    likelihoodModels: () => `${p}:{likelihood}:models`,
+    likelihoodModelSeq: () => `${p}:{likelihood}:seq`,
+    likelihoodPublished: () => `${p}:{likelihood}:published`,
   };
 }

@@ -63,10 +63,10 @@ describe('smk doctor', () => {
     // ensureSchema ran (previous test): the integration user reads and edits every field; the
     // reps' permission set and the layouts are not there yet.
     const before = await diagnose({ env });
-    expect(find(before, /Salesforce field access/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/reads and edits all 30 Smk fields, through "Smarketing Connector Integration"/) });
+    expect(find(before, /Salesforce field access/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/reads and edits all 34 Smk fields, through "Smarketing Connector Integration"/) });
     expect(find(before, /Salesforce permission set/)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/"Smarketing Connector" does not exist/), fix: 'run `smk install`' });
     expect(find(before, /Salesforce page layouts/)).toMatchObject({ status: 'warn', detail: expect.stringMatching(/2 of 2 Lead and Contact page layouts lack Smk fields: Contact-Contact Layout \(no Smarketing section\), Lead-Lead Layout \(no Smarketing section\)/), fix: 'run `smk install --layouts`' });
-    expect(find(before, /HubSpot property group/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/smarketing holds all 16 smk properties, and the app reads them/) });
+    expect(find(before, /HubSpot property group/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/smarketing holds all 18 smk properties, and the app reads them/) });
 
     const runtime = await bootstrap({ config: loadConfig({ env }), logger: createLogger({ level: 'silent' }) });
     const setup = runtime.ctx.connectors.salesforceSetup;

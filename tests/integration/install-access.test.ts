@@ -51,7 +51,7 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
   it('creates the permission set with Read on every Smk field and Edit on the sales ones, and says nobody holds it yet and how to assign it', async () => {
     const run = await smk(['install'], env);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('Salesforce: created the permission set "Smarketing Connector" (Smarketing_Connector): Read on 30 Smk fields of Lead and Contact, Edit on 8 of them');
+    expect(run.stdout).toContain('Salesforce: created the permission set "Smarketing Connector" (Smarketing_Connector): Read on 34 Smk fields of Lead and Contact, Edit on 8 of them');
     expect(run.stdout).toContain('Salesforce: nobody holds "Smarketing Connector" yet, so no rep sees a Smk field.');
     expect(run.stdout).toContain('smk install --assign "<profile name>"');
     expect(run.stdout).toContain('smk install --assign all-active-users');
@@ -62,7 +62,7 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
     const grants = await conn.query<{ Field: string; PermissionsRead: boolean; PermissionsEdit: boolean }>(
       "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE Parent.Name = 'Smarketing_Connector'",
     );
-    expect(grants.totalSize).toBe(30);
+    expect(grants.totalSize).toBe(34);
     expect(grants.records.every((g) => g.PermissionsRead)).toBe(true);
     const editable = grants.records.filter((g) => g.PermissionsEdit).map((g) => g.Field.split('.')[1]);
     expect(new Set(editable)).toEqual(new Set(SALES_FIELDS));
@@ -133,7 +133,7 @@ describe('smk install: who sees the Smk fields in Salesforce', () => {
 
     const dry = await smk(['install', '--layouts', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Lead-Lead Layout": Smk_Score__c, Smk_Grade__c, Smk_Score_Reasons__c, Smk_Stage__c, Smk_Handoff_At__c, Smk_SLA_Due_At__c, Smk_SLA_Status__c, Smk_Sales_Decision__c, Smk_Reject_Reason__c, Smk_Lead_Quality__c');
+    expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Lead-Lead Layout": Smk_Score__c, Smk_Grade__c, Smk_Score_Reasons__c, Smk_Likelihood__c, Smk_Likelihood_Reasons__c, Smk_Stage__c, Smk_Handoff_At__c, Smk_SLA_Due_At__c, Smk_SLA_Status__c, Smk_Sales_Decision__c, Smk_Reject_Reason__c, Smk_Lead_Quality__c');
     expect(dry.stdout).toContain('(dry run) Salesforce: would add the "Smarketing" section to the page layout "Contact-Contact Layout"');
     expect(smkSection(await read('Lead-Lead Layout'))).toBeUndefined();
 

@@ -109,7 +109,7 @@ describe('Salesforce field provisioning', () => {
   it('plans without writing on a dry run', async () => {
     await h.resetStats();
     const plan = await h.connector().ensureSchema({ dryRun: true });
-    expect(plan.changes).toHaveLength(30);
+    expect(plan.changes).toHaveLength(34);
     expect(plan.changes.every((c) => c.action === 'created')).toBe(true);
     const { calls, total } = await h.stats();
     // Two describes and one Tooling query (a field the integration user cannot see may exist): no write.
@@ -122,13 +122,13 @@ describe('Salesforce field provisioning', () => {
     const sf = h.connector();
     const first = await sf.ensureSchema();
     expect(first.problems).toEqual([]);
-    expect(first.changes.filter((c) => c.action === 'created')).toHaveLength(30);
+    expect(first.changes.filter((c) => c.action === 'created')).toHaveLength(34);
     expect(new Set(first.changes.map((c) => c.object))).toEqual(new Set(['Lead', 'Contact']));
 
     await h.resetStats();
     const second = await h.connector().ensureSchema();
     expect(second.problems).toEqual([]);
-    expect(second.changes).toHaveLength(30);
+    expect(second.changes).toHaveLength(34);
     expect(second.changes.every((c) => c.action === 'unchanged')).toBe(true);
     const { calls, total } = await h.stats();
     // Two describes, zero writes.

@@ -38,12 +38,12 @@ describe('the integration user\'s access to the smk fields', () => {
     const report = await h.connector().ensureSchema();
     expect(report.problems).toEqual([]);
     expect(report.notes).toEqual(expect.arrayContaining([
-      'created the permission set "Smarketing Connector Integration" (Smarketing_Connector_Integration) with Read and Edit on 30 field(s)',
+      'created the permission set "Smarketing Connector Integration" (Smarketing_Connector_Integration) with Read and Edit on 34 field(s)',
       expect.stringMatching(/^assigned "Smarketing Connector Integration" to the integration user /),
     ]));
     for (const object of ['Lead', 'Contact']) {
       const fields = await smkFields(conn, object);
-      expect(fields).toHaveLength(15);
+      expect(fields).toHaveLength(17);
       expect(fields.every((f) => f.updateable)).toBe(true);
     }
     const me = (await conn.identity()).user_id;
@@ -52,7 +52,7 @@ describe('the integration user\'s access to the smk fields', () => {
     const grants = await conn.query<{ Field: string; PermissionsRead: boolean; PermissionsEdit: boolean }>(
       "SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE Parent.Name = 'Smarketing_Connector_Integration'",
     );
-    expect(grants.totalSize).toBe(30);
+    expect(grants.totalSize).toBe(34);
     expect(grants.records.every((g) => g.PermissionsRead && g.PermissionsEdit)).toBe(true);
   });
 
@@ -63,14 +63,14 @@ describe('the integration user\'s access to the smk fields', () => {
     expect(await smkFields(conn, 'Contact')).toEqual([]);
 
     const dry = await h.connector().ensureSchema({ dryRun: true });
-    expect(dry.changes.filter((c) => c.action !== 'unchanged')).toHaveLength(15);
+    expect(dry.changes.filter((c) => c.action !== 'unchanged')).toHaveLength(17);
     expect(dry.changes.filter((c) => c.object === 'Contact').every((c) => c.action === 'granted')).toBe(true);
 
     const report = await h.connector().ensureSchema();
     expect(report.problems).toEqual([]);
-    expect(report.changes.filter((c) => c.action === 'granted')).toHaveLength(15);
+    expect(report.changes.filter((c) => c.action === 'granted')).toHaveLength(17);
     expect(report.changes.some((c) => c.action === 'created')).toBe(false);
-    expect(report.notes).toEqual(['"Smarketing Connector Integration" grants Read and Edit on 15 more field(s)']);
+    expect(report.notes).toEqual(['"Smarketing Connector Integration" grants Read and Edit on 17 more field(s)']);
     expect((await smkFields(conn, 'Contact')).every((f) => f.updateable)).toBe(true);
     // Usable at once: a write and a read of a Contact.
     const contact = h.sandbox.store.list('Contact')[0];

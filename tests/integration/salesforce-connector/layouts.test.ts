@@ -21,7 +21,7 @@ interface Layout {
 }
 
 const SECTION_FIELDS = [
-  'Smk_Score__c', 'Smk_Grade__c', 'Smk_Score_Reasons__c', 'Smk_Stage__c', 'Smk_Handoff_At__c',
+  'Smk_Score__c', 'Smk_Grade__c', 'Smk_Score_Reasons__c', 'Smk_Likelihood__c', 'Smk_Likelihood_Reasons__c', 'Smk_Stage__c', 'Smk_Handoff_At__c',
   'Smk_SLA_Due_At__c', 'Smk_SLA_Status__c', 'Smk_Sales_Decision__c', 'Smk_Reject_Reason__c', 'Smk_Lead_Quality__c',
 ];
 

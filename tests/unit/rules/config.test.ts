@@ -49,7 +49,18 @@ describe('rules config defaults', () => {
 
   it('ignores top-level keys that belong to other sections of smarketing.yaml', () => {
     const config = parseRulesConfig({ sync: { pollEvery: '30s' }, mapping: {} });
-    expect(Object.keys(config).sort()).toEqual(['routing', 'scoring', 'sla', 'stages', 'targets']);
+    expect(Object.keys(config).sort()).toEqual(['likelihood', 'routing', 'scoring', 'sla', 'stages', 'targets']);
+  });
+
+  it('likelihood: learns to predict an opportunity by default, holding out the newest quarter, the grade following the rules; says what is wrong', () => {
+    expect(parseRulesConfig({}).likelihood).toEqual({ target: 'opportunity', holdout: 0.25, grade: 'rules', blend: 0.5, autoPublish: false });
+    expect(parseRulesConfig({ likelihood: { target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3, retrainEvery: '1d', autoPublish: true } }).likelihood).toEqual({ target: 'won', holdout: 0.2, grade: 'blend', blend: 0.3, retrainEvery: '1d', autoPublish: true });
+    expect(() => parseRulesConfig({ likelihood: { retrainEvery: 'weekly' } })).toThrow(/invalid duration .*weekly/);
+    // Each run reads every stored lead: not more often than hourly.
+    expect(() => parseRulesConfig({ likelihood: { retrainEvery: '30m' } })).toThrow(/retrain at most once an hour/);
+    expect(() => parseRulesConfig({ likelihood: { grade: 'ai' } })).toThrow(/rules|model|blend/);
+    expect(() => parseRulesConfig({ likelihood: { target: 'lost' } })).toThrow(/opportunity|won/);
+    expect(() => parseRulesConfig({ likelihood: { holdout: 0.9 } })).toThrow(/0\.5/);
   });
 });
 

@@ -83,6 +83,8 @@ describe('evaluateLead: handoff of a new MQL', () => {
       disqualifyReason: null,
       salesNotes: null,
       leadId: 'lead-1',
+      likelihood: null,
+      likelihoodReasons: null,
     });
   });
 

@@ -89,7 +89,7 @@ describe('provisioning without the permission to customise', () => {
     const report = await sf.ensureSchema();
     expect(tooling.isDone()).toBe(true);
     expect(report.changes).toEqual([]);
-    expect(report.problems).toHaveLength(30);
+    expect(report.problems).toHaveLength(34);
     expect(report.problems[0]).toMatchObject({
       object: 'Lead',
       field: 'Smk_Score__c',

@@ -22,6 +22,9 @@
     'fb-sources': { first: 8, noun: 'sources' },
     'queue-table': { first: Infinity, noun: 'queues' },
     'error-table': { first: 25, noun: 'errors' },
+    'calibration-table': { first: Infinity, noun: 'deciles' },
+    'band-table': { first: Infinity, noun: 'bands' },
+    'model-versions': { first: 5, noun: 'versions' },
   };
 
   const $ = (id) => document.getElementById(id);
@@ -249,6 +252,55 @@
     });
   }
 
+  const auc = (x) => (typeof x === 'number' ? x.toFixed(3) : '–');
+
+  /** The published model (else the newest) against the rule score, its bands, and every version. */
+  function renderModel(m) {
+    const shown = m.models.find((v) => v.published) || m.models[0] || null;
+    const box = $('model-state');
+    if (!shown) {
+      box.textContent = 'No model has been trained yet: the rule score alone is written. Retrain (or smk model train) learns one from the closed outcomes.';
+      box.className = 'target none';
+    } else if (shown.published) {
+      box.textContent = `Version ${shown.version} is published: its likelihood and reasons are written to both CRMs beside the rule score.`;
+      box.className = 'target on-track';
+    } else {
+      box.textContent = `No model is published. The newest, version ${shown.version}, ${shown.publishable ? 'can be published: smk model publish ' + shown.version : 'cannot be published: ' + shown.reasons.join(' ')}`;
+      box.className = 'target behind';
+    }
+    setText('model-version', shown ? `· version ${shown.version}` : '');
+    const e = shown ? shown.evaluation : null;
+    setText('model-auc', auc(e && e.model.auc));
+    setText('rules-auc', auc(e && e.rules.auc));
+    setText('model-tested', e ? num(e.test.outcomes) : '–');
+    setText('model-tested-n', e ? `newer outcomes, ${num(e.test.positives)} ${shown.target === 'won' ? 'won' : 'converted'}` : '');
+    setText('model-trained', e ? num(e.train.outcomes) : '–');
+    const deciles = e ? e.model.calibration.map((bin, i) => ({ model: bin, rules: e.rules.calibration[i] })) : [];
+    fillTable('calibration-table', deciles, (d, tr) => {
+      tr.append(th(String(d.model.decile)), td(num(d.model.count), 'num'), td(pct(d.model.predicted), 'num'), td(pct(d.model.actual), 'num'), td(d.rules ? pct(d.rules.predicted) : '–', 'num'), td(d.rules ? pct(d.rules.actual) : '–', 'num'));
+    });
+    fillTable('band-table', m.bands || [], (b, tr) => {
+      tr.append(th(b.band), td(num(b.leads), 'num'), td(num(b.outcomes), 'num'), td(num(b.converted), 'num'), td(pct(b.rate), 'num'));
+    });
+    fillTable('model-versions', m.models, (v, tr) => {
+      const status = v.published ? 'Published' : v.publishable ? 'Can be published' : `Not publishable: ${v.reasons.join(' ')}`;
+      tr.append(th(String(v.version)), td(ago(v.trainedAt), 'nowrap'), td(v.target === 'won' ? 'won' : 'opportunity'), td(auc(v.evaluation.model.auc), 'num'), td(auc(v.evaluation.rules.auc), 'num'), td(status, 'wrap'));
+    });
+  }
+
+  async function retrain() {
+    const button = $('retrain');
+    button.disabled = true;
+    try {
+      await api('/api/model/retrain', { method: 'POST', headers: WRITE_HEADERS, body: '{}' });
+      notify('Retraining queued: the new version appears under Versions when it is done.', 'ok');
+    } catch (err) {
+      notify(`Retrain failed: ${err.message}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   /** What stops or limits the sync, at the top of the page, each with what to do. */
   function renderBanners(status) {
     const banners = [];
@@ -416,8 +468,8 @@
     try {
       // A refused period (dates the wrong way round) is said beside the picker; the rest still refreshes.
       const funnelOrError = api(funnelPath()).catch((err) => ({ error: err.message }));
-      const [status, funnel, sla, feedback, errors] = await Promise.all([
-        api('/api/status'), funnelOrError, api('/api/reports/sla'), api('/api/reports/feedback'), api(`/api/sync-errors?limit=100${filterQuery('&')}`),
+      const [status, funnel, sla, feedback, errors, model] = await Promise.all([
+        api('/api/status'), funnelOrError, api('/api/reports/sla'), api('/api/reports/feedback'), api(`/api/sync-errors?limit=100${filterQuery('&')}`), api('/api/model'),
       ]);
       $('period-error').hidden = !funnel.error;
       if (funnel.error) setText('period-error', `That period cannot be shown: ${funnel.error}`);
@@ -426,6 +478,7 @@
       renderFeedback(feedback);
       renderStatus(status);
       renderErrors(errors);
+      renderModel(model);
       setText('updated', `Updated ${new Date().toLocaleTimeString()} · ${num(status.leads)} leads`);
       document.body.dataset.loaded = 'true';
     } catch (err) {
@@ -460,6 +513,7 @@
     void refresh();
   });
   $('retry-all').addEventListener('click', retryAll);
+  $('retrain').addEventListener('click', retrain);
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) void refresh();
   });
