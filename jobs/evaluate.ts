@@ -7,6 +7,7 @@
 import pLimit from 'p-limit';
 import type { CreateRequest, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
+import { alertEventsOf } from '../src/rules/alerts.js';
 import { compileCondition } from '../src/rules/conditions.js';
 import type { LeadPredicate } from '../src/rules/conditions.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
@@ -19,6 +20,7 @@ import { planWrites } from '../src/sync/plan.js';
 import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/field-plan.js';
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
+import { queueAlerts } from './alerts.js';
 import type { SyncContext } from './context.js';
 import { evaluateJobOptions } from './queues.js';
 import { bothCrmsRead } from './read-state.js';
@@ -135,9 +137,11 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const routedOwnerId = output.ownerChange?.ownerId ?? stored.routedOwnerId;
   // Tasks go out through the lead's own record first (an outbox): see StoredLead.outboxTasks.
   const tasks = [...(stored.outboxTasks ?? []), ...(output.task ? [output.task] : [])].filter((t, i, all) => all.findIndex((o) => o.key === t.key) === i);
-  const { outboxTasks: _placed, ...rest } = stored;
+  // Alerts the same way: decided once, kept with the lead until their messages are queued.
+  const alerts = [...(stored.outboxAlerts ?? []), ...alertEventsOf(lead, output.events)].filter((a, i, all) => all.findIndex((o) => o.kind === a.kind && o.at === a.at) === i);
+  const { outboxTasks: _placed, outboxAlerts: _alerted, ...rest } = stored;
   const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
-  await ctx.leads.save(tasks.length > 0 ? { ...saved, outboxTasks: tasks } : saved);
+  await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved);
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
 
   const desired: SmkValues = { ...output.desired, leadId };
@@ -194,8 +198,9 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
       await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(task), 'EX', 7 * 86_400);
     }
   }
+  await queueAlerts(ctx, lead, alerts);
   // Placed: the outbox is emptied (what remains of the run is idempotent on a rerun).
-  if (tasks.length > 0) await ctx.leads.save(saved);
+  if (tasks.length > 0 || alerts.length > 0) await ctx.leads.save(saved);
   if (output.slaTimers) {
     const timers = [
       { at: output.slaTimers.dueAt, kind: 'due' as const },

@@ -15,6 +15,8 @@ import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { loadDotEnv } from './env-file.js';
 import { sandboxCommand } from './sandbox.js';
+import { QUEUE_NAMES } from '../../jobs/queues.js';
+import type { QueueName } from '../../jobs/queues.js';
 
 const CONFIG_HELP = 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)';
 
@@ -22,6 +24,15 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 (any free port) to 65535');
   return n;
+}
+
+function queueList(value: string): QueueName[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`expected queue names from ${QUEUE_NAMES.join(', ')}${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  }
+  return [...new Set(names)] as QueueName[];
 }
 
 function positiveInt(value: string): number {
@@ -72,8 +83,9 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run extra workers for every queue (any number of them can share one Redis)')
+    .option('--queues <names>', `only these queues, comma-separated (${QUEUE_NAMES.join(', ')}): e.g. alerts for a process that only sends alerts`, queueList)
     .option('-c, --config <path>', CONFIG_HELP)
-    .action((opts: { config?: string }) => runWorker({ configPath: configOf(opts) }));
+    .action((opts: { config?: string; queues?: QueueName[] }) => runWorker({ configPath: configOf(opts), queues: opts.queues }));
 
   program
     .command('doctor')

@@ -410,6 +410,17 @@ export const slaSchema = z
   });
 
 // ---------------------------------------------------------------------------------------------
+// reps
+
+/** Per rep (by Salesforce user id): the zone their messages show times in. */
+const repSchema = z.strictObject({
+  /** The rep's own time zone; the SLA calendar's when absent. */
+  tz: timeZone.optional(),
+});
+
+export const repsSchema = z.record(ownerId, repSchema).default({});
+
+// ---------------------------------------------------------------------------------------------
 // targets
 
 export const targetsSchema = z.strictObject({
@@ -432,6 +443,7 @@ export const rulesConfigSchema = z.object({
   routing: routingSchema.prefault({}),
   sla: slaSchema.prefault({}),
   targets: targetsSchema.prefault({}),
+  reps: repsSchema,
 });
 
 export type RulesConfig = z.infer<typeof rulesConfigSchema>;
@@ -448,6 +460,8 @@ export type PoolMember = PoolConfig['members'][number];
 export type SlaConfig = RulesConfig['sla'];
 export type CalendarConfig = SlaConfig['firstTouch']['calendar'];
 export type TargetsConfig = RulesConfig['targets'];
+export type RepsConfig = RulesConfig['reps'];
+export type RepConfig = RepsConfig[string];
 
 /**
  * Parses the rules sections of a loaded yaml document; an empty document (null) is the default

@@ -33,6 +33,8 @@ export interface Keys {
   created(crm: string, leadId: string): string;
   lock(name: string): string;
   meta(name: string): string;
+  /** An alert's delivery mark (jobs/alerts.ts): set while it is being sent, then once it was sent. */
+  alertSent(key: string): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -65,5 +67,6 @@ export function createKeys(prefix = 'smk'): Keys {
     created: (crm, leadId) => `${p}:created:${crm}:${leadId}`,
     lock: (name) => `${p}:lock:${name}`,
     meta: (name) => `${p}:meta:${name}`,
+    alertSent: (key) => `${p}:alert-sent:${key}`,
   };
 }
