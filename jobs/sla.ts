@@ -2,12 +2,13 @@
  * sla: SLA timers are BullMQ delayed jobs at each due, reminder and escalation time; when one
  * fires, the lead is evaluated and the rules decide (met, breached, escalated), and a reminder
  * that finds the SLA still running tells the owner. A sweep also evaluates every running SLA whose
- * due time has passed and sends the reminders whose time has come, for clocks that jump (tests,
- * the demo) and for timers lost with a Redis that kept nothing.
+ * due time has passed and every breach whose escalation has come, and sends the reminders whose
+ * time has come, for clocks that jump (tests, the demo) and for timers lost with a Redis that kept
+ * nothing.
  */
 import type { Lead } from '../src/model/lead.js';
 import { reminderEvent } from '../src/rules/alerts.js';
-import { reminderTimes } from '../src/rules/sla.js';
+import { reminderTimes, slaTimers } from '../src/rules/sla.js';
 import { parseInstant } from '../src/rules/time.js';
 import { queueAlerts } from './alerts.js';
 import type { SyncContext } from './context.js';
@@ -21,6 +22,13 @@ function remindersDue(lead: Lead, ctx: SyncContext, now: number): string[] {
   const sla = lead.sla;
   if (sla?.status !== 'running' || !sla.dueAt || now >= parseInstant(sla.dueAt)) return [];
   return reminderTimes(sla, ctx.config.file.sla).filter((at) => parseInstant(at) <= now);
+}
+
+/** A breached lead whose next escalation has come (its timer may be lost, or the clock jumped). */
+function escalationDue(lead: Lead, ctx: SyncContext, now: number): boolean {
+  if (lead.sla?.status !== 'breached') return false;
+  const at = slaTimers(lead.sla, ctx.config.file.sla)?.escalateAt;
+  return at != null && parseInstant(at) <= now;
 }
 
 async function queueReminders(ctx: SyncContext, lead: Lead, times: readonly string[]): Promise<number> {
@@ -48,6 +56,7 @@ export async function evaluateDueSlas(ctx: SyncContext): Promise<number> {
   for await (const page of ctx.leads.all(500)) {
     for (const { lead } of page) {
       if (lead.sla?.status === 'running' && lead.sla.dueAt && Date.parse(lead.sla.dueAt) <= now) due.push(lead.id);
+      else if (escalationDue(lead, ctx, now)) due.push(lead.id);
       else if (remind) {
         const times = remindersDue(lead, ctx, now);
         if (times.length > 0) await queueReminders(ctx, lead, times);

@@ -103,7 +103,7 @@ export interface SlackReceiver {
   posts: SlackPost[];
   /** Answers the next `n` webhook posts with this status (e.g. 500, or 429 with Retry-After). */
   failNext(n: number, status: number): void;
-  /** Holds every answer until release() is called (the post is recorded when it arrives). */
+  /** Holds every answer until release() is called (the post is recorded when it arrives, as Slack posts it). */
   hold(): void;
   release(): void;
   waitFor(count: number, timeoutMs?: number): Promise<SlackPost[]>;
@@ -121,19 +121,20 @@ export async function startSlackReceiver(): Promise<SlackReceiver> {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const path = req.url ?? '/';
+      if (path.startsWith('/services/') && failures > 0) {
+        failures -= 1;
+        res.writeHead(failStatus, { 'content-type': 'text/plain', ...(failStatus === 429 ? { 'retry-after': '1' } : {}) }).end(failStatus === 429 ? 'rate_limited' : 'internal_error');
+        return;
+      }
+      let body: Record<string, unknown>;
+      // Web API methods take JSON or form bodies (api.slack.com/web#posting_json); webhooks take JSON.
+      if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
+        body = Object.fromEntries(new URLSearchParams(text));
+        for (const key of ['blocks', 'attachments']) if (typeof body[key] === 'string') body[key] = JSON.parse(body[key] as string);
+      } else body = JSON.parse(text) as Record<string, unknown>;
+      // Taken as Slack takes it: the message is in the channel before the answer leaves.
+      posts.push({ path, body, authorization: req.headers.authorization ?? null });
       const answer = () => {
-        if (path.startsWith('/services/') && failures > 0) {
-          failures -= 1;
-          res.writeHead(failStatus, { 'content-type': 'text/plain', ...(failStatus === 429 ? { 'retry-after': '1' } : {}) }).end(failStatus === 429 ? 'rate_limited' : 'internal_error');
-          return;
-        }
-        let body: Record<string, unknown>;
-        // Web API methods take JSON or form bodies (api.slack.com/web#posting_json); webhooks take JSON.
-        if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
-          body = Object.fromEntries(new URLSearchParams(text));
-          for (const key of ['blocks', 'attachments']) if (typeof body[key] === 'string') body[key] = JSON.parse(body[key] as string);
-        } else body = JSON.parse(text) as Record<string, unknown>;
-        posts.push({ path, body, authorization: req.headers.authorization ?? null });
         if (path.startsWith('/services/')) {
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         } else {
