@@ -15,6 +15,7 @@ import type { EvaluateOutput } from '../src/rules/evaluate.js';
 import { planLifecycleWrite } from '../src/rules/lifecycle.js';
 import { emptyPoolState } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
+import type { TimeOffByRep } from '../src/rules/availability.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
 import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/field-plan.js';
@@ -41,9 +42,10 @@ async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
   return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
 }
 
-function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState): EvaluateOutput {
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, timeOff: TimeOffByRep): EvaluateOutput {
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
+    timeOff,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
     previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
@@ -123,12 +125,13 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
   const stored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
   let poolState = await loadPoolState(ctx);
-  let output = evaluateWith(ctx, stored, poolState);
+  const timeOff = await ctx.timeOff.all();
+  let output = evaluateWith(ctx, stored, poolState, timeOff);
   if (output.ownerChange) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
       poolState = await loadPoolState(ctx);
-      const decided = evaluateWith(ctx, stored, poolState);
+      const decided = evaluateWith(ctx, stored, poolState, timeOff);
       await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
       return decided;
     });

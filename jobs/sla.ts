@@ -8,6 +8,8 @@
  */
 import type { Lead } from '../src/model/lead.js';
 import { reminderEvent } from '../src/rules/alerts.js';
+import { slaConfigFor } from '../src/rules/availability.js';
+import type { TimeOffByRep } from '../src/rules/availability.js';
 import { reminderTimes, slaTimers } from '../src/rules/sla.js';
 import { parseInstant } from '../src/rules/time.js';
 import { queueAlerts } from './alerts.js';
@@ -18,16 +20,16 @@ import type { EvaluateResult } from './evaluate.js';
 import type { SlaJob } from './queues.js';
 
 /** The reminders of a running SLA whose time has come, while the lead is not yet due. */
-function remindersDue(lead: Lead, ctx: SyncContext, now: number): string[] {
+function remindersDue(lead: Lead, ctx: SyncContext, now: number, timeOff: TimeOffByRep): string[] {
   const sla = lead.sla;
   if (sla?.status !== 'running' || !sla.dueAt || now >= parseInstant(sla.dueAt)) return [];
-  return reminderTimes(sla, ctx.config.file.sla).filter((at) => parseInstant(at) <= now);
+  return reminderTimes(sla, slaConfigFor(ctx.config.file, lead.sales?.ownerId, timeOff)).filter((at) => parseInstant(at) <= now);
 }
 
 /** A breached lead whose next escalation has come (its timer may be lost, or the clock jumped). */
-function escalationDue(lead: Lead, ctx: SyncContext, now: number): boolean {
+function escalationDue(lead: Lead, ctx: SyncContext, now: number, timeOff: TimeOffByRep): boolean {
   if (lead.sla?.status !== 'breached') return false;
-  const at = slaTimers(lead.sla, ctx.config.file.sla)?.escalateAt;
+  const at = slaTimers(lead.sla, slaConfigFor(ctx.config.file, lead.sales?.ownerId, timeOff))?.escalateAt;
   return at != null && parseInstant(at) <= now;
 }
 
@@ -52,13 +54,14 @@ export async function evaluateDueSlas(ctx: SyncContext): Promise<number> {
   await ctx.clock.sync();
   const now = ctx.clock.now();
   const due: string[] = [];
+  const timeOff = await ctx.timeOff.all();
   const remind = ctx.config.file.alerts.routes.some((route) => route.events.includes('reminder')) && ctx.config.file.sla.reminders.length > 0;
   for await (const page of ctx.leads.all(500)) {
     for (const { lead } of page) {
       if (lead.sla?.status === 'running' && lead.sla.dueAt && Date.parse(lead.sla.dueAt) <= now) due.push(lead.id);
-      else if (escalationDue(lead, ctx, now)) due.push(lead.id);
+      else if (escalationDue(lead, ctx, now, timeOff)) due.push(lead.id);
       else if (remind) {
-        const times = remindersDue(lead, ctx, now);
+        const times = remindersDue(lead, ctx, now, timeOff);
         if (times.length > 0) await queueReminders(ctx, lead, times);
       }
     }

@@ -9,6 +9,7 @@ import { isCrmError } from '../../connectors/errors.js';
 import { runInstall } from './install.js';
 import { runSync, runStart, runWorker } from './run.js';
 import { runErrors } from './errors.js';
+import { runImportTimeOff } from './time-off.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runReportFunnel } from './report.js';
 import { runDoctor } from './doctor.js';
@@ -121,6 +122,13 @@ export function buildProgram(): Command {
     .action((opts: { period?: string; from?: string; to?: string; by?: string; trend?: string; json?: boolean; csv?: boolean; config?: string }) =>
       runReportFunnel({ ...opts, configPath: configOf(opts) }),
     );
+
+  const reps = program.command('reps').description("reps' availability");
+  reps
+    .command('import-time-off <file>')
+    .description('import time off from a CSV file with the columns owner (Salesforce user id or email), from, to (yyyy-MM-dd) and reason')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((file: string, opts: { config?: string }) => runImportTimeOff({ configPath: configOf(opts), file }));
 
   const errors = program.command('errors').description('the sync-errors report');
   errors

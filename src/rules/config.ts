@@ -339,27 +339,25 @@ const timeZone = z.string().superRefine((tz, ctx) => {
   }
 });
 
+const daysField = z.union([z.string(), z.array(z.string())]).superRefine((days, ctx) => {
+  const parsed = parseWeekdays(days);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: days });
+});
+
+const hoursField = z.string().superRefine((hours, ctx) => {
+  const parsed = parseHours(hours);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: hours });
+});
+
+const holidaysField = z.array(
+  z.string().refine(isValidLocalDate, { error: (issue) => `invalid holiday "${String(issue.input)}": use yyyy-MM-dd` }),
+);
+
 const calendarSchema = z.strictObject({
   tz: timeZone.default('UTC'),
-  days: z
-    .union([z.string(), z.array(z.string())])
-    .superRefine((days, ctx) => {
-      const parsed = parseWeekdays(days);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: days });
-    })
-    .default('Mon-Fri'),
-  hours: z
-    .string()
-    .superRefine((hours, ctx) => {
-      const parsed = parseHours(hours);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: hours });
-    })
-    .default('09:00-17:00'),
-  holidays: z
-    .array(
-      z.string().refine(isValidLocalDate, { error: (issue) => `invalid holiday "${String(issue.input)}": use yyyy-MM-dd` }),
-    )
-    .default([]),
+  days: daysField.default('Mon-Fri'),
+  hours: hoursField.default('09:00-17:00'),
+  holidays: holidaysField.default([]),
 });
 
 function totalMinutes(text: string, dayMinutes: number): number {
@@ -371,7 +369,12 @@ export const slaSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     firstTouch: z
-      .strictObject({ within: durationSchema.default('4h'), calendar: calendarSchema.prefault({}) })
+      .strictObject({
+        within: durationSchema.default('4h'),
+        calendar: calendarSchema.prefault({}),
+        /** `team`: the calendar above; `rep`: the owner's own zone, days, hours and time off (reps section). */
+        clock: z.enum(['team', 'rep']).default('team'),
+      })
       .prefault({}),
     /** Reminders before the due time, in working time: `1h` is one working hour before due. */
     reminders: z.array(durationSchema).default([]),
@@ -412,10 +415,31 @@ export const slaSchema = z
 // ---------------------------------------------------------------------------------------------
 // reps
 
-/** Per rep (by Salesforce user id): the zone their messages show times in. */
+const localDate = z.string().refine(isValidLocalDate, { error: (issue) => `invalid date ${JSON.stringify(issue.input)}: use yyyy-MM-dd` });
+
+/** One range of time off, both days included, as local dates in the rep's zone. */
+export const timeOffSchema = z
+  .strictObject({
+    from: localDate,
+    to: localDate,
+    reason: z.string().trim().max(200).optional(),
+  })
+  .superRefine((range, ctx) => {
+    if (isValidLocalDate(range.from) && isValidLocalDate(range.to) && range.to < range.from) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `ends (${range.to}) before it starts (${range.from})` });
+    }
+  });
+
+/**
+ * Per rep (by Salesforce user id): the zone their messages show times in, their working days and
+ * hours (the SLA calendar's where unset; used with sla.firstTouch.clock: rep) and their time off.
+ */
 const repSchema = z.strictObject({
-  /** The rep's own time zone; the SLA calendar's when absent. */
   tz: timeZone.optional(),
+  days: daysField.optional(),
+  hours: hoursField.optional(),
+  holidays: holidaysField.optional(),
+  timeOff: z.array(timeOffSchema).default([]),
 });
 
 export const repsSchema = z.record(ownerId, repSchema).default({});
@@ -462,6 +486,7 @@ export type CalendarConfig = SlaConfig['firstTouch']['calendar'];
 export type TargetsConfig = RulesConfig['targets'];
 export type RepsConfig = RulesConfig['reps'];
 export type RepConfig = RepsConfig[string];
+export type TimeOff = z.infer<typeof timeOffSchema>;
 
 /**
  * Parses the rules sections of a loaded yaml document; an empty document (null) is the default

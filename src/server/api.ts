@@ -14,6 +14,7 @@ import { CRM_NAMES } from '../model/lead.js';
 import { compareRuleSets } from '../rules/index.js';
 import { funnelQuerySchema } from '../rules/periods.js';
 import { syncErrorsRouter } from './api-sync-errors.js';
+import { timeOffRouter } from './api-time-off.js';
 import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 import type { ServerData } from './snapshot.js';
 
@@ -74,6 +75,7 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
   });
 
   router.use(syncErrorsRouter(ctx));
+  router.use(timeOffRouter(ctx));
 
   router.post('/rules/test', json, text, async (req, res) => {
     const query = parseInput(rulesQuerySchema, req.query, 'query');

@@ -29,10 +29,12 @@ describe('rules config defaults', () => {
     expect(config.sla.firstTouch).toEqual({
       within: '4h',
       calendar: { tz: 'UTC', days: 'Mon-Fri', hours: '09:00-17:00', holidays: [] },
+      clock: 'team',
     });
     expect(config.sla.reminders).toEqual([]);
     expect(config.sla.escalate).toBeUndefined();
     expect(config.targets).toEqual({ months: {}, tz: 'UTC' });
+    expect(config.reps).toEqual({});
   });
 
   it('null (an empty yaml file) parses like {}', () => {
@@ -49,7 +51,7 @@ describe('rules config defaults', () => {
 
   it('ignores top-level keys that belong to other sections of smarketing.yaml', () => {
     const config = parseRulesConfig({ sync: { pollEvery: '30s' }, mapping: {} });
-    expect(Object.keys(config).sort()).toEqual(['routing', 'scoring', 'sla', 'stages', 'targets']);
+    expect(Object.keys(config).sort()).toEqual(['reps', 'routing', 'scoring', 'sla', 'stages', 'targets']);
   });
 });
 
