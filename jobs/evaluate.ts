@@ -22,6 +22,7 @@ import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/fiel
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
 import { queueAlerts } from './alerts.js';
+import { recordBreaches } from './availability.js';
 import type { SyncContext } from './context.js';
 import { evaluateJobOptions } from './queues.js';
 import { bothCrmsRead } from './read-state.js';
@@ -201,6 +202,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
       await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(task), 'EX', 7 * 86_400);
     }
   }
+  await recordBreaches(ctx, alerts);
   await queueAlerts(ctx, lead, alerts);
   // Placed: the outbox is emptied (what remains of the run is idempotent on a rerun).
   if (tasks.length > 0 || alerts.length > 0) await ctx.leads.save(saved);

@@ -97,3 +97,24 @@ export function slaConfigFor(config: RulesConfig, ownerId: string | null | undef
   }
   return sla;
 }
+
+/**
+ * The mark-away rule (sla.escalate.markAway): given the instants of a rep's breaches, the range of
+ * time off it calls for at the latest breach, or null. Pure and repeatable: the same breaches give
+ * the same range, so a rerun adds nothing new.
+ */
+export function markAwayFor(config: RulesConfig, ownerId: string, breachTimes: readonly string[]): TimeOff | null {
+  const rule = config.sla.escalate?.markAway;
+  if (!rule || breachTimes.length === 0) return null;
+  const times = breachTimes.map((t) => Date.parse(t)).filter((t) => Number.isFinite(t)).sort((a, b) => a - b);
+  const last = times[times.length - 1];
+  if (last === undefined) return null;
+  const since = last - rule.withinDays * 86_400_000;
+  const recent = times.filter((t) => t > since);
+  if (recent.length < rule.breaches) return null;
+  const start = DateTime.fromMillis(last, { zone: repZone(config, ownerId) }).startOf('day');
+  const from = start.toISODate();
+  const to = start.plus({ days: rule.awayDays - 1 }).toISODate();
+  if (from === null || to === null) return null;
+  return { from, to, reason: `${recent.length} SLA breaches within ${rule.withinDays} days` };
+}

@@ -385,6 +385,17 @@ export const slaSchema = z
         action: z.enum(['reassign', 'notify']).default('notify'),
         /** How many times a breached lead escalates (at after, 2 x after, ...). */
         maxTimes: z.number().int().min(1).max(10).default(1),
+        /**
+         * A rep who breaches `breaches` SLAs within `withinDays` days is marked away for `awayDays`
+         * days (from the day of the last breach, in the rep's zone): routing skips them meanwhile.
+         */
+        markAway: z
+          .strictObject({
+            breaches: z.number().int().min(1).max(1000),
+            withinDays: z.number().int().min(1).max(365).default(7),
+            awayDays: z.number().int().min(1).max(90).default(1),
+          })
+          .optional(),
       })
       .optional(),
   })
