@@ -26,6 +26,7 @@ import { Locks } from '../src/store/locks.js';
 import { PendingStore } from '../src/store/pending.js';
 import { SyncErrorStore } from '../src/store/sync-errors.js';
 import { TimeOffStore } from '../src/store/time-off.js';
+import { OpenLeadIndex } from '../src/store/open-leads.js';
 import { createQueues } from './queues.js';
 import type { CreatePayload, Queues, TaskPayload, WritePayload } from './queues.js';
 
@@ -103,6 +104,8 @@ export interface SyncContext {
   owners: OwnerDirectory;
   /** Reps' time off set through the admin API, a CSV import or the mark-away rule. */
   timeOff: TimeOffStore;
+  /** The open leads each owner holds, counted against routing's member caps. */
+  openLeads: OpenLeadIndex;
 }
 
 const ownerSchema = z.object({ id: z.string(), email: z.string().nullable(), name: z.string(), active: z.boolean() });
@@ -213,5 +216,6 @@ export function createSyncContext(input: {
     syncFields: resolveSyncFields(input.config.file.sync),
     owners: new OwnerDirectory(input.connectors, input.logger, { redis, key: keys.meta('owners') }),
     timeOff: new TimeOffStore(redis, keys),
+    openLeads: new OpenLeadIndex(redis, keys),
   };
 }

@@ -13,7 +13,7 @@ import type { LeadPredicate } from '../src/rules/conditions.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
 import type { EvaluateOutput } from '../src/rules/evaluate.js';
 import { planLifecycleWrite } from '../src/rules/lifecycle.js';
-import { emptyPoolState } from '../src/rules/routing.js';
+import { cappedOwners, emptyPoolState, openLeadHolding } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { TimeOffByRep } from '../src/rules/availability.js';
 import type { StoredLead } from '../src/store/leads.js';
@@ -38,9 +38,19 @@ export interface EvaluateResult {
   skipped?: 'missing' | 'initial-read';
 }
 
+/**
+ * The round-robin state, and each capped owner's open leads now (within routing.capWindowDays):
+ * counted from the open-lead index, so a lead accepted, converted, recycled or disqualified frees
+ * its owner's place.
+ */
 async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
   const raw = await ctx.redis.get(ctx.keys.poolState());
-  return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
+  const stored = raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
+  const routing = ctx.config.file.routing;
+  const owners = cappedOwners(routing);
+  if (owners.length === 0) return { wrr: stored.wrr ?? {}, open: {} };
+  const since = routing.capWindowDays === null ? null : ctx.clock.now() - routing.capWindowDays * 86_400_000;
+  return { wrr: stored.wrr ?? {}, open: await ctx.openLeads.counts(owners, since) };
 }
 
 function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, timeOff: TimeOffByRep): EvaluateOutput {
@@ -133,7 +143,9 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
     output = await ctx.locks.with('routing', async () => {
       poolState = await loadPoolState(ctx);
       const decided = evaluateWith(ctx, stored, poolState, timeOff);
-      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
+      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify({ wrr: decided.nextPoolState.wrr }));
+      // Counted before the lock is let go: the next decision sees this owner's new lead.
+      await ctx.openLeads.place(leadId, openLeadHolding(decided.lead));
       return decided;
     });
   }
@@ -147,6 +159,9 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
   await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved);
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
+  // Only a lead that is or was open can be in the index: the others cost no Redis call.
+  const holding = openLeadHolding(lead);
+  if (holding || openLeadHolding(stored.lead)) await ctx.openLeads.place(leadId, holding);
 
   const desired: SmkValues = { ...output.desired, leadId };
   const ownerSalesforce = output.ownerChange?.ownerId ?? null;

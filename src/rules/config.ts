@@ -269,7 +269,7 @@ const poolName = z
 const poolMemberSchema = z.strictObject({
   owner: ownerId,
   weight: z.number().int().positive().default(1),
-  /** Most open leads this owner takes from routing; no cap when absent. */
+  /** Most open leads this owner holds at once (see capWindowDays); no cap when absent. */
   cap: z.number().int().positive().optional(),
   /** An owner marked away is skipped until the flag is removed. */
   away: z.boolean().default(false),
@@ -308,6 +308,11 @@ export const routingSchema = z
     useExistingOwner: z.boolean().default(true),
     /** Owners that never count as a person (integration users); Salesforce queues (00G...) never do. */
     ignoreOwners: z.array(ownerId).default([]),
+    /**
+     * Member caps count the owner's open leads (handed off, not yet accepted, converted, recycled or
+     * disqualified) handed off within this many days; null counts every open lead however old.
+     */
+    capWindowDays: z.number().int().min(1).max(3650).nullable().default(30),
   })
   .superRefine((value, ctx) => {
     const known = Object.keys(value.pools);

@@ -230,3 +230,21 @@ export function nextOwnerForEscalation(
 export function releaseOwner(poolState: PoolState | null | undefined, ownerId: string): PoolState {
   return withOpen(normalise(poolState), ownerId, -1);
 }
+
+/**
+ * Whether a lead counts against its owner's cap, and since when: handed off (an MQL waiting for the
+ * rep) and not yet accepted (SAL), converted (SQL and on), recycled or disqualified.
+ */
+export function openLeadHolding(lead: Lead): { ownerId: string; since: string } | null {
+  const ownerId = lead.sales?.ownerId;
+  const since = lead.sla?.handoffAt ?? lead.sla?.startedAt;
+  if (lead.stage?.current !== 'mql' || !ownerId || !since) return null;
+  return { ownerId, since };
+}
+
+/** Every owner a member cap applies to. */
+export function cappedOwners(config: RoutingConfig): string[] {
+  const owners = new Set<string>();
+  for (const pool of Object.values(config.pools)) for (const member of pool.members) if (member.cap !== undefined) owners.add(member.owner);
+  return [...owners].sort();
+}

@@ -25,7 +25,7 @@ describe('rules config defaults', () => {
     expect(config.stages.recycleAfterDays).toBe(90);
     expect(config.stages.salesforceStatus['Working - Contacted']).toBe('touch');
     expect(config.stages.salesforceStatus['Closed - Converted']).toBe('sql');
-    expect(config.routing).toEqual({ rules: [], pools: {}, useAccountOwner: true, useExistingOwner: true, ignoreOwners: [] });
+    expect(config.routing).toEqual({ rules: [], pools: {}, useAccountOwner: true, useExistingOwner: true, ignoreOwners: [], capWindowDays: 30 });
     expect(config.sla.firstTouch).toEqual({
       within: '4h',
       calendar: { tz: 'UTC', days: 'Mon-Fri', hours: '09:00-17:00', holidays: [] },
