@@ -17,7 +17,8 @@ import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { z } from 'zod';
 import type { Lead } from '../src/model/lead.js';
-import { planAlerts, recordLinks, renderAlert } from '../src/rules/alerts.js';
+import { planAlerts, recordLinks, renderAlert, renderTargetAlert, targetBehindEvent } from '../src/rules/alerts.js';
+import { mqlDates, mqlProgress } from '../src/rules/targets.js';
 import type { AlertChannel, AlertEvent, AlertMessage, AlertPerson, AlertRecipient } from '../src/rules/alerts.js';
 import type { SyncContext } from './context.js';
 import type { AlertJob } from './queues.js';
@@ -39,13 +40,27 @@ export function alertJobId(key: string): string {
 }
 
 /** Queues the messages these events call for. Never throws into the evaluation: a failure is logged. */
-export async function queueAlerts(ctx: SyncContext, lead: Lead, events: readonly AlertEvent[]): Promise<number> {
+export async function queueAlerts(ctx: SyncContext, lead: Lead | null, events: readonly AlertEvent[]): Promise<number> {
   const config = ctx.config.file.alerts;
   if (config.routes.length === 0 || events.length === 0) return 0;
   const planned = events.flatMap((event) => planAlerts(event, lead, config, ctx.config.file.routing));
   if (planned.length === 0) return 0;
   await ctx.queues.alerts.addBulk(planned.map((alert) => ({ name: alert.event.kind, data: alert, opts: { jobId: alertJobId(alert.key) } })));
   return planned.length;
+}
+
+/**
+ * Marketing's MQL pace (checked with each reconcile, daily by default): behind it, the routes that
+ * listen to `target_behind` hear of it, once a day at most.
+ */
+export async function checkMqlTarget(ctx: SyncContext): Promise<number> {
+  const { alerts, targets } = ctx.config.file;
+  if (!alerts.routes.some((route) => route.events.includes('target_behind'))) return 0;
+  const leads: Lead[] = [];
+  for await (const page of ctx.leads.all(500)) for (const stored of page) leads.push(stored.lead);
+  const now = new Date(ctx.clock.now());
+  const event = targetBehindEvent(mqlProgress(mqlDates(leads), targets, now), now, targets.tz);
+  return event === null ? 0 : queueAlerts(ctx, null, [event]);
 }
 
 /** A failure no retry can fix (a webhook that no longer exists, an owner without an email). */
@@ -181,6 +196,11 @@ export async function renderQueuedAlert(ctx: SyncContext, job: AlertJob): Promis
   const config = ctx.config.file.alerts;
   const channel = Object.hasOwn(config.channels, job.channel) ? config.channels[job.channel] : undefined;
   if (channel === undefined) throw new AlertConfigError(`channel "${job.channel}" is no longer in the config`);
+  if (job.event.kind === 'target_behind') {
+    const to = channel.type === 'email' && job.recipient.kind === 'address' ? [job.recipient.address] : [];
+    if (channel.type === 'email' && to.length === 0) return null;
+    return { channel, alert: { channel: job.channel, to, message: renderTargetAlert(job.event), messageId: `<${digest(job.key)}@smarketing.alerts>` } };
+  }
   const found = await ctx.leads.get(job.event.leadId);
   if (!found) return null;
   await ctx.owners.refresh();

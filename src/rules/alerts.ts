@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Lead } from '../model/lead.js';
 import { isValidTimeZone } from './business-time.js';
 import type { RoutingConfig } from './config.js';
+import type { MqlProgress } from './targets.js';
 import { selectPool } from './routing.js';
 import { parseInstant } from './time.js';
 
@@ -195,6 +196,34 @@ export function reminderEvent(lead: Lead, reminderAt: string): AlertEvent | null
   return { kind: 'reminder', leadId: lead.id, at: new Date(at).toISOString(), ownerId: lead.sales?.ownerId ?? null };
 }
 
+/** The lead id a target alert carries: it is about the month, not a lead. */
+export const TARGET_LEAD_ID = '-';
+
+/**
+ * Marketing behind its MQL pace (src/rules/targets.ts mqlProgress): one event per local day while
+ * behind, so a channel hears of it daily at most.
+ */
+export function targetBehindEvent(progress: MqlProgress, now: Date, tz: string): AlertEvent | null {
+  if (progress.onTrack !== false || progress.target === null || progress.expectedByNow === null) return null;
+  const day = DateTime.fromMillis(now.getTime(), { zone: isValidTimeZone(tz) ? tz : 'UTC' }).startOf('day').toUTC().toISO();
+  if (day === null) return null;
+  const behindBy = progress.expectedByNow - progress.count;
+  return {
+    kind: 'target_behind',
+    leadId: TARGET_LEAD_ID,
+    at: day,
+    ownerId: null,
+    reason: `${progress.count} of ${progress.target} MQLs in ${progress.month}: behind the pace by ${behindBy} (${progress.expectedByNow} expected by now, ${progress.projected} projected)`,
+  };
+}
+
+/** The message of a target alert (no lead, no owner). */
+export function renderTargetAlert(event: AlertEvent): AlertMessage {
+  const title = 'MQL target behind pace';
+  const detail = event.reason ?? '';
+  return { subject: `${title}: ${detail}`.slice(0, 200), text: `${title}\n\n${detail}`, markdown: `*${title}*\n${slackEscape(detail)}` };
+}
+
 // ---------------------------------------------------------------------------------------------
 // who hears about it
 
@@ -215,12 +244,13 @@ function recipientKey(recipient: AlertRecipient): string {
 }
 
 /** The pool a lead belongs to for alert routes: the handoff's own, else the routing rules'. */
-export function alertPool(event: AlertEvent, lead: Lead, routing: RoutingConfig): string | null {
-  return event.pool ?? selectPool(lead, routing).pool;
+export function alertPool(event: AlertEvent, lead: Lead | null, routing: RoutingConfig): string | null {
+  if (event.pool != null || lead === null) return event.pool ?? null;
+  return selectPool(lead, routing).pool;
 }
 
 /** The messages an event calls for under the config's routes, one per channel and recipient. */
-export function planAlerts(event: AlertEvent, lead: Lead, config: AlertsConfig, routing: RoutingConfig): PlannedAlert[] {
+export function planAlerts(event: AlertEvent, lead: Lead | null, config: AlertsConfig, routing: RoutingConfig): PlannedAlert[] {
   const pool = alertPool(event, lead, routing);
   const out = new Map<string, PlannedAlert>();
   for (const route of config.routes) {

@@ -6,7 +6,7 @@
  * is retried, and one that keeps failing lands in sync errors without its secret.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processAlert, queueAlerts } from '../../../jobs/alerts.js';
+import { checkMqlTarget, processAlert, queueAlerts } from '../../../jobs/alerts.js';
 import type { AlertSender } from '../../../jobs/alerts.js';
 import { startWorkers } from '../../../jobs/workers.js';
 import type { WorkerSet } from '../../../jobs/workers.js';
@@ -50,6 +50,7 @@ routing:
     everyone: { members: [{ owner: "${owners[0]!.salesforceId}" }, { owner: "${owners[1]!.salesforceId}" }] }
 reps:
   "${owners[0]!.salesforceId}": { tz: Europe/Berlin }
+targets: { mqlPerMonth: 100000, tz: America/New_York }
 alerts:
   channels:
     team: { type: slack, webhookUrlEnv: TEST_SLACK_WEBHOOK_URL }
@@ -60,6 +61,7 @@ alerts:
     - { events: [handoff], channel: bot }
     - { events: [handoff, reminder], channel: mail, to: owner }
     - { events: [escalation], channel: mail, to: manager }
+    - { events: [target_behind], channel: team }
   managers: { everyone: ${manager} }
   links: { hubspotPortalId: 4455667 }
 `;
@@ -180,6 +182,17 @@ alerts:
     const mail = mails[before]!;
     expect(mail.to).toEqual([manager]);
     expect(mail.subject).toContain(`is still untouched by ${owner.firstName} ${owner.lastName}`);
+  });
+
+  it('tells marketing\'s channel when the month is behind its MQL pace, once a day', async () => {
+    const before = slack.posts.length;
+    expect(await checkMqlTarget(h.runtime.ctx)).toBe(1);
+    await checkMqlTarget(h.runtime.ctx);
+    await slack.waitFor(before + 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    const posts = slack.posts.slice(before);
+    expect(posts).toHaveLength(1);
+    expect(String(posts[0]!.body.text)).toMatch(/^MQL target behind pace\n\n\d+ of 100000 MQLs in \d{4}-\d{2}: behind the pace by \d+ \(\d+ expected by now, \d+ projected\)$/);
   });
 
   it('reports a channel that keeps failing in sync errors, naming the channel and never its secret', async () => {
