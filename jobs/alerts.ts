@@ -17,7 +17,7 @@ import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { z } from 'zod';
 import type { Lead } from '../src/model/lead.js';
-import { planAlerts, recordLinks, renderAlert, renderTargetAlert, targetBehindEvent } from '../src/rules/alerts.js';
+import { alertLeadName, planAlerts, recordLinks, renderAlert, renderTargetAlert, targetBehindEvent } from '../src/rules/alerts.js';
 import { mqlDates, mqlProgress } from '../src/rules/targets.js';
 import type { AlertChannel, AlertEvent, AlertMessage, AlertPerson, AlertRecipient } from '../src/rules/alerts.js';
 import type { SyncContext } from './context.js';
@@ -78,6 +78,10 @@ export interface RenderedAlert {
   message: AlertMessage;
   /** Stable per message: a mail server or reader can recognise a repeat. */
   messageId: string;
+  /** The lead's name as the message shows it (the demo hides it when it prints messages). */
+  leadName?: string;
+  /** The lead the message is about. */
+  leadId?: string;
 }
 
 export interface AlertSender {
@@ -219,7 +223,7 @@ export async function renderQueuedAlert(ctx: SyncContext, job: AlertJob): Promis
     links: recordLinks(found.lead, config.links, ctx.config.env.SALESFORCE_INSTANCE_URL ?? null),
     reasons: config.reasons,
   });
-  return { channel, alert: { channel: job.channel, to, message, messageId: `<${digest(job.key)}@smarketing.alerts>` } };
+  return { channel, alert: { channel: job.channel, to, message, messageId: `<${digest(job.key)}@smarketing.alerts>`, leadName: alertLeadName(found.lead), leadId: found.lead.id } };
 }
 
 async function recipientAddresses(recipient: AlertRecipient, owner: AlertPerson | null, channel: AlertChannel): Promise<string[]> {

@@ -302,6 +302,11 @@ export interface AlertMessage {
   markdown: string;
 }
 
+/** The lead's name as messages show it. */
+export function alertLeadName(lead: Lead): string {
+  return leadName(lead);
+}
+
 function leadName(lead: Lead): string {
   const name = [lead.person?.firstName, lead.person?.lastName].filter((p) => p != null && p.trim() !== '').join(' ');
   return name !== '' ? name : (lead.email ?? lead.id);

@@ -2,9 +2,11 @@
  * Reps' time off as an admin sets it: through the admin API, and imported from a CSV file with
  * `smk reps import-time-off`, read back from the store routing uses.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smk } from '../helpers/smk.js';
 import { ADMIN_TOKEN, authHeaders, ENCRYPTION_KEY, startHarness } from './helpers.js';
@@ -48,6 +50,34 @@ describe('time off in the admin API', () => {
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(unknown.body)).toMatch(/invalid date \\"2026-13-01\\"/);
   });
+});
+
+/** Runs bin/smk.js as `npx smk` does in a clone, from another working directory. */
+function smkIn(cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  const bin = fileURLToPath(new URL('../../bin/smk.js', import.meta.url));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+}
+
+describe('README: Reps: time zones, hours and time off', () => {
+  it('imports the README\'s CSV with the command as written', async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const section = readme.slice(readme.indexOf('### Reps: time zones, hours and time off'));
+    const csv = /```csv\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const command = (/```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '').trim();
+    expect(command).toBe('npx smk reps import-time-off time-off.csv');
+    const dir = mkdtempSync(join(tmpdir(), 'smk-readme-time-off-'));
+    writeFileSync(join(dir, 'time-off.csv'), csv);
+    const env = { REDIS_URL: h.t.url, SMK_KEY_PREFIX: h.t.prefix.replace(/:$/, ''), SMK_ADMIN_TOKEN: ADMIN_TOKEN, SMK_ENCRYPTION_KEY: ENCRYPTION_KEY };
+    const run = await smkIn(dir, command.split(' ').slice(2), env);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain('imported 2 range(s) of time off for 2 rep(s)');
+    expect(await h.ctx.timeOff.of('005000000000021AAA')).toEqual([{ from: '2026-12-21', to: '2027-01-01', reason: 'Holidays', source: 'csv' }]);
+  }, 60_000);
 });
 
 describe('smk reps import-time-off', () => {

@@ -65,7 +65,8 @@ describe('smarketing.example.yaml', () => {
     expect(config.scoring.fit).toHaveLength(8);
     expect(config.routing.pools['na-reps']?.members.map((member) => member.weight)).toEqual([2, 1, 1]);
     expect(config.sla.firstTouch.calendar.tz).toBe('America/New_York');
-    expect(config.sla.escalate).toEqual({ after: '8h', action: 'reassign', maxTimes: 1 });
+    expect(config.sla.escalate).toEqual({ after: '8h', action: 'reassign', maxTimes: 1, markAway: { breaches: 3, withinDays: 7, awayDays: 1 } });
+    expect(config.reps['005000000000021AAA']?.timeOff).toEqual([{ from: '2026-08-03', to: '2026-08-14', reason: 'Summer holiday' }]);
     expect(config.targets.mqlPerMonth).toBe(120);
   });
 });
