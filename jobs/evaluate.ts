@@ -39,18 +39,23 @@ export interface EvaluateResult {
 }
 
 /**
- * The round-robin state, and each capped owner's open leads now (within routing.capWindowDays):
- * counted from the open-lead index, so a lead accepted, converted, recycled or disqualified frees
- * its owner's place.
+ * The round-robin state, and (`withCounts`) each capped owner's open leads now, within
+ * routing.capWindowDays: counted from the open-lead index, so a lead accepted, converted, recycled
+ * or disqualified frees its owner's place. Only a routing decision needs the counts.
  */
-async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
+async function loadPoolState(ctx: SyncContext, withCounts: boolean): Promise<PoolState> {
   const raw = await ctx.redis.get(ctx.keys.poolState());
   const stored = raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
   const routing = ctx.config.file.routing;
-  const owners = cappedOwners(routing);
+  const owners = withCounts ? cappedOwners(routing) : [];
   if (owners.length === 0) return { wrr: stored.wrr ?? {}, open: {} };
   const since = routing.capWindowDays === null ? null : ctx.clock.now() - routing.capWindowDays * 86_400_000;
   return { wrr: stored.wrr ?? {}, open: await ctx.openLeads.counts(owners, since) };
+}
+
+/** Whether an evaluation routed the lead (a handoff, or a reassignment): decided again under the routing lock. */
+function routed(output: EvaluateOutput): boolean {
+  return output.ownerChange !== undefined || output.events.some((e) => e.type === 'handoff' || (e.type === 'sla_escalated' && e.detail.action === 'reassign'));
 }
 
 function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, timeOff: TimeOffByRep): EvaluateOutput {
@@ -135,13 +140,13 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const [heldHubspot, heldSalesforce] = await Promise.all([ctx.held.get('hubspot', leadId), ctx.held.get('salesforce', leadId)]);
   // Never evaluated here: start from what its records say (a rebuild, a reinstall), not from zero.
   const stored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
-  let poolState = await loadPoolState(ctx);
+  let poolState = await loadPoolState(ctx, false);
   const timeOff = await ctx.timeOff.all();
   let output = evaluateWith(ctx, stored, poolState, timeOff);
-  if (output.ownerChange) {
+  if (routed(output)) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
-      poolState = await loadPoolState(ctx);
+      poolState = await loadPoolState(ctx, true);
       const decided = evaluateWith(ctx, stored, poolState, timeOff);
       await ctx.redis.set(ctx.keys.poolState(), JSON.stringify({ wrr: decided.nextPoolState.wrr }));
       // Counted before the lock is let go: the next decision sees this owner's new lead.
