@@ -71,6 +71,17 @@ export class AlertConfigError extends UnrecoverableError {
   }
 }
 
+/** The channel asks us to wait (Slack's 429 with Retry-After): the queue pauses, the message keeps its attempts. */
+export class AlertRateLimitedError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'AlertRateLimitedError';
+  }
+}
+
 export interface RenderedAlert {
   channel: string;
   /** Email addresses, for an email channel. */
@@ -90,6 +101,12 @@ export interface AlertSender {
 }
 
 const slackWebhookAnswer = z.string();
+
+/** Retry-After in seconds (RFC 9110 10.2.3; Slack sends seconds), bounded to 1 s .. 5 min. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header);
+  return Math.min(300_000, Math.max(1000, Number.isFinite(seconds) ? seconds * 1000 : 30_000));
+}
 
 /**
  * Sends through the channels of the config with the secrets the config loader resolved. Transports
@@ -120,6 +137,7 @@ export function channelSender(secrets: Readonly<Record<string, string>>): AlertS
     const body = slackWebhookAnswer.parse(await response.text()).slice(0, 100);
     if (response.ok) return;
     const what = `Slack webhook of channel "${alert.channel}" answered ${response.status} ${body}`;
+    if (response.status === 429) throw new AlertRateLimitedError(what, retryAfterMs(response.headers.get('retry-after')));
     if ([400, 403, 404, 410].includes(response.status)) throw new AlertConfigError(what);
     throw new Error(what);
   }
@@ -140,6 +158,10 @@ export function channelSender(secrets: Readonly<Record<string, string>>): AlertS
       await client.chat.postMessage({ channel: channel.channel ?? '', text: alert.message.text, mrkdwn: true, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: alert.message.markdown.slice(0, 3000) } }] });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
+      if (code === SlackErrorCode.RateLimitedError) {
+        const seconds = (err as { retryAfter?: unknown }).retryAfter;
+        throw new AlertRateLimitedError(`Slack chat.postMessage for channel "${alert.channel}" was rate limited`, retryAfterMs(typeof seconds === 'number' ? String(seconds) : null));
+      }
       const apiError = (err as { data?: { error?: unknown } }).data?.error;
       const what = `Slack chat.postMessage for channel "${alert.channel}" failed: ${typeof apiError === 'string' ? apiError : err instanceof Error ? err.message : String(err)}`;
       // Platform errors such as channel_not_found, not_in_channel, invalid_auth do not go away by retrying.

@@ -159,7 +159,8 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   // Tasks go out through the lead's own record first (an outbox): see StoredLead.outboxTasks.
   const tasks = [...(stored.outboxTasks ?? []), ...(output.task ? [output.task] : [])].filter((t, i, all) => all.findIndex((o) => o.key === t.key) === i);
   // Alerts the same way: decided once, kept with the lead until their messages are queued.
-  const alerts = [...(stored.outboxAlerts ?? []), ...alertEventsOf(lead, output.events)].filter((a, i, all) => all.findIndex((o) => o.kind === a.kind && o.at === a.at) === i);
+  const wantsAlerts = ctx.config.file.alerts.routes.length > 0 || ctx.config.file.sla.escalate?.markAway !== undefined;
+  const alerts = [...(stored.outboxAlerts ?? []), ...(wantsAlerts ? alertEventsOf(lead, output.events) : [])].filter((a, i, all) => all.findIndex((o) => o.kind === a.kind && o.at === a.at) === i);
   const { outboxTasks: _placed, outboxAlerts: _alerted, ...rest } = stored;
   const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
   await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved);

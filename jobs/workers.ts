@@ -12,7 +12,7 @@ import type { SyncContext } from './context.js';
 import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
-import { channelSender, describeAlert, processAlert, reportAlertProblem } from './alerts.js';
+import { AlertRateLimitedError, channelSender, describeAlert, processAlert, reportAlertProblem } from './alerts.js';
 import type { AlertSender } from './alerts.js';
 import type { AlertJob, EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, SlaJob, WritebackJob } from './queues.js';
 import { keepListening, queuePrefix } from './queues.js';
@@ -124,7 +124,22 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   const alertSender = options.alertSender ?? (wanted.has('alerts') ? channelSender(ctx.config.secrets ?? {}) : null);
   if (alertSender) {
     // Rate-limited over all channels (BullMQ's limiter is per queue, across workers).
-    make<AlertJob>('alerts', (job) => processAlert(ctx, job.data, alertSender, job.id), 2, { limiter: { max: ctx.config.file.alerts.maxPerMinute, duration: 60_000 } });
+    const alertWorker: { current?: Worker } = {};
+    make<AlertJob>('alerts', async (job) => {
+      try {
+        return await processAlert(ctx, job.data, alertSender, job.id);
+      } catch (err) {
+        // Slack said to wait: the whole queue waits that long and the job keeps its attempts
+        // (docs.bullmq.io/guide/rate-limiting, "Manual rate-limit").
+        if (err instanceof AlertRateLimitedError && alertWorker.current) {
+          ctx.logger.warn({ channel: job.data.channel, retryAfterMs: err.retryAfterMs }, 'alerts rate limited by the channel');
+          await alertWorker.current.rateLimit(err.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
+        throw err;
+      }
+    }, 2, { limiter: { max: ctx.config.file.alerts.maxPerMinute, duration: 60_000 } });
+    alertWorker.current = workers.find((w) => w.name === 'alerts');
   }
   make<ReconcileJob>('reconcile', (job) => processReconcile(ctx, { reread: job.data.reread, onProgress: (done, total) => job.updateProgress({ done, total }) }), 1);
 

@@ -175,6 +175,21 @@ alerts:
     expect(smtp.mails.length).toBe(before.mails + 1);
   }, 90_000);
 
+  it('waits as long as Slack asks on a 429 (Retry-After), then sends once', async () => {
+    const before = slack.posts.length;
+    slack.failNext(1, 429);
+    const started = Date.now();
+    await queueAlerts(h.runtime.ctx, lead(), [event('breach', '2026-11-24T19:00:00.000Z')]);
+    await slack.waitFor(before + 1, 30_000);
+    // The receiver says Retry-After: 1 (second).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(slack.posts.length).toBe(before + 1);
+    const job = (await h.runtime.ctx.queues.alerts.getJobs(['completed'])).find((j) => j.data.event.at === '2026-11-24T19:00:00.000Z');
+    // A rate limit is not a failed attempt.
+    expect(job?.attemptsMade ?? 0).toBeLessThanOrEqual(1);
+  });
+
   it('emails the pool manager on an escalation', async () => {
     const before = smtp.mails.length;
     await queueAlerts(h.runtime.ctx, lead(), [event('escalation', '2026-11-24T15:00:00.000Z', { action: 'notify', fromOwnerId: owner.salesforceId })]);
