@@ -28,6 +28,8 @@ import { ActivityStore } from '../src/store/activities.js';
 import { Locks } from '../src/store/locks.js';
 import { PendingStore } from '../src/store/pending.js';
 import { SyncErrorStore } from '../src/store/sync-errors.js';
+import { TimeOffStore } from '../src/store/time-off.js';
+import { OpenLeadIndex } from '../src/store/open-leads.js';
 import { createQueues } from './queues.js';
 import type { CreatePayload, Queues, TaskPayload, WritePayload } from './queues.js';
 
@@ -109,6 +111,10 @@ export interface SyncContext {
   syncFields: readonly SyncField[];
   /** Owner lists of both CRMs (routing writes a Salesforce user id; HubSpot needs its own owner id). */
   owners: OwnerDirectory;
+  /** Reps' time off set through the admin API, a CSV import or the mark-away rule. */
+  timeOff: TimeOffStore;
+  /** The open leads each owner holds, counted against routing's member caps. */
+  openLeads: OpenLeadIndex;
 }
 
 const ownerSchema = z.object({ id: z.string(), email: z.string().nullable(), name: z.string(), active: z.boolean() });
@@ -221,5 +227,7 @@ export function createSyncContext(input: {
     ownership: effectiveOwnership(input.config.file.sync),
     syncFields: resolveSyncFields(input.config.file.sync),
     owners: new OwnerDirectory(input.connectors, input.logger, { redis, key: keys.meta('owners') }),
+    timeOff: new TimeOffStore(redis, keys),
+    openLeads: new OpenLeadIndex(redis, keys),
   };
 }

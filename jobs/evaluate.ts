@@ -7,18 +7,22 @@
 import pLimit from 'p-limit';
 import type { CreateRequest, RecordRef } from '../connectors/types.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
+import { alertEventsOf } from '../src/rules/alerts.js';
 import { compileCondition } from '../src/rules/conditions.js';
 import type { LeadPredicate } from '../src/rules/conditions.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
 import type { EvaluateOutput } from '../src/rules/evaluate.js';
 import { planLifecycleWrite } from '../src/rules/lifecycle.js';
-import { emptyPoolState } from '../src/rules/routing.js';
+import { cappedOwners, emptyPoolState, openLeadHolding } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
+import type { TimeOffByRep } from '../src/rules/availability.js';
 import type { StoredLead } from '../src/store/leads.js';
 import { planWrites } from '../src/sync/plan.js';
 import { createFieldValues, heldFields, planFieldWrites } from '../src/sync/field-plan.js';
 import { restoreRuleState } from '../src/sync/restore.js';
 import type { SmkValues } from '../src/sync/plan.js';
+import { queueAlerts } from './alerts.js';
+import { recordBreaches } from './availability.js';
 import type { SyncContext } from './context.js';
 import { matchLeadAccounts } from './accounts.js';
 import { salesActivityFor } from './activities.js';
@@ -38,16 +42,39 @@ export interface EvaluateResult {
   skipped?: 'missing' | 'initial-read';
 }
 
-async function loadPoolState(ctx: SyncContext): Promise<PoolState> {
+/**
+ * The round-robin state, and (`withCounts`) each capped owner's open leads now, within
+ * routing.capWindowDays: counted from the open-lead index, so a lead accepted, converted, recycled
+ * or disqualified frees its owner's place. Only a routing decision needs the counts.
+ */
+async function loadPoolState(ctx: SyncContext, withCounts: boolean): Promise<PoolState> {
   const raw = await ctx.redis.get(ctx.keys.poolState());
-  return raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
+  const stored = raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
+  const routing = ctx.config.file.routing;
+  const owners = withCounts ? cappedOwners(routing) : [];
+  if (owners.length === 0) return { wrr: stored.wrr ?? {}, open: {} };
+  const since = routing.capWindowDays === null ? null : ctx.clock.now() - routing.capWindowDays * 86_400_000;
+  return { wrr: stored.wrr ?? {}, open: await ctx.openLeads.counts(owners, since) };
 }
 
-function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, accountOwnerId: string | null, likelihood: LikelihoodModel | null): EvaluateOutput {
+/** Whether an evaluation routed the lead (a handoff, or a reassignment): decided again under the routing lock. */
+function routed(output: EvaluateOutput): boolean {
+  return output.ownerChange !== undefined || output.events.some((e) => e.type === 'handoff' || (e.type === 'sla_escalated' && e.detail.action === 'reassign'));
+}
+
+/** What an evaluation reads beside the lead: the matched account's owner, the published model, reps' time off. */
+interface EvaluateInputs {
+  accountOwnerId: string | null;
+  likelihood: LikelihoodModel | null;
+  timeOff: TimeOffByRep;
+}
+
+function evaluateWith(ctx: SyncContext, stored: StoredLead, poolState: PoolState, inputs: EvaluateInputs): EvaluateOutput {
   return evaluateLead(stored.lead, ctx.config.file, new Date(ctx.clock.now()), {
     poolState,
-    accountOwnerId,
-    likelihood,
+    accountOwnerId: inputs.accountOwnerId,
+    likelihood: inputs.likelihood,
+    timeOff: inputs.timeOff,
     existingOwnerId: stored.lead.links.salesforce ? (stored.lead.sales.ownerId ?? null) : null,
     previous: stored.evaluatedSales ? { ...stored.lead, sales: stored.evaluatedSales } : null,
   });
@@ -130,18 +157,27 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const restored: StoredLead = found.lead.stage ? found : { ...found, lead: restoreRuleState(found.lead, [heldSalesforce?.values, heldHubspot?.values]) };
   // The lead's account in each CRM, matched against the accounts read (its owner is asked first at
   // a handoff); what sales logged on its Salesforce records (the rep's touch to the minute, and
-  // engagement); the published likelihood model; the routing pools.
-  const [matched, activity, model, initialPoolState] = await Promise.all([matchLeadAccounts(ctx, restored.lead), salesActivityFor(ctx, restored.lead), publishedModel(ctx), loadPoolState(ctx)]);
+  // engagement); the published likelihood model; the round-robin state; reps' time off.
+  const [matched, activity, model, initialPoolState, timeOff] = await Promise.all([
+    matchLeadAccounts(ctx, restored.lead),
+    salesActivityFor(ctx, restored.lead),
+    publishedModel(ctx),
+    loadPoolState(ctx, false),
+    ctx.timeOff.all(),
+  ]);
   const { account: _previousMatch, activity: _previousActivity, ...bare } = restored.lead;
   const stored: StoredLead = { ...restored, lead: { ...bare, ...(matched.account ? { account: matched.account } : {}), ...(activity ? { activity } : {}) } };
+  const inputs: EvaluateInputs = { accountOwnerId: matched.ownerId, likelihood: model, timeOff };
   let poolState = initialPoolState;
-  let output = evaluateWith(ctx, stored, poolState, matched.ownerId, model);
-  if (output.ownerChange) {
+  let output = evaluateWith(ctx, stored, poolState, inputs);
+  if (routed(output)) {
     // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
     output = await ctx.locks.with('routing', async () => {
-      poolState = await loadPoolState(ctx);
-      const decided = evaluateWith(ctx, stored, poolState, matched.ownerId, model);
-      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify(decided.nextPoolState));
+      poolState = await loadPoolState(ctx, true);
+      const decided = evaluateWith(ctx, stored, poolState, inputs);
+      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify({ wrr: decided.nextPoolState.wrr }));
+      // Counted before the lock is let go: the next decision sees this owner's new lead.
+      await ctx.openLeads.place(leadId, openLeadHolding(decided.lead));
       return decided;
     });
   }
@@ -149,10 +185,16 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const routedOwnerId = output.ownerChange?.ownerId ?? stored.routedOwnerId;
   // Tasks go out through the lead's own record first (an outbox): see StoredLead.outboxTasks.
   const tasks = [...(stored.outboxTasks ?? []), ...(output.task ? [output.task] : [])].filter((t, i, all) => all.findIndex((o) => o.key === t.key) === i);
-  const { outboxTasks: _placed, ...rest } = stored;
+  // Alerts the same way: decided once, kept with the lead until their messages are queued.
+  const wantsAlerts = ctx.config.file.alerts.routes.length > 0 || ctx.config.file.sla.escalate?.markAway !== undefined;
+  const alerts = [...(stored.outboxAlerts ?? []), ...(wantsAlerts ? alertEventsOf(lead, output.events) : [])].filter((a, i, all) => all.findIndex((o) => o.kind === a.kind && o.at === a.at) === i);
+  const { outboxTasks: _placed, outboxAlerts: _alerted, ...rest } = stored;
   const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
-  await ctx.leads.save(tasks.length > 0 ? { ...saved, outboxTasks: tasks } : saved);
+  await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved);
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
+  // Only a lead that is or was open can be in the index: the others cost no Redis call.
+  const holding = openLeadHolding(lead);
+  if (holding || openLeadHolding(stored.lead)) await ctx.openLeads.place(leadId, holding);
 
   const desired: SmkValues = { ...output.desired, leadId };
   const ownerSalesforce = output.ownerChange?.ownerId ?? null;
@@ -208,8 +250,10 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
       await ctx.redis.set(ctx.keys.meta(`deferred-task:${leadId}`), JSON.stringify(task), 'EX', 7 * 86_400);
     }
   }
+  await recordBreaches(ctx, alerts);
+  await queueAlerts(ctx, lead, alerts);
   // Placed: the outbox is emptied (what remains of the run is idempotent on a rerun).
-  if (tasks.length > 0) await ctx.leads.save(saved);
+  if (tasks.length > 0 || alerts.length > 0) await ctx.leads.save(saved);
   if (output.slaTimers) {
     const timers = [
       { at: output.slaTimers.dueAt, kind: 'due' as const },

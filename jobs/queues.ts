@@ -9,8 +9,9 @@ import type { DefaultJobOptions, JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CreateRequest, RecordUpdate, RemovedRecord, RecordProblem, TaskRequest } from '../connectors/types.js';
 import type { CrmName, LeadFragment } from '../src/model/lead.js';
+import type { AlertEvent, AlertRecipient } from '../src/rules/alerts.js';
 
-export const QUEUE_NAMES = ['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain'] as const;
+export const QUEUE_NAMES = ['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain', 'alerts'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface PollJob {
@@ -58,6 +59,16 @@ export interface SlaJob {
 export interface RetrainJob {
   reason: string;
 }
+/**
+ * One message to send (src/rules/alerts.ts PlannedAlert): ids and the event only; the worker reads
+ * the lead and renders the message when it sends, so no personal value waits in the queue.
+ */
+export interface AlertJob {
+  key: string;
+  channel: string;
+  recipient: AlertRecipient;
+  event: AlertEvent;
+}
 export interface ReconcileJob {
   reason: string;
   /** Re-read both CRMs before re-evaluating (after a mapping change). */
@@ -92,6 +103,8 @@ export interface Queues {
   sla: Queue<SlaJob>;
   reconcile: Queue<ReconcileJob>;
   retrain: Queue<RetrainJob>;
+  /** Alerts go through a queue of their own, so a slow or failing channel never holds up the sync. */
+  alerts: Queue<AlertJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -152,8 +165,11 @@ export function createQueues(connection: Redis, keyPrefix: string, onError: (que
     sla: make<SlaJob>('sla'),
     reconcile: make<ReconcileJob>('reconcile', { attempts: 3 }),
     retrain: make<RetrainJob>('retrain', { attempts: 2 }),
+    // A channel that is down is tried again for about an hour (2 s doubling, 12 attempts) before the
+    // message lands in sync errors.
+    alerts: make<AlertJob>('alerts', { attempts: 12, backoff: { type: 'exponential', delay: 2000, jitter: 0.3 }, removeOnComplete: { age: 86_400, count: 10_000 } }),
   };
-  const all = (): Queue[] => [queues.poll, queues.ingest, queues.evaluate, queues.writeback.hubspot, queues.writeback.salesforce, queues.sla, queues.reconcile, queues.retrain] as Queue[];
+  const all = (): Queue[] => [queues.poll, queues.ingest, queues.evaluate, queues.writeback.hubspot, queues.writeback.salesforce, queues.sla, queues.reconcile, queues.retrain, queues.alerts] as Queue[];
   return {
     ...queues,
     all,

@@ -3,6 +3,7 @@
  * a backfill). Evaluation writes only differences, so a reconcile with nothing to change writes
  * nothing. Progress is reported on the job and in the returned counts.
  */
+import { checkMqlTarget } from './alerts.js';
 import type { SyncContext } from './context.js';
 import { enqueueEvaluate } from './enqueue.js';
 import { PRIORITY } from './queues.js';
@@ -28,6 +29,7 @@ export async function processReconcile(
     done += ids.length;
     await options.onProgress?.(done, total);
   }
+  await checkMqlTarget(ctx);
   await ctx.events.append([{ type: 'reconcile', leadId: '-', at: new Date(ctx.clock.now()).toISOString(), detail: { leads: done, reread: !!options.reread } }]);
   return { leads: done, reread: !!options.reread };
 }

@@ -60,6 +60,19 @@ export interface SyncProgress {
 
 const DRAINED_QUEUES: QueueName[] = ['ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'reconcile'];
 
+/** How long a pass waits for its alerts to go out; what is left (a channel that is down) stays queued for the next. */
+const ALERT_DRAIN_MS = 15_000;
+
+/** Waits until no alert waits to be sent now (retries backing off do not count), or the time is up. */
+async function drainAlerts(ctx: SyncContext, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await ctx.queues.alerts.getJobCounts('waiting', 'active', 'prioritized');
+    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Jobs still to run and writes still pending, SLA timers excepted (they may be days away), by where they wait. */
 export async function outstandingByPlace(ctx: SyncContext): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -337,11 +350,20 @@ async function readFeed(ctx: SyncContext, crm: CrmName, options: Parameters<type
  */
 export async function syncOnce(
   ctx: SyncContext,
-  options: { full?: boolean; workers?: boolean; timeoutMs?: number; maxRounds?: number; onProgress?: (p: SyncProgress) => void } = {},
+  options: {
+    full?: boolean;
+    workers?: boolean;
+    /** Send the pass's alerts too (the default; false when `smk worker --queues alerts` processes send them). */
+    alerts?: boolean;
+    timeoutMs?: number;
+    maxRounds?: number;
+    onProgress?: (p: SyncProgress) => void;
+  } = {},
 ): Promise<SyncOnceResult> {
   const started = Date.now();
   const countsBefore = await ctx.counters.read();
-  const workers = options.workers === false ? null : startWorkers(ctx, { queues: [...DRAINED_QUEUES, 'sla'] });
+  const sendAlerts = options.alerts !== false && ctx.config.file.alerts.routes.length > 0;
+  const workers = options.workers === false ? null : startWorkers(ctx, { queues: [...DRAINED_QUEUES, 'sla', ...(sendAlerts ? (['alerts'] as QueueName[]) : [])] });
   const pass = ctx.passes.open();
   try {
     const owed = await pendingNow(ctx);
@@ -384,6 +406,7 @@ export async function syncOnce(
         paused.push({ crm, until: report.resumesAt ?? null, waiting });
       }
     }
+    if (workers && sendAlerts) await drainAlerts(ctx, ALERT_DRAIN_MS);
     const done = countsSince(countsBefore, await ctx.counters.read());
     return {
       polls,

@@ -3,7 +3,7 @@
  * exhausts its attempts lands in sync errors; SIGTERM lets in-flight jobs finish (BullMQ's
  * close waits for them) and a SIGKILLed worker's jobs are recovered as stalled by the others.
  */
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job, Processor } from 'bullmq';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
@@ -12,10 +12,13 @@ import type { SyncContext } from './context.js';
 import { processEvaluate, processEvaluateMany } from './evaluate.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
-import type { EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, RetrainJob, SlaJob, WritebackJob } from './queues.js';
+import { AlertRateLimitedError, channelSender, describeAlert, processAlert, reportAlertProblem } from './alerts.js';
+import type { AlertSender } from './alerts.js';
+import type { AlertJob, EvaluateJob, IngestJob, PollJob, QueueName, ReconcileJob, RetrainJob, SlaJob, WritebackJob } from './queues.js';
 import { keepListening, queuePrefix } from './queues.js';
 import { processReconcile } from './reconcile.js';
 import { processRetrain } from './likelihood.js';
+import { processSlaTimer } from './sla.js';
 import { processWriteback } from './writeback.js';
 
 /**
@@ -54,18 +57,19 @@ export interface JobObserver {
   failed(queue: QueueName, ms: number): void;
 }
 
-export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; observer?: JobObserver } = {}): WorkerSet {
+export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; observer?: JobObserver; alertSender?: AlertSender } = {}): WorkerSet {
   const { concurrency } = ctx.config.file.sync;
   const prefix = queuePrefix(ctx.keys.prefix);
-  const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain'] as QueueName[]));
+  const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain', 'alerts'] as QueueName[]));
   const workers: Worker[] = [];
 
-  const make = <T>(name: QueueName, processor: Processor<T>, workerConcurrency: number) => {
+  const make = <T>(name: QueueName, processor: Processor<T>, workerConcurrency: number, extra: { limiter?: { max: number; duration: number } } = {}) => {
     if (!wanted.has(name)) return;
     const worker = new ServiceWorker<T>(name, processor, {
       connection: ctx.queueConnection,
       prefix,
       concurrency: workerConcurrency,
+      ...extra,
       // A worker killed mid-job: its lock lapses and another worker takes the job again.
       lockDuration: ctx.config.file.sync.jobLock,
       stalledInterval: Math.max(1000, Math.floor(ctx.config.file.sync.jobLock / 2)),
@@ -75,7 +79,8 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     worker.on('failed', (job: Job | undefined, err: Error) => {
       options.observer?.failed(name, job ? Date.now() - (job.processedOn ?? Date.now()) : 0);
       if (!job) return;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+      // An UnrecoverableError (a webhook that is gone, an owner without an email) is not retried.
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' || err instanceof UnrecoverableError;
       ctx.logger.warn({ queue: name, jobId: job.id, attempt: job.attemptsMade, final, errorCode: isCrmError(err) ? err.code : undefined, err: err.message }, 'job failed');
       if (final) void deadLetter(ctx, name, job, err);
     });
@@ -116,7 +121,27 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
       });
     }
   }
-  make<SlaJob>('sla', (job) => processEvaluate(ctx, job.data.leadId), 2);
+  make<SlaJob>('sla', (job) => processSlaTimer(ctx, job.data), 2);
+  const alertSender = options.alertSender ?? (wanted.has('alerts') ? channelSender(ctx.config.secrets ?? {}) : null);
+  if (alertSender) {
+    // Rate-limited over all channels (BullMQ's limiter is per queue, across workers).
+    const alertWorker: { current?: Worker } = {};
+    make<AlertJob>('alerts', async (job) => {
+      try {
+        return await processAlert(ctx, job.data, alertSender, job.id);
+      } catch (err) {
+        // Slack said to wait: the whole queue waits that long and the job keeps its attempts
+        // (docs.bullmq.io/guide/rate-limiting, "Manual rate-limit").
+        if (err instanceof AlertRateLimitedError && alertWorker.current) {
+          ctx.logger.warn({ channel: job.data.channel, retryAfterMs: err.retryAfterMs }, 'alerts rate limited by the channel');
+          await alertWorker.current.rateLimit(err.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
+        throw err;
+      }
+    }, 2, { limiter: { max: ctx.config.file.alerts.maxPerMinute, duration: 60_000 } });
+    alertWorker.current = workers.find((w) => w.name === 'alerts');
+  }
   make<ReconcileJob>('reconcile', (job) => processReconcile(ctx, { reread: job.data.reread, onProgress: (done, total) => job.updateProgress({ done, total }) }), 1);
   make<RetrainJob>('retrain', (job) => processRetrain(ctx, job.data.reason), 1);
 
@@ -124,6 +149,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     workers,
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
+      if (alertSender && !options.alertSender) await alertSender.close();
     },
   };
 }
@@ -154,6 +180,11 @@ export async function deadLetter(ctx: SyncContext, queue: QueueName, job: Job, e
       const leadIds = data.leadId ? [data.leadId] : ((job.data as { leadIds?: string[] }).leadIds ?? []);
       const versions = await ctx.leads.versions(leadIds);
       for (const [i, leadId] of leadIds.entries()) await ctx.leads.markEvaluated(leadId, versions[i] ?? 0);
+    }
+    if (queue === 'alerts') {
+      const alert = job.data as AlertJob;
+      await reportAlertProblem(ctx, alert, 'ALERT_FAILED', `${describeAlert(alert)} was not sent (${job.attemptsMade} attempts): ${err.message}`);
+      return;
     }
     if (records.length > 0) {
       const crm = (job.data as IngestJob).crm;

@@ -13,6 +13,7 @@ import { DEFAULT_SYNC_FIELDS, SYNC_FIELD_TYPES } from './model/field-sync.js';
 import type { SyncField } from './model/field-sync.js';
 import { OWNED_PATHS, ownershipPolicySchema } from './model/ownership.js';
 import type { OwnedPath, OwnershipPolicy } from './model/ownership.js';
+import { alertSecretNames, alertsSchema } from './rules/alerts.js';
 import { conditionSchema, RESERVED_KEYS, rulesConfigSchema } from './rules/config.js';
 
 export { OWNED_PATHS, OWNERSHIP_POLICIES, ownershipPolicySchema } from './model/ownership.js';
@@ -225,6 +226,8 @@ export const fileConfigSchema = z
     ...rulesConfigSchema.shape,
     sync: syncConfigSchema,
     mapping: mappingConfigSchema,
+    /** Slack and email alerts on handoffs, reminders, breaches, escalations and rejections (src/rules/alerts.ts). */
+    alerts: alertsSchema.prefault({}),
   })
   .strict();
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -350,6 +353,11 @@ export interface AppConfig {
   env: EnvConfig;
   /** Where the file came from, or null when the embedded defaults are used. */
   source: string | null;
+  /**
+   * The values of the environment variables the file names for its secrets (alert webhooks, bot
+   * tokens, SMTP passwords), by variable name. Never logged; absent when the file names none.
+   */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 export class ConfigError extends Error {
@@ -535,7 +543,24 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (!candidate) return { file: fileConfigSchema.parse({}), env, source: null };
   const path = resolve(candidate);
   if (!existsSync(path)) throw new ConfigError(candidate, [`the file does not exist (looked at ${path})`]);
-  return { file: parseConfigText(readFileSync(path, 'utf8'), candidate), env, source: path };
+  const file = parseConfigText(readFileSync(path, 'utf8'), candidate);
+  return { file, env, source: path, secrets: resolveSecrets(file, options.env ?? process.env, candidate) };
+}
+
+/**
+ * The secrets the file names by environment variable: every one must be set, or the config is
+ * refused naming the variable and where the file names it (never a value).
+ */
+export function resolveSecrets(file: FileConfig, environment: NodeJS.ProcessEnv, source: string): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const { name, path } of alertSecretNames(file.alerts)) {
+    const value = environment[name];
+    if (value === undefined || value.trim() === '') problems.push(`${path}: the environment variable ${name} is not set`);
+    else secrets[name] = value.trim();
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return secrets;
 }
 
 /** The effective ownership policy of every owned path: the defaults overlaid with the config. */

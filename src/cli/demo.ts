@@ -16,6 +16,7 @@ import { evaluateDueSlas } from '../../jobs/sla.js';
 import { processPoll } from '../../jobs/poll.js';
 import { waitUntilIdle } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
+import type { AlertSender } from '../../jobs/alerts.js';
 import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -95,6 +96,26 @@ async function narrate(ctx: SyncContext, sandboxes: Sandboxes, after: string, wr
     }
   }
   return events.length > 0 ? (events[events.length - 1] as { id: string }).id : after;
+}
+
+/**
+ * The demo's alert channels print each message instead of sending it. The console never names a
+ * lead's person (the narrative may be kept as a log), so the lead's name is shown as its id.
+ */
+export function printingSender(state: { quiet: boolean; printed: number; lines: string[] }): AlertSender {
+  // Kept until the round's events are told, so a message follows the handoff or breach behind it.
+  const write = (line: string) => state.lines.push(line);
+  return {
+    async send(channel, alert) {
+      state.printed += 1;
+      if (state.quiet) return;
+      const hide = (text: string) => (alert.leadName ? text.split(alert.leadName).join(`lead ${alert.leadId?.slice(0, 9) ?? ''}`) : text);
+      const where = channel.type === 'email' ? `email to ${alert.to.join(', ')}` : `Slack #${alert.channel}`;
+      write(`  message    ${where}: ${hide(alert.message.subject)}`);
+      for (const line of hide(alert.message.text).split('\n').slice(1)) if (line.trim() !== '') write(`               ${line}`);
+    },
+    async close() {},
+  };
 }
 
 /** One round of what people do: visitors engage in HubSpot; reps work their leads in Salesforce. */
@@ -223,10 +244,19 @@ routing:
       members: [${owners.slice(0, half).map((o, i) => member(o, i === 0 ? 2 : 1)).join(', ')}]
     rest-of-world:
       members: [${owners.slice(half).map((o) => member(o)).join(', ')}]
+reps:
+${owners.slice(half).map((o) => `  "${o.salesforceId}": { tz: Europe/London }`).join('\n')}
 sla:
   firstTouch:
     within: 4h
     calendar: { tz: America/New_York, days: Mon-Fri, hours: "09:00-17:00" }
+  reminders: [1h]
+  escalate: { after: 6h, action: reassign }
+alerts:
+  channels:
+    reps-email: { type: email, host: localhost, port: 25, from: "Smarketing <alerts@localhost>" }
+  routes:
+    - { events: [handoff, reminder, escalation], channel: reps-email, to: owner }
 sync:
   batchWait: 300ms
   searchSafetyMargin: 0s
@@ -235,6 +265,16 @@ sync:
   const path = join(dir, 'smarketing.yaml');
   writeFileSync(path, yaml);
   return path;
+}
+
+/** Until the alert queue has nothing waiting or running (at most a few seconds). */
+async function waitForAlerts(ctx: SyncContext): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const counts = await ctx.queues.alerts.getJobCounts('waiting', 'active', 'prioritized');
+    if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** The next weekday 09:30 in New York from `now`: the demo starts as the sales day begins. */
@@ -306,7 +346,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const crm of ['hubspot', 'salesforce'] as const) {
       for (const line of describeSchemaReport(await ctx.connectors[crm].ensureSchema())) write(line);
     }
-    workers = startWorkers(ctx, { observer: jobObserver });
+    // Alerts are printed, not sent: quiet through the first sync (its handoffs are summed up below).
+    const printed = { quiet: true, printed: 0, lines: [] as string[] };
+    workers = startWorkers(ctx, { observer: jobObserver, alertSender: printingSender(printed) });
     const gate = runtime.gate;
     // The demo prints its admin token: it listens on this machine only.
     const running = await startServer(ctx, { port: options.port, host: '127.0.0.1', quotaFallback: (crm) => gate.report(crm) });
@@ -325,6 +367,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       byOwner.set(name, (byOwner.get(name) ?? 0) + 1);
     }
     write(`${handoffs.length} MQLs handed off to sales: ${[...byOwner.entries()].map(([n, c]) => `${n} ${c}`).join(', ') || 'none'}.`);
+    await waitForAlerts(ctx);
+    write(`${printed.printed} alert message(s) for these handoffs (printed from here on; in production they go to Slack and email: alerts in smarketing.yaml).`);
+    printed.quiet = false;
     let cursor = firstEvents.length > 0 ? (firstEvents[firstEvents.length - 1] as { id: string }).id : '0';
     write('Simulating marketing engagement and sales activity (each round is 30 minutes of business time; Ctrl-C stops):');
     const random = createRandom(options.seed);
@@ -341,6 +386,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       await waitUntilIdle(ctx);
       write(`round ${round} (${new Date(ctx.clock.now()).toISOString().slice(0, 16).replace('T', ' ')} UTC):`);
       cursor = await narrate(ctx, sandboxes, cursor, write);
+      await waitForAlerts(ctx);
+      for (const line of printed.lines.splice(0)) write(line);
       if (!stopping && options.rounds === undefined) await new Promise((r) => setTimeout(r, 2000));
     }
     write(await revenueSummary(ctx));

@@ -9,6 +9,7 @@ import { isCrmError } from '../../connectors/errors.js';
 import { runInstall } from './install.js';
 import { runSync, runStart, runWorker } from './run.js';
 import { runErrors } from './errors.js';
+import { runImportTimeOff } from './time-off.js';
 import { runRulesTest, runRulesBacktest } from './rules.js';
 import { runReportFunnel } from './report.js';
 import { runModelList, runModelPublish, runModelRollback, runModelTrain } from './model.js';
@@ -16,6 +17,8 @@ import { runDoctor } from './doctor.js';
 import { runDemo } from './demo.js';
 import { loadDotEnv } from './env-file.js';
 import { sandboxCommand } from './sandbox.js';
+import { QUEUE_NAMES } from '../../jobs/queues.js';
+import type { QueueName } from '../../jobs/queues.js';
 
 const CONFIG_HELP = 'smarketing.yaml to use (default: $SMK_CONFIG, else ./smarketing.yaml, else the built-in defaults)';
 
@@ -23,6 +26,15 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 (any free port) to 65535');
   return n;
+}
+
+function queueList(value: string): QueueName[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`expected queue names from ${QUEUE_NAMES.join(', ')}${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  }
+  return [...new Set(names)] as QueueName[];
 }
 
 function positiveInt(value: string): number {
@@ -73,8 +85,9 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run extra workers for every queue (any number of them can share one Redis)')
+    .option('--queues <names>', `only these queues, comma-separated (${QUEUE_NAMES.join(', ')}): e.g. alerts for a process that only sends alerts`, queueList)
     .option('-c, --config <path>', CONFIG_HELP)
-    .action((opts: { config?: string }) => runWorker({ configPath: configOf(opts) }));
+    .action((opts: { config?: string; queues?: QueueName[] }) => runWorker({ configPath: configOf(opts), queues: opts.queues }));
 
   program
     .command('doctor')
@@ -151,6 +164,13 @@ export function buildProgram(): Command {
     .action((opts: { period?: string; from?: string; to?: string; by?: string; trend?: string; json?: boolean; csv?: boolean; config?: string }) =>
       runReportFunnel({ ...opts, configPath: configOf(opts) }),
     );
+
+  const reps = program.command('reps').description("reps' availability");
+  reps
+    .command('import-time-off <file>')
+    .description('import time off from a CSV file with the columns owner (Salesforce user id or email), from, to (yyyy-MM-dd) and reason')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .action((file: string, opts: { config?: string }) => runImportTimeOff({ configPath: configOf(opts), file }));
 
   const errors = program.command('errors').description('the sync-errors report');
   errors

@@ -5,6 +5,7 @@ import { markAlive, watchRedisLoss } from '../../jobs/redis-loss.js';
 import { syncOnce, syncSummary } from '../../jobs/run-once.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { retrainEveryMs } from '../../jobs/likelihood.js';
+import type { QueueName } from '../../jobs/queues.js';
 import { scheduleSalesforcePoll, startChangeStream } from '../../jobs/stream.js';
 import { checkPortFree, METRICS_HOST, startServer } from '../server/index.js';
 import { onStopSignals } from './signals.js';
@@ -94,9 +95,9 @@ export async function runSync(options: { configPath?: string; once: boolean; ful
 
 const onApiCall = (crm: 'hubspot' | 'salesforce', kind: string, calls: number) => recordApiCall(crm, kind, calls);
 
-export async function runWorker(options: { configPath?: string }): Promise<void> {
+export async function runWorker(options: { configPath?: string; queues?: QueueName[] }): Promise<void> {
   const runtime = await bootstrap({ configPath: options.configPath, onApiCall, waitForRedisMs: SERVICE_REDIS_WAIT_MS });
-  const workers = startWorkers(runtime.ctx, { observer: jobObserver });
+  const workers = startWorkers(runtime.ctx, { observer: jobObserver, ...(options.queues ? { queues: options.queues } : {}) });
   runtime.ctx.logger.info({ queues: workers.workers.length }, 'workers started');
   await onShutdown(async () => {
     await workers.close();

@@ -270,7 +270,7 @@ const poolName = z
 const poolMemberSchema = z.strictObject({
   owner: ownerId,
   weight: z.number().int().positive().default(1),
-  /** Most open leads this owner takes from routing; no cap when absent. */
+  /** Most open leads this owner holds at once (see capWindowDays); no cap when absent. */
   cap: z.number().int().positive().optional(),
   /** An owner marked away is skipped until the flag is removed. */
   away: z.boolean().default(false),
@@ -309,6 +309,11 @@ export const routingSchema = z
     useExistingOwner: z.boolean().default(true),
     /** Owners that never count as a person (integration users); Salesforce queues (00G...) never do. */
     ignoreOwners: z.array(ownerId).default([]),
+    /**
+     * Member caps count the owner's open leads (handed off, not yet accepted, converted, recycled or
+     * disqualified) handed off within this many days; null counts every open lead however old.
+     */
+    capWindowDays: z.number().int().min(1).max(3650).nullable().default(30),
   })
   .superRefine((value, ctx) => {
     const known = Object.keys(value.pools);
@@ -340,27 +345,25 @@ const timeZone = z.string().superRefine((tz, ctx) => {
   }
 });
 
+const daysField = z.union([z.string(), z.array(z.string())]).superRefine((days, ctx) => {
+  const parsed = parseWeekdays(days);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: days });
+});
+
+const hoursField = z.string().superRefine((hours, ctx) => {
+  const parsed = parseHours(hours);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: hours });
+});
+
+const holidaysField = z.array(
+  z.string().refine(isValidLocalDate, { error: (issue) => `invalid holiday "${String(issue.input)}": use yyyy-MM-dd` }),
+);
+
 const calendarSchema = z.strictObject({
   tz: timeZone.default('UTC'),
-  days: z
-    .union([z.string(), z.array(z.string())])
-    .superRefine((days, ctx) => {
-      const parsed = parseWeekdays(days);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: days });
-    })
-    .default('Mon-Fri'),
-  hours: z
-    .string()
-    .superRefine((hours, ctx) => {
-      const parsed = parseHours(hours);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message, input: hours });
-    })
-    .default('09:00-17:00'),
-  holidays: z
-    .array(
-      z.string().refine(isValidLocalDate, { error: (issue) => `invalid holiday "${String(issue.input)}": use yyyy-MM-dd` }),
-    )
-    .default([]),
+  days: daysField.default('Mon-Fri'),
+  hours: hoursField.default('09:00-17:00'),
+  holidays: holidaysField.default([]),
 });
 
 function totalMinutes(text: string, dayMinutes: number): number {
@@ -372,7 +375,12 @@ export const slaSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     firstTouch: z
-      .strictObject({ within: durationSchema.default('4h'), calendar: calendarSchema.prefault({}) })
+      .strictObject({
+        within: durationSchema.default('4h'),
+        calendar: calendarSchema.prefault({}),
+        /** `team`: the calendar above; `rep`: the owner's own zone, days, hours and time off (reps section). */
+        clock: z.enum(['team', 'rep']).default('team'),
+      })
       .prefault({}),
     /** Reminders before the due time, in working time: `1h` is one working hour before due. */
     reminders: z.array(durationSchema).default([]),
@@ -383,6 +391,17 @@ export const slaSchema = z
         action: z.enum(['reassign', 'notify']).default('notify'),
         /** How many times a breached lead escalates (at after, 2 x after, ...). */
         maxTimes: z.number().int().min(1).max(10).default(1),
+        /**
+         * A rep who breaches `breaches` SLAs within `withinDays` days is marked away for `awayDays`
+         * days (from the day of the last breach, in the rep's zone): routing skips them meanwhile.
+         */
+        markAway: z
+          .strictObject({
+            breaches: z.number().int().min(1).max(1000),
+            withinDays: z.number().int().min(1).max(365).default(7),
+            awayDays: z.number().int().min(1).max(90).default(1),
+          })
+          .optional(),
       })
       .optional(),
   })
@@ -409,6 +428,38 @@ export const slaSchema = z
       });
     }
   });
+
+// ---------------------------------------------------------------------------------------------
+// reps
+
+const localDate = z.string().refine(isValidLocalDate, { error: (issue) => `invalid date ${JSON.stringify(issue.input)}: use yyyy-MM-dd` });
+
+/** One range of time off, both days included, as local dates in the rep's zone. */
+export const timeOffSchema = z
+  .strictObject({
+    from: localDate,
+    to: localDate,
+    reason: z.string().trim().max(200).optional(),
+  })
+  .superRefine((range, ctx) => {
+    if (isValidLocalDate(range.from) && isValidLocalDate(range.to) && range.to < range.from) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `ends (${range.to}) before it starts (${range.from})` });
+    }
+  });
+
+/**
+ * Per rep (by Salesforce user id): the zone their messages show times in, their working days and
+ * hours (the SLA calendar's where unset; used with sla.firstTouch.clock: rep) and their time off.
+ */
+const repSchema = z.strictObject({
+  tz: timeZone.optional(),
+  days: daysField.optional(),
+  hours: hoursField.optional(),
+  holidays: holidaysField.optional(),
+  timeOff: z.array(timeOffSchema).default([]),
+});
+
+export const repsSchema = z.record(ownerId, repSchema).default({});
 
 // ---------------------------------------------------------------------------------------------
 // targets
@@ -463,6 +514,7 @@ export const rulesConfigSchema = z.object({
   sla: slaSchema.prefault({}),
   targets: targetsSchema.prefault({}),
   likelihood: likelihoodSchema.prefault({}),
+  reps: repsSchema,
 });
 
 export type RulesConfig = z.infer<typeof rulesConfigSchema>;
@@ -479,6 +531,9 @@ export type PoolMember = PoolConfig['members'][number];
 export type SlaConfig = RulesConfig['sla'];
 export type CalendarConfig = SlaConfig['firstTouch']['calendar'];
 export type TargetsConfig = RulesConfig['targets'];
+export type RepsConfig = RulesConfig['reps'];
+export type RepConfig = RepsConfig[string];
+export type TimeOff = z.infer<typeof timeOffSchema>;
 
 /**
  * Parses the rules sections of a loaded yaml document; an empty document (null) is the default

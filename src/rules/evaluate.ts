@@ -10,6 +10,8 @@
  */
 import type { SmkFieldKey } from '../model/fields.js';
 import type { Lead, Sla, Stage, StageTransition } from '../model/lead.js';
+import { awayOwners, slaConfigFor } from './availability.js';
+import type { TimeOffByRep } from './availability.js';
 import { localDate } from './business-time.js';
 import type { RulesConfig } from './config.js';
 import { feedbackValues } from './feedback.js';
@@ -41,6 +43,8 @@ export interface EvaluateContext {
   previous?: Lead | null;
   /** The published likelihood model; none: the likelihood fields are left empty and the grade follows the rules. */
   likelihood?: LikelihoodModel | null;
+  /** Reps' time off kept outside the config (admin API, CSV import, mark-away): routing skips them. */
+  timeOff?: TimeOffByRep;
 }
 
 export type RuleEventType = Stage | 'handoff' | 'no_owner' | SlaEventType | 'sla_escalated';
@@ -121,7 +125,8 @@ function taskFor(
     description: lines.join('\n'),
   };
   if (sla?.dueAt) {
-    task.dueDate = localDate(sla.dueAt, config.sla.firstTouch.calendar);
+    // The day as the owner reads it (their own calendar when the SLA follows the rep's).
+    task.dueDate = localDate(sla.dueAt, slaConfigFor(config, ownerId).firstTouch.calendar);
   }
   return task;
 }
@@ -144,7 +149,11 @@ export type EvaluateOutput = EvaluateResult;
 
 export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: EvaluateContext = {}): EvaluateResult {
   const previous = ctx.previous ?? null;
-  let poolState = ctx.poolState ?? emptyPoolState();
+  const timeOff = ctx.timeOff ?? {};
+  // Reps away today are skipped by routing; the list rides on the pool state and is never stored.
+  const away = awayOwners(config, timeOff, now);
+  let poolState: PoolState = { ...(ctx.poolState ?? emptyPoolState()), away };
+  const slaOf = (owner: string | null | undefined) => slaConfigFor(config, owner, timeOff);
   const events: RuleEvent[] = [];
   const likely = ctx.likelihood ? likelihoodOf(lead, ctx.likelihood, now) : null;
   const score = graded(scoreLead(lead, config.scoring, now), likely, config);
@@ -176,7 +185,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     });
     poolState = route.nextPoolState;
     // A handoff is a score-driven move, always dated `now`.
-    sla = startSla(lead, now, config.sla);
+    sla = startSla(lead, now, slaOf(route.ownerId ?? ownerId));
     if (route.ownerId === null) {
       events.push({ type: 'no_owner', at: handoff.at, detail: { reason: route.reason } });
     } else {
@@ -197,14 +206,14 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     sla = advanced.sla;
     for (const event of advanced.events) events.push({ type: event.type, at: event.at, detail: { cause: event.detail } });
 
-    const decision = escalationDecision(sla, config.sla, now);
+    const decision = escalationDecision(sla, slaOf(ownerId), now);
     if (decision.escalate && (staged.stage === 'mql' || staged.stage === 'sal')) {
       // A late run may find several escalations due: one action covers them all, so that a rerun
       // finds nothing left to do.
       let index = decision.index;
       const max = config.sla.escalate?.maxTimes ?? index;
       while (index < max) {
-        const next = escalationAt(sla, config.sla, index + 1);
+        const next = escalationAt(sla, slaOf(ownerId), index + 1);
         if (next === null || parseInstant(next) > now.getTime()) break;
         index += 1;
       }
@@ -254,7 +263,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     likelihoodReasons: likely && likely.reasonsText !== '' ? likely.reasonsText : null,
   };
 
-  const timers = slaTimers(sla, config.sla);
+  const timers = slaTimers(sla, slaOf(nextLead.sales?.ownerId));
   const result: EvaluateResult = {
     lead: nextLead,
     desired,
@@ -263,7 +272,7 @@ export function evaluateLead(lead: Lead, config: RulesConfig, now: Date, ctx: Ev
     lifecycle: null,
     events,
     warnings: feedback.flags,
-    nextPoolState: poolState,
+    nextPoolState: { wrr: poolState.wrr, open: poolState.open },
   };
   if (lead.links.hubspot !== undefined) {
     const plan = planLifecycleWrite(lead.marketing?.lifecycleStage, staged.stage);

@@ -16,6 +16,11 @@ export interface PoolState {
   wrr: Record<string, Record<string, number>>;
   /** Open leads per owner, counted against member caps. */
   open: Record<string, number>;
+  /**
+   * Reps away today (time off: src/rules/availability.ts), skipped like a member marked away.
+   * Passed in for the decision, never stored: tomorrow's list is another.
+   */
+  away?: readonly string[];
 }
 
 export function emptyPoolState(): PoolState {
@@ -75,12 +80,16 @@ function countOf(record: Record<string, number> | undefined, key: string): numbe
 }
 
 function normalise(state: PoolState | null | undefined): PoolState {
-  return { wrr: state?.wrr ?? {}, open: state?.open ?? {} };
+  return { wrr: state?.wrr ?? {}, open: state?.open ?? {}, ...(state?.away ? { away: state.away } : {}) };
 }
 
 function withOpen(state: PoolState, ownerId: string, delta: number): PoolState {
   // A computed key in a literal defines an own property, so even an odd id cannot touch a prototype.
-  return { wrr: state.wrr, open: { ...state.open, [ownerId]: Math.max(0, countOf(state.open, ownerId) + delta) } };
+  return { ...state, open: { ...state.open, [ownerId]: Math.max(0, countOf(state.open, ownerId) + delta) } };
+}
+
+function awayToday(state: PoolState, ownerId: string): boolean {
+  return state.away?.includes(ownerId) ?? false;
 }
 
 /** The pool for a lead: the first rule that matches, else the default pool. */
@@ -112,6 +121,7 @@ export function pickFromPool(
   const eligible = pool.members.filter(
     (member) =>
       !member.away &&
+      !awayToday(state, member.owner) &&
       !exclude.has(member.owner) &&
       (member.cap === undefined || countOf(state.open, member.owner) < member.cap),
   );
@@ -139,7 +149,7 @@ export function pickFromPool(
   }
   const ownerId = best as string;
   current[ownerId] = bestWeight - total;
-  const next = withOpen({ wrr: { ...state.wrr, [poolName]: current }, open: state.open }, ownerId, 1);
+  const next = withOpen({ ...state, wrr: { ...state.wrr, [poolName]: current } }, ownerId, 1);
   return { ownerId, reason: `round-robin in pool "${poolName}"`, nextPoolState: next };
 }
 
@@ -170,7 +180,7 @@ export function routeLead(
   ];
   for (const [via, id, enabled, why] of direct) {
     if (!enabled || !personOwner(id, compiled)) continue;
-    if (compiled.away.has(id)) {
+    if (compiled.away.has(id) || awayToday(state, id)) {
       notes.push(`${why} is away`);
       continue;
     }
@@ -225,4 +235,22 @@ export function nextOwnerForEscalation(
 /** Releases one open lead of an owner (the lead left the owner's queue: converted, closed, recycled). */
 export function releaseOwner(poolState: PoolState | null | undefined, ownerId: string): PoolState {
   return withOpen(normalise(poolState), ownerId, -1);
+}
+
+/**
+ * Whether a lead counts against its owner's cap, and since when: handed off (an MQL waiting for the
+ * rep) and not yet accepted (SAL), converted (SQL and on), recycled or disqualified.
+ */
+export function openLeadHolding(lead: Lead): { ownerId: string; since: string } | null {
+  const ownerId = lead.sales?.ownerId;
+  const since = lead.sla?.handoffAt ?? lead.sla?.startedAt;
+  if (lead.stage?.current !== 'mql' || !ownerId || !since) return null;
+  return { ownerId, since };
+}
+
+/** Every owner a member cap applies to. */
+export function cappedOwners(config: RoutingConfig): string[] {
+  const owners = new Set<string>();
+  for (const pool of Object.values(config.pools)) for (const member of pool.members) if (member.cap !== undefined) owners.add(member.owner);
+  return [...owners].sort();
 }

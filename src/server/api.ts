@@ -15,6 +15,7 @@ import { compareRuleSets } from '../rules/index.js';
 import { funnelQuerySchema } from '../rules/periods.js';
 import { syncErrorsRouter } from './api-sync-errors.js';
 import { modelRouter } from './api-model.js';
+import { timeOffRouter } from './api-time-off.js';
 import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 import type { ServerData } from './snapshot.js';
 
@@ -76,6 +77,7 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
 
   router.use(syncErrorsRouter(ctx));
   router.use(modelRouter(ctx));
+  router.use(timeOffRouter(ctx));
 
   router.post('/rules/test', json, text, async (req, res) => {
     const query = parseInput(rulesQuerySchema, req.query, 'query');

@@ -45,6 +45,8 @@ export interface Keys {
   likelihoodModels(): string;
   likelihoodModelSeq(): string;
   likelihoodPublished(): string;
+  /** An alert's delivery mark (jobs/alerts.ts): set while it is being sent, then once it was sent. */
+  alertSent(key: string): string;
 }
 
 export function createKeys(prefix = 'smk'): Keys {
@@ -85,5 +87,6 @@ export function createKeys(prefix = 'smk'): Keys {
     likelihoodModels: () => `${p}:{likelihood}:models`,
     likelihoodModelSeq: () => `${p}:{likelihood}:seq`,
     likelihoodPublished: () => `${p}:{likelihood}:published`,
+    alertSent: (key) => `${p}:alert-sent:${key}`,
   };
 }

@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { leadSchema, salesSchema } from '../model/lead.js';
 import type { CrmName, Lead, Sales } from '../model/lead.js';
+import { alertEventSchema } from '../rules/alerts.js';
+import type { AlertEvent } from '../rules/alerts.js';
 import type { SourceView } from '../sync/compose.js';
 import type { OutcomeViews } from '../sync/opportunities.js';
 import type { Keys } from './keys.js';
@@ -55,6 +57,8 @@ export const storedLeadSchema = z.object({
    * rerun of the job places them; a rerun of a handoff would not decide on them again).
    */
   outboxTasks: z.array(z.object({ key: z.string(), ownerId: z.string(), subject: z.string(), description: z.string(), dueDate: z.string().optional() })).optional(),
+  /** Alert events an evaluation decided on, kept the same way until their messages are queued. */
+  outboxAlerts: z.array(alertEventSchema).optional(),
 });
 export interface StoredLead {
   lead: Lead;
@@ -63,6 +67,7 @@ export interface StoredLead {
   evaluatedSales?: Sales;
   routedOwnerId?: string;
   outboxTasks?: Array<{ key: string; ownerId: string; subject: string; description: string; dueDate?: string }>;
+  outboxAlerts?: AlertEvent[];
 }
 
 /** Deterministic: a retried ingest of the same first record makes the same lead, never a second one. */

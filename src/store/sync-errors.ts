@@ -18,7 +18,8 @@ export const syncErrorSchema = z.object({
   field: z.string().nullable(),
   value: z.string().nullable(),
   // `poll`: a change feed's poll that failed all its attempts (no record: the feed's cursor did not move).
-  stage: z.enum(['read', 'map', 'identity', 'write', 'create', 'task', 'schema', 'poll']),
+  // `alert`: a Slack or email message that could not be sent (the record is the lead's; field is the channel).
+  stage: z.enum(['read', 'map', 'identity', 'write', 'create', 'task', 'schema', 'poll', 'alert']),
   firstSeen: z.string(),
   lastSeen: z.string(),
   attempts: z.number().int(),
@@ -53,9 +54,10 @@ function recordGroupOf(stage: SyncError['stage'], code: string): RecordGroup | n
 }
 
 function errorId(input: SyncErrorInput): string {
-  // A write refused for a field names it: two refused fields of one record are two entries.
+  // A write refused for a field names it: two refused fields of one record are two entries; an
+  // alert names its channel the same way.
   const parts = [input.crm, input.object ?? '-', input.recordId ?? input.leadId ?? '-', input.stage, input.code];
-  return (input.stage === 'write' && input.field ? [...parts, input.field] : parts).join(':');
+  return ((input.stage === 'write' || input.stage === 'alert') && input.field ? [...parts, input.field] : parts).join(':');
 }
 
 const UPSERT = `

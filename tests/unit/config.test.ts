@@ -123,7 +123,8 @@ describe('the JSON Schema of the config', () => {
   it('describes every section for editors', async () => {
     const { configJsonSchema } = await import('../../src/config-json-schema.js');
     const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
-    expect(Object.keys(schema.properties).sort()).toEqual(['likelihood', 'mapping', 'routing', 'scoring', 'sla', 'stages', 'sync', 'targets']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['alerts', 'likelihood', 'mapping', 'reps', 'routing', 'scoring', 'sla', 'stages', 'sync', 'targets']);
+    expect(Object.keys(schema.properties.alerts?.properties ?? {})).toEqual(expect.arrayContaining(['channels', 'routes', 'managers']));
     expect(Object.keys(schema.properties.sync?.properties ?? {})).toContain('pollEvery');
   });
 });

@@ -47,6 +47,16 @@ describe('references that must exist', () => {
     expect(config.sync.fields.region).toMatchObject({ hubspot: 'region', type: 'enum', direction: 'salesforce' });
   });
 
+  it('the README\'s alerts and reps examples are valid config', () => {
+    const readme = read('README.md');
+    const block = (heading: string) => /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)))?.[1] as string;
+    const alerts = parseConfigText(block('### Alerts'), 'README.md').alerts;
+    expect(Object.keys(alerts.channels)).toEqual(['sales-team', 'sales-bot', 'reps-email']);
+    expect(alerts.routes.flatMap((r) => r.events)).toEqual(expect.arrayContaining(['handoff', 'reminder', 'breach', 'escalation', 'rejection', 'target_behind']));
+    const reps = parseConfigText(block('### Reps: time zones, hours and time off'), 'README.md').reps;
+    expect(reps['005000000000021AAA']).toMatchObject({ tz: 'Europe/London', hours: '08:30-16:30', timeOff: [{ from: '2026-08-03', to: '2026-08-14' }] });
+  });
+
   it('every README section the example config points to exists', () => {
     const readme = read('README.md');
     const headings = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => (m[1] as string).trim()));

@@ -78,11 +78,13 @@ export class WorkerProcess {
     private readonly env: Record<string, string>,
     private readonly tally: LogTally,
     readonly name: string,
+    /** Extra arguments of `smk worker`, e.g. `['--queues', 'alerts']`. */
+    private readonly args: readonly string[] = [],
   ) {}
 
   /** Starts `node bin/smk.js worker` and resolves once its workers are up. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, [SMK_BIN, 'worker'], {
+    const child = spawn(process.execPath, [SMK_BIN, 'worker', ...this.args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.env, LOG_LEVEL: 'debug' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,14 +25,16 @@ describe('rules config defaults', () => {
     expect(config.stages.recycleAfterDays).toBe(90);
     expect(config.stages.salesforceStatus['Working - Contacted']).toBe('touch');
     expect(config.stages.salesforceStatus['Closed - Converted']).toBe('sql');
-    expect(config.routing).toEqual({ rules: [], pools: {}, useAccountOwner: true, useExistingOwner: true, ignoreOwners: [] });
+    expect(config.routing).toEqual({ rules: [], pools: {}, useAccountOwner: true, useExistingOwner: true, ignoreOwners: [], capWindowDays: 30 });
     expect(config.sla.firstTouch).toEqual({
       within: '4h',
       calendar: { tz: 'UTC', days: 'Mon-Fri', hours: '09:00-17:00', holidays: [] },
+      clock: 'team',
     });
     expect(config.sla.reminders).toEqual([]);
     expect(config.sla.escalate).toBeUndefined();
     expect(config.targets).toEqual({ months: {}, tz: 'UTC' });
+    expect(config.reps).toEqual({});
   });
 
   it('null (an empty yaml file) parses like {}', () => {
@@ -49,7 +51,7 @@ describe('rules config defaults', () => {
 
   it('ignores top-level keys that belong to other sections of smarketing.yaml', () => {
     const config = parseRulesConfig({ sync: { pollEvery: '30s' }, mapping: {} });
-    expect(Object.keys(config).sort()).toEqual(['likelihood', 'routing', 'scoring', 'sla', 'stages', 'targets']);
+    expect(Object.keys(config).sort()).toEqual(['likelihood', 'reps', 'routing', 'scoring', 'sla', 'stages', 'targets']);
   });
 
   it('likelihood: learns to predict an opportunity by default, holding out the newest quarter, the grade following the rules; says what is wrong', () => {
@@ -74,7 +76,8 @@ describe('smarketing.example.yaml', () => {
     expect(config.scoring.fit).toHaveLength(8);
     expect(config.routing.pools['na-reps']?.members.map((member) => member.weight)).toEqual([2, 1, 1]);
     expect(config.sla.firstTouch.calendar.tz).toBe('America/New_York');
-    expect(config.sla.escalate).toEqual({ after: '8h', action: 'reassign', maxTimes: 1 });
+    expect(config.sla.escalate).toEqual({ after: '8h', action: 'reassign', maxTimes: 1, markAway: { breaches: 3, withinDays: 7, awayDays: 1 } });
+    expect(config.reps['005000000000021AAA']?.timeOff).toEqual([{ from: '2026-08-03', to: '2026-08-14', reason: 'Summer holiday' }]);
     expect(config.targets.mqlPerMonth).toBe(120);
   });
 });
