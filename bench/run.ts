@@ -862,7 +862,18 @@ class BenchRun {
       result.notes.push(
         `${chosen.hubspot.length} HubSpot and ${chosen.salesforce.length} Salesforce changes made in ${burstMs} ms; ${arrived}/${total} visible in both CRMs after ${((arrivedAt - t0) / 1000).toFixed(1)} s; ${polls} Salesforce polls`,
       );
-      if (arrived < total) result.notes.push(`${total - arrived} change(s) never reached both CRMs`);
+      if (arrived < total) {
+        // Which ones, with what each record saw (user changes and connector writes, ms after the change).
+        const missing = [
+          ...chosen.hubspot.filter((_, i) => hub[i]?.toBoth === null).map((c) => ({ from: 'HubSpot', c, own: timelines.hubspot[c.hubspotId] ?? [], other: timelines.salesforce[c.salesforceId] ?? [] })),
+          ...chosen.salesforce.filter((_, i) => sf[i]?.toBoth === null).map((c) => ({ from: 'Salesforce', c, own: timelines.salesforce[c.salesforceId] ?? [], other: timelines.hubspot[c.hubspotId] ?? [] })),
+        ];
+        const marks = (list: Timeline[], t0: number) => list.map((m) => `${m.who}@${m.t - t0}`).join(' ') || 'none';
+        for (const m of missing) {
+          const t0 = m.own.find((x) => x.who === 'user')?.t ?? 0;
+          result.notes.push(`never reached both CRMs: ${m.from} change of HubSpot contact ${m.c.hubspotId} / Salesforce Lead ${m.c.salesforceId}; its record saw ${marks(m.own, t0)}; the other ${marks(m.other, t0)}`);
+        }
+      }
       result.notes.push(streamed
         ? `Salesforce changes pushed by Change Data Capture: ${streamed.events ?? 0} change events, ${streamed.own ?? 0} of them our own write-back (no read); polling every ${this.burstPollEvery} as the safety net`
         : `Salesforce changes read by polling every ${this.burstPollEvery} (no change stream)`);

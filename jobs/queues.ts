@@ -36,7 +36,7 @@ export interface IngestJob {
    */
   refs?: Array<{ object: 'contact' | 'Lead' | 'Contact'; id: string }>;
   /** Per ref id: the property changes a webhook named (all its events), to recognise our own echo. */
-  changes?: Record<string, Array<{ property: string; value: string | null }>>;
+  changes?: Record<string, Array<{ property: string; value: string | null; digest?: string }>>;
   /** The `smk sync --once` pass that queued this page (src/store/passes.ts): it waits for what the page asks. */
   pass?: string;
 }

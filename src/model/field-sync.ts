@@ -5,6 +5,7 @@
  * own CRM's vocabulary (a picklist value is HubSpot's on the HubSpot side and Salesforce's on the
  * Salesforce side); src/sync/field-plan.ts translates between the two and decides the writes.
  */
+import { createHash } from 'node:crypto';
 import countries from 'i18n-iso-countries';
 import type { OwnedPath, OwnershipPolicy } from './ownership.js';
 
@@ -169,6 +170,20 @@ export function sameFieldValue(field: Pick<SyncField, 'type'>, a: string | null,
     default:
       return false;
   }
+}
+
+/**
+ * A digest of a canonical value, equal for values that mean the same (sameFieldValue): the webhook
+ * intake keeps this, not the value, in job data (no personal value waits in a queue), and echo
+ * recognition compares it with the digest of what the record is known to hold. Null has its own.
+ */
+export function fieldValueDigest(field: Pick<SyncField, 'type' | 'name'>, canonical: string | null): string {
+  let key: string;
+  if (canonical === null) key = '\u0000';
+  else if (field.type === 'country') key = countryCode(canonical) ?? canonical;
+  else if (field.type === 'enum' || field.type === 'email') key = canonical.toLowerCase();
+  else key = canonical;
+  return createHash('sha256').update(`${field.name}\u0000${key}`).digest('base64url').slice(0, 22);
 }
 
 /** The Salesforce field of a record's object, or null when that object does not carry it. */

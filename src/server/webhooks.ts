@@ -16,9 +16,23 @@ import type { RequestHandler, Router } from 'express';
 import { isCrmError } from '../../connectors/errors.js';
 import { MAX_SIGNATURE_AGE_MS, parseWebhookEvents, propertyChangesOnly, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../connectors/hubspot/webhooks.js';
 import { SMK_FIELDS } from '../model/fields.js';
+import { canonicalFieldValue, fieldValueDigest } from '../model/field-sync.js';
 
 /** The HubSpot properties the connector writes: their values tell our echo from a user's change. */
 const ECHO_PROPERTIES = new Set<string>(['lifecyclestage', 'hubspot_owner_id', ...SMK_FIELDS.flatMap((f) => (f.hubspot ? [f.hubspot] : []))]);
+
+/**
+ * One property change as an ingest job keeps it: the connector's own properties with their value,
+ * a synced field's with a digest of its canonical value (src/model/field-sync.ts fieldValueDigest),
+ * any other without its value. Before, a synced field's value was dropped to null, and a blank
+ * field filled in by a user matched the blank the contact held: taken for an echo, never read.
+ */
+function namedChange(ctx: SyncContext, change: { property: string; value: string | null }): { property: string; value: string | null; digest?: string } {
+  if (ECHO_PROPERTIES.has(change.property)) return change;
+  const synced = ctx.syncFields.find((f) => f.hubspot === change.property);
+  if (synced) return { property: change.property, value: null, digest: fieldValueDigest(synced, canonicalFieldValue(synced, change.value)) };
+  return { property: change.property, value: null };
+}
 import type { ParsedWebhook, WebhookRejection } from '../../connectors/hubspot/webhooks.js';
 import type { RecordProblem, RecordRef, RemovedRecord } from '../../connectors/types.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -236,7 +250,9 @@ export function webhooksRouter(ctx: SyncContext, options: WebhookRouterOptions =
       const changes = propertyChangesOnly(parsed.events.filter((e) => freshIds.has(e.eventId)));
       // Only the values of properties the connector writes are kept (echo recognition needs them);
       // any other property is named without its value: job data names records, never people.
-      const named = Object.fromEntries(work.refs.flatMap((r) => (changes.has(r.id) ? [[r.id, (changes.get(r.id) ?? []).map((c) => (ECHO_PROPERTIES.has(c.property) ? c : { property: c.property, value: null }))]] : [])));
+      // A synced field's value (a name, a phone) travels as a digest of its canonical form, which
+      // echo recognition compares with what the record holds.
+      const named = Object.fromEntries(work.refs.flatMap((r) => (changes.has(r.id) ? [[r.id, (changes.get(r.id) ?? []).map((c) => namedChange(ctx, c))]] : [])));
       const job: IngestJob = {
         crm: 'hubspot', readAt: ctx.clock.now(), refs: work.refs, removed: work.removed,
         ...(Object.keys(named).length > 0 ? { changes: named } : {}),

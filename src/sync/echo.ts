@@ -5,7 +5,7 @@
  * confirm it (DESIGN.md invariant: echo-free).
  */
 import { normaliseSmkValue, SMK_FIELDS } from '../model/fields.js';
-import { canonicalFieldValue, sameFieldValue } from '../model/field-sync.js';
+import { canonicalFieldValue, fieldValueDigest, sameFieldValue } from '../model/field-sync.js';
 import type { SyncField } from '../model/field-sync.js';
 import type { SmkValues } from './plan.js';
 
@@ -21,7 +21,10 @@ export interface KnownValues {
 
 export interface NamedChange {
   property: string;
+  /** The new value; null also when it was withheld (a synced field's: see `digest`). */
   value: string | null;
+  /** A synced field's new value as fieldValueDigest of its canonical form (the value itself is withheld). */
+  digest?: string;
 }
 
 const SMK_BY_HUBSPOT_PROPERTY = new Map(SMK_FIELDS.flatMap((f) => (f.hubspot ? [[f.hubspot, f] as const] : [])));
@@ -31,7 +34,9 @@ function known(change: NamedChange, values: KnownValues, syncFields: readonly Sy
   if (change.property === 'hubspot_owner_id') return values.ownerId !== undefined && (values.ownerId ?? null) === (change.value || null);
   const synced = syncFields.find((f) => f.hubspot === change.property);
   if (synced && values.fields && Object.prototype.hasOwnProperty.call(values.fields, synced.name)) {
-    return sameFieldValue(synced, canonicalFieldValue(synced, change.value), values.fields[synced.name] ?? null);
+    const held = values.fields[synced.name] ?? null;
+    if (change.digest !== undefined) return fieldValueDigest(synced, held) === change.digest;
+    return sameFieldValue(synced, canonicalFieldValue(synced, change.value), held);
   }
   const field = SMK_BY_HUBSPOT_PROPERTY.get(change.property);
   return field !== undefined && Object.prototype.hasOwnProperty.call(values.smk, field.key)

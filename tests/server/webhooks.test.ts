@@ -1,3 +1,4 @@
+import { DEFAULT_SYNC_FIELDS, fieldValueDigest } from '../../src/model/field-sync.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestJob } from '../../jobs/queues.js';
 import { parseWebhookEvents } from '../../connectors/hubspot/webhooks.js';
@@ -70,7 +71,7 @@ describe('POST /webhooks/hubspot', () => {
     expect(await ingestJobs(h)).toHaveLength(0);
   });
 
-  it('keeps the values of the properties the connector writes (for echo recognition), and no other value', async () => {
+  it('keeps the values of the properties the connector writes, digests of synced fields\' values (for echo recognition), and no other value', async () => {
     const body = JSON.stringify([
       event('contact.propertyChange', 201, { propertyName: 'email', propertyValue: 'ann.private@example.com' }),
       event('contact.propertyChange', 201, { propertyName: 'firstname', propertyValue: 'Ann' }),
@@ -80,9 +81,11 @@ describe('POST /webhooks/hubspot', () => {
     expect((await postWebhook(h.url, body)).status).toBe(200);
     const [job] = await ingestJobs(h);
     expect(JSON.stringify(job)).not.toMatch(/ann\.private|"Ann"/);
+    const field = (name: string) => DEFAULT_SYNC_FIELDS.find((f) => f.name === name)!;
     expect(job?.changes?.['201']).toEqual([
-      { property: 'email', value: null },
-      { property: 'firstname', value: null },
+      // Synced fields: a digest of the canonical value, never the value.
+      { property: 'email', value: null, digest: fieldValueDigest(field('email'), 'ann.private@example.com') },
+      { property: 'firstname', value: null, digest: fieldValueDigest(field('firstName'), 'Ann') },
       { property: 'smk_score', value: '42' },
       { property: 'lifecyclestage', value: 'marketingqualifiedlead' },
     ]);

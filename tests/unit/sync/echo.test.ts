@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isHubSpotEcho } from '../../../src/sync/echo.js';
-import { DEFAULT_SYNC_FIELDS } from '../../../src/model/field-sync.js';
+import { DEFAULT_SYNC_FIELDS, fieldValueDigest } from '../../../src/model/field-sync.js';
 import type { KnownValues, NamedChange } from '../../../src/sync/echo.js';
 
 const written: KnownValues = { smk: { score: '42', grade: 'warm' }, lifecycle: 'marketingqualifiedlead', ownerId: '77' };
@@ -35,5 +35,18 @@ describe('echo recognition of synced fields', () => {
     ['a field nothing is known of', [{ property: 'phone', value: '+49 30 1' }], false],
   ] as Array<[string, NamedChange[], boolean]>)('%s', (_name, changes, echo) => {
     expect(isHubSpotEcho(changes, [wroteTitle], fields)).toBe(echo);
+  });
+
+  // The webhook intake keeps no personal value in job data: a synced field's value travels as a
+  // digest of its canonical form. A blank title filled in by a user must not look like the blank
+  // the contact held (the value, withheld, read as null, matched it: the change was never read).
+  const title = fields.find((f) => f.name === 'title')!;
+  const blankTitle: KnownValues = { smk: {}, fields: { title: null } };
+  it.each([
+    ['a blank title filled in is not the blank held', [{ property: 'jobtitle', value: null, digest: fieldValueDigest(title, 'Chief Revenue Officer') }], [blankTitle], false],
+    ['the title we wrote, by its digest', [{ property: 'jobtitle', value: null, digest: fieldValueDigest(title, 'Chief Revenue Officer') }], [wroteTitle], true],
+    ['a title cleared, when blank is held', [{ property: 'jobtitle', value: null, digest: fieldValueDigest(title, null) }], [blankTitle], true],
+  ] as Array<[string, NamedChange[], KnownValues[], boolean]>)('%s', (_name, changes, sources, echo) => {
+    expect(isHubSpotEcho(changes, sources, fields)).toBe(echo);
   });
 });
