@@ -46,7 +46,7 @@ import { measureEvalSpeed } from './lib/eval-speed.js';
 import { measureAuc } from './lib/auc.js';
 import type { AucFigures, TruthRow } from './lib/auc.js';
 import type { EvalSpeed } from './lib/eval-speed.js';
-import { batchingFloor, byEndpoint, callRate, changeLatency, percentile, splitCalls, subtractCalls } from './lib/figures.js';
+import { batchingFloor, byEndpoint, callRate, changeLatency, HUBSPOT_BATCH, percentile, SALESFORCE_COLLECTION, splitCalls, subtractCalls } from './lib/figures.js';
 import type { CallStats, Floor, FloorInput, Timeline } from './lib/figures.js';
 import { runNaive } from './lib/naive.js';
 import type { NaiveResult } from './lib/naive.js';
@@ -193,8 +193,20 @@ interface BenchConnection extends SandboxConnection {
 interface PhaseReport {
   startedAt: number;
   endedAt: number;
-  hubspot: { written: number; created: number; callTimes: number[]; statuses: Record<string, number> };
-  salesforce: { written: Record<string, number>; created: Record<string, number>; statuses: Record<string, number> };
+  /** `fieldSyncOnly`: records written for field sync alone (no smk value, owner or lifecycle stage in any write). */
+  hubspot: { written: number; fieldSyncOnly: number; created: number; callTimes: number[]; statuses: Record<string, number> };
+  salesforce: { written: Record<string, number>; fieldSyncOnly: number; created: Record<string, number>; statuses: Record<string, number> };
+}
+
+/**
+ * What field sync costs on its own: the records written for it alone, and the batch calls those
+ * need at the floor (its values ride in the same calls as the rules' when both change a record).
+ */
+function fieldSyncNote(report: PhaseReport): string[] {
+  const hs = report.hubspot.fieldSyncOnly ?? 0;
+  const sf = report.salesforce.fieldSyncOnly ?? 0;
+  if (hs === 0 && sf === 0) return [];
+  return [`field sync alone wrote ${hs} HubSpot and ${sf} Salesforce records: ${Math.ceil(hs / HUBSPOT_BATCH)} + ${Math.ceil(sf / SALESFORCE_COLLECTION)} batch calls at the floor`];
 }
 
 /** What the sandbox process counts (GET /counts), and the records whose changes the bench times. */
@@ -540,7 +552,7 @@ class BenchRun {
       statuses: { hubspot: report.hubspot.statuses, salesforce: report.salesforce.statuses },
       cpuSeconds: measured.cpuSeconds,
       backlog: measured.backlog,
-      notes: [],
+      notes: fieldSyncNote(report),
     };
   }
 

@@ -22,6 +22,9 @@ import { currentWriteOrigin } from '../../connectors/salesforce/sandbox/change-e
 export const USER_HUBSPOT_PROPERTIES = new Set(['jobtitle']);
 /** A Salesforce write is the connector's when its call named a client (`;client=` in its changeOrigin). */
 const CONNECTOR_ORIGIN = /;client=/;
+/** What the rules write (not field sync): smk fields, the owner, the lifecycle stage. */
+const VERDICT_SF_FIELD = /^(Smk_|OwnerId$)/;
+const VERDICT_HUBSPOT_PROPERTY = /^(smk_|hubspot_owner_id$|lifecyclestage$)/;
 
 export type Who = 'user' | 'connector';
 export interface Mark {
@@ -31,15 +34,16 @@ export interface Mark {
 
 interface PhaseCounters {
   startedAt: number;
-  hubspot: { written: Set<string>; created: Set<string>; createdAt: Map<string, number>; callTimes: number[]; statuses: Map<number, number> };
-  salesforce: { written: Map<string, Set<string>>; created: Map<string, number>; statuses: Map<number, number> };
+  /** `verdicts`: records a connector write of the rules' own values touched (the rest of `written` is field sync alone). */
+  hubspot: { written: Set<string>; verdicts: Set<string>; created: Set<string>; createdAt: Map<string, number>; callTimes: number[]; statuses: Map<number, number> };
+  salesforce: { written: Map<string, Set<string>>; verdicts: Set<string>; created: Map<string, number>; statuses: Map<number, number> };
 }
 
 export function newCounters(): PhaseCounters {
   return {
     startedAt: Date.now(),
-    hubspot: { written: new Set(), created: new Set(), createdAt: new Map(), callTimes: [], statuses: new Map() },
-    salesforce: { written: new Map(), created: new Map(), statuses: new Map() },
+    hubspot: { written: new Set(), verdicts: new Set(), created: new Set(), createdAt: new Map(), callTimes: [], statuses: new Map() },
+    salesforce: { written: new Map(), verdicts: new Set(), created: new Map(), statuses: new Map() },
   };
 }
 
@@ -78,7 +82,7 @@ export class Recorder {
     const update = store.update.bind(store);
     store.update = (record, changes, options = {}) => {
       const out = update(record, changes, options);
-      this.onSalesforceUpdate(String(record.Id));
+      this.onSalesforceUpdate(String(record.Id), changes);
       return out;
     };
     const insert = store.insert.bind(store);
@@ -111,13 +115,15 @@ export class Recorder {
       // The properties set by a create arrive as changes at the creation instant: not a write.
       if (c.createdAt.get(e.objectId) === e.at) return;
       c.written.add(e.objectId);
+      if (VERDICT_HUBSPOT_PROPERTY.test(e.propertyName)) c.verdicts.add(e.objectId);
     }
     this.mark(this.watched.hubspot, e.objectId, user ? 'user' : 'connector');
   }
 
-  private onSalesforceUpdate(id: string): void {
+  private onSalesforceUpdate(id: string, changes: Record<string, unknown>): void {
     const connector = CONNECTOR_ORIGIN.test(currentWriteOrigin()?.changeOrigin ?? '');
     if (connector) {
+      if (Object.keys(changes).some((k) => VERDICT_SF_FIELD.test(k))) this.counters.salesforce.verdicts.add(id);
       const object = this.sb.salesforce.store.tableForId(id)?.schema.name ?? 'unknown';
       const written = this.counters.salesforce.written;
       const set = written.get(object) ?? new Set<string>();
@@ -134,12 +140,14 @@ export class Recorder {
       endedAt: Date.now(),
       hubspot: {
         written: c.hubspot.written.size,
+        fieldSyncOnly: [...c.hubspot.written].filter((id) => !c.hubspot.verdicts.has(id)).length,
         created: c.hubspot.created.size,
         callTimes: c.hubspot.callTimes,
         statuses: Object.fromEntries(c.hubspot.statuses),
       },
       salesforce: {
         written: Object.fromEntries([...c.salesforce.written].map(([k, v]) => [k, v.size])),
+        fieldSyncOnly: [...c.salesforce.written.values()].reduce((n, ids) => n + [...ids].filter((id) => !c.salesforce.verdicts.has(id)).length, 0),
         created: Object.fromEntries(c.salesforce.created),
         statuses: Object.fromEntries(c.salesforce.statuses),
       },

@@ -48,4 +48,13 @@ describe('the bench recorder', () => {
     // The floor counts every record the connector wrote, a field-sync write included.
     expect(recorder.phaseReport().salesforce.written).toEqual({ Lead: 1 });
   });
+
+  it('counts the records the connector wrote for field sync alone (no smk field, no owner), apart from the rest', async () => {
+    const [a, b] = recorder.candidates(2).slice(0, 2);
+    recorder.counters = newCounters();
+    const connector = salesforce('smarketing-connector');
+    await connector.sobject('Lead').update({ Id: a!.salesforceId, Title: 'VP Sales' });
+    await connector.sobject('Lead').update({ Id: b!.salesforceId, Title: 'CFO', OwnerId: sb.salesforce.store.get(b!.salesforceId)!.OwnerId as string });
+    expect(recorder.phaseReport().salesforce).toMatchObject({ written: { Lead: 2 }, fieldSyncOnly: 1 });
+  });
 });
