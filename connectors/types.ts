@@ -109,9 +109,10 @@ export interface CreateRequest {
   /** Salesforce only: which object to create; `auto` = a Contact under the Account matching the domain, else a Lead. */
   as?: 'auto' | 'Lead' | 'Contact';
   /**
-   * Salesforce only: the Account the lead was matched to (src/sync/account-match.ts). With `auto` or
-   * `Contact` the person is created as a Contact under it; without one, the connector looks for an
-   * Account by the person's domain itself.
+   * The account the lead was matched to in this CRM (src/sync/account-match.ts). Salesforce: with
+   * `auto` or `Contact` the person is created as a Contact under the Account (without one, the
+   * connector looks for an Account by the person's domain itself). HubSpot: the contact is created
+   * with the company as its primary company.
    */
   account?: { id: string; ownerId: string | null };
   /** No earlier call can have created this record (its first try): the connector may skip looking for one. */

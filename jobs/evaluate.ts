@@ -127,7 +127,7 @@ async function planCreates(ctx: SyncContext, lead: Lead, desired: SmkValues, own
       ownerId,
       as: ctx.config.file.sync.create.salesforceAs === 'lead' ? 'Lead' : ctx.config.file.sync.create.salesforceAs === 'contact' ? 'Contact' : 'auto',
     };
-    const account = crm === 'salesforce' ? lead.account?.salesforce : undefined;
+    const account = lead.account?.[crm];
     if (account) request.account = { id: account.id, ownerId: account.ownerId ?? null };
     const source = crm === 'hubspot' ? 'salesforce' : 'hubspot';
     const fields = createFieldValues(ctx.syncFields, { crm: source, view: views[source] }, crm);

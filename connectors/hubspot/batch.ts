@@ -10,6 +10,7 @@
  * multi-status) is bisected, so one bad record costs one record and a handful of calls, not the batch.
  * Errors about the whole call (auth, permission, quota, HubSpot down) are thrown: the job retries.
  */
+import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/associations/v4/index.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CrmError, isCrmError } from '../errors.js';
@@ -324,7 +325,15 @@ async function findByEmail(client: HubSpotClient, emails: readonly string[]): Pr
 interface CreateInput {
   email: string;
   properties: Record<string, string>;
+  /** The matched HubSpot company: the contact is created with it as its primary company. */
+  companyId?: string;
 }
+
+/**
+ * HUBSPOT_DEFINED contact-to-company "Primary" (type 1). [C Associations v4 guide, "Association
+ * type id values": contact to company 1 (Primary), 279 (unlabeled)]
+ */
+const PRIMARY_COMPANY = { associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: 1 };
 
 type CreateResult = { ok: true; id: string; created: boolean } | { ok: false; error: CrmError };
 
@@ -338,7 +347,9 @@ async function createChunk(client: HubSpotClient, part: readonly CreateInput[]):
     answer = parseBatch(
       'contacts batch create',
       await client.call('write', 'contacts.batch.create', (sdk, o) =>
-        sdk.crm.contacts.batchApi.create({ inputs: traced.map((t) => ({ properties: t.properties, objectWriteTraceId: t.objectWriteTraceId, associations: [] })) }, o),
+        sdk.crm.contacts.batchApi.create({
+          inputs: traced.map((t) => ({ properties: t.properties, objectWriteTraceId: t.objectWriteTraceId, associations: t.companyId ? [{ to: { id: t.companyId }, types: [PRIMARY_COMPANY] }] : [] })),
+        }, o),
       ),
     );
   } catch (err) {
@@ -381,7 +392,7 @@ async function createChunk(client: HubSpotClient, part: readonly CreateInput[]):
  */
 export async function createContacts(client: HubSpotClient, requests: readonly CreateRequest[], fieldSupport?: FieldSupport): Promise<CreateOutcome[]> {
   const outcomes: Array<CreateOutcome | undefined> = new Array(requests.length);
-  const byEmail = new Map<string, { properties: Record<string, string>; indexes: number[] }>();
+  const byEmail = new Map<string, { properties: Record<string, string>; companyId?: string; indexes: number[] }>();
   const withFields = requests.some((r) => r.fields && Object.keys(r.fields).length > 0);
   const definitions = withFields && fieldSupport ? await fieldSupport.definitions.get() : new Map();
   requests.forEach((request, index) => {
@@ -398,7 +409,7 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
       outcomes[index] = { leadId: request.leadId, ok: false, error };
       return;
     }
-    const entry = byEmail.get(email) ?? { properties: mapped.value, indexes: [] };
+    const entry = byEmail.get(email) ?? { properties: mapped.value, ...(request.account ? { companyId: request.account.id } : {}), indexes: [] };
     entry.indexes.push(index);
     byEmail.set(email, entry);
   });
@@ -408,7 +419,7 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
   const retried = new Set(requests.filter((r) => r.firstTry !== true).map((r) => normaliseEmail(r.email)).filter((e): e is string => e !== null));
   const existing = retried.size > 0 ? await findByEmail(client, [...byEmail.keys()].filter((e) => retried.has(e))) : new Map<string, string>();
   for (const [email, id] of existing) results.set(email, { ok: true, id, created: false });
-  const toCreate = [...byEmail].filter(([email]) => !existing.has(email)).map(([email, e]) => ({ email, properties: e.properties }));
+  const toCreate = [...byEmail].filter(([email]) => !existing.has(email)).map(([email, e]) => ({ email, properties: e.properties, ...(e.companyId ? { companyId: e.companyId } : {}) }));
   for (const part of chunk(toCreate)) for (const [email, r] of await createChunk(client, part)) results.set(email, r);
   for (const [email, entry] of byEmail) {
     const r = results.get(email);

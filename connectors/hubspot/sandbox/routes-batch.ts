@@ -24,6 +24,9 @@ import {
   writtenNames,
 } from './contact-writes.js';
 import type { SandboxContext } from './context.js';
+import { associationTypes } from './crm-objects.js';
+import type { AssociatedType } from './crm-objects.js';
+import { isPrimaryCompanyLink, syncPrimaryCompany } from './primary-company.js';
 import { HubSpotApiError, parseOr400, standardError, validationError, type StandardError } from './errors.js';
 import type { PropertyValueError } from './properties.js';
 
@@ -33,9 +36,13 @@ const readBodySchema = z.object({
   propertiesWithHistory: z.array(z.string()).optional(),
   idProperty: z.string().min(1).optional(),
 });
+const associationInputSchema = z.object({
+  to: z.object({ id: idSchema }),
+  types: z.array(z.object({ associationCategory: z.enum(['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED']), associationTypeId: z.number().int() })).min(1),
+});
 const createBodySchema = z.object({
   inputs: z.array(
-    z.object({ properties: propertyMapSchema, associations: z.array(z.unknown()).optional(), objectWriteTraceId: z.string().min(1).optional() }),
+    z.object({ properties: propertyMapSchema, associations: z.array(associationInputSchema).optional(), objectWriteTraceId: z.string().min(1).optional() }),
   ),
 });
 const updateBodySchema = z.object({
@@ -49,7 +56,8 @@ type Failure =
   | { kind: 'validation'; errors: PropertyValueError[]; trace: string | undefined }
   | { kind: 'notFound'; id: string; trace: string | undefined }
   | { kind: 'conflict'; holder: ContactRecord; trace: string | undefined }
-  | { kind: 'duplicateInBatch'; value: string; trace: string | undefined };
+  | { kind: 'duplicateInBatch'; value: string; trace: string | undefined }
+  | { kind: 'association'; message: string; id: string; trace: string | undefined };
 
 function traceContext(trace: string | undefined, extra: Record<string, string[]> = {}): Record<string, string[]> {
   return trace === undefined ? extra : { ...extra, objectWriteTraceId: [trace] };
@@ -58,6 +66,32 @@ function traceContext(trace: string | undefined, extra: Record<string, string[]>
 /** Multi-status is on when every input names a trace id (reference H1). */
 function multiStatus(inputs: ReadonlyArray<{ objectWriteTraceId?: string | undefined }>): boolean {
   return inputs.length > 0 && inputs.every((i) => i.objectWriteTraceId !== undefined);
+}
+
+interface AssociationLink {
+  to: AssociatedType;
+  id: string;
+  typeId: number;
+}
+
+/**
+ * The associations a contact is created with (HUBSPOT_DEFINED types from contacts, e.g. 1: its
+ * primary company), or the error HubSpot gives: an unknown type, or a record that does not exist.
+ * [C CRM API "Contacts" guide, create with associations: `associations: [{ to: { id }, types:
+ * [{ associationCategory, associationTypeId }] }]`; the type ids of the Associations v4 guide]
+ */
+function associationLinks(inputs: ReadonlyArray<z.infer<typeof associationInputSchema>>): { links: AssociationLink[] } | { error: string; id: string } {
+  const links: AssociationLink[] = [];
+  for (const a of inputs) {
+    for (const t of a.types) {
+      const to = t.associationCategory === 'HUBSPOT_DEFINED'
+        ? (['contacts', 'companies', 'deals'] as const).find((type) => associationTypes('contacts', type).some((x) => x.typeId === t.associationTypeId))
+        : undefined;
+      if (!to) return { error: `${t.associationCategory} ${t.associationTypeId} is not a valid association type from contacts.`, id: a.to.id };
+      links.push({ to, id: a.to.id, typeId: t.associationTypeId });
+    }
+  }
+  return { links };
 }
 
 export function batchRouter(ctx: SandboxContext): Router {
@@ -75,6 +109,8 @@ export function batchRouter(ctx: SandboxContext): Router {
         return standardError('CONFLICT', duplicateEmailMessage(f.holder), { context: traceContext(f.trace, { existingId: [f.holder.id] }) });
       case 'duplicateInBatch':
         return standardError('VALIDATION_ERROR', `Duplicate email found in batch input: ${f.value}`, { context: traceContext(f.trace) });
+      case 'association':
+        return standardError('VALIDATION_ERROR', f.message, { context: traceContext(f.trace, { ids: [f.id] }) });
     }
   };
 
@@ -86,6 +122,8 @@ export function batchRouter(ctx: SandboxContext): Router {
     if (conflict?.kind === 'conflict') return duplicateEmailError(conflict.holder);
     const dup = failures.find((f) => f.kind === 'duplicateInBatch');
     if (dup?.kind === 'duplicateInBatch') return validationError(`Duplicate email found in batch input: ${dup.value}`);
+    const association = failures.find((f) => f.kind === 'association');
+    if (association?.kind === 'association') return new HubSpotApiError(400, 'VALIDATION_ERROR', association.message, { context: { ids: [association.id] } });
     const ids = failures.flatMap((f) => (f.kind === 'notFound' ? [f.id] : []));
     return new HubSpotApiError(404, 'OBJECT_NOT_FOUND', NOT_FOUND_BATCH_MESSAGE, { context: { ids } });
   };
@@ -129,11 +167,21 @@ export function batchRouter(ctx: SandboxContext): Router {
     batchCapCheck(body.inputs.length, false);
     const multi = multiStatus(body.inputs);
     const failures: Failure[] = [];
-    const accepted: Array<{ values: Map<string, string>; input: Record<string, string>; trace: string | undefined }> = [];
+    const accepted: Array<{ values: Map<string, string>; input: Record<string, string>; links: AssociationLink[]; trace: string | undefined }> = [];
     const emailsInBatch = new Set<string>();
     for (const item of body.inputs) {
       const trace = item.objectWriteTraceId;
       const input = toStringMap(item.properties);
+      const linked = associationLinks(item.associations ?? []);
+      if ('error' in linked) {
+        failures.push({ kind: 'association', message: linked.error, id: linked.id, trace });
+        continue;
+      }
+      const missing = linked.links.find((l) => (l.to === 'contacts' ? store.findById(l.id, false) : ctx.objects.get(l.to, l.id)) === undefined);
+      if (missing) {
+        failures.push({ kind: 'association', message: `One or more associations are invalid: ${missing.to} ${missing.id} does not exist.`, id: missing.id, trace });
+        continue;
+      }
       const check = store.checkWrite(input);
       if (check.errors.length > 0) {
         failures.push({ kind: 'validation', errors: check.errors, trace });
@@ -152,11 +200,17 @@ export function batchRouter(ctx: SandboxContext): Router {
         }
         emailsInBatch.add(email);
       }
-      accepted.push({ values: check.values, input, trace });
+      accepted.push({ values: check.values, input, links: linked.links, trace });
     }
     if (!multi && failures.length > 0) throw wholeBatchError(failures);
-    const results = accepted.map(({ values, input, trace }) => {
-      const c = store.create(values, ctx.apiSource);
+    const results = accepted.map(({ values, input, links, trace }) => {
+      const created = store.create(values, ctx.apiSource);
+      for (const l of links) {
+        ctx.objects.associate('contacts', created.id, l.to, l.id, l.typeId);
+        if (isPrimaryCompanyLink('contacts', l.to, l.typeId)) syncPrimaryCompany(ctx, created.id, l.id);
+      }
+      // Read again: a primary company set the contact's associatedcompanyid.
+      const c = store.findById(created.id, false) ?? created;
       return renderContact(store.registry, c, { properties: writtenNames(input), ...(trace !== undefined ? { objectWriteTraceId: trace } : {}) });
     });
     reply(res, 201, startedAt, results, failures.map(toStandard));

@@ -19,6 +19,8 @@ describe('leads matched to accounts', () => {
   let accountOwner: string;
   let poolOwner: string;
   let contactId: string;
+  let salesforceOnly: SeedPerson | undefined;
+  let world: Harness['sandboxes']['world'];
 
   async function sync(): Promise<void> {
     await syncOnce(h.runtime.ctx, { timeoutMs: 90_000 });
@@ -26,8 +28,10 @@ describe('leads matched to accounts', () => {
 
   beforeAll(async () => {
     const probe = await startHarness({ people: 60, seed: 33, label: 'accounts-probe' });
-    const world = probe.sandboxes.world;
+    world = probe.sandboxes.world;
     await probe.close();
+    // Someone only sales knows, at a company marketing has in HubSpot.
+    salesforceOnly = world.people.find((p) => p.salesforce && !p.hubspot && !FREEMAIL.test(p.email) && world.people.some((q) => q.hubspot && q.company === p.company));
     // Someone only marketing knows, at a company sales already has as an Account.
     const found = world.people.find((p) => p.hubspot && !p.salesforce && !FREEMAIL.test(p.hubspot.email) && world.companies[p.company]?.hasAccount);
     expect(found, 'the seed has a HubSpot-only person at a company with a Salesforce Account').toBeDefined();
@@ -41,7 +45,7 @@ sync:
   jobLock: 5s
   writeLease: 5s
   searchSafetyMargin: 0s
-  create: { salesforce: mql, salesforceAs: auto, hubspot: never }
+  create: { salesforce: mql, salesforceAs: auto, hubspot: always }
   budget:
     hubspot: { share: 1, perTenSeconds: 100000 }
 routing:
@@ -96,6 +100,15 @@ routing:
     expect(contact.AccountId).toBe(lead.account?.salesforce?.id);
     const owner = h.sandboxes.world.owners.find((o) => o.salesforceId === accountOwner);
     expect((await h.hubspot.crm.contacts.basicApi.getById(contactId, ['hubspot_owner_id'])).properties.hubspot_owner_id).toBe(owner?.hubspotId);
+  });
+
+  it('creates a person only Salesforce knows in HubSpot with their company as the primary company', async () => {
+    expect(salesforceOnly, 'the seed has a Salesforce-only person at a company HubSpot has').toBeDefined();
+    const created = await h.hubspot.crm.contacts.basicApi.getById(salesforceOnly!.email, ['associatedcompanyid', 'company'], undefined, undefined, false, 'email');
+    const companies = await h.hubspot.crm.companies.basicApi.getPage(100, undefined, ['name', 'domain']);
+    const company = companies.results.find((c) => c.properties.domain === world.companies[salesforceOnly!.company]?.domain);
+    expect(company, 'the company is in HubSpot').toBeDefined();
+    expect(created.properties.associatedcompanyid).toBe(company!.id);
   });
 
   it('brings an Account\'s new owner to the leads matched to it at the next poll, and a quiet pass after writes nothing', async () => {

@@ -117,6 +117,25 @@ describe('seeded companies', () => {
     expect(cleared.properties.associatedcompanyid ?? null).toBeNull();
   });
 
+  it('creates contacts in a batch with their primary company, and refuses an association to a company that does not exist', async () => {
+    const company = (await allCompanies(client))[0]!;
+    const primary = [{ associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: 1 }];
+    const made = await client.crm.contacts.batchApi.create({
+      inputs: [
+        { properties: { email: 'batch.with.company@example.org' }, associations: [{ to: { id: company.id }, types: primary }], objectWriteTraceId: 'a' },
+        { properties: { email: 'batch.without@example.org' }, associations: [{ to: { id: '5999999' }, types: primary }], objectWriteTraceId: 'b' },
+      ],
+    });
+    expect(made.results).toHaveLength(1);
+    const id = made.results[0]!.id;
+    expect((await client.crm.contacts.basicApi.getById(id, ['associatedcompanyid'])).properties.associatedcompanyid).toBe(company.id);
+    const links = await client.crm.associations.v4.basicApi.getPage('contacts', id, 'companies');
+    expect(links.results.map((r) => [String(r.toObjectId), r.associationTypes.map((t) => t.typeId)])).toEqual([[company.id, [1]]]);
+    const errors = (made as unknown as { errors?: Array<{ category: string; message: string }> }).errors ?? [];
+    expect(errors.map((e) => e.category)).toEqual(['VALIDATION_ERROR']);
+    expect(errors[0]?.message).toMatch(/5999999/);
+  });
+
   it('keeps the same companies at the same ids when the portal uses deals', async () => {
     const withDeals = await startHubSpotSandbox({ world: { ...world, ...generateWorld({ people: 400, seed: 5, now: world.now, deals: true }) } });
     try {
