@@ -112,6 +112,59 @@ function retryAfterMs(header: string | null): number {
  * Sends through the channels of the config with the secrets the config loader resolved. Transports
  * and clients are made once per channel.
  */
+/** The SMTP transport of an email channel (one shape for sending and for `smk doctor`). */
+function smtpTransport(channel: Extract<AlertChannel, { type: 'email' }>, user: string | undefined, pass: string | undefined, timeoutMs: number): Transporter {
+  return nodemailer.createTransport({
+    host: channel.host,
+    port: channel.port,
+    secure: channel.secure,
+    ...(user !== undefined ? { auth: { user, pass: pass ?? '' } } : {}),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+}
+
+export interface ChannelCheck {
+  status: 'ok' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+/**
+ * `smk doctor`'s live check of one channel, sending nothing: an SMTP server must answer and take the
+ * login (nodemailer's verify), a Slack bot token must be accepted (auth.test). An incoming webhook
+ * can only be tried by posting, so it is reported as not checked. No secret reaches the result.
+ */
+export async function checkAlertChannel(name: string, channel: AlertChannel, secrets: Readonly<Record<string, string>>, timeoutMs = 10_000): Promise<ChannelCheck> {
+  const reason = (err: unknown) => (err instanceof Error ? `${(err as { code?: unknown }).code ? `${String((err as { code?: unknown }).code)}: ` : ''}${err.message}` : String(err));
+  const scrub = (text: string) => Object.values(secrets).reduce((t, secret) => (secret.length >= 6 ? t.split(secret).join('***') : t), text);
+  if (channel.type === 'email') {
+    const user = channel.userEnv ? secrets[channel.userEnv] : undefined;
+    const pass = channel.passwordEnv ? secrets[channel.passwordEnv] : undefined;
+    const transport = smtpTransport(channel, user, pass, timeoutMs);
+    try {
+      await transport.verify();
+      return { status: 'ok', detail: `SMTP server ${channel.host}:${channel.port} answers${user !== undefined ? ' and takes the login' : ''} (nothing sent)` };
+    } catch (err) {
+      return { status: 'fail', detail: scrub(`SMTP server ${channel.host}:${channel.port}: ${reason(err)}`), fix: `check alerts.channels.${name} (host, port, secure) and the login in ${[channel.userEnv, channel.passwordEnv].filter(Boolean).join(' and ') || 'userEnv and passwordEnv'}` };
+    } finally {
+      transport.close();
+    }
+  }
+  if (channel.tokenEnv !== undefined) {
+    const token = secrets[channel.tokenEnv] ?? '';
+    const client = new WebClient(token, { ...(channel.apiUrl ? { slackApiUrl: channel.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: timeoutMs });
+    try {
+      const answer = await client.auth.test();
+      return { status: 'ok', detail: `Slack accepts the bot token${answer.team ? ` (workspace ${answer.team})` : ''}; it posts to ${channel.channel ?? 'its channel'} (nothing sent)` };
+    } catch (err) {
+      return { status: 'fail', detail: scrub(`Slack refused the bot token in ${channel.tokenEnv}: ${reason(err)}`), fix: `set ${channel.tokenEnv} to the app's bot token (xoxb-...) and invite the app to ${channel.channel ?? 'the channel'}` };
+    }
+  }
+  return { status: 'ok', detail: `an incoming webhook (${channel.webhookUrlEnv ?? 'its variable'} is set); it can only be tried by posting: the first alert will tell, and a failure shows in sync errors` };
+}
+
 export function channelSender(secrets: Readonly<Record<string, string>>): AlertSender {
   const transports = new Map<string, Transporter>();
   const slackClients = new Map<string, WebClient>();
@@ -177,15 +230,7 @@ export function channelSender(secrets: Readonly<Record<string, string>>): AlertS
     if (!transport) {
       const user = channel.userEnv ? secret(channel.userEnv, `email channel "${alert.channel}"`) : undefined;
       const pass = channel.passwordEnv ? secret(channel.passwordEnv, `email channel "${alert.channel}"`) : undefined;
-      transport = nodemailer.createTransport({
-        host: channel.host,
-        port: channel.port,
-        secure: channel.secure,
-        ...(user !== undefined ? { auth: { user, pass: pass ?? '' } } : {}),
-        connectionTimeout: SEND_TIMEOUT_MS,
-        greetingTimeout: SEND_TIMEOUT_MS,
-        socketTimeout: SEND_TIMEOUT_MS,
-      });
+      transport = smtpTransport(channel, user, pass, SEND_TIMEOUT_MS);
       transports.set(key, transport);
     }
     try {

@@ -3,6 +3,7 @@
  * provisioned fields, who sees them (doctor-visibility.ts) and quota headroom. Each check runs on its own, so one failure does not hide
  * the next; each failure says what to do.
  */
+import { checkAlertChannel } from '../../jobs/alerts.js';
 import { createConnectors } from '../../jobs/connectors.js';
 import { isCrmError } from '../../connectors/errors.js';
 import type { CrmConnector } from '../../connectors/types.js';
@@ -158,6 +159,12 @@ export async function diagnose(options: { configPath?: string; env?: NodeJS.Proc
   const env = config.env;
   if (!env.SMK_ADMIN_TOKEN) checks.push({ name: 'admin token', status: 'warn', detail: 'SMK_ADMIN_TOKEN is not set: the dashboard and admin API refuse everyone', fix: 'set SMK_ADMIN_TOKEN to a long random value (openssl rand -hex 24)' });
   if (!env.SMK_ENCRYPTION_KEY) checks.push({ name: 'encryption key', status: 'warn', detail: 'SMK_ENCRYPTION_KEY is not set: OAuth installs cannot store their tokens', fix: 'set SMK_ENCRYPTION_KEY (openssl rand -hex 32) and keep it safe: tokens stored with it cannot be read without it' });
+
+  // Alert channels, live and without sending (they need neither Redis nor the CRMs).
+  for (const [name, channel] of Object.entries(config.file.alerts.channels)) {
+    const result = await checkAlertChannel(name, channel, config.secrets ?? {});
+    checks.push({ name: `alert channel "${name}"`, ...result });
+  }
 
   const redisUrl = env.REDIS_URL ?? DEFAULT_REDIS_URL;
   if (!(await redisAnswers(redisUrl))) {

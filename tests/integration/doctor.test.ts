@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Client as HubSpotClient } from '@hubspot/api-client';
 import { connect } from './salesforce-sandbox/helpers.js';
+import { startSlackReceiver, startSmtpReceiver } from '../helpers/alert-receivers.js';
 
 function find(checks: Check[], name: RegExp): Check {
   const check = checks.find((c) => name.test(c.name));
@@ -162,5 +163,45 @@ describe('smk doctor', () => {
     const checks = await diagnose({ env: rest });
     expect(find(checks, /admin token/)).toMatchObject({ status: 'warn' });
     expect(find(checks, /encryption key/).fix).toMatch(/openssl rand -hex 32/);
+  });
+});
+
+describe('smk doctor and the alert channels', () => {
+  it('checks each channel live without sending: SMTP answers and takes the login, a Slack bot token is accepted; says what is wrong and never shows a secret', async () => {
+    const smtp = await startSmtpReceiver();
+    const slack = await startSlackReceiver();
+    const t = await testRedis('doctor-alerts');
+    try {
+      const config = writeConfig(`
+alerts:
+  channels:
+    reps-email: { type: email, host: 127.0.0.1, port: ${smtp.port}, from: "Smarketing <alerts@example.com>" }
+    dead-email: { type: email, host: 127.0.0.1, port: 1, from: "Smarketing <alerts@example.com>" }
+    sales-bot: { type: slack, tokenEnv: DOCTOR_SLACK_TOKEN, channel: C0123456789, apiUrl: "${slack.apiUrl}" }
+    sales-team: { type: slack, webhookUrlEnv: DOCTOR_SLACK_WEBHOOK }
+  routes:
+    - { events: [handoff], channel: reps-email, to: owner }
+    - { events: [breach], channel: dead-email, to: owner }
+    - { events: [breach], channel: sales-bot }
+    - { events: [breach], channel: sales-team }
+`);
+      const checks = await diagnose({
+        configPath: config,
+        env: { REDIS_URL: t.url, SMK_KEY_PREFIX: t.prefix.replace(/:$/, ''), DOCTOR_SLACK_TOKEN: 'xoxb-doctor-secret-token', DOCTOR_SLACK_WEBHOOK: slack.webhookUrl('/services/T1/B1/doctorsecret') },
+      });
+      expect(find(checks, /alert channel "reps-email"/)).toMatchObject({ status: 'ok' });
+      const dead = find(checks, /alert channel "dead-email"/);
+      expect(dead).toMatchObject({ status: 'fail' });
+      expect(dead.detail).toMatch(/127\.0\.0\.1:1/);
+      expect(find(checks, /alert channel "sales-bot"/)).toMatchObject({ status: 'ok' });
+      expect(slack.posts.map((p) => p.path)).toEqual(['/api/auth.test']);
+      expect(find(checks, /alert channel "sales-team"/)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/only .* by posting/) });
+      expect(smtp.mails).toEqual([]);
+      expect(JSON.stringify(checks)).not.toMatch(/doctor-secret|doctorsecret/);
+    } finally {
+      await smtp.close();
+      await slack.close();
+      await t.cleanup();
+    }
   });
 });
