@@ -123,14 +123,16 @@ export class AccountStore {
         };
       }),
     );
+    // One SUNION per lead and CRM (a CRM's keys share a hash slot): the matcher reads which key
+    // matched from the accounts themselves.
     const pipe = this.redis.pipeline();
-    for (const perCrm of lookups) for (const lookup of perCrm) for (const set of lookup.sets) pipe.smembers(set);
+    for (const perCrm of lookups) for (const lookup of perCrm) if (lookup.sets.length > 0) pipe.sunion(...lookup.sets);
     const replies = lookups.some((perCrm) => perCrm.some((l) => l.sets.length > 0)) ? ((await pipe.exec()) ?? []) : [];
     let at = 0;
     const idsPerCrm = lookups.map((perCrm) =>
       perCrm.map((lookup) => {
         const ids = new Set<string>(lookup.direct ? [lookup.direct] : []);
-        for (let s = 0; s < lookup.sets.length; s += 1) {
+        if (lookup.sets.length > 0) {
           const [err, members] = replies[at] ?? [null, []];
           at += 1;
           if (err) throw err;
