@@ -12,7 +12,7 @@ import { syncOnce } from '../../jobs/run-once.js';
 import { evaluateDueSlas } from '../../jobs/sla.js';
 import { startSlackReceiver, startSmtpReceiver, waitUntil } from '../helpers/alert-receivers.js';
 import type { SlackReceiver, SmtpReceiver } from '../helpers/alert-receivers.js';
-import { salesforceRecords, sandboxControl, startHarness } from '../helpers/pipeline.js';
+import { growToMql, salesforceRecords, startHarness } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
 import { LogTally, WorkerProcess } from '../reliability/helpers/worker-process.js';
 
@@ -129,13 +129,7 @@ alerts:
   const postsAbout = () => slack.posts.filter((p) => String(p.body.text).includes(leadName));
 
   it('hands the MQL to the first rep of the pool, who gets an email with the due time in their zone', async () => {
-    let stage = '';
-    for (let day = 0; day < 6 && stage !== 'mql'; day += 1) {
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'page_view', count: 6 });
-      await sync();
-      stage = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_stage'])).properties.smk_stage ?? '';
-    }
+    const stage = await growToMql(h, contactId, sync, { fitSet: true });
     expect(stage).toBe('mql');
     const contact = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_sla_due_at', 'hubspot_owner_id'])).properties;
     dueAt = Date.parse(contact.smk_sla_due_at!);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../jobs/context.js';
 import { syncOnce } from '../../jobs/run-once.js';
 import { evaluateDueSlas } from '../../jobs/sla.js';
-import { salesforceRecords, sandboxControl, startHarness } from '../helpers/pipeline.js';
+import { growToMql, salesforceRecords, startHarness } from '../helpers/pipeline.js';
 import type { Harness } from '../helpers/pipeline.js';
 
 type TestClock = Clock & { set(ms: number): Promise<void>; advance(ms: number): Promise<void> };
@@ -79,13 +79,7 @@ sla:
   });
 
   it('grows engagement until the lead is an MQL, handed to the right owner with a Task', async () => {
-    let stage = '';
-    for (let day = 0; day < 6 && stage !== 'mql'; day += 1) {
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
-      await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'page_view', count: 6 });
-      await sync();
-      stage = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_stage'])).properties.smk_stage ?? '';
-    }
+    const stage = await growToMql(h, contactId, sync, { fitSet: true });
     expect(stage).toBe('mql');
     const contact = (await h.hubspot.crm.contacts.basicApi.getById(contactId, ['smk_score', 'smk_grade', 'smk_score_reasons', 'smk_handoff_at', 'smk_sla_status', 'smk_sla_due_at', 'hubspot_owner_id', 'email'])).properties;
     expect(Number(contact.smk_score)).toBeGreaterThanOrEqual(60);

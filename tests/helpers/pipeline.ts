@@ -104,8 +104,10 @@ export async function salesforceRecords(conn: jsforce.Connection, fields: string
  * Makes a HubSpot contact an MQL as marketing would: a senior title at a mid-size company, then a
  * demo request and page views per round until the rules hand it off. Returns its smk_stage.
  */
-export async function growToMql(h: Harness, contactId: string, sync: () => Promise<void>, rounds = 6): Promise<string> {
-  await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: 'VP of Marketing', numberofemployees: '800' } });
+export async function growToMql(h: Harness, contactId: string, sync: () => Promise<void>, options: { fitSet?: boolean; rounds?: number } = {}): Promise<string> {
+  // `fitSet`: the caller already gave the contact its title and size (and synced since).
+  if (!options.fitSet) await h.hubspot.crm.contacts.basicApi.update(contactId, { properties: { jobtitle: 'VP of Marketing', numberofemployees: '800' } });
+  const rounds = options.rounds ?? 6;
   let stage = '';
   for (let round = 0; round < rounds && stage !== 'mql'; round += 1) {
     await sandboxControl(h.sandboxes.hubspot.baseUrl, '/activity', { contactId, kind: 'form_submission', count: 1, name: 'Demo request' });
