@@ -49,6 +49,8 @@ import type { EvalSpeed } from './lib/eval-speed.js';
 import { batchingFloor, byEndpoint, callRate, changeLatency, HUBSPOT_BATCH, percentile, SALESFORCE_COLLECTION, splitCalls, subtractCalls } from './lib/figures.js';
 import type { CallStats, Floor, FloorInput, Timeline } from './lib/figures.js';
 import { runNaive } from './lib/naive.js';
+import { redisCensus } from './lib/redis-census.js';
+import type { RedisCensus } from './lib/redis-census.js';
 import type { NaiveResult } from './lib/naive.js';
 import { procMemory, spawnChild } from './lib/proc.js';
 import type { Child } from './lib/proc.js';
@@ -263,7 +265,7 @@ interface RunResult {
   counts: Counts | null;
   phases: PhaseResult[];
   rssMb: Record<string, number | null>;
-  redis: { beforeBytes: number; afterSyncBytes: number | null; afterBytes: number | null; deltaMb: number | null; keysDeleted: number };
+  redis: { beforeBytes: number; afterSyncBytes: number | null; afterBytes: number | null; deltaMb: number | null; keysDeleted: number; afterSync?: RedisCensus };
   changeSet?: { hubspot: Array<{ hubspotId: string; salesforceId: string }>; salesforce: Array<{ hubspotId: string; salesforceId: string }> };
   /** The learned likelihood, the rule score and the ground truth on the same people, after the full sync. */
   auc?: AucFigures;
@@ -625,6 +627,12 @@ class BenchRun {
         result.notes.push(`sync errors: ${[...byCode].map(([k, n]) => `${n} ${k}`).join(', ')}`);
       }
       this.result.redis.afterSyncBytes = await redisUsedMemory(this.redis);
+      // The service's own bytes, key by key (a shared Redis's used_memory moves with other users).
+      const census = await redisCensus(this.redis, this.prefix);
+      this.result.redis.afterSync = census;
+      const perLead = (bytes: number) => Math.round(bytes / this.o.leads);
+      result.notes.push(`Redis after the sync: ${fmt(census.keys)} keys, ${fmt(perLead(census.bytes))} bytes per person (MEMORY USAGE): ` +
+        census.families.slice(0, 12).map((f) => `${f.family} ${fmt(perLead(f.bytes))}`).join(', '));
       return result;
     } catch (err) {
       return this.failed(1, name, started, err);
@@ -1066,6 +1074,12 @@ async function naiveBaseline(o: Options, changeSet: NonNullable<RunResult['chang
 // ---------------------------------------------------------------------------------------------
 // output
 
+/** CPU milliseconds per person of a run's full sync (phase 1), for one kind of process. */
+function cpuMsPerLead(run: RunResult | undefined, who: 'workers' | 'redis', leads: number): number | null {
+  const seconds = run?.phases.find((p) => p.phase === 1 && p.ok)?.cpuSeconds?.[who];
+  return typeof seconds === 'number' && leads > 0 ? Math.round((seconds * 1000 / leads) * 100) / 100 : null;
+}
+
 function fmt(n: number | null | undefined, digits = 0): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '-';
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -1131,6 +1145,8 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
   out.push(`\nheadline: floorRatio ${fmt(s.floorRatio, 3)} (target <= 1.1), quietWrites ${s.quietWrites ?? '-'} (target 0), ceilingFraction ${fmt(s.ceilingFraction, 3)} (target >= 0.9), ` +
     `p99 HubSpot ${fmt(s.p99Ms.hubspot)} ms (target <= ${fmt(s.p99TargetMs)} ms), p99 Salesforce ${fmt(s.p99Ms.salesforce)} ms, evalPerSec ${fmt(s.evalPerSec)} (target >= 50,000), ` +
     `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
+  out.push(`per person in the full sync (limited run): worker CPU ${fmt(s.workerCpuMsPerLead, 2)} ms (target <= 0.6), Redis CPU ${fmt(s.redisCpuMsPerLead, 2)} ms (target <= 0.3), ` +
+    `Redis ${fmt(s.redisBytesPerLead)} bytes (target <= 2,048); peak worker RSS ${fmt(s.peakRssMb, 0)} MB (target <= 200)`);
   out.push(`Salesforce burst (${s.salesforceStream === 'cdc' ? 'Change Data Capture' : 'polling only'}): p99 change to both CRMs ${fmt(s.p99Ms.salesforce)} ms, ${s.burstSalesforceReads ?? '-'} Salesforce read calls` +
     (s.pollBased ? `; polling every ${s.pollBased.pollEvery} with no stream (unlimited run): p99 ${fmt(s.pollBased.p99Ms.salesforce)} ms, ${s.pollBased.burstSalesforceReads} read calls` : ''));
   if (s.auc) out.push(`likelihood AUC on ${fmt(s.auc.people)} held-out people of the seeded world (${fmt(s.auc.positives)} with an opportunity): learned model ${fmt(s.auc.model, 3)}, rule score ${fmt(s.auc.rules, 3)}, ground truth ${fmt(s.auc.truth, 3)}`);
@@ -1158,6 +1174,11 @@ interface Summary {
   parentRssMb: number;
   naiveCallRatio: number | null;
   redisDeltaMb: number | null;
+  /** Bytes the service keeps in Redis per person after the full sync (MEMORY USAGE of its keys). */
+  redisBytesPerLead: number | null;
+  /** CPU of the full sync (phase 1 of the limited run) per person: the worker processes', Redis's. */
+  workerCpuMsPerLead: number | null;
+  redisCpuMsPerLead: number | null;
   /** The service's peak RSS in the newest earlier result of another size, for "does not grow with N". */
   rssAtOtherSize: { leads: number; peakRssMb: number; file: string } | null;
   fullSyncLeadsPerSec: { limited: number | null; unlimited: number | null };
@@ -1214,6 +1235,9 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
     parentRssMb: round(process.resourceUsage().maxRSS / 1024, 1) ?? 0,
     naiveCallRatio: naiveCalls !== null && burst && burst.totalCalls > 0 ? round(naiveCalls / burst.totalCalls, 2) : null,
     redisDeltaMb: main?.redis.deltaMb ?? null,
+    redisBytesPerLead: main?.redis.afterSync ? Math.round(main.redis.afterSync.bytes / o.leads) : null,
+    workerCpuMsPerLead: cpuMsPerLead(runs.find((r) => r.kind === 'limited'), 'workers', o.leads),
+    redisCpuMsPerLead: cpuMsPerLead(runs.find((r) => r.kind === 'limited'), 'redis', o.leads),
     rssAtOtherSize: otherSize(o),
     fullSyncLeadsPerSec: {
       limited: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.leadsPerSec, 0),
