@@ -13,7 +13,20 @@ export class LockTimeoutError extends Error {
   }
 }
 
+/** The holders of one lock name within this process: one holds it, the others wait here in turn. */
+interface LocalTurn {
+  held: boolean;
+  waiters: Array<() => void>;
+}
+
 export class Locks {
+  /**
+   * Waiters of the same process queue here instead of spinning on Redis (16 evaluations of one
+   * worker wanting the routing lock sent 116 SETs for 16 turns): only the process's current
+   * contender asks Redis, which still excludes the holders of other processes.
+   */
+  private readonly turns = new Map<string, LocalTurn>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -45,13 +58,49 @@ export class Locks {
     const key = this.keys.lock(name);
     const token = randomUUID();
     const deadline = Date.now() + waitMs;
+    if (!(await this.takeTurn(name, waitMs))) return null;
     let delay = 5;
     while ((await this.redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
-      if (Date.now() >= deadline) return null;
+      if (Date.now() >= deadline) {
+        this.passTurn(name);
+        return null;
+      }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(100, delay * 2);
     }
     return token;
+  }
+
+  /** Waits, up to `waitMs`, for this process's turn at the lock; false when the wait ran out. */
+  private takeTurn(name: string, waitMs: number): Promise<boolean> {
+    const turn = this.turns.get(name) ?? { held: false, waiters: [] };
+    this.turns.set(name, turn);
+    if (!turn.held) {
+      turn.held = true;
+      return Promise.resolve(true);
+    }
+    if (waitMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const at = turn.waiters.indexOf(waiter);
+        if (at >= 0) turn.waiters.splice(at, 1);
+        resolve(false);
+      }, waitMs);
+      turn.waiters.push(waiter);
+    });
+  }
+
+  /** Hands this process's turn to its next waiter, or frees it. */
+  private passTurn(name: string): void {
+    const turn = this.turns.get(name);
+    if (!turn) return;
+    const next = turn.waiters.shift();
+    if (next) next();
+    else this.turns.delete(name);
   }
 
   private async runHolding<T>(name: string, token: string, ttl: number, renew: boolean, fn: () => Promise<T>): Promise<T> {
@@ -65,7 +114,11 @@ export class Locks {
       return await fn();
     } finally {
       if (renewal) clearInterval(renewal);
-      await this.redis.eval(RELEASE, 1, key, token);
+      try {
+        await this.redis.eval(RELEASE, 1, key, token);
+      } finally {
+        this.passTurn(name);
+      }
     }
   }
 }
