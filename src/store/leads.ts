@@ -13,6 +13,7 @@ import type { AlertEvent } from '../rules/alerts.js';
 import type { SourceView } from '../sync/compose.js';
 import type { OutcomeViews } from '../sync/opportunities.js';
 import type { Keys } from './keys.js';
+import { decodeStoredLead, encodeStoredLead } from './lead-codec.js';
 
 const sourceViewSchema = z.object({
   ref: z.object({ object: z.enum(['contact', 'Lead', 'Contact']), id: z.string() }),
@@ -99,17 +100,17 @@ export class LeadStore {
   ) {}
 
   async get(leadId: string): Promise<StoredLead | null> {
-    const raw = await this.redis.get(this.keys.lead(leadId));
+    const raw = await this.redis.getBuffer(this.keys.lead(leadId));
     if (!raw) return null;
-    return storedLeadSchema.parse(JSON.parse(raw)) as StoredLead;
+    return decodeStoredLead(raw);
   }
 
   async getMany(leadIds: string[]): Promise<Map<string, StoredLead>> {
     const out = new Map<string, StoredLead>();
     if (leadIds.length === 0) return out;
-    const raws = await this.redis.mget(leadIds.map((id) => this.keys.lead(id)));
+    const raws = await this.redis.mgetBuffer(leadIds.map((id) => this.keys.lead(id)));
     raws.forEach((raw, i) => {
-      if (raw) out.set(leadIds[i] as string, storedLeadSchema.parse(JSON.parse(raw)) as StoredLead);
+      if (raw) out.set(leadIds[i] as string, decodeStoredLead(raw));
     });
     return out;
   }
@@ -117,7 +118,7 @@ export class LeadStore {
   async save(stored: StoredLead): Promise<void> {
     await this.redis
       .multi()
-      .set(this.keys.lead(stored.lead.id), JSON.stringify(stored))
+      .set(this.keys.lead(stored.lead.id), encodeStoredLead(stored))
       .zadd(this.keys.leadIndex(), 0, stored.lead.id)
       .exec();
   }
