@@ -255,6 +255,8 @@ interface PhaseResult {
   backlog?: Record<string, { max: number; mean: number }>;
   /** CPU seconds each kind of process used during the phase (Redis is shared with other users). */
   cpuSeconds?: Record<string, number | null>;
+  /** Lead evaluations the service counted during the phase (a lead evaluated twice counts twice). */
+  evaluations?: number | null;
   notes: string[];
 }
 
@@ -395,6 +397,8 @@ class BenchRun {
   }
 
   private cpuAtBegin: Record<string, number | null> = {};
+  /** The service's count of lead evaluations when the phase began. */
+  private evaluatedAtBegin = 0;
   private backlogTimer: NodeJS.Timeout | null = null;
   private backlogSamples: Array<Record<string, number>> = [];
 
@@ -451,10 +455,11 @@ class BenchRun {
     await postJson(`${this.conn.salesforce.instanceUrl}/__sandbox/reset-stats`);
     await postJson(`${this.conn.bench.url}/phase`);
     this.cpuAtBegin = await this.cpu();
+    this.evaluatedAtBegin = (await this.ctx.counters.read()).evaluated;
     this.startBacklog();
   }
 
-  private async endPhase(): Promise<{ calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }> }> {
+  private async endPhase(): Promise<{ calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }>; evaluations: number | null }> {
     const backlog = this.stopBacklog();
     const calls = { hubspot: await this.stats('hubspot'), salesforce: await this.stats('salesforce') };
     const report = await postJson<PhaseReport>(`${this.conn.bench.url}/phase`);
@@ -464,7 +469,8 @@ class BenchRun {
       const before = this.cpuAtBegin[k];
       cpuSeconds[k] = v === null || before === null || before === undefined ? null : round(v - before, 1);
     }
-    return { calls, report, cpuSeconds, backlog };
+    const evaluations = await this.ctx.counters.read().then((c) => c.evaluated - this.evaluatedAtBegin, () => null);
+    return { calls, report, cpuSeconds, backlog, evaluations };
   }
 
   private async pollQueueBusy(): Promise<number> {
@@ -512,7 +518,7 @@ class BenchRun {
   private phaseResult(
     phase: number,
     name: string,
-    measured: { calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }> },
+    measured: { calls: Record<CrmName, CallStats>; report: PhaseReport; cpuSeconds: Record<string, number | null>; backlog: Record<string, { max: number; mean: number }>; evaluations: number | null },
     wallMs: number,
     leads: number,
     floorInput: FloorInput,
@@ -554,7 +560,8 @@ class BenchRun {
       statuses: { hubspot: report.hubspot.statuses, salesforce: report.salesforce.statuses },
       cpuSeconds: measured.cpuSeconds,
       backlog: measured.backlog,
-      notes: fieldSyncNote(report),
+      evaluations: measured.evaluations,
+      notes: [...fieldSyncNote(report), ...(measured.evaluations !== null ? [`${fmt(measured.evaluations)} lead evaluations${leads > 0 ? ` (${(measured.evaluations / leads).toFixed(2)} per person)` : ''}`] : [])],
     };
   }
 
@@ -1142,7 +1149,7 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
       `${fmt(results.summary.naiveCallRatio, 1)}x the connector's calls`);
   }
   const s = results.summary;
-  out.push(`\nheadline: floorRatio ${fmt(s.floorRatio, 3)} (target <= 1.1), quietWrites ${s.quietWrites ?? '-'} (target 0), ceilingFraction ${fmt(s.ceilingFraction, 3)} (target >= 0.9), ` +
+  out.push(`\nheadline: floorRatio ${fmt(s.floorRatio, 3)} (target <= 1.1), quietWrites ${s.quietWrites ?? '-'} (target 0), quietEvaluations ${s.quietEvaluations ?? '-'}, ceilingFraction ${fmt(s.ceilingFraction, 3)} (target >= 0.9), ` +
     `p99 HubSpot ${fmt(s.p99Ms.hubspot)} ms (target <= ${fmt(s.p99TargetMs)} ms), p99 Salesforce ${fmt(s.p99Ms.salesforce)} ms, evalPerSec ${fmt(s.evalPerSec)} (target >= 50,000), ` +
     `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
   out.push(`per person in the full sync (limited run): worker CPU ${fmt(s.workerCpuMsPerLead, 2)} ms (target <= 0.6), Redis CPU ${fmt(s.redisCpuMsPerLead, 2)} ms (target <= 0.3), ` +
@@ -1176,6 +1183,8 @@ interface Summary {
   redisDeltaMb: number | null;
   /** Bytes the service keeps in Redis per person after the full sync (MEMORY USAGE of its keys). */
   redisBytesPerLead: number | null;
+  /** Leads evaluated in the quiet cycle (phase 3; target 0). */
+  quietEvaluations: number | null;
   /** CPU of the full sync (phase 1 of the limited run) per person: the worker processes', Redis's. */
   workerCpuMsPerLead: number | null;
   redisCpuMsPerLead: number | null;
@@ -1235,6 +1244,7 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
     parentRssMb: round(process.resourceUsage().maxRSS / 1024, 1) ?? 0,
     naiveCallRatio: naiveCalls !== null && burst && burst.totalCalls > 0 ? round(naiveCalls / burst.totalCalls, 2) : null,
     redisDeltaMb: main?.redis.deltaMb ?? null,
+    quietEvaluations: quiet.some((p) => typeof p.evaluations === 'number') ? Math.max(...quiet.map((p) => p.evaluations ?? 0)) : null,
     redisBytesPerLead: main?.redis.afterSync ? Math.round(main.redis.afterSync.bytes / o.leads) : null,
     workerCpuMsPerLead: cpuMsPerLead(runs.find((r) => r.kind === 'limited'), 'workers', o.leads),
     redisCpuMsPerLead: cpuMsPerLead(runs.find((r) => r.kind === 'limited'), 'redis', o.leads),
