@@ -134,22 +134,22 @@ export function countLeadReads(redis: Redis, prefix: string): { reads: () => num
   const count = (keys: unknown[]) => {
     for (const k of keys.flat()) if (typeof k === 'string' && k.startsWith(leadKey)) reads += 1;
   };
-  const originalMget = redis.mget.bind(redis);
-  const originalGet = redis.get.bind(redis);
-  const r = redis as unknown as { mget: (...args: unknown[]) => unknown; get: (...args: unknown[]) => unknown };
-  r.mget = (...args: unknown[]) => {
-    count(args);
-    return (originalMget as (...a: unknown[]) => unknown)(...args);
-  };
-  r.get = (...args: unknown[]) => {
-    count(args.slice(0, 1));
-    return (originalGet as (...a: unknown[]) => unknown)(...args);
-  };
+  // Stored leads are read as strings (JSON) or as buffers (their encoding): every read command counts.
+  const r = redis as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const methods = { mget: 'all', mgetBuffer: 'all', get: 'first', getBuffer: 'first' } as const;
+  const originals = new Map<string, (...args: unknown[]) => unknown>();
+  for (const [name, which] of Object.entries(methods)) {
+    const original = (r[name] as (...args: unknown[]) => unknown).bind(redis);
+    originals.set(name, original);
+    r[name] = (...args: unknown[]) => {
+      count(which === 'all' ? args : args.slice(0, 1));
+      return original(...args);
+    };
+  }
   return {
     reads: () => reads,
     restore: () => {
-      r.mget = originalMget as (...args: unknown[]) => unknown;
-      r.get = originalGet as (...args: unknown[]) => unknown;
+      for (const [name, original] of originals) r[name] = original;
     },
   };
 }
