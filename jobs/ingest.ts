@@ -8,10 +8,11 @@ import type { RecordRef, RemovedRecord } from '../connectors/types.js';
 import { SMK_FIELD_BY_KEY } from '../src/model/fields.js';
 import type { SmkFieldKey } from '../src/model/fields.js';
 import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/model/lead.js';
-import type { CrmName, LeadFragment, LeadLinks } from '../src/model/lead.js';
+import type { CrmName, Lead, LeadFragment, LeadLinks } from '../src/model/lead.js';
 import { leadIdFor } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
-import { isHubSpotEcho } from '../src/sync/echo.js';
+import { isHubSpotEcho, isReadBackOfOwnWrites } from '../src/sync/echo.js';
+import { sameValue } from '../src/sync/equality.js';
 import type { KnownValues } from '../src/sync/echo.js';
 import { conversionToVerify, decideIdentity, decideMerge, linkedRecordId } from '../src/sync/identity.js';
 import { mergeFragment } from '../src/sync/merge.js';
@@ -159,6 +160,8 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     if (decision.outcome === 'stale') return 'stale';
     if (decision.outcome === 'not-current') return 'same';
     const { lead, views } = decision;
+    // Asked before this read is recorded as what the record holds (below).
+    const ownWritesOnly = decision.changed && (await readBackOfOwnWrites(ctx, fragment, stored, decision));
     let conflict: string | null = null;
     if (lead.email !== decision.emailBefore) {
       if (decision.emailBefore) await ctx.leads.removeEmail(decision.emailBefore, leadId);
@@ -187,7 +190,7 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
       ? await adoptParkedOpportunities(ctx, fragment.source, { object: fragment.source === 'hubspot' ? 'contact' : (links.salesforce?.object ?? 'Lead'), id: decision.linkedAfter }, snapshot)
       : null;
     if (adopted) snapshot = adopted.snapshot;
-    const changed = decision.changed || (adopted?.inputsChanged ?? false);
+    const changed = (decision.changed && !ownWritesOnly) || (adopted?.inputsChanged ?? false);
     if (changed) await markForEvaluation(ctx, [leadId]);
     if (decision.save || adopted) await ctx.leads.save(snapshot);
     await adopted?.done();
@@ -207,6 +210,22 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     return conflict ? 'problem' : 'same';
   });
   return { outcome, leadId };
+}
+
+/**
+ * A record read back with only what we wrote there ourselves changed (the catch-up after a sync):
+ * saved, but not evaluated again (src/sync/echo.ts isReadBackOfOwnWrites). Looked at only when the
+ * record is the lead's already, its links and engagement are unchanged, and the merge saw a change.
+ */
+async function readBackOfOwnWrites(ctx: SyncContext, fragment: LeadFragment, stored: StoredLead | null, decision: { lead: Lead; views: StoredLead['views'] }): Promise<boolean> {
+  if (!stored || stored.lead.email !== decision.lead.email || !sameValue(stored.lead.links, decision.lead.links)
+    || !sameValue(stored.lead.marketing.engagement, decision.lead.marketing.engagement)) return false;
+  const previous = stored.views[fragment.source];
+  const next = decision.views[fragment.source];
+  if (!previous || !next) return false;
+  const held = await ctx.held.get(fragment.source, stored.lead.id);
+  const known = held ? { smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId, fields: heldFields(held.values) } : null;
+  return isReadBackOfOwnWrites(fragment.source, previous, next, known, ctx.syncFields);
 }
 
 function toEvaluateKey(ctx: SyncContext): string {

@@ -39,6 +39,18 @@ export function lifecycleFor(stage: Stage): HubspotLifecycle {
   return LIFECYCLE_BY_STAGE[stage];
 }
 
+/** HubSpot's value for a lifecycle stage given either way (the common stage `mql`, or `marketingqualifiedlead`). */
+function asHubSpotLifecycle(value: string): string {
+  const raw = value.trim().toLowerCase();
+  return (STAGES as readonly string[]).includes(raw) ? lifecycleFor(raw as Stage) : raw;
+}
+
+/** Whether two lifecycle stages, each given either way, are the same HubSpot value. */
+export function sameHubSpotLifecycle(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return (a ?? null) === (b ?? null);
+  return asHubSpotLifecycle(a) === asHubSpotLifecycle(b);
+}
+
 export interface LifecycleWrite {
   /** Clear the property in a first request, so that the second may move it back. */
   clearFirst: boolean;
