@@ -138,6 +138,21 @@ export function changeFeedQuery(
     .join(' ');
 }
 
+/**
+ * A stream's rows up to `until`, in no order and without LIMIT: a Bulk API 2.0 query job's SOQL
+ * (the job returns every row; the connector orders them by `(SystemModstamp, Id)` itself).
+ */
+export function snapshotQuery(object: string, fields: readonly string[], options: { until?: Date | string | null } = {}): string {
+  const where = options.until ? ` WHERE SystemModstamp <= ${soqlDateTime(options.until)}` : '';
+  return `SELECT ${fieldList(fields)} FROM ${objectName(object)}${where}`;
+}
+
+/** How many rows a snapshot of the stream would return (one query call; `COUNT()` has no rows). */
+export function countQuery(object: string, options: { until?: Date | string | null } = {}): string {
+  const where = options.until ? ` WHERE SystemModstamp <= ${soqlDateTime(options.until)}` : '';
+  return `SELECT COUNT() FROM ${objectName(object)}${where}`;
+}
+
 /** Records by id; the caller keeps the list short enough for the URL (~300 ids). */
 export function byIdsQuery(object: string, fields: readonly string[], ids: readonly string[]): string {
   return `SELECT ${fieldList(fields)} FROM ${objectName(object)} WHERE Id IN ${soqlIn(ids.map(soqlId))}`;
