@@ -123,44 +123,52 @@ function byPosition(a: StreamPosition | null, b: StreamPosition | null): number 
 }
 
 /**
- * A stream read from its start: above the bulk threshold of rows (one `COUNT()` call tells), one
- * Bulk API 2.0 query job, its rows put in `(SystemModstamp, Id)` order and handed on in pages with
- * the same positions as the SOQL feed's; otherwise, or when the job fails or times out (logged),
- * the SOQL pages. A run limited to fewer pages than the stream holds reads SOQL pages (a job
- * would read rows the run cannot hand on).
+ * A stream read from its start. Its first SOQL page comes first; a stream that fills it may be big:
+ * one `COUNT()` call tells how many rows are left, and above the bulk threshold one Bulk API 2.0
+ * query job reads them, its rows put in `(SystemModstamp, Id)` order and handed on in pages with
+ * the same positions as the SOQL feed's. Otherwise, or when the job fails or times out (logged),
+ * the SOQL pages go on. A small stream costs no call more than before; a run limited to fewer
+ * pages than the stream holds reads SOQL pages (a job would read rows the run cannot hand on).
  */
 async function* snapshotPages(deps: FeedDeps, object: SalesforceObject, fields: readonly string[], options: StreamOptions): AsyncGenerator<{ rows: unknown[]; position: StreamPosition | null }> {
   const bulk = deps.bulkQuery;
   const pageSize = options.pageSize ?? PAGE_SIZE;
-  const until = options.until ? lastCompleteSecond(options.until) : null;
+  const soql = modstampPages(deps.client, object, fields, null, options);
   if (!bulk || !Number.isFinite(bulk.threshold)) {
-    yield* modstampPages(deps.client, object, fields, null, options);
+    yield* soql;
     return;
   }
-  const counted = await deps.client.queryPage(`count ${object}`, countQuery(object, { until }), { scanAll: options.scanAll });
-  const expected = counted.totalSize ?? 0;
-  if (expected <= bulk.threshold || (options.maxPages !== undefined && options.maxPages * pageSize < expected)) {
-    yield* modstampPages(deps.client, object, fields, null, options);
+  const first = await soql.next();
+  if (first.done) return;
+  yield first.value;
+  const after = first.value.position;
+  const until = options.until ? lastCompleteSecond(options.until) : null;
+  const more = first.value.rows.length >= pageSize && after !== null && !options.signal?.aborted;
+  const left = more ? ((await deps.client.queryPage(`count ${object}`, countQuery(object, { from: after, until }), { scanAll: options.scanAll })).totalSize ?? 0) : 0;
+  const pagesLeft = options.maxPages === undefined ? Number.POSITIVE_INFINITY : options.maxPages - 1;
+  if (!more || left + first.value.rows.length <= bulk.threshold || pagesLeft * pageSize < left) {
+    yield* soql;
     return;
   }
+  await soql.return(undefined);
   let rows: Array<Record<string, unknown>>;
   try {
     const meta = await deps.metadata.object(object);
     const types = new Map([...meta.fields].map(([name, f]) => [name, f.type]));
-    rows = await bulkQueryRows(deps.client, `bulk read ${object} x${expected}`, snapshotQuery(object, fields, { until }), { ...bulk, scanAll: options.scanAll, types });
+    rows = await bulkQueryRows(deps.client, `bulk read ${object} x${left}`, snapshotQuery(object, fields, { from: after, until }), { ...bulk, scanAll: options.scanAll, types });
   } catch (err) {
     const error = toCrmError(err);
     if (stopsTheRun(error)) throw error;
     deps.logger?.warn(
-      { crm: 'salesforce', object, rows: expected, code: error.code, vendorCode: error.vendorCode, reason: error.message },
+      { crm: 'salesforce', object, rows: left, code: error.code, vendorCode: error.vendorCode, reason: error.message },
       `the Bulk API 2.0 query job for ${object} did not complete (${error.message}): reading ${object} by SOQL pages instead`,
     );
-    yield* modstampPages(deps.client, object, fields, null, options);
+    yield* modstampPages(deps.client, object, fields, after, options);
     return;
   }
   const handedOn = handOn(null, options);
   const ordered = rows.map((row) => ({ row, position: rowPosition(row) })).sort((a, b) => byPosition(a.position, b.position));
-  let last: StreamPosition | null = null;
+  let last: StreamPosition | null = after;
   for (let i = 0; i < ordered.length; i += pageSize) {
     if (options.signal?.aborted) return;
     const page = ordered.slice(i, i + pageSize);

@@ -11,7 +11,7 @@ import type { ConnectorLogger, RecordUpdate } from '../../../connectors/types.js
 import { callsMatching, drain, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
-describe('Salesforce Bulk API 2.0 path (4,000 seeded people)', () => {
+describe('Salesforce Bulk API 2.0 path (4,000 seeded people, pages of 500)', () => {
   let h: Harness;
   const warnings: string[] = [];
   const logger: ConnectorLogger = {
@@ -21,7 +21,7 @@ describe('Salesforce Bulk API 2.0 path (4,000 seeded people)', () => {
     error: () => {},
   } as unknown as ConnectorLogger;
   const bulkConnector = (): SalesforceConnector =>
-    h.connector({ bulkQueryThreshold: 500, bulkThreshold: 300, bulkPollIntervalMs: 5, bulkPollTimeoutMs: 5_000, logger });
+    h.connector({ bulkQueryThreshold: 500, bulkThreshold: 300, bulkPollIntervalMs: 5, bulkPollTimeoutMs: 5_000, pageSize: 500, logger });
   const setBulk = async (settings: Record<string, unknown>) => {
     const res = await fetch(`${h.sandbox.instanceUrl}/__sandbox/bulk`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
     expect(res.ok).toBe(true);
@@ -59,11 +59,11 @@ describe('Salesforce Bulk API 2.0 path (4,000 seeded people)', () => {
     expect(bulk.pages.filter((p) => p.stream === 'Contact').flatMap((p) => p.fragments)).toHaveLength(contacts);
     expect(bulk.pages.flatMap((p) => p.problems)).toEqual([]);
     expect(bulk.pages.every((p) => p.fragments.length <= 2000)).toBe(true);
-    // One job per stream; the rows come from its result sets, not from SOQL pages.
+    // A first SOQL page of 500 each, a COUNT() of the rest, then one job per stream: the rest
+    // comes from its result sets (1,000 rows each here), not from SOQL pages.
     expect(callsMatching(calls, 'POST /services/data/v62.0/jobs/query')).toBe(2);
-    expect(callsMatching(calls, '/results')).toBe(Math.ceil(leads / 1_000) + Math.ceil(contacts / 1_000));
-    // No SOQL page: a COUNT() per stream instead.
-    expect(callsMatching(calls, 'GET /services/data/v62.0/query')).toBe(soqlOverhead + 2);
+    expect(callsMatching(calls, '/results')).toBe(Math.ceil((leads - 500) / 1_000) + Math.ceil((contacts - 500) / 1_000));
+    expect(callsMatching(calls, 'GET /services/data/v62.0/query')).toBe(soqlOverhead + 2 + 2);
     // The same records, mapped the same way, and the same place to go on from.
     const byId = (pages: typeof soql.pages) => new Map(pages.flatMap((p) => p.fragments).map((f) => [f.recordId, f]));
     const fromSoql = byId(soql.pages);
@@ -82,10 +82,16 @@ describe('Salesforce Bulk API 2.0 path (4,000 seeded people)', () => {
     expect(pages.flatMap((p) => p.removed).map((r) => r.ref.id)).toContain(String(victim?.Id));
   }, 120_000);
 
-  it('below the threshold the SOQL feed reads as before, with no job', async () => {
+  it('below the threshold the SOQL feed reads as before, with no job and one COUNT() per stream that fills its first page', async () => {
     await h.resetStats();
     await drain(h.connector({ bulkQueryThreshold: 100_000, bulkPollIntervalMs: 5 }).readAll());
-    expect(callsMatching((await h.stats()).calls, '/jobs/query')).toBe(0);
+    const big = await h.stats();
+    expect(callsMatching(big.calls, '/jobs/query')).toBe(0);
+    await h.resetStats();
+    await drain(h.connector().readAll());
+    const off = await h.stats();
+    // Leads fill a page of 2,000 (one COUNT()), Contacts do not (none).
+    expect(callsMatching(big.calls, '/query') - callsMatching(off.calls, '/query')).toBe(1);
   }, 120_000);
 
   it('a failed query job falls back to SOQL paging and says so', async () => {
