@@ -1,7 +1,8 @@
 /**
  * A local, stateful Salesforce REST server that jsforce cannot tell from Salesforce on the paths
  * the connector uses: OAuth, SOQL query/queryAll with cursors (child-to-parent relationship paths
- * such as `Account.Name` included), sObjects, sObject Collections,
+ * such as `Account.Name` included), sObjects, sObject Collections, Bulk API 2.0 query and ingest
+ * jobs (routes-bulk2.ts),
  * describe, Tooling CustomField, limits; field-level security (security.ts) on every session; the
  * Metadata API's page layouts over SOAP (routes-metadata.ts). Instance URL and login URL are the
  * same local server.
@@ -10,7 +11,8 @@
  * `faults`, `clock`, `reset`, `seed`; and here `POST /__sandbox/activity` (a rep's status change,
  * conversion, logged call, field edit, delete, create), `POST /__sandbox/revoke {refreshToken}`,
  * `POST /__sandbox/expire-sessions`, `GET|PUT /__sandbox/limits`, `GET /__sandbox/records/{id}`,
- * `GET /__sandbox/oauth` (token-endpoint calls) and `GET /__sandbox/custom-fields`.
+ * `GET /__sandbox/oauth` (token-endpoint calls), `GET /__sandbox/custom-fields` and
+ * `GET|PUT /__sandbox/bulk` (Bulk API 2.0 result set size and job faults).
  */
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
