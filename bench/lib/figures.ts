@@ -137,7 +137,7 @@ export function subtractCalls(a: CallStats, b: Record<string, number>): CallStat
 export function endpointOf(key: string): string {
   return key
     .replace(/\/v\d+\.\d+\//, '/vXX.X/')
-    .replace(/\/[0-9A-Za-z]{15,18}(?=\/|$)/g, '/:id')
+    .replace(/\/[0-9A-Za-z]{15,18}(?=\/|$)/g, (segment) => (/\d/.test(segment) ? '/:id' : segment))
     .replace(/\/\d+(?=\/|$)/g, '/:id');
 }
 

@@ -101,6 +101,9 @@ describe('call classification', () => {
   it('groups endpoints whatever the record id or API version', () => {
     expect(endpointOf('PATCH /services/data/v62.0/sobjects/Lead/00Q000000000001AAA')).toBe('PATCH /services/data/vXX.X/sobjects/Lead/:id');
     expect(endpointOf('GET /crm/v3/objects/contacts/1234')).toBe('GET /crm/v3/objects/contacts/:id');
+    // Bulk API 2.0's result resources are words, not ids (an id has digits).
+    expect(endpointOf('GET /services/data/v62.0/jobs/ingest/750000000000001AAA/successfulResults')).toBe('GET /services/data/vXX.X/jobs/ingest/:id/successfulResults');
+    expect(endpointOf('GET /services/data/v62.0/jobs/ingest/750000000000001AAA/unprocessedrecords')).toBe('GET /services/data/vXX.X/jobs/ingest/:id/unprocessedrecords');
     expect(byEndpoint({ total: 3, calls: { 'GET /crm/v3/objects/contacts/1': 1, 'GET /crm/v3/objects/contacts/2': 2 } })).toEqual({ 'GET /crm/v3/objects/contacts/:id': 3 });
   });
 });
