@@ -37,6 +37,8 @@ export interface BulkSettings {
   queryJobs: 'complete' | 'fail' | 'stall';
   /** The next ingest job fails after processing this many records (the rest unprocessed). */
   failIngestAfter: number | null;
+  /** `stall`: ingest jobs closed from now on stay InProgress (until aborted); `complete`: normal. */
+  ingestJobs: 'complete' | 'stall';
 }
 
 interface JobBase {
@@ -71,6 +73,7 @@ export interface IngestJob extends JobBase {
   origin: string;
   userId: string | undefined;
   failAfter: number | null;
+  stall: boolean;
   successful: Array<{ id: string; created: boolean; row: string[] }>;
   failed: Array<{ id: string; error: string; row: string[] }>;
   unprocessed: string[][];
@@ -90,7 +93,7 @@ export class Bulk2Jobs {
   private counter = 0;
   queryJobsRun = 0;
   batchesUsed = 0;
-  settings: BulkSettings = { resultPageSize: null, queryJobs: 'complete', failIngestAfter: null };
+  settings: BulkSettings = { resultPageSize: null, queryJobs: 'complete', failIngestAfter: null, ingestJobs: 'complete' };
 
   nextId(): string {
     this.counter += 1;
@@ -114,7 +117,7 @@ export class Bulk2Jobs {
     this.jobs.clear();
     this.queryJobsRun = 0;
     this.batchesUsed = 0;
-    this.settings = { resultPageSize: null, queryJobs: 'complete', failIngestAfter: null };
+    this.settings = { resultPageSize: null, queryJobs: 'complete', failIngestAfter: null, ingestJobs: 'complete' };
   }
 }
 

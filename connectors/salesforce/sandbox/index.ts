@@ -271,10 +271,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   app.put('/__sandbox/bulk', express.json(), (req, res) => {
     const parsed = bulkSettingsBody.safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
-    const { resultPageSize, queryJobs, failIngestAfter } = parsed.data;
+    const { resultPageSize, queryJobs, failIngestAfter, ingestJobs } = parsed.data;
     if (resultPageSize !== undefined) bulkJobs.settings.resultPageSize = resultPageSize;
     if (queryJobs !== undefined) bulkJobs.settings.queryJobs = queryJobs;
     if (failIngestAfter !== undefined) bulkJobs.settings.failIngestAfter = failIngestAfter;
+    if (ingestJobs !== undefined) bulkJobs.settings.ingestJobs = ingestJobs;
     res.json(bulkJobs.settings);
   });
   app.use(cometd.router);

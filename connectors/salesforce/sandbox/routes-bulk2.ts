@@ -89,6 +89,7 @@ function advance(ctx: SandboxContext, jobs: Bulk2Jobs, job: Job, res: Response):
         job.state = 'JobComplete';
       }
     } else {
+      if (job.stall) return;
       runIngestJob(ctx, jobs, job, (name) => visibleSchema(ctx, res, name));
     }
   } else return;
@@ -189,7 +190,7 @@ export function bulk2Router(ctx: SandboxContext, jobs: Bulk2Jobs): Router {
       createdDate: now, systemModstamp: now, state: 'Open', apiVersion: Number(apiVersion(res)), looks: 0,
       ...(body.externalIdFieldName ? { externalIdFieldName: body.externalIdFieldName } : {}),
       header: null, rows: [], origin: restOrigin(apiVersion(res), req.header('sforce-call-options')), userId: sessionUser(res),
-      failAfter: null, successful: [], failed: [], unprocessed: [],
+      failAfter: null, stall: false, successful: [], failed: [], unprocessed: [],
     };
     jobs.add(job);
     res.json(jobInfo(job, false));
@@ -217,6 +218,7 @@ export function bulk2Router(ctx: SandboxContext, jobs: Bulk2Jobs): Router {
       if (job.state !== 'Open') throw invalidState(job, 'only an Open job can be closed');
       job.state = 'UploadComplete';
       job.failAfter = jobs.settings.failIngestAfter;
+      job.stall = jobs.settings.ingestJobs === 'stall';
       jobs.settings.failIngestAfter = null;
     } else {
       if (isTerminal(job.state)) throw invalidState(job, 'it can no longer be aborted');
@@ -259,4 +261,5 @@ export const bulkSettingsBody = z.object({
   resultPageSize: z.number().int().min(1).max(MAX_RESULT_SET).nullable().optional(),
   queryJobs: z.enum(['complete', 'fail', 'stall']).optional(),
   failIngestAfter: z.number().int().min(0).nullable().optional(),
+  ingestJobs: z.enum(['complete', 'stall']).optional(),
 });

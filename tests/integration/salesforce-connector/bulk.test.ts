@@ -37,7 +37,7 @@ describe('Salesforce Bulk API 2.0 path (4,000 seeded people, pages of 500)', () 
   });
   beforeEach(async () => {
     warnings.length = 0;
-    await setBulk({ resultPageSize: 1_000, queryJobs: 'complete', failIngestAfter: null });
+    await setBulk({ resultPageSize: 1_000, queryJobs: 'complete', failIngestAfter: null, ingestJobs: 'complete' });
   });
 
   it('a full read above the threshold is one query job per stream: every record once, the SOQL feed\'s positions', async () => {
@@ -135,6 +135,29 @@ describe('Salesforce Bulk API 2.0 path (4,000 seeded people, pages of 500)', () 
     expect(retry.every((o) => !o.ok && o.error.code === 'TRANSIENT' && /not processed/i.test(o.error.message))).toBe(true);
     const untouched = retry[0]?.ref.id ?? '';
     expect(h.sandbox.store.get(untouched)?.Smk_Score__c).not.toBeGreaterThanOrEqual(1000);
+  }, 120_000);
+
+  it('a query job that takes too long is aborted and the read goes on by SOQL pages', async () => {
+    await setBulk({ queryJobs: 'stall' });
+    const leads = h.sandbox.store.count('Lead');
+    await h.resetStats();
+    const { pages } = await drain(h.connector({ bulkQueryThreshold: 500, bulkPollIntervalMs: 5, bulkPollTimeoutMs: 100, pageSize: 500, logger }).readAll());
+    const { calls } = await h.stats();
+    expect(pages.filter((p) => p.stream === 'Lead').flatMap((p) => p.fragments)).toHaveLength(leads);
+    expect(callsMatching(calls, 'PATCH /services/data/v62.0/jobs/query')).toBe(2);
+    expect(callsMatching(calls, '/results')).toBe(0);
+    expect(warnings.filter((w) => /did not complete.*SOQL pages/.test(w))).toHaveLength(2);
+  }, 120_000);
+
+  it('an ingest job that takes too long is aborted: nothing written, every record TRANSIENT for write-back to retry', async () => {
+    await setBulk({ ingestJobs: 'stall' });
+    const live = h.sandbox.store.list('Lead').filter((r) => r.IsConverted !== true && r.IsDeleted !== true).slice(500, 850);
+    const outcomes = await h.connector({ bulkThreshold: 300, bulkPollIntervalMs: 5, bulkPollTimeoutMs: 100, logger }).write(
+      live.map((r) => ({ ref: { object: 'Lead', id: String(r.Id) }, smk: { score: '77' } })),
+    );
+    expect(outcomes.every((o) => !o.ok && o.error.code === 'TRANSIENT' && /Aborted/.test(o.error.message))).toBe(true);
+    expect(live.some((r) => h.sandbox.store.get(String(r.Id))?.Smk_Score__c === 77)).toBe(false);
+    expect(warnings.some((w) => /took too long: aborted/.test(w))).toBe(true);
   }, 120_000);
 
   it('gives write-back batches of up to 10,000 records only when bulk writes are on', () => {
