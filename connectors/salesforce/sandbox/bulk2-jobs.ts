@@ -50,8 +50,6 @@ interface JobBase {
   systemModstamp: number;
   state: JobState;
   apiVersion: number;
-  /** Looks at the job since it was closed: the state advances with them. */
-  looks: number;
   errorMessage?: string;
 }
 

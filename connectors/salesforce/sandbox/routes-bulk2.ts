@@ -125,7 +125,7 @@ export function bulk2Router(ctx: SandboxContext, jobs: Bulk2Jobs): Router {
     const now = ctx.store.now();
     const job: QueryJob = {
       kind: 'query', id: jobs.nextId(), operation: body.operation, object: compiled.schema.name, createdById: sessionUser(res) ?? '',
-      createdDate: now, systemModstamp: now, state: 'UploadComplete', apiVersion: Number(apiVersion(res)), looks: 0,
+      createdDate: now, systemModstamp: now, state: 'UploadComplete', apiVersion: Number(apiVersion(res)),
       compiled, includeDeleted: body.operation === 'queryAll', userId: sessionUser(res), rows: null, outcome: jobs.settings.queryJobs,
     };
     jobs.add(job);
@@ -187,7 +187,7 @@ export function bulk2Router(ctx: SandboxContext, jobs: Bulk2Jobs): Router {
     const now = ctx.store.now();
     const job: IngestJob = {
       kind: 'ingest', id: jobs.nextId(), operation: body.operation, object: schema.name, createdById: sessionUser(res) ?? '',
-      createdDate: now, systemModstamp: now, state: 'Open', apiVersion: Number(apiVersion(res)), looks: 0,
+      createdDate: now, systemModstamp: now, state: 'Open', apiVersion: Number(apiVersion(res)),
       ...(body.externalIdFieldName ? { externalIdFieldName: body.externalIdFieldName } : {}),
       header: null, rows: [], origin: restOrigin(apiVersion(res), req.header('sforce-call-options')), userId: sessionUser(res),
       failAfter: null, stall: false, successful: [], failed: [], unprocessed: [],
