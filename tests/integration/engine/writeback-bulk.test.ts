@@ -18,6 +18,7 @@ describe('write-back of a large set through one Bulk API 2.0 job', () => {
       people: 900,
       seed: 31,
       label: 'wb-bulk',
+      controllableClock: true,
       configYaml: fastSyncConfig('create: { salesforce: never, hubspot: never }', 'bulkThreshold: 300', 'bulkPollEvery: 10ms'),
     });
     for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
@@ -59,5 +60,48 @@ describe('write-back of a large set through one Bulk API 2.0 job', () => {
     const errors = (await ctx.errors.list({ crm: 'salesforce' })).errors.filter((e) => e.recordId === gone.id);
     expect(errors).toEqual([expect.objectContaining({ code: 'NOT_FOUND', stage: 'write', leadId: gone.leadId })]);
     expect(await ctx.pending.salesforce.write.size()).toBe(0);
+  }, 120_000);
+
+  it('retries only the records a job that failed part-way never reached, and writes none twice', async () => {
+    const ctx = h.runtime.ctx;
+    const clock = ctx.clock as unknown as { now(): number; set(ms: number): Promise<void> };
+    const sf = h.sandboxes.salesforce;
+    const linked: Array<{ id: string; leadId: string }> = [];
+    for (const r of sf.store.list('Lead').filter((l) => l.IsDeleted !== true && l.IsConverted !== true)) {
+      const leadId = await ctx.leads.linkOf('salesforce', 'Lead', String(r.Id));
+      if (leadId) linked.push({ id: String(r.Id), leadId });
+    }
+    const res = await fetch(`${sf.instanceUrl}/__sandbox/bulk`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failIngestAfter: 20 }) });
+    expect(res.ok).toBe(true);
+    // Every Salesforce write of a record, counted where the org stores it.
+    const writes = new Map<string, number>();
+    const onChange = sf.store.onChange;
+    sf.store.onChange = (change) => {
+      if (change.changeType === 'UPDATE' && change.fields.includes('Smk_Score_Reasons__c')) writes.set(String(change.record.Id), (writes.get(String(change.record.Id)) ?? 0) + 1);
+      onChange?.(change);
+    };
+    try {
+      for (const { id, leadId } of linked) {
+        const update: RecordUpdate = { ref: { object: 'Lead', id }, smk: { scoreReasons: `again ${id}` } };
+        await ctx.pending.salesforce.write.add(`Lead:${id}`, leadId, update, clock.now() - 10_000);
+      }
+      await resetStats(sf.instanceUrl);
+      await processWriteback(ctx, 'salesforce');
+      expect(writes.size).toBe(20);
+      expect(await ctx.pending.salesforce.write.size()).toBe(linked.length - 20);
+      for (let round = 0; round < 5 && (await ctx.pending.salesforce.write.size()) > 0; round += 1) {
+        const next = await ctx.pending.salesforce.write.nextDueAt();
+        if (next !== null) await clock.set(Math.max(clock.now(), next) + 250);
+        await processWriteback(ctx, 'salesforce');
+      }
+    } finally {
+      sf.store.onChange = onChange;
+    }
+    const { calls } = await stats(sf.instanceUrl);
+    // The retries fall due over the back-off's spread, so they go as they come (collections or a job).
+    expect(Object.entries(calls).filter(([k]) => k === 'POST /services/data/v62.0/jobs/ingest').reduce((n, [, v]) => n + v, 0)).toBeGreaterThanOrEqual(1);
+    expect(writes.size).toBe(linked.length);
+    expect([...writes.values()].every((n) => n === 1)).toBe(true);
+    expect((await ctx.errors.list({ crm: 'salesforce' })).errors.filter((e) => linked.some((l) => l.id === e.recordId && e.code !== 'NOT_FOUND'))).toEqual([]);
   }, 120_000);
 });
