@@ -167,11 +167,20 @@ const bulkKey = (id: string) => id.slice(0, 15);
  * not written a second time. In memory: another worker that takes the records writes them again
  * (the same values: the write is idempotent, only SystemModstamp moves).
  */
-const unsettled = new Map<string, { jobId: string; values: string }>();
+const unsettledByClient = new WeakMap<SalesforceClient, Map<string, { jobId: string; values: string }>>();
 
-/** Forgets every job of unknown outcome (tests). */
-export function forgetUnsettledBulkJobs(): void {
-  unsettled.clear();
+function unsettledOf(client: SalesforceClient): Map<string, { jobId: string; values: string }> {
+  let map = unsettledByClient.get(client);
+  if (!map) {
+    map = new Map();
+    unsettledByClient.set(client, map);
+  }
+  return map;
+}
+
+/** Forgets the jobs of unknown outcome of `client` (tests). */
+export function forgetUnsettledBulkJobs(client: SalesforceClient): void {
+  unsettledByClient.delete(client);
 }
 
 const fingerprint = (record: SObjectFields): string => JSON.stringify(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
@@ -234,6 +243,7 @@ function jobEnded(err: unknown): 'timeout' | 'ended' | null {
  */
 async function settleEarlierJobs(client: SalesforceClient, records: readonly SObjectFields[]): Promise<Map<number, RecordResult>> {
   const answered = new Map<number, RecordResult>();
+  const unsettled = unsettledOf(client);
   const byJob = new Map<string, number[]>();
   records.forEach((record, i) => {
     const id = typeof record.Id === 'string' ? record.Id : '';
@@ -317,7 +327,7 @@ export async function updateByBulk(
       return out as RecordResult[];
     }
     // Closed, then the answer was lost: the job may run, its outcome is asked next time.
-    return rememberUnknown(out, todo, jobId ?? '', error);
+    return rememberUnknown(client, out, todo, jobId ?? '', error);
   }
   const id = jobId ?? '';
   let byId: Map<string, RecordResult>;
@@ -340,7 +350,7 @@ export async function updateByBulk(
       return resultsById(await job.getAllResults(), info);
     });
   } catch (err) {
-    return rememberUnknown(out, todo, id, toCrmError(err));
+    return rememberUnknown(client, out, todo, id, toCrmError(err));
   }
   for (const { record, i } of todo) {
     const recordId = typeof record.Id === 'string' ? record.Id : '';
@@ -349,7 +359,8 @@ export async function updateByBulk(
   return out as RecordResult[];
 }
 
-function rememberUnknown(out: Array<RecordResult | undefined>, todo: ReadonlyArray<{ record: SObjectFields; i: number }>, jobId: string, error: CrmError): RecordResult[] {
+function rememberUnknown(client: SalesforceClient, out: Array<RecordResult | undefined>, todo: ReadonlyArray<{ record: SObjectFields; i: number }>, jobId: string, error: CrmError): RecordResult[] {
+  const unsettled = unsettledOf(client);
   for (const { record, i } of todo) {
     const recordId = typeof record.Id === 'string' ? record.Id : undefined;
     if (recordId && jobId) unsettled.set(bulkKey(recordId), { jobId, values: fingerprint(record) });

@@ -80,7 +80,6 @@ describe('a Bulk API 2.0 job whose outcome was lost', () => {
   afterAll(() => {
     nock.cleanAll();
     nock.enableNetConnect();
-    forgetUnsettledBulkJobs();
   });
 
   it('is asked before its records are written again: what it wrote is not written twice', async () => {
@@ -128,5 +127,6 @@ describe('a Bulk API 2.0 job whose outcome was lost', () => {
     expect(second).toMatchObject([{ ok: true, id: '00Q5g00000KjX3aEAF' }, { ok: true, id: '00Q5g00000KjX3bEAF' }]);
     expect(created).toBe(1);
     expect(nock.isDone()).toBe(true);
+    forgetUnsettledBulkJobs(client);
   });
 });
