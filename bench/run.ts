@@ -85,6 +85,8 @@ interface Options {
   comparePollEvery: string;
   /** Seed HubSpot deals and read them (sync.deals): more people with an outcome for the AUC figures. */
   deals: boolean;
+  /** Salesforce Bulk API 2.0 thresholds (sync.bulkThreshold, sync.bulkQueryThreshold); null: off. */
+  bulkThreshold: number | null;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -115,12 +117,13 @@ function parseOptions(argv: string[]): Options {
     .option('--profile', 'write V8 CPU profiles of the worker processes (in the run\'s log folder)')
     .option('--salesforce-stream <mode>', 'cdc (Change Data Capture pushes Salesforce changes; the poll is the safety net) or off (polling only)', 'cdc')
     .option('--deals', 'seed HubSpot deals for people only HubSpot knows and read them (sync.deals): about seven times the people the AUC figures are measured on; off by default, so the other figures compare with earlier runs')
+    .option('--bulk-threshold <n>', 'Salesforce Bulk API 2.0: writes above n records by one ingest job, full reads of a stream above n (2,000 at least) by one query job; off by default', integer('--bulk-threshold', 200, 10_000_000))
     .option('--compare-poll-every <d>', 'with the stream on, the unlimited run also runs phase 2 polling every this, with no stream, for comparison (off: no comparison)', '1s')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
-    salesforceStream: string; comparePollEvery: string; deals?: boolean;
+    salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -139,7 +142,7 @@ function parseOptions(argv: string[]): Options {
     leads: o.leads, seed: o.seed, skipNaive: !!o.skipNaive, phases, unlimitedPhases, runs, workers: o.workers, batchWait: o.batchWait,
     pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
     phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
-    salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals,
+    salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals, bulkThreshold: o.bulkThreshold ?? null,
   };
 }
 
@@ -325,6 +328,7 @@ class BenchRun {
       searchSafetyMargin: this.o.safetyMargin,
       pollEvery: this.burstPollEvery,
       deals: this.o.deals,
+      bulkThreshold: this.o.bulkThreshold,
     };
   }
 
@@ -532,6 +536,7 @@ class BenchRun {
     const floor = batchingFloor({
       opportunityStreams: sync.opportunities ? 2 : 0,
       sideStreams: { salesforce: (sync.accounts ? 1 : 0) + (sync.activities.read ? 1 : 0), hubspot: sync.accounts ? 1 : 0 },
+      ...(sync.bulkThreshold !== null || sync.bulkQueryThreshold !== null ? { bulk: { query: sync.bulkQueryThreshold !== null, write: sync.bulkThreshold !== null } } : {}),
       ...floorInput,
     });
     const totalCalls = calls.hubspot.total + calls.salesforce.total;
@@ -1170,6 +1175,8 @@ interface Summary {
   p99Ms: { hubspot: number | null; salesforce: number | null };
   /** How Salesforce changes reached the service in the main run's burst. */
   salesforceStream: 'cdc' | 'off';
+  /** `--bulk-threshold`: the Salesforce Bulk API 2.0 path's threshold, null when off. */
+  bulkThreshold: number | null;
   /** Salesforce read calls (queries, GETs) of the main run's burst, the user's own taken out. */
   burstSalesforceReads: number | null;
   /** The same burst in the unlimited run, polling only (today's way), for comparison. */
@@ -1233,6 +1240,7 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
     ceilingFraction: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.hubspotRate?.ceilingFraction, 3),
     p99Ms: { hubspot: burst?.latency?.hubspot.toBoth.p99 ?? null, salesforce: burst?.latency?.salesforce.toBoth.p99 ?? null },
     salesforceStream: o.salesforceStream,
+    bulkThreshold: o.bulkThreshold,
     burstSalesforceReads: burst ? burst.reads.salesforce : null,
     pollBased: pollBased
       ? { pollEvery: o.comparePollEvery, p99Ms: { hubspot: pollBased.latency?.hubspot.toBoth.p99 ?? null, salesforce: pollBased.latency?.salesforce.toBoth.p99 ?? null }, burstSalesforceReads: pollBased.reads.salesforce }

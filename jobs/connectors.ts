@@ -78,7 +78,12 @@ export async function createConnectors(input: {
     refreshLock: tokens ?? undefined,
     gate,
     logger,
-    bulkThreshold: input.sync.bulkThreshold,
+    // Bulk API 2.0 (src/config.ts): a job's wait stays below write-back's lease, so that no other
+    // worker takes the same writes while the job may still run.
+    ...(input.sync.bulkThreshold !== null ? { bulkThreshold: input.sync.bulkThreshold } : {}),
+    ...(input.sync.bulkQueryThreshold !== null ? { bulkQueryThreshold: input.sync.bulkQueryThreshold } : {}),
+    bulkPollIntervalMs: input.sync.bulkPollEvery,
+    bulkPollTimeoutMs: Math.max(1_000, Math.min(input.sync.bulkTimeout, Math.floor((input.sync.writeLease * 3) / 4))),
     syncFields,
     salesNotesField: input.sync.salesNotesField,
     ...(input.clock ? { clock: input.clock } : {}),

@@ -119,8 +119,26 @@ export const syncConfigSchema = z
     jobLock: durationSchema.default(30_000),
     /** How long a taken batch of writes is reserved for its worker before another may write it. */
     writeLease: durationSchema.default(120_000),
-    /** Above this many records in one write, Salesforce Bulk API 2.0 is used instead of collections. */
-    bulkThreshold: z.number().int().min(200).default(2000),
+    /**
+     * Salesforce writes: above this many updates of one object in one write-back call, one Bulk
+     * API 2.0 ingest job instead of collections of 200, and write-back hands up to 10,000 updates
+     * to one call. Off (null) by default: a job takes seconds to minutes, and write-back's batches
+     * then wait up to `batchWait` to fill; 2000 (Salesforce's advice) for an org short of API calls.
+     */
+    bulkThreshold: z.number().int().min(200).nullable().default(null),
+    /**
+     * Salesforce full reads (the first sync, `smk sync --full`, a changed field mapping): a Lead or
+     * Contact stream that fills its first query page and holds more than this many rows (one
+     * COUNT() call tells) is read by one Bulk API 2.0 query job instead of pages of 2,000. Null: off.
+     */
+    bulkQueryThreshold: z.number().int().min(2000).nullable().default(20_000),
+    /** How often a Bulk API 2.0 job's state is read (each look is an API call). */
+    bulkPollEvery: durationSchema.default(5_000),
+    /**
+     * How long a Bulk API 2.0 job may take: a query job then falls back to query pages, an ingest
+     * job is aborted and its unprocessed records retried. Kept below three quarters of `writeLease`.
+     */
+    bulkTimeout: durationSchema.default(90_000),
     /**
      * Salesforce changes pushed by Change Data Capture (`cdc`, when the org has it on for Lead and
      * Contact) instead of read by polling; while the stream is healthy, Salesforce is polled only
@@ -196,7 +214,10 @@ export const syncConfigSchema = z
     searchSafetyMargin: 10_000,
     jobLock: 30_000,
     writeLease: 120_000,
-    bulkThreshold: 2000,
+    bulkThreshold: null,
+    bulkQueryThreshold: 20_000,
+    bulkPollEvery: 5_000,
+    bulkTimeout: 90_000,
     stream: { salesforce: 'cdc', safetyPollEvery: 300_000 },
     create: { salesforce: 'mql', salesforceWhen: [], salesforceAs: 'auto', hubspot: 'always' },
     budget: { hubspot: { share: 0.5, perTenSeconds: 190, daily: 650_000 }, salesforce: { share: 0.5 } },

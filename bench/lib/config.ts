@@ -13,6 +13,12 @@ export interface BenchSyncSettings {
   pollEvery: string;
   /** Read HubSpot deals (sync.deals). */
   deals?: boolean;
+  /**
+   * Salesforce Bulk API 2.0 (bench `--bulk-threshold`): writes above this many records by one
+   * ingest job, full reads of a stream above it (2,000 at least) by one query job. Off by default:
+   * both thresholds null, so the figures compare with earlier runs.
+   */
+  bulkThreshold?: number | null;
 }
 
 const FIT = `
@@ -33,6 +39,11 @@ const RULE_CHANGE = `
 export const SENIOR_TITLE = /\b(vp|vice president|director|head|chief|c[eotf]o|founder)\b/i;
 export const MANAGER_TITLE = /\b(manager|lead)\b/i;
 
+function bulkLines(threshold: number | null): string {
+  if (threshold === null) return '  bulkThreshold: null\n  bulkQueryThreshold: null\n';
+  return `  bulkThreshold: ${threshold}\n  bulkQueryThreshold: ${Math.max(2000, threshold)}\n  bulkPollEvery: 1s\n`;
+}
+
 export function benchConfigYaml(sync: BenchSyncSettings, options: { ruleChange?: boolean } = {}): string {
   return `# Written by bench/run.ts for one benchmark run.
 scoring:${FIT}${options.ruleChange ? RULE_CHANGE : ''}
@@ -45,7 +56,7 @@ sync:
   pollEvery: ${sync.pollEvery}
 ${sync.deals ? '  deals: true\n' : ''}  batchWait: ${sync.batchWait}
   searchSafetyMargin: ${sync.searchSafetyMargin}
-  jobLock: 30s
+${bulkLines(sync.bulkThreshold ?? null)}  jobLock: 30s
   writeLease: 2m
   budget:
     hubspot: { share: 1, perTenSeconds: ${sync.hubspotPerTenSeconds} }

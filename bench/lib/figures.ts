@@ -8,6 +8,17 @@ export const HUBSPOT_LIST_PAGE = 100;
 export const HUBSPOT_BATCH = 100;
 export const SALESFORCE_QUERY_PAGE = 2000;
 export const SALESFORCE_COLLECTION = 200;
+/**
+ * Bulk API 2.0 (connectors/salesforce/sandbox/README.md): every HTTP request of a job is one API
+ * request. A query job is at least a create, one look at its state and one call per result set
+ * (the sandbox's sets hold 50,000 rows; Salesforce sizes them itself). An ingest job is at least a
+ * create, the upload, the close, one look at its state and its failed results; the connector puts
+ * at most 10,000 records in one (one of the org's daily batches).
+ */
+export const BULK_RESULT_SET = 50_000;
+export const BULK_QUERY_JOB_CALLS = 2;
+export const BULK_INGEST_JOB_CALLS = 5;
+export const BULK_INGEST_RECORDS = 10_000;
 
 export interface CallStats {
   total: number;
@@ -44,6 +55,12 @@ export interface FloorInput {
   salesforceWritten: number;
   /** Leads, Contacts and Tasks created. */
   salesforceCreated: number;
+  /**
+   * The run may use Bulk API 2.0 (bench `--bulk-threshold`): a full read of Leads or Contacts
+   * (`query`) and Salesforce updates (`write`) cost the fewer of the batch calls and the job's
+   * calls. Creates stay collections (the connector creates by collections).
+   */
+  bulk?: { query: boolean; write: boolean };
 }
 
 export interface Floor {
@@ -65,12 +82,20 @@ export function batchingFloor(input: FloorInput): Floor {
   const polls = input.salesforcePolls ?? 0;
   const opportunityStreams = input.opportunityStreams ?? 0;
   const sideFull = (full?.salesforceSide ?? []).reduce((n, rows) => n + Math.max(1, pages(rows, SALESFORCE_QUERY_PAGE)), 0);
+  const stream = (rows: number) => {
+    const soql = pages(rows, SALESFORCE_QUERY_PAGE);
+    return input.bulk?.query && rows > 0 ? Math.min(soql, BULK_QUERY_JOB_CALLS + pages(rows, BULK_RESULT_SET)) : soql;
+  };
+  const updates = (n: number) => {
+    const collections = pages(n, SALESFORCE_COLLECTION);
+    return input.bulk?.write && n > 0 ? Math.min(collections, BULK_INGEST_JOB_CALLS * pages(n, BULK_INGEST_RECORDS)) : collections;
+  };
   const salesforceReads =
-    (full ? pages(full.salesforceLeads, SALESFORCE_QUERY_PAGE) + pages(full.salesforceContacts, SALESFORCE_QUERY_PAGE) + opportunityStreams + sideFull : 0) +
+    (full ? stream(full.salesforceLeads) + stream(full.salesforceContacts) + opportunityStreams + sideFull : 0) +
     Math.max(2 * polls, pages(input.salesforceChanged ?? 0, SALESFORCE_QUERY_PAGE)) +
     (opportunityStreams + side.salesforce) * polls;
   const hubspotWrites = pages(input.hubspotWritten, HUBSPOT_BATCH) + pages(input.hubspotCreated, HUBSPOT_BATCH);
-  const salesforceWrites = pages(input.salesforceWritten, SALESFORCE_COLLECTION) + pages(input.salesforceCreated, SALESFORCE_COLLECTION);
+  const salesforceWrites = updates(input.salesforceWritten) + pages(input.salesforceCreated, SALESFORCE_COLLECTION);
   return {
     hubspot: { reads: hubspotReads, writes: hubspotWrites },
     salesforce: { reads: salesforceReads, writes: salesforceWrites },
@@ -112,7 +137,7 @@ export function subtractCalls(a: CallStats, b: Record<string, number>): CallStat
 export function endpointOf(key: string): string {
   return key
     .replace(/\/v\d+\.\d+\//, '/vXX.X/')
-    .replace(/\/[0-9A-Za-z]{15,18}(?=\/|$)/g, '/:id')
+    .replace(/\/[0-9A-Za-z]{15,18}(?=\/|$)/g, (segment) => (/\d/.test(segment) ? '/:id' : segment))
     .replace(/\/\d+(?=\/|$)/g, '/:id');
 }
 

@@ -11,7 +11,8 @@ import { CrmError, isRetryable } from '../errors.js';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import type { SalesforceClient } from './client.js';
 import { crmCodeFor, parseOrThrow, toCrmError } from './client.js';
-import type { SObjectFields } from './validation.js';
+import type { SObjectFields, SObjectValue } from './validation.js';
+import type { ConnectorLogger } from '../types.js';
 
 /** The objects the connector writes: people, the reps' tasks, and the field-level security setup. */
 export type SaveObject = SalesforceObject | 'Task' | 'PermissionSet' | 'FieldPermissions' | 'PermissionSetAssignment';
@@ -148,46 +149,222 @@ const bulkResultsSchema = z.object({
   failedResults: z.array(bulkRowSchema),
   unprocessedRecords: z.union([z.array(bulkRowSchema), z.string()]),
 });
+const jobInfoSchema = z.looseObject({ id: z.string(), state: z.string(), errorMessage: z.string().nullish() });
 
 /**
- * Update through Bulk API 2.0 (ingest job: open, upload CSV, close, poll, results), for write sets
- * above the threshold where one job is cheaper than many collection calls. Results come back
- * unordered; updates are matched by Id.
+ * Records per ingest job that write-back hands over at most: one of Bulk API 2.0's internal
+ * batches (10,000 records, each counted against the 15,000 daily batches, crm-api.md S4).
+ */
+export const BULK_WRITE_BATCH = 10_000;
+
+/** Salesforce ids compare on their first 15 characters. */
+const bulkKey = (id: string) => id.slice(0, 15);
+
+/**
+ * Ingest jobs whose outcome this process does not know (their polling or results failed after the
+ * job was closed, so it may have run): by record, the job and the values it carried. A later
+ * update of the same record first asks that job, so that a record it wrote with the same values is
+ * not written a second time. In memory: another worker that takes the records writes them again
+ * (the same values: the write is idempotent, only SystemModstamp moves).
+ */
+const unsettledByClient = new WeakMap<SalesforceClient, Map<string, { jobId: string; values: string }>>();
+
+function unsettledOf(client: SalesforceClient): Map<string, { jobId: string; values: string }> {
+  let map = unsettledByClient.get(client);
+  if (!map) {
+    map = new Map();
+    unsettledByClient.set(client, map);
+  }
+  return map;
+}
+
+/** Forgets the jobs of unknown outcome of `client` (tests). */
+export function forgetUnsettledBulkJobs(client: SalesforceClient): void {
+  unsettledByClient.delete(client);
+}
+
+const fingerprint = (record: SObjectFields): string => JSON.stringify(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * The rows jsforce uploads: every record with every column (jsforce takes the CSV header from the
+ * first record and drops other columns), a column a record does not set left empty (Bulk API 2.0
+ * leaves the field as it is), an empty string sent as null (`#N/A`: Bulk API 2.0 would read an
+ * empty value as "unchanged", where the REST API clears the field).
+ */
+function uploadRows(records: readonly SObjectFields[]): Array<Record<string, SObjectValue>> {
+  const columns = ['Id', ...new Set(records.flatMap((r) => Object.keys(r)).filter((k) => k !== 'Id'))];
+  return records.map((record) =>
+    Object.fromEntries(columns.map((c) => {
+      if (!(c in record)) return [c, ''];
+      const value = record[c];
+      return [c, value === '' ? null : (value ?? null)];
+    })),
+  );
+}
+
+/** One job's results by record: done, refused (with Salesforce's error), or not reached. */
+function resultsById(raw: unknown, job: { id: string; state: string; errorMessage?: string | null }): Map<string, RecordResult> {
+  const results = parseOrThrow(bulkResultsSchema, raw, 'Bulk API 2.0 results');
+  const byId = new Map<string, RecordResult>();
+  for (const row of results.successfulResults) {
+    const id = row.sf__Id ?? row.Id;
+    if (id) byId.set(bulkKey(id), { ok: true, id });
+  }
+  for (const row of results.failedResults) {
+    const id = row.Id ?? row.sf__Id;
+    if (id) byId.set(bulkKey(id), { ok: false, error: parseBulkError(row.sf__Error ?? '', id) });
+  }
+  const unprocessed = Array.isArray(results.unprocessedRecords) ? results.unprocessedRecords : [];
+  for (const row of unprocessed) if (row.Id) byId.set(bulkKey(row.Id), notProcessed(row.Id, job));
+  return byId;
+}
+
+function notProcessed(recordId: string, job: { id: string; state: string; errorMessage?: string | null }): RecordResult {
+  const why = job.errorMessage ? `${job.state}: ${job.errorMessage}` : job.state;
+  return { ok: false, error: new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: `not processed by Bulk API job ${job.id} (${why}): it goes again`, recordId }) };
+}
+
+/**
+ * jsforce's ingest poll (lib/api/bulk2.js `IngestJobV2.poll`) ends a Failed or Aborted job with a
+ * plain Error and a timeout with `JobPollingTimeout`; anything else is the polling call failing.
+ */
+function jobEnded(err: unknown): 'timeout' | 'ended' | null {
+  if (!(err instanceof Error)) return null;
+  if (err.name === 'JobPollingTimeout') return 'timeout';
+  if (/^Ingest job failed to complete|^Job has been aborted/.test(err.message)) return 'ended';
+  return null;
+}
+
+/**
+ * Records of earlier jobs whose outcome was unknown: the job is asked first. A record it wrote
+ * with the values asked again is answered from it (not written twice); a record it refused with
+ * the same values gets that refusal; the rest go into the new job. A job still running holds its
+ * records back (TRANSIENT) until it ends.
+ */
+async function settleEarlierJobs(client: SalesforceClient, records: readonly SObjectFields[]): Promise<Map<number, RecordResult>> {
+  const answered = new Map<number, RecordResult>();
+  const unsettled = unsettledOf(client);
+  const byJob = new Map<string, number[]>();
+  records.forEach((record, i) => {
+    const id = typeof record.Id === 'string' ? record.Id : '';
+    const known = unsettled.get(bulkKey(id));
+    if (known) byJob.set(known.jobId, [...(byJob.get(known.jobId) ?? []), i]);
+  });
+  for (const [jobId, indexes] of byJob) {
+    let results: Map<string, RecordResult> | null = null;
+    let running = false;
+    try {
+      await client.call(`bulk job ${jobId} outcome`, async (conn) => {
+        const job = conn.bulk2.job('ingest', { id: jobId });
+        const info = parseOrThrow(jobInfoSchema, await job.check(), 'Bulk API 2.0 job info');
+        if (info.state !== 'JobComplete' && info.state !== 'Failed' && info.state !== 'Aborted') {
+          running = true;
+          return;
+        }
+        results = resultsById(await job.getAllResults(), info);
+      });
+    } catch {
+      // Unknown still: the records are written again below (idempotent), the job forgotten.
+    }
+    for (const i of indexes) {
+      const record = records[i] as SObjectFields;
+      const id = typeof record.Id === 'string' ? record.Id : '';
+      const known = unsettled.get(bulkKey(id));
+      if (running) {
+        answered.set(i, { ok: false, error: new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: `Bulk API job ${jobId} that carried this record is still running`, recordId: id }) });
+        continue;
+      }
+      unsettled.delete(bulkKey(id));
+      const earlier = (results as Map<string, RecordResult> | null)?.get(bulkKey(id));
+      if (earlier && known?.values === fingerprint(record) && (earlier.ok || earlier.error.code !== 'TRANSIENT')) answered.set(i, earlier);
+    }
+  }
+  return answered;
+}
+
+/**
+ * Update through Bulk API 2.0: one ingest job (open, upload CSV, close, poll, results), for write
+ * sets above the threshold where one job costs fewer calls than collections of 200. Results come
+ * back unordered and are matched by Id. Nothing of the job sent yet (open or upload failed): a
+ * failure that may pass is thrown, so that write-back retries the batch. A job that fails or is
+ * aborted part-way (or takes longer than `pollTimeoutMs`, when it is aborted) answers the records
+ * it reached from its results and the rest TRANSIENT (retried alone). A job whose outcome cannot
+ * be read is remembered (settleEarlierJobs) and its records answered with the error.
  */
 export async function updateByBulk(
   client: SalesforceClient,
   object: SalesforceObject,
   records: readonly SObjectFields[],
-  options: { pollTimeoutMs: number; pollIntervalMs?: number },
+  options: { pollTimeoutMs: number; pollIntervalMs?: number; logger?: ConnectorLogger },
 ): Promise<RecordResult[]> {
-  let raw: unknown;
+  const out: Array<RecordResult | undefined> = new Array(records.length);
+  for (const [i, result] of await settleEarlierJobs(client, records)) out[i] = result;
+  const todo = records.map((record, i) => ({ record, i })).filter(({ i }) => !out[i]);
+  if (todo.length === 0) return out as RecordResult[];
+  const label = `bulk update ${object} x${todo.length}`;
+
+  let jobId: string | undefined;
+  let closed = false;
   try {
-    // jsforce writes null as `#N/A`, Bulk 2.0's "set this field to null".
-    raw = await client.call(`bulk update ${object} x${records.length}`, (conn) =>
-      conn.bulk2.loadAndWaitForResults({ object, operation: 'update', input: records.map((r) => ({ ...r })), pollTimeout: options.pollTimeoutMs, pollInterval: options.pollIntervalMs ?? 2000 }),
-    );
+    await client.call(label, async (conn) => {
+      const job = conn.bulk2.createJob({ object, operation: 'update' });
+      await job.open();
+      jobId = job.id;
+      await job.uploadData(uploadRows(todo.map((t) => t.record)));
+      await job.close();
+      closed = true;
+    });
   } catch (err) {
     const error = toCrmError(err);
-    return records.map(() => ({ ok: false, error }));
+    // A job opened but never closed never runs: it is aborted so that nobody closes it later.
+    if (jobId && !closed) {
+      const id = jobId;
+      await client.call(`bulk abort ${id}`, (conn) => conn.bulk2.job('ingest', { id }).abort()).catch(() => undefined);
+    }
+    if (!closed) {
+      if (isRetryable(error.code)) throw error;
+      for (const { i } of todo) out[i] = { ok: false, error };
+      return out as RecordResult[];
+    }
+    // Closed, then the answer was lost: the job may run, its outcome is asked next time.
+    return rememberUnknown(client, out, todo, jobId ?? '', error);
   }
-  const results = parseOrThrow(bulkResultsSchema, raw, 'Bulk API 2.0 results');
-  const byId = new Map<string, RecordResult>();
-  const key = (id: string) => id.slice(0, 15);
-  for (const row of results.successfulResults) {
-    const id = row.sf__Id ?? row.Id;
-    if (id) byId.set(key(id), { ok: true, id });
-  }
-  for (const row of results.failedResults) {
-    const id = row.Id ?? row.sf__Id;
-    if (id) byId.set(key(id), { ok: false, error: parseBulkError(row.sf__Error ?? '', id) });
-  }
-  return records.map((record) => {
-    const id = typeof record.Id === 'string' ? record.Id : '';
-    return (
-      byId.get(key(id)) ?? {
-        ok: false,
-        error: new CrmError({ crm: 'salesforce', code: 'TRANSIENT', message: 'the Bulk API job did not process this record', recordId: id }),
+  const id = jobId ?? '';
+  let byId: Map<string, RecordResult>;
+  try {
+    byId = await client.call(`${label} results`, async (conn) => {
+      const job = conn.bulk2.job('ingest', { id });
+      try {
+        await job.poll(options.pollIntervalMs ?? 5_000, options.pollTimeoutMs);
+      } catch (err) {
+        const ended = jobEnded(err);
+        if (!ended) throw err;
+        if (ended === 'timeout') {
+          options.logger?.warn({ crm: 'salesforce', job: id, object, records: todo.length, timeoutMs: options.pollTimeoutMs }, 'a Bulk API 2.0 ingest job took too long: aborted, its unprocessed records go again');
+          await job.abort();
+        }
       }
-    );
-  });
+      // The job's last state as polling (or the abort) left it: no extra call.
+      const info = parseOrThrow(jobInfoSchema, job.getInfo(), 'Bulk API 2.0 job info');
+      if (info.state !== 'JobComplete') options.logger?.warn({ crm: 'salesforce', job: id, object, state: info.state, reason: info.errorMessage ?? null }, 'a Bulk API 2.0 ingest job did not complete: the records it reached are settled, the rest go again');
+      return resultsById(await job.getAllResults(), info);
+    });
+  } catch (err) {
+    return rememberUnknown(client, out, todo, id, toCrmError(err));
+  }
+  for (const { record, i } of todo) {
+    const recordId = typeof record.Id === 'string' ? record.Id : '';
+    out[i] = byId.get(bulkKey(recordId)) ?? notProcessed(recordId, { id, state: 'JobComplete', errorMessage: 'no result for this record' });
+  }
+  return out as RecordResult[];
+}
+
+function rememberUnknown(client: SalesforceClient, out: Array<RecordResult | undefined>, todo: ReadonlyArray<{ record: SObjectFields; i: number }>, jobId: string, error: CrmError): RecordResult[] {
+  const unsettled = unsettledOf(client);
+  for (const { record, i } of todo) {
+    const recordId = typeof record.Id === 'string' ? record.Id : undefined;
+    if (recordId && jobId) unsettled.set(bulkKey(recordId), { jobId, values: fingerprint(record) });
+    out[i] = { ok: false, error: recordId ? new CrmError({ ...error.toJSON(), recordId }, { cause: error }) : error };
+  }
+  return out as RecordResult[];
 }

@@ -21,14 +21,17 @@
 import { z } from 'zod';
 import type { SalesforceObject } from '../../src/model/lead.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type { ChangeOptions, ChangePage, RecordProblem, StreamPosition } from '../types.js';
+import type { ChangeOptions, ChangePage, ConnectorLogger, RecordProblem, StreamPosition } from '../types.js';
+import { bulkQueryRows } from './bulk-query.js';
+import type { BulkQueryOptions } from './bulk-query.js';
 import type { SalesforceClient } from './client.js';
+import { stopsTheRun, toCrmError } from './client.js';
 import { readFields } from './fields.js';
 import type { SyncField } from '../../src/model/field-sync.js';
 import { mapRow } from './mapping.js';
 import type { Translations } from './picklists.js';
 import type { OrgMetadata } from './metadata.js';
-import { changeFeedQuery, toIsoDateTime } from './soql.js';
+import { changeFeedQuery, countQuery, snapshotQuery, toIsoDateTime } from './soql.js';
 
 /** Salesforce's largest query batch (crm-api.md S1). */
 export const PAGE_SIZE = 2000;
@@ -45,6 +48,9 @@ export interface FeedDeps {
   syncFields?: readonly SyncField[];
   /** Where reps keep their notes (Lead and Contact), read into `sales.notes`; null: not read. */
   salesNotesField?: string | null;
+  /** Full reads of a stream above `threshold` rows go by one Bulk API 2.0 query job (bulk-query.ts). */
+  bulkQuery?: BulkQueryOptions;
+  logger?: ConnectorLogger;
 }
 
 export interface StreamOptions {
@@ -101,6 +107,76 @@ function rowPosition(raw: unknown): StreamPosition | null {
   return row.success && ts ? { ts, id: row.data.Id } : null;
 }
 
+/** The position handed on after a page: never past the last complete second of an open window (StreamOptions). */
+function handOn(start: StreamPosition | null, options: StreamOptions): (p: StreamPosition | null) => StreamPosition | null {
+  const closedUpTo = !options.until && options.openSecondAt ? lastCompleteSecond(options.openSecondAt) : null;
+  return (p) => (closedUpTo && p && Date.parse(p.ts) > closedUpTo.getTime() ? maxPosition(start, { ts: closedUpTo.toISOString(), id: '' }) : p);
+}
+
+/** `(SystemModstamp, Id)` order, the feed's; rows without a position first (they move no cursor). */
+function byPosition(a: StreamPosition | null, b: StreamPosition | null): number {
+  if (!a || !b) return a ? 1 : b ? -1 : 0;
+  const at = Date.parse(a.ts);
+  const bt = Date.parse(b.ts);
+  if (at !== bt) return at - bt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * A stream read from its start. Its first SOQL page comes first; a stream that fills it may be big:
+ * one `COUNT()` call tells how many rows are left, and above the bulk threshold one Bulk API 2.0
+ * query job reads them, its rows put in `(SystemModstamp, Id)` order and handed on in pages with
+ * the same positions as the SOQL feed's. Otherwise, or when the job fails or times out (logged),
+ * the SOQL pages go on. A small stream costs no call more than before; a run limited to fewer
+ * pages than the stream holds reads SOQL pages (a job would read rows the run cannot hand on).
+ */
+async function* snapshotPages(deps: FeedDeps, object: SalesforceObject, fields: readonly string[], options: StreamOptions): AsyncGenerator<{ rows: unknown[]; position: StreamPosition | null }> {
+  const bulk = deps.bulkQuery;
+  const pageSize = options.pageSize ?? PAGE_SIZE;
+  const soql = modstampPages(deps.client, object, fields, null, options);
+  if (!bulk || !Number.isFinite(bulk.threshold)) {
+    yield* soql;
+    return;
+  }
+  const first = await soql.next();
+  if (first.done) return;
+  yield first.value;
+  const after = first.value.position;
+  const until = options.until ? lastCompleteSecond(options.until) : null;
+  const more = first.value.rows.length >= pageSize && after !== null && !options.signal?.aborted;
+  const left = more ? ((await deps.client.queryPage(`count ${object}`, countQuery(object, { from: after, until }), { scanAll: options.scanAll })).totalSize ?? 0) : 0;
+  const pagesLeft = options.maxPages === undefined ? Number.POSITIVE_INFINITY : options.maxPages - 1;
+  if (!more || left + first.value.rows.length <= bulk.threshold || pagesLeft * pageSize < left) {
+    yield* soql;
+    return;
+  }
+  await soql.return(undefined);
+  let rows: Array<Record<string, unknown>>;
+  try {
+    const meta = await deps.metadata.object(object);
+    const types = new Map([...meta.fields].map(([name, f]) => [name, f.type]));
+    rows = await bulkQueryRows(deps.client, `bulk read ${object} x${left}`, snapshotQuery(object, fields, { from: after, until }), { ...bulk, scanAll: options.scanAll, types });
+  } catch (err) {
+    const error = toCrmError(err);
+    if (stopsTheRun(error)) throw error;
+    deps.logger?.warn(
+      { crm: 'salesforce', object, rows: left, code: error.code, vendorCode: error.vendorCode, reason: error.message },
+      `the Bulk API 2.0 query job for ${object} did not complete (${error.message}): reading ${object} by SOQL pages instead`,
+    );
+    yield* modstampPages(deps.client, object, fields, after, options);
+    return;
+  }
+  const handedOn = handOn(null, options);
+  const ordered = rows.map((row) => ({ row, position: rowPosition(row) })).sort((a, b) => byPosition(a.position, b.position));
+  let last: StreamPosition | null = after;
+  for (let i = 0; i < ordered.length; i += pageSize) {
+    if (options.signal?.aborted) return;
+    const page = ordered.slice(i, i + pageSize);
+    for (const r of page) last = r.position ?? last;
+    yield { rows: page.map((r) => r.row), position: handedOn(last) };
+  }
+}
+
 /**
  * Pages of one object's rows by `(SystemModstamp, Id)` from `start`, each with the position after
  * it (clamped to the last complete second, see StreamOptions). Any object with SystemModstamp.
@@ -114,9 +190,7 @@ export async function* modstampPages(
 ): AsyncGenerator<{ rows: unknown[]; position: StreamPosition | null }> {
   const pageSize = options.pageSize ?? PAGE_SIZE;
   const until = options.until ? lastCompleteSecond(options.until) : null;
-  const closedUpTo = !until && options.openSecondAt ? lastCompleteSecond(options.openSecondAt) : null;
-  const handedOn = (p: StreamPosition | null): StreamPosition | null =>
-    closedUpTo && p && Date.parse(p.ts) > closedUpTo.getTime() ? maxPosition(start, { ts: closedUpTo.toISOString(), id: '' }) : p;
+  const handedOn = handOn(start, options);
   let position = start;
   for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
     if (options.signal?.aborted) return;
@@ -211,7 +285,8 @@ export async function* readStream(
 ): AsyncGenerator<ChangePage> {
   const fields = await fieldsFor(deps, object);
   const translations = await deps.translations();
-  for await (const page of modstampPages(deps.client, object, fields, start, options)) {
+  const pages = start === null ? snapshotPages(deps, object, fields, options) : modstampPages(deps.client, object, fields, start, options);
+  for await (const page of pages) {
     const out: ChangePage = { stream: object, fragments: [], removed: [], problems: [], position: page.position };
     for (const raw of page.rows) {
       const mapped = mapRow(object, raw, translations, deps.syncFields, deps.salesNotesField);

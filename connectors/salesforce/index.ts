@@ -32,6 +32,7 @@ import { AccountLookup } from './accounts.js';
 import type { AccountMatch } from './accounts.js';
 import type { JwtBearerOptions } from './auth.js';
 import { PAGE_SIZE, readStream, STREAMS } from './change-feed.js';
+import { BULK_WRITE_BATCH, COLLECTION_SIZE } from './batch.js';
 import { DEFAULT_API_VERSION, SalesforceClient } from './client.js';
 import { createTranslations } from './picklists.js';
 import type { SalesforceMappingOptions, Translations } from './picklists.js';
@@ -64,6 +65,10 @@ export { ACCESS_FIX } from './schema.js';
 export { toCrmError, DEFAULT_API_VERSION } from './client.js';
 export { isOwnOrigin, STREAM_CHANNELS } from './streaming.js';
 
+/** Defaults of the Bulk API 2.0 path (README.md, configuration). */
+export const DEFAULT_BULK_POLL_INTERVAL_MS = 5_000;
+export const DEFAULT_BULK_POLL_TIMEOUT_MS = 90_000;
+
 /** The client id our calls carry (`Sforce-Call-Options`), and Change Data Capture reports back. */
 export const DEFAULT_CLIENT_NAME = 'smarketing-connector';
 
@@ -87,10 +92,23 @@ export interface SalesforceConnectorOptions {
   logger?: ConnectorLogger;
   mapping?: SalesforceMappingOptions;
   /**
-   * Above this many updates of one object in one `write`, one Bulk API 2.0 job instead of
-   * collections. Off by default (the local sandbox has no Bulk API 2.0); 2000 suits a real org.
+   * Above this many updates of one object in one `write`, one Bulk API 2.0 ingest job instead of
+   * collections, and `batchSizes.write` becomes BULK_WRITE_BATCH so that write-back can hand that
+   * many to one call. Off by default; 2000 suits a real org (src/config.ts `sync.bulkThreshold`).
    */
   bulkThreshold?: number;
+  /**
+   * Above this many rows in a stream (a `COUNT()` first), a full read of Leads or Contacts is one
+   * Bulk API 2.0 query job instead of SOQL pages. Off by default (src/config.ts
+   * `sync.bulkQueryThreshold`).
+   */
+  bulkQueryThreshold?: number;
+  /** How often a Bulk API 2.0 job's state is read (each look is an API call); default 5 s. */
+  bulkPollIntervalMs?: number;
+  /**
+   * How long a job may take before it is given up (a query falls back to SOQL pages, an ingest
+   * job is aborted and its unprocessed records retried); default 90 s, below write-back's lease.
+   */
   bulkPollTimeoutMs?: number;
   requestTimeoutMs?: number;
   /** Refresh guard: failed refreshes tolerated in `refreshWindowMs` (default 2 in 10 minutes). */
@@ -201,8 +219,18 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
     syncFields: options.syncFields ?? [],
     syncFieldSpecs: new Map((options.syncFields ?? []).map((f) => [f.name, f])),
     salesNotesField: options.salesNotesField ?? null,
-    bulkPollTimeoutMs: options.bulkPollTimeoutMs ?? 10 * 60_000,
+    bulkPollTimeoutMs: options.bulkPollTimeoutMs ?? DEFAULT_BULK_POLL_TIMEOUT_MS,
+    bulkPollIntervalMs: options.bulkPollIntervalMs ?? DEFAULT_BULK_POLL_INTERVAL_MS,
+    bulkQuery: {
+      threshold: options.bulkQueryThreshold ?? Number.POSITIVE_INFINITY,
+      pollIntervalMs: options.bulkPollIntervalMs ?? DEFAULT_BULK_POLL_INTERVAL_MS,
+      pollTimeoutMs: options.bulkPollTimeoutMs ?? DEFAULT_BULK_POLL_TIMEOUT_MS,
+    },
+    ...(options.logger ? { logger: options.logger } : {}),
   };
+  // Write-back hands a connector at most `batchSizes.write` updates per call: with bulk writes on,
+  // up to one ingest job's worth (below the threshold the call still goes by collections of 200).
+  const writeBatch = Number.isFinite(deps.bulkThreshold) ? Math.max(COLLECTION_SIZE, BULK_WRITE_BATCH) : COLLECTION_SIZE;
 
   const pageSize = Math.max(1, Math.min(PAGE_SIZE, options.pageSize ?? PAGE_SIZE));
 
@@ -224,7 +252,7 @@ export function createSalesforceConnector(options: SalesforceConnectorOptions): 
 
   return {
     name: 'salesforce',
-    batchSizes: { read: IDS_PER_QUERY, write: 200, create: 200 },
+    batchSizes: { read: IDS_PER_QUERY, write: writeBatch, create: COLLECTION_SIZE },
     changes,
     readAll,
     read: (refs: RecordRef[]): Promise<ReadResult> => readRecords(deps, refs),

@@ -28,6 +28,7 @@ export interface RecordDeps extends FeedDeps {
   /** Above this many updates of one object, one Bulk API 2.0 job instead of collections. */
   bulkThreshold: number;
   bulkPollTimeoutMs: number;
+  bulkPollIntervalMs?: number;
   /** Synced fields by name (for their Salesforce columns). */
   syncFieldSpecs?: ReadonlyMap<string, SyncField>;
 }
@@ -134,7 +135,7 @@ export async function writeRecords(deps: RecordDeps, updates: readonly RecordUpd
   for (const [object, group] of groups) {
     const entries = [...group.values()];
     if (entries.length > deps.bulkThreshold) {
-      settle(object, entries, await updateByBulk(deps.client, object, entries.map((e) => e.record), { pollTimeoutMs: deps.bulkPollTimeoutMs }));
+      settle(object, entries, await updateByBulk(deps.client, object, entries.map((e) => e.record), { pollTimeoutMs: deps.bulkPollTimeoutMs, pollIntervalMs: deps.bulkPollIntervalMs, ...(deps.logger ? { logger: deps.logger } : {}) }));
     } else for (const e of entries) mixed.push({ object, ...e });
   }
   if (mixed.length > 0) {

@@ -138,6 +138,30 @@ export function changeFeedQuery(
     .join(' ');
 }
 
+/** The change feed's conditions: after `position` (exclusive, by `(SystemModstamp, Id)`), up to `until`. */
+function feedWhere(position: StreamPosition | null | undefined, until: Date | string | null | undefined): string {
+  const where: string[] = [];
+  if (position) {
+    const ts = soqlDateTime(position.ts);
+    where.push(position.id === '' ? `SystemModstamp >= ${ts}` : `(SystemModstamp > ${ts} OR (SystemModstamp = ${ts} AND Id > ${soqlId(position.id)}))`);
+  }
+  if (until) where.push(`SystemModstamp <= ${soqlDateTime(until)}`);
+  return where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+}
+
+/**
+ * A stream's rows after `from` up to `until`, in no order and without LIMIT: a Bulk API 2.0 query
+ * job's SOQL (the job returns every row; the connector orders them by `(SystemModstamp, Id)`).
+ */
+export function snapshotQuery(object: string, fields: readonly string[], options: { from?: StreamPosition | null; until?: Date | string | null } = {}): string {
+  return `SELECT ${fieldList(fields)} FROM ${objectName(object)}${feedWhere(options.from, options.until)}`;
+}
+
+/** How many rows that snapshot holds (one query call: `COUNT()` answers no rows). */
+export function countQuery(object: string, options: { from?: StreamPosition | null; until?: Date | string | null } = {}): string {
+  return `SELECT COUNT() FROM ${objectName(object)}${feedWhere(options.from, options.until)}`;
+}
+
 /** Records by id; the caller keeps the list short enough for the URL (~300 ids). */
 export function byIdsQuery(object: string, fields: readonly string[], ids: readonly string[]): string {
   return `SELECT ${fieldList(fields)} FROM ${objectName(object)} WHERE Id IN ${soqlIn(ids.map(soqlId))}`;

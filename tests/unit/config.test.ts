@@ -22,6 +22,13 @@ describe('config loader', () => {
     expect(config.scoring.fit.length).toBeGreaterThan(0);
   });
 
+  it('Salesforce Bulk API 2.0: full reads above 20,000 rows by default, writes only when a threshold is set, bounds named', () => {
+    const sync = parseConfigText('', 'smarketing.yaml').sync;
+    expect(sync).toMatchObject({ bulkThreshold: null, bulkQueryThreshold: 20_000, bulkPollEvery: 5_000, bulkTimeout: 90_000 });
+    expect(parseConfigText('sync:\n  bulkThreshold: 2000\n  bulkQueryThreshold: null\n  bulkPollEvery: 2s\n', 'smarketing.yaml').sync).toMatchObject({ bulkThreshold: 2000, bulkQueryThreshold: null, bulkPollEvery: 2_000 });
+    expect(() => parseConfigText('sync:\n  bulkQueryThreshold: 500\n', 'smarketing.yaml')).toThrow(/sync\.bulkQueryThreshold/);
+  });
+
   it('lists every problem by path and expectation', () => {
     const problems = problemsOf(`
 scoring:

@@ -1,7 +1,8 @@
 /**
  * A local, stateful Salesforce REST server that jsforce cannot tell from Salesforce on the paths
  * the connector uses: OAuth, SOQL query/queryAll with cursors (child-to-parent relationship paths
- * such as `Account.Name` included), sObjects, sObject Collections,
+ * such as `Account.Name` included), sObjects, sObject Collections, Bulk API 2.0 query and ingest
+ * jobs (routes-bulk2.ts),
  * describe, Tooling CustomField, limits; field-level security (security.ts) on every session; the
  * Metadata API's page layouts over SOAP (routes-metadata.ts). Instance URL and login URL are the
  * same local server.
@@ -10,7 +11,8 @@
  * `faults`, `clock`, `reset`, `seed`; and here `POST /__sandbox/activity` (a rep's status change,
  * conversion, logged call, field edit, delete, create), `POST /__sandbox/revoke {refreshToken}`,
  * `POST /__sandbox/expire-sessions`, `GET|PUT /__sandbox/limits`, `GET /__sandbox/records/{id}`,
- * `GET /__sandbox/oauth` (token-endpoint calls) and `GET /__sandbox/custom-fields`.
+ * `GET /__sandbox/oauth` (token-endpoint calls), `GET /__sandbox/custom-fields` and
+ * `GET|PUT /__sandbox/bulk` (Bulk API 2.0 result set size and job faults).
  */
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -31,6 +33,8 @@ import { controlRouter } from './routes-control.js';
 import { metadataRouter } from './routes-metadata.js';
 import { cometdServer } from './routes-cometd.js';
 import { queryRouter } from './routes-query.js';
+import { bulk2Router, bulkSettingsBody } from './routes-bulk2.js';
+import { Bulk2Jobs } from './bulk2-jobs.js';
 import { sobjectsRouter } from './routes-sobjects.js';
 import { toolingRouter } from './routes-tooling.js';
 import { loadWorld } from './seed-load.js';
@@ -165,6 +169,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   });
   const usage = new ApiUsage(clock, options.dailyApiLimit ?? 100_000);
   const cursors = new QueryCursors(clock);
+  const bulkJobs = new Bulk2Jobs();
   const monitor = new SandboxMonitor();
   if (options.faults) monitor.setFaults(options.faults);
   /** Concurrent-limit faults answered so far: the two real messages take turns. */
@@ -212,6 +217,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
         loadWorld(store, options.world ?? { ...emptyWorld, now: clock.now() });
         usage.reset();
         cursors.clear();
+        bulkJobs.clear();
         changeEvents.clear();
       },
       seed: (body) => {
@@ -257,6 +263,21 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   app.post('/__sandbox/cdc/expire-retained', (_req, res) => {
     res.json({ expired: changeEvents.expireRetained() });
   });
+  // Bulk API 2.0's pacing and faults: rows per result set, the next query jobs failing or
+  // stalling, the next ingest job failing part-way.
+  app.get('/__sandbox/bulk', (_req, res) => {
+    res.json({ ...bulkJobs.settings, queryJobsRun: bulkJobs.queryJobsRun, batchesUsed: bulkJobs.batchesUsed });
+  });
+  app.put('/__sandbox/bulk', express.json(), (req, res) => {
+    const parsed = bulkSettingsBody.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.message });
+    const { resultPageSize, queryJobs, failIngestAfter, ingestJobs } = parsed.data;
+    if (resultPageSize !== undefined) bulkJobs.settings.resultPageSize = resultPageSize;
+    if (queryJobs !== undefined) bulkJobs.settings.queryJobs = queryJobs;
+    if (failIngestAfter !== undefined) bulkJobs.settings.failIngestAfter = failIngestAfter;
+    if (ingestJobs !== undefined) bulkJobs.settings.ingestJobs = ingestJobs;
+    res.json(bulkJobs.settings);
+  });
   app.use(cometd.router);
   app.use(oauthRouter(auth, () => baseUrl, identity));
   app.use('/services/Soap/m/:version', metadataRouter(ctx, monitor));
@@ -274,6 +295,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     res.json({
       tooling: `${base}/tooling`,
       query: `${base}/query`,
+      jobs: `${base}/jobs`,
       queryAll: `${base}/queryAll`,
       sobjects: `${base}/sobjects`,
       composite: `${base}/composite`,
@@ -286,13 +308,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     const storageMax = 10_240;
     res.json({
       DailyApiRequests: { Max: usage.max(), Remaining: usage.remaining() },
-      DailyBulkApiBatches: { Max: 15_000, Remaining: 15_000 },
-      DailyBulkV2QueryJobs: { Max: 10_000, Remaining: 10_000 },
+      // Bulk API 2.0: one batch per 10,000 ingested records, one query job per job (routes-bulk2.ts).
+      DailyBulkApiBatches: { Max: 15_000, Remaining: Math.max(0, 15_000 - bulkJobs.batchesUsed) },
+      DailyBulkV2QueryJobs: { Max: 10_000, Remaining: Math.max(0, 10_000 - bulkJobs.queryJobsRun) },
       DataStorageMB: { Max: storageMax, Remaining: Math.max(0, storageMax - Math.ceil((records * 2) / 1024)) },
       FileStorageMB: { Max: 10_240, Remaining: 10_240 },
     });
   });
   api.use(queryRouter(ctx));
+  api.use(bulk2Router(ctx, bulkJobs));
   api.use(sobjectsRouter(ctx));
   api.use(compositeRouter(ctx));
   api.use(toolingRouter(ctx));

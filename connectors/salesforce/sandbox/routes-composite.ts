@@ -27,7 +27,7 @@ const deleteQuery = z.object({ ids: z.string().min(1), allOrNone: z.enum(['true'
 const retrieveQuery = z.object({ ids: z.string().min(1), fields: z.string().min(1) });
 const retrieveBody = z.object({ ids: z.array(z.string()), fields: z.array(z.string()).min(1) });
 
-type Planned =
+export type Planned =
   | { kind: 'error'; errors: RecordError[] }
   | { kind: 'write'; schema: SObjectSchema; values: Record<string, SfValue>; record?: SfRecord; created?: boolean };
 
@@ -39,7 +39,7 @@ interface SaveResult {
 }
 
 /** Looks an object up by name as the session's user sees it (field-level security). */
-type SchemaLookup = (name: string) => SObjectSchema | undefined;
+export type SchemaLookup = (name: string) => SObjectSchema | undefined;
 
 function typeOf(schemaOf: SchemaLookup, record: Record<string, unknown>): SObjectSchema | RecordError {
   const attributes = z.object({ type: z.string() }).safeParse(record.attributes);
@@ -54,7 +54,7 @@ function idOf(record: Record<string, unknown>): unknown {
 }
 
 /** Validates every record first; writes only when allowed (all valid, or allOrNone false). */
-function commit(ctx: SandboxContext, plans: Planned[], allOrNone: boolean, actorId: string | undefined): SaveResult[] {
+export function commit(ctx: SandboxContext, plans: Planned[], allOrNone: boolean, actorId: string | undefined): SaveResult[] {
   const failed = plans.some((p) => p.kind === 'error');
   if (failed && allOrNone) {
     return plans.map((p) => {
@@ -78,7 +78,7 @@ function commit(ctx: SandboxContext, plans: Planned[], allOrNone: boolean, actor
  * `seen`: the ids updated and the unique keys (validation.ts `unique`) taken so far in this call,
  * so that two records of one call cannot both take what only one may have.
  */
-function planWrite(store: SalesforceStore, schemaOf: SchemaLookup, raw: Record<string, unknown>, mode: WriteMode, seen: Set<string>): Planned {
+export function planWrite(store: SalesforceStore, schemaOf: SchemaLookup, raw: Record<string, unknown>, mode: WriteMode, seen: Set<string>): Planned {
   const schema = typeOf(schemaOf, raw);
   if ('statusCode' in schema) return { kind: 'error', errors: [schema] };
   const claim = (unique: string | undefined): RecordError[] => {

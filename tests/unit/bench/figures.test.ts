@@ -28,6 +28,26 @@ describe('the batching floor', () => {
     expect(floor.total).toBe(171 + 201 + 9 + 81);
   });
 
+  it('with the Bulk API 2.0 path on, counts each HTTP request of a job: a query job, an ingest job per 10,000 records', () => {
+    const input = {
+      fullRead: { hubspot: 0, salesforceLeads: 110_300, salesforceContacts: 4_550 },
+      hubspotWritten: 0,
+      hubspotCreated: 0,
+      salesforceWritten: 25_000,
+      salesforceCreated: 401,
+    };
+    const soql = batchingFloor(input);
+    expect(soql.salesforce).toEqual({ reads: 56 + 3, writes: 125 + 3 });
+    const bulk = batchingFloor({ ...input, bulk: { query: true, write: true } });
+    // Leads: create, one look at the state, three result sets of up to 50,000 rows (5 calls, where
+    // query pages take 56); Contacts: 3 pages beat a job's 3 calls at best, so pages.
+    // Writes: three jobs of create, upload, close, a look, failedResults (15 calls for 125
+    // collections); creates stay collections (the connector creates by collections).
+    expect(bulk.salesforce).toEqual({ reads: 5 + 3, writes: 15 + 3 });
+    // A job is never counted as one call: below a few thousand records collections stay cheaper.
+    expect(batchingFloor({ ...input, fullRead: { hubspot: 0, salesforceLeads: 1_999, salesforceContacts: 0 }, salesforceWritten: 800, bulk: { query: true, write: true } }).salesforce).toEqual({ reads: 1, writes: 4 + 3 });
+  });
+
   it('counts the side streams: Accounts and Tasks per poll and in a full read, HubSpot companies listed and searched', () => {
     const floor = batchingFloor({
       fullRead: { hubspot: 1000, salesforceLeads: 600, salesforceContacts: 300, salesforceSide: [130, 4100], hubspotCompanies: 250 },
@@ -81,6 +101,9 @@ describe('call classification', () => {
   it('groups endpoints whatever the record id or API version', () => {
     expect(endpointOf('PATCH /services/data/v62.0/sobjects/Lead/00Q000000000001AAA')).toBe('PATCH /services/data/vXX.X/sobjects/Lead/:id');
     expect(endpointOf('GET /crm/v3/objects/contacts/1234')).toBe('GET /crm/v3/objects/contacts/:id');
+    // Bulk API 2.0's result resources are words, not ids (an id has digits).
+    expect(endpointOf('GET /services/data/v62.0/jobs/ingest/750000000000001AAA/successfulResults')).toBe('GET /services/data/vXX.X/jobs/ingest/:id/successfulResults');
+    expect(endpointOf('GET /services/data/v62.0/jobs/ingest/750000000000001AAA/unprocessedrecords')).toBe('GET /services/data/vXX.X/jobs/ingest/:id/unprocessedrecords');
     expect(byEndpoint({ total: 3, calls: { 'GET /crm/v3/objects/contacts/1': 1, 'GET /crm/v3/objects/contacts/2': 2 } })).toEqual({ 'GET /crm/v3/objects/contacts/:id': 3 });
   });
 });
