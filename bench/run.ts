@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@hubspot/api-client';
 import { Job } from 'bullmq';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import jsforce from 'jsforce';
 import { bootstrap } from '../jobs/bootstrap.js';
 import type { Runtime } from '../jobs/bootstrap.js';
@@ -37,7 +37,7 @@ import { sandboxEnv } from '../connectors/sandbox/start.js';
 import type { SandboxConnection } from '../connectors/sandbox/start.js';
 import { loadConfig, parseConfigText } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createRedis, resolveRedis } from '../src/store/redis.js';
+import { createRedis, deleteMatching, mastersOf, resolveRedis } from '../src/store/redis.js';
 import { normaliseEmail } from '../src/model/lead.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import { benchConfigYaml, SENIOR_TITLE } from './lib/config.js';
@@ -162,25 +162,20 @@ function durationMs(text: string): number {
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 }
 
-async function redisUsedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+/** Summed over every master of a cluster (each holds its share of the keys). */
+async function redisUsedMemory(redis: RedisClient): Promise<number> {
+  const infos = await Promise.all(mastersOf(redis).map((node) => node.info('memory')));
+  return infos.reduce((sum, info) => sum + Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN), 0);
 }
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN);
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const infos = await Promise.all(mastersOf(redis).map((node) => node.info('cpu')));
+  return infos.reduce((sum, info) => sum + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN), 0);
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
+/** Deletes the bench's keys by SCAN (on every master of a cluster). */
+async function deletePrefix(redis: RedisClient, prefix: string): Promise<number> {
+  return deleteMatching(redis, `${prefix}:*`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,7 +279,7 @@ class BenchRun {
   private conn!: BenchConnection;
   private runtime!: Runtime;
   private env!: NodeJS.ProcessEnv;
-  private redis!: Redis;
+  private redis!: RedisClient;
   private redisUrl!: string;
   readonly result: RunResult;
   private changeSet: RunResult['changeSet'];

@@ -3,7 +3,7 @@
  * the two connectors (sandbox or real CRM by environment alone), and wires the shared quota gate
  * and the encrypted token store. Every command and the server start here.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import type { Logger } from 'pino';
 import { createConnectors } from './connectors.js';
 import type { QuotaGate } from '../connectors/types.js';
@@ -56,8 +56,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const redisLogger = logger.child({ component: 'redis' });
   // Plain commands from concurrent jobs go out together (one socket write per event-loop turn):
   // per-lead work is many small commands, and a write call per command was most of a worker's CPU.
-  const redis: Redis = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
-  const queueConnection: Redis = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
+  const redis: RedisClient = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
+  const queueConnection: RedisClient = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
   const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
   const { budget } = config.file.sync;
   const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;

@@ -1,18 +1,18 @@
 /** A Redis connection and a key prefix of the test's own; cleanup deletes only that prefix. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import { createRedis } from '../../src/store/redis.js';
 
 export interface TestRedis {
   url: string;
-  redis: Redis;
+  redis: RedisClient;
   /** Every key a test writes starts with this, e.g. `smk-test:2b1c…:`. */
   prefix: string;
   cleanup(): Promise<void>;
 }
 
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
   let cursor = '0';
   let deleted = 0;
   do {
