@@ -13,6 +13,7 @@ import type { AppConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { SecretBox } from '../src/store/crypto.js';
 import { createKeys } from '../src/store/keys.js';
+import { ensureLayout } from '../src/store/layout.js';
 import { RedisQuotaGate } from '../src/store/quota.js';
 import { createRedis, resolveRedis } from '../src/store/redis.js';
 import type { ResolvedRedis } from '../src/store/redis.js';
@@ -59,6 +60,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const redis: RedisClient = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
   const queueConnection: RedisClient = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
   const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
+  // Keys of an older layout move before any queue or store touches them (src/store/layout.ts).
+  await ensureLayout(redis, keys, logger);
   const { budget } = config.file.sync;
   const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
   // The daily windows run on the service's clock (tests move it together with the sandboxes').

@@ -497,22 +497,37 @@ export function howToGetRedis(why: string): string {
 
 export interface ResolvedRedis {
   url: string;
+  /** One Redis, or a Redis Cluster (REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL). */
+  mode: 'single' | 'cluster';
   /** Where it came from: the environment, the default local port, or a private server we started. */
   origin: 'env' | 'default' | 'private';
   stop(): Promise<void>;
 }
 
-/** Finds a Redis as the README promises. `REDIS_URL`, when set, is the only one tried. */
+/** The Redis the environment names: REDIS_URL, or REDIS_CLUSTER_NODES as a cluster URL (null: none). */
+export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const url = env.REDIS_URL?.trim();
+  const nodes = env.REDIS_CLUSTER_NODES?.trim();
+  if (url && nodes) throw new RedisUnavailableError('set REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  if (nodes) return clusterUrlFromNodes(nodes);
+  return url || null;
+}
+
+/**
+ * Finds a Redis as the README promises. `REDIS_URL` (or `REDIS_CLUSTER_NODES`), when set, is the
+ * only one tried; a cluster answers once its state is ok.
+ */
 export async function resolveRedis(options: { allowPrivate?: boolean; env?: NodeJS.ProcessEnv; waitMs?: number; onWaiting?: (message: string) => void } = {}): Promise<ResolvedRedis> {
   const env = options.env ?? process.env;
-  const fromEnv = env.REDIS_URL?.trim();
+  const fromEnv = redisUrlFromEnv(env);
   if (fromEnv) {
+    const mode = isClusterUrl(fromEnv) ? 'cluster' : 'single';
     // A service started while its Redis restarts (a reboot, a failover) waits for it, as it does
     // when Redis goes away later: it says so once a minute, and gives up only after `waitMs`.
     const deadline = Date.now() + (options.waitMs ?? 0);
     let saidAt = 0;
     for (;;) {
-      if (await redisAnswers(fromEnv)) return { url: fromEnv, origin: 'env', stop: async () => undefined };
+      if (await redisAnswers(fromEnv)) return { url: fromEnv, mode, origin: 'env', stop: async () => undefined };
       if (Date.now() >= deadline) break;
       if (Date.now() - saidAt >= REDIS_ERROR_LOG_EVERY_MS) {
         options.onWaiting?.(`REDIS_URL=${redactUrl(fromEnv)} does not answer yet; waiting for it`);
@@ -520,16 +535,17 @@ export async function resolveRedis(options: { allowPrivate?: boolean; env?: Node
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    throw new RedisUnavailableError(howToGetRedis(`REDIS_URL=${redactUrl(fromEnv)} does not answer`));
+    throw new RedisUnavailableError(howToGetRedis(`REDIS_URL=${redactUrl(fromEnv)} does not answer${mode === 'cluster' ? ' with cluster_state:ok' : ''}`));
   }
-  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, origin: 'default', stop: async () => undefined };
+  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, mode: 'single', origin: 'default', stop: async () => undefined };
   if (options.allowPrivate === false) throw new RedisUnavailableError(howToGetRedis('nothing answers at 127.0.0.1:6379'));
   const started = await startPrivateRedis();
-  return { url: started.url, origin: 'private', stop: started.stop };
+  return { url: started.url, mode: 'single', origin: 'private', stop: started.stop };
 }
 
 /** A Redis URL without its password, for messages. */
 export function redactUrl(url: string): string {
+  if (isClusterUrl(url)) return url.trim().replace(/^(rediss?\+cluster:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { RedisClient } from '../../src/store/redis.js';
-import { createRedis } from '../../src/store/redis.js';
+import { createRedis, deleteMatching } from '../../src/store/redis.js';
 
 export interface TestRedis {
   url: string;
@@ -12,15 +12,9 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
+/** Deletes the prefix's keys by SCAN (on every master of a cluster). */
 export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
+  return deleteMatching(redis, `${prefix}*`);
 }
 
 export async function testRedis(label = 'test'): Promise<TestRedis> {
