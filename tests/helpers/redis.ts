@@ -17,8 +17,8 @@ export async function deleteByPrefix(redis: RedisClient, prefix: string): Promis
   return deleteMatching(redis, `${prefix}*`);
 }
 
-export async function testRedis(label = 'test'): Promise<TestRedis> {
-  const url = inject('redisUrl');
+/** `url`: another Redis than the run's (a cluster, tests/helpers/redis-cluster.ts). */
+export async function testRedis(label = 'test', url: string = inject('redisUrl')): Promise<TestRedis> {
   const redis = createRedis(url);
   const prefix = `smk-test:${label}:${randomUUID().slice(0, 8)}:`;
   return {
