@@ -4,7 +4,8 @@
  * many records' activities) come back whole. On a single Redis none of this can fail, so these
  * run against a cluster: the CI's, or one started here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { diagnose } from '../../../src/cli/doctor.js';
 import { Cluster } from 'ioredis';
 import type { AccountFact, ActivityFact } from '../../../connectors/types.js';
 import { emptyLead } from '../../../src/sync/merge.js';
@@ -93,5 +94,17 @@ describe('the stores on a Redis Cluster', () => {
     for await (const batch of scanKeys(t.redis, `${t.prefix}:scan:*`)) found.push(...batch);
     expect(found.sort()).toEqual([...keys].sort());
     expect(await deleteMatching(t.redis, `${t.prefix}:scan:*`)).toBe(30);
+  });
+});
+
+describe('smk doctor', () => {
+  it('says which mode it is in: a Redis Cluster by its nodes, or a single Redis', async () => {
+    const nodes = cluster.url.replace(/^redis\+cluster:\/\//, '');
+    const onCluster = (await diagnose({ env: { REDIS_CLUSTER_NODES: nodes } })).find((c) => c.name === 'Redis');
+    expect(onCluster).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^Redis Cluster mode: 3 masters answer at redis\+cluster:\/\/.*\(cluster_state:ok\)$/) });
+    const single = (await diagnose({ env: { REDIS_URL: inject('redisUrl') } })).find((c) => c.name === 'Redis');
+    expect(single).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^single-Redis mode: answers at redis:\/\//) });
+    const both = await diagnose({ env: { REDIS_URL: inject('redisUrl'), REDIS_CLUSTER_NODES: nodes } });
+    expect(both.find((c) => c.name === 'config')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/REDIS_CLUSTER_NODES.*not both/) });
   });
 });
