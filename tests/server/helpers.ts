@@ -59,8 +59,8 @@ export interface ServerHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string, options: { env?: Record<string, string>; server?: StartServerOptions } = {}): Promise<ServerHarness> {
-  const t = await testRedis(label);
+export async function startHarness(label: string, options: { env?: Record<string, string>; server?: StartServerOptions; redisUrl?: string } = {}): Promise<ServerHarness> {
+  const t = await testRedis(label, options.redisUrl);
   const config = loadConfig({
     env: {
       SMK_ADMIN_TOKEN: ADMIN_TOKEN,
