@@ -4,7 +4,7 @@
  * hash tag (the part in braces decides the Redis Cluster slot), so that the service runs on Redis
  * Cluster: a lead's own keys carry its id as their tag, each BullMQ queue its name, each CRM's
  * pending writes, quota and accounts the CRM's. Keys read together across many slots (many leads'
- * snapshots) go through `mgetAcross`/`execBySlot` (src/store/redis.ts).
+ * snapshots) go through `mgetAcross`/`execBySlot` (src/store/redis-slots.ts).
  *
  * The layout changed once (LAYOUT_VERSION 2 in src/store/layout.ts moves the keys of version 1).
  */
