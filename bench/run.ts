@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@hubspot/api-client';
 import { Job } from 'bullmq';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import jsforce from 'jsforce';
 import { bootstrap } from '../jobs/bootstrap.js';
 import type { Runtime } from '../jobs/bootstrap.js';
@@ -37,7 +37,7 @@ import { sandboxEnv } from '../connectors/sandbox/start.js';
 import type { SandboxConnection } from '../connectors/sandbox/start.js';
 import { loadConfig, parseConfigText } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createRedis, resolveRedis } from '../src/store/redis.js';
+import { clusterUrlFromNodes, createRedis, deleteMatching, isClusterUrl, mastersOf, redactUrl, redisUrlFromEnv, resolveRedis, startPrivateCluster } from '../src/store/redis.js';
 import { normaliseEmail } from '../src/model/lead.js';
 import type { CrmName, Lead } from '../src/model/lead.js';
 import { benchConfigYaml, SENIOR_TITLE } from './lib/config.js';
@@ -87,6 +87,13 @@ interface Options {
   deals: boolean;
   /** Salesforce Bulk API 2.0 thresholds (sync.bulkThreshold, sync.bulkQueryThreshold); null: off. */
   bulkThreshold: number | null;
+  /**
+   * `--redis-cluster [nodes]`: run on a Redis Cluster (null: the usual single Redis). The nodes
+   * given, else REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL, else a local 3-master cluster
+   * started for the run. `redisUrl` is the one the runs use (set in main).
+   */
+  redisCluster: string | null;
+  redisUrl?: string;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -118,12 +125,13 @@ function parseOptions(argv: string[]): Options {
     .option('--salesforce-stream <mode>', 'cdc (Change Data Capture pushes Salesforce changes; the poll is the safety net) or off (polling only)', 'cdc')
     .option('--deals', 'seed HubSpot deals for people only HubSpot knows and read them (sync.deals): about seven times the people the AUC figures are measured on; off by default, so the other figures compare with earlier runs')
     .option('--bulk-threshold <n>', 'Salesforce Bulk API 2.0: writes above n records by one ingest job, full reads of a stream above n (2,000 at least) by one query job; off by default', integer('--bulk-threshold', 200, 10_000_000))
+    .option('--redis-cluster [nodes]', 'run on a Redis Cluster: these host:port,host:port, else REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL, else a local 3-master cluster started for the run and stopped after')
     .option('--compare-poll-every <d>', 'with the stream on, the unlimited run also runs phase 2 polling every this, with no stream, for comparison (off: no comparison)', '1s')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
-    salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number;
+    salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number; redisCluster?: string | boolean;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -143,6 +151,7 @@ function parseOptions(argv: string[]): Options {
     pollEvery: o.pollEvery, safetyMargin: o.safetyMargin, changes: o.changes, evalSeconds: o.evalSeconds,
     phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
     salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals, bulkThreshold: o.bulkThreshold ?? null,
+    redisCluster: o.redisCluster === undefined ? null : o.redisCluster === true ? '' : String(o.redisCluster),
   };
 }
 
@@ -167,25 +176,20 @@ function durationMs(text: string): number {
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 }
 
-async function redisUsedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+/** Summed over every master of a cluster (each holds its share of the keys). */
+async function redisUsedMemory(redis: RedisClient): Promise<number> {
+  const infos = await Promise.all(mastersOf(redis).map((node) => node.info('memory')));
+  return infos.reduce((sum, info) => sum + Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN), 0);
 }
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN);
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const infos = await Promise.all(mastersOf(redis).map((node) => node.info('cpu')));
+  return infos.reduce((sum, info) => sum + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN), 0);
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
+/** Deletes the bench's keys by SCAN (on every master of a cluster). */
+async function deletePrefix(redis: RedisClient, prefix: string): Promise<number> {
+  return deleteMatching(redis, `${prefix}:*`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +295,7 @@ class BenchRun {
   private conn!: BenchConnection;
   private runtime!: Runtime;
   private env!: NodeJS.ProcessEnv;
-  private redis!: Redis;
+  private redis!: RedisClient;
   private redisUrl!: string;
   readonly result: RunResult;
   private changeSet: RunResult['changeSet'];
@@ -348,7 +352,7 @@ class BenchRun {
     );
     this.conn = JSON.parse(await this.sandbox.firstLine) as BenchConnection;
     this.result.counts = await getJson<Counts>(`${this.conn.bench.url}/counts`);
-    const redisInfo = await resolveRedis({ allowPrivate: false, env: process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {} });
+    const redisInfo = await resolveRedis({ allowPrivate: false, env: this.o.redisUrl ? { REDIS_URL: this.o.redisUrl } : { REDIS_URL: process.env.REDIS_URL, REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES } });
     this.redisUrl = redisInfo.url;
     this.redis = createRedis(this.redisUrl);
     this.result.redis.beforeBytes = await redisUsedMemory(this.redis);
@@ -356,6 +360,8 @@ class BenchRun {
       ...process.env,
       ...sandboxEnv(this.conn),
       REDIS_URL: this.redisUrl,
+      // The resolved Redis is in REDIS_URL (a cluster too): the nodes' spelling would be a second one.
+      REDIS_CLUSTER_NODES: undefined,
       SMK_KEY_PREFIX: this.prefix,
       SMK_CONFIG: configPath,
       SMK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
@@ -1268,6 +1274,17 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
 
 // ---------------------------------------------------------------------------------------------
 
+/** The Redis Cluster `--redis-cluster` asks for (null without the flag). */
+async function benchCluster(o: Options): Promise<{ url: string; started: boolean; stop(): Promise<void> } | null> {
+  if (o.redisCluster === null) return null;
+  const fromEnv = o.redisCluster ? null : redisUrlFromEnv(process.env);
+  const url = o.redisCluster ? clusterUrlFromNodes(o.redisCluster) : fromEnv && isClusterUrl(fromEnv) ? fromEnv : null;
+  if (url) return { url, started: false, stop: async () => undefined };
+  log('redis: starting a local Redis Cluster of three masters');
+  const started = await startPrivateCluster();
+  return { url: started.url, started: true, stop: started.stop };
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv);
   const startedAt = Date.now();
@@ -1295,10 +1312,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
-  for (const kind of o.runs) {
-    active = new BenchRun(o, kind);
-    runs.push(await active.run());
-    active = null;
+  const cluster = await benchCluster(o);
+  if (cluster) {
+    o.redisUrl = cluster.url;
+    log(`redis: a Redis Cluster at ${redactUrl(cluster.url)}${cluster.started ? ' (started for this run)' : ''}`);
+  }
+  try {
+    for (const kind of o.runs) {
+      active = new BenchRun(o, kind);
+      runs.push(await active.run());
+      active = null;
+    }
+  } finally {
+    await cluster?.stop();
   }
   const withChanges = runs.find((r) => r.changeSet && r.kind === 'limited') ?? runs.find((r) => r.changeSet);
   let naive: Awaited<ReturnType<typeof naiveBaseline>> | null = null;

@@ -3,7 +3,7 @@
  * the two connectors (sandbox or real CRM by environment alone), and wires the shared quota gate
  * and the encrypted token store. Every command and the server start here.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import type { Logger } from 'pino';
 import { createConnectors } from './connectors.js';
 import type { QuotaGate } from '../connectors/types.js';
@@ -13,6 +13,7 @@ import type { AppConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { SecretBox } from '../src/store/crypto.js';
 import { createKeys } from '../src/store/keys.js';
+import { ensureLayout } from '../src/store/layout.js';
 import { RedisQuotaGate } from '../src/store/quota.js';
 import { createRedis, resolveRedis } from '../src/store/redis.js';
 import type { ResolvedRedis } from '../src/store/redis.js';
@@ -56,9 +57,11 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const redisLogger = logger.child({ component: 'redis' });
   // Plain commands from concurrent jobs go out together (one socket write per event-loop turn):
   // per-lead work is many small commands, and a write call per command was most of a worker's CPU.
-  const redis: Redis = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
-  const queueConnection: Redis = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
+  const redis: RedisClient = createRedis(redisInfo.url, { logger: redisLogger, enableAutoPipelining: true });
+  const queueConnection: RedisClient = createRedis(redisInfo.url, { forQueues: true, logger: redisLogger });
   const keys = createKeys(options.keyPrefix ?? config.env.SMK_KEY_PREFIX);
+  // Keys of an older layout move before any queue or store touches them (src/store/layout.ts).
+  await ensureLayout(redis, keys, logger);
   const { budget } = config.file.sync;
   const clock: Clock = options.controllableClock ? sharedTestClock(redis, keys) : systemClock;
   // The daily windows run on the service's clock (tests move it together with the sandboxes').

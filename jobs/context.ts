@@ -2,7 +2,7 @@
  * Everything a job needs, built once per process from the config: Redis state stores, the two
  * connectors, the queues, the clock and the logger. Jobs are the shell around the pure core.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CrmConnector, TaskRequest, CrmOwner } from '../connectors/types.js';
@@ -43,7 +43,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now(), sync: async () => undefined };
 
 /** A clock whose offset lives in Redis, so that every worker process of a test agrees on "now". */
-export function sharedTestClock(redis: Redis, keys: Keys): Clock & { advance(ms: number): Promise<void>; set(ms: number): Promise<void> } {
+export function sharedTestClock(redis: RedisClient, keys: Keys): Clock & { advance(ms: number): Promise<void>; set(ms: number): Promise<void> } {
   let offset = 0;
   const key = keys.meta('clock-offset');
   return {
@@ -81,9 +81,9 @@ export interface PendingStores {
 export interface SyncContext {
   config: AppConfig;
   /** Plain commands. */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ's blocking connection (maxRetriesPerRequest: null). */
-  queueConnection: Redis;
+  queueConnection: RedisClient;
   keys: Keys;
   leads: LeadStore;
   held: HeldStore;
@@ -132,7 +132,7 @@ export class OwnerDirectory {
   constructor(
     private readonly connectors: Connectors,
     private readonly logger: Logger,
-    private readonly shared?: { redis: Redis; key: string },
+    private readonly shared?: { redis: RedisClient; key: string },
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
@@ -187,8 +187,8 @@ export class OwnerDirectory {
 
 export function createSyncContext(input: {
   config: AppConfig;
-  redis: Redis;
-  queueConnection: Redis;
+  redis: RedisClient;
+  queueConnection: RedisClient;
   connectors: Connectors;
   logger: Logger;
   clock?: Clock;

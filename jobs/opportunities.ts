@@ -227,13 +227,11 @@ export async function adoptParkedOpportunities(ctx: SyncContext, crm: CrmName, r
   }
   if (readings.length === 0) return null;
   const applied = applyReadings(snapshot, readings);
+  // Each opportunity's people set is a hash slot of its own (a cluster refuses one MULTI over
+  // them): the sets first, the parked readings last, so that a crash in between applies them again.
   const done = async () => {
-    const tx = ctx.redis.multi().del(key);
-    for (const r of readings) {
-      if (r.removed || r.fact.deleted) tx.srem(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id);
-      else tx.sadd(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id);
-    }
-    await tx.exec();
+    await Promise.all(readings.map((r) => (r.removed || r.fact.deleted ? ctx.redis.srem(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id) : ctx.redis.sadd(peopleKey(ctx, crm, r.fact.id), snapshot.lead.id))));
+    await ctx.redis.del(key);
   };
   if (!applied) return { snapshot, inputsChanged: false, done };
   return { snapshot: { ...snapshot, lead: applied.lead, outcomes: applied.outcomes }, inputsChanged: applied.inputsChanged, done };

@@ -157,17 +157,22 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     const opportunities = await pollOpportunities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) });
     result.opportunities = opportunities.opportunities;
     result.activities = (await pollActivities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).activities;
-    const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
-    const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
     // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
     // jobs/evaluate.ts). The intent is written before the cursor, so a crash in between is
     // finished by the next poll.
     // After a mapping change, once both CRMs are re-read under it (not after the first: half the
     // views would still lack the newly mapped values).
-    const otherMapped = (await ctx.redis.get(ctx.keys.meta(`field-map:${crm === 'hubspot' ? 'salesforce' : 'hubspot'}`))) === fieldMap;
-    if ((firstTime && otherRead) || (remapped && otherMapped)) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
-    await ctx.redis.set(fieldMapKey, fieldMap);
-    await ctx.cursors.markSynced(crm, ctx.clock.now());
+    // The two CRMs' full reads may end together: each would read the other's marks (synced, field
+    // map) before the other set them, and neither would ask for the evaluation. One at a time, the
+    // second sees the first's.
+    await ctx.locks.with('full-read-end', async () => {
+      const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
+      const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
+      const otherMapped = (await ctx.redis.get(ctx.keys.meta(`field-map:${crm === 'hubspot' ? 'salesforce' : 'hubspot'}`))) === fieldMap;
+      if ((firstTime && otherRead) || (remapped && otherMapped)) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
+      await ctx.redis.set(fieldMapKey, fieldMap);
+      await ctx.cursors.markSynced(crm, ctx.clock.now());
+    });
     await evaluateAllIfPending(ctx, options.pass);
     await finishRebuildIfDone(ctx);
     return result;

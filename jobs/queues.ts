@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { Queue } from 'bullmq';
 import type { DefaultJobOptions, JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { createKeys } from '../src/store/keys.js';
+import type { RedisClient } from '../src/store/redis.js';
 import type { CreateRequest, RecordUpdate, RemovedRecord, RecordProblem, TaskRequest } from '../connectors/types.js';
 import type { CrmName, LeadFragment } from '../src/model/lead.js';
 import type { AlertEvent, AlertRecipient } from '../src/rules/alerts.js';
@@ -110,11 +111,14 @@ export interface Queues {
 }
 
 /**
- * BullMQ's key prefix. The `{q}` hash tag puts the queues' keys (which BullMQ's Lua scripts touch
- * together) in one Redis Cluster slot, and every key still starts with the service's own prefix.
+ * BullMQ's key prefix for one queue. BullMQ's Lua scripts touch many keys of a queue at once, so on
+ * Redis Cluster they must share a slot: BullMQ's guide (docs.bullmq.io, "Redis Cluster") puts a
+ * hash tag in the prefix, a different one per queue so that the queues spread over the cluster's
+ * nodes. The tag is the queue's name (createKeys), and every key still starts with the service's
+ * own prefix. (Before layout 2 every queue shared the `{q}` tag: src/store/layout.ts moves them.)
  */
-export function queuePrefix(keyPrefix: string): string {
-  return `${keyPrefix}:{q}`;
+export function queuePrefix(keyPrefix: string, queue: QueueName): string {
+  return createKeys(keyPrefix).queuePrefix(queue);
 }
 
 /**
@@ -143,12 +147,11 @@ export function keepListening(...connections: unknown[]): void {
   }
 }
 
-export function createQueues(connection: Redis, keyPrefix: string, onError: (queue: QueueName, err: Error) => void = () => undefined): Queues {
-  const prefix = queuePrefix(keyPrefix);
+export function createQueues(connection: RedisClient, keyPrefix: string, onError: (queue: QueueName, err: Error) => void = () => undefined): Queues {
   // A Queue re-emits its connection's errors; without a listener Node ends the process on them.
   let closing = false;
   const make = <T>(name: QueueName, options: Partial<DefaultJobOptions> = {}) => {
-    const queue = new ServiceQueue<T>(name, { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
+    const queue = new ServiceQueue<T>(name, { connection, prefix: queuePrefix(keyPrefix, name), defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options } });
     queue.on('error', (err: Error) => {
       if (!closing) onError(name, err);
     });

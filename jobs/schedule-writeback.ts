@@ -4,6 +4,7 @@
  */
 import type { CrmName } from '../src/model/lead.js';
 import type { PendingKind } from '../src/store/pending.js';
+import { mgetAcross } from '../src/store/redis.js';
 import type { SyncContext } from './context.js';
 import type { TaskPayload } from './queues.js';
 
@@ -48,7 +49,7 @@ export async function burstTailSettledBy(ctx: SyncContext, crm: CrmName, kind: P
 /** The kinds of `crm` of which a full batch went within the batching wait (one Redis call). */
 async function kindsBursting(ctx: SyncContext, crm: CrmName, now: number): Promise<PendingKind[]> {
   const kinds = ['write', 'create', 'task'] as const;
-  const times = await ctx.redis.mget(...kinds.map((kind) => fullBatchKey(ctx, crm, kind)));
+  const times = await mgetAcross(ctx.redis, kinds.map((kind) => fullBatchKey(ctx, crm, kind)));
   return kinds.filter((_, i) => {
     const at = Number(times[i] ?? Number.NaN);
     return Number.isFinite(at) && now - at <= ctx.config.file.sync.batchWait;

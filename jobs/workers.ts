@@ -59,7 +59,6 @@ export interface JobObserver {
 
 export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; observer?: JobObserver; alertSender?: AlertSender } = {}): WorkerSet {
   const { concurrency } = ctx.config.file.sync;
-  const prefix = queuePrefix(ctx.keys.prefix);
   const wanted = new Set(options.queues ?? (['poll', 'ingest', 'evaluate', 'writeback-hubspot', 'writeback-salesforce', 'sla', 'reconcile', 'retrain', 'alerts'] as QueueName[]));
   const workers: Worker[] = [];
 
@@ -67,7 +66,7 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     if (!wanted.has(name)) return;
     const worker = new ServiceWorker<T>(name, processor, {
       connection: ctx.queueConnection,
-      prefix,
+      prefix: queuePrefix(ctx.keys.prefix, name),
       concurrency: workerConcurrency,
       ...extra,
       // A worker killed mid-job: its lock lapses and another worker takes the job again.

@@ -294,7 +294,14 @@ const envFields = z.object({
   SALESFORCE_JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   /** The JWT's `aud` when the default (from SALESFORCE_LOGIN_URL) is not right, e.g. an Experience Cloud site. */
   SALESFORCE_JWT_AUDIENCE: optionalUrl,
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /** One Redis (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port,host:port). */
+  REDIS_URL: z.string().regex(/^rediss?(?:\+cluster)?:\/\//, 'expected a redis://, rediss:// or redis+cluster://host:port,host:port URL').optional(),
+  /** A Redis Cluster by its nodes, `host:port,host:port` (the same as REDIS_URL=redis+cluster://...). */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .regex(/^[^,\s/@]+:\d{1,5}(?:\s*,\s*[^,\s/@]+:\d{1,5})*$/, 'expected host:port,host:port (a few of the cluster\'s nodes)')
+    .optional(),
   SMK_CONFIG: z.string().min(1).optional(),
   SMK_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
   SMK_ENCRYPTION_KEY: z
@@ -365,7 +372,13 @@ export const envSchema = envFields.transform((env, ctx) => {
   if ((pem !== undefined || env.SALESFORCE_JWT_USERNAME) && !env.SALESFORCE_CLIENT_ID) {
     issue('SALESFORCE_CLIENT_ID', "required for the JWT bearer flow: the connected app's consumer key (the JWT's issuer)");
   }
-  return { ...env, SALESFORCE_JWT_PRIVATE_KEY: pem };
+  // REDIS_CLUSTER_NODES is another spelling of a cluster REDIS_URL: the rest of the service reads REDIS_URL.
+  let redisUrl = env.REDIS_URL;
+  if (env.REDIS_CLUSTER_NODES !== undefined) {
+    if (env.REDIS_URL !== undefined) issue('REDIS_CLUSTER_NODES', 'set REDIS_URL or REDIS_CLUSTER_NODES, not both (a cluster with a password: REDIS_URL=redis+cluster://:password@host:port,host:port)');
+    else redisUrl = `redis+cluster://${env.REDIS_CLUSTER_NODES.split(',').map((node) => node.trim()).join(',')}`;
+  }
+  return { ...env, REDIS_URL: redisUrl, SALESFORCE_JWT_PRIVATE_KEY: pem };
 });
 export type EnvConfig = z.output<typeof envSchema>;
 

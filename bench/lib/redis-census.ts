@@ -3,7 +3,8 @@
  * sized with MEMORY USAGE (the bytes Redis holds for it, key and overhead included) and grouped
  * by family, so the figure is the service's own however busy a shared Redis is.
  */
-import type { Redis } from 'ioredis';
+import { mastersOf } from '../../src/store/redis.js';
+import type { RedisClient } from '../../src/store/redis.js';
 
 export interface RedisCensus {
   keys: number;
@@ -30,33 +31,35 @@ export function keyFamily(key: string, prefix: string): string {
   return out.join(':');
 }
 
-/** Sizes every key under `prefix` (SCAN, then MEMORY USAGE in pipelines of 500). */
-export async function redisCensus(redis: Redis, prefix: string): Promise<RedisCensus> {
+/** Sizes every key under `prefix` (SCAN, then MEMORY USAGE in pipelines of 500), on every master of a cluster. */
+export async function redisCensus(client: RedisClient, prefix: string): Promise<RedisCensus> {
   const byFamily = new Map<string, { keys: number; bytes: number }>();
-  let cursor = '0';
   let keys = 0;
   let bytes = 0;
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (let i = 0; i < found.length; i += 500) {
-      const slice = found.slice(i, i + 500);
-      const pipeline = redis.pipeline();
-      for (const key of slice) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-      const results = (await pipeline.exec()) ?? [];
-      slice.forEach((key, j) => {
-        const size = Number(results[j]?.[1] ?? 0);
-        if (!Number.isFinite(size) || size <= 0) return; // gone meanwhile
-        const family = keyFamily(key, prefix);
-        const entry = byFamily.get(family) ?? { keys: 0, bytes: 0 };
-        entry.keys += 1;
-        entry.bytes += size;
-        byFamily.set(family, entry);
-        keys += 1;
-        bytes += size;
-      });
-    }
-  } while (cursor !== '0');
+  for (const redis of mastersOf(client)) {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < found.length; i += 500) {
+        const slice = found.slice(i, i + 500);
+        const pipeline = redis.pipeline();
+        for (const key of slice) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+        const results = (await pipeline.exec()) ?? [];
+        slice.forEach((key, j) => {
+          const size = Number(results[j]?.[1] ?? 0);
+          if (!Number.isFinite(size) || size <= 0) return; // gone meanwhile
+          const family = keyFamily(key, prefix);
+          const entry = byFamily.get(family) ?? { keys: 0, bytes: 0 };
+          entry.keys += 1;
+          entry.bytes += size;
+          byFamily.set(family, entry);
+          keys += 1;
+          bytes += size;
+        });
+      }
+    } while (cursor !== '0');
+  }
   const families = [...byFamily].map(([family, v]) => ({ family, ...v })).sort((a, b) => b.bytes - a.bytes);
   return { keys, bytes, families };
 }

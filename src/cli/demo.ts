@@ -20,7 +20,7 @@ import type { AlertSender } from '../../jobs/alerts.js';
 import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { resolveRedis } from '../store/redis.js';
+import { deleteMatching, resolveRedis } from '../store/redis.js';
 import { checkPortFree, startServer } from '../server/index.js';
 import { jobObserver, recordApiCall } from '../server/metrics.js';
 import { describeSchemaReport } from './install.js';
@@ -316,12 +316,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     let removed = 0;
     if (runtime) {
       const { redis: client, keys } = runtime.ctx;
-      let cursor = '0';
-      do {
-        const [next, found] = await client.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) removed += await client.unlink(...found);
-      } while (cursor !== '0');
+      removed = await deleteMatching(client, `${keys.prefix}:*`);
       await runtime.close();
     }
     await sandboxes.close();

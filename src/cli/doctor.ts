@@ -14,7 +14,8 @@ import type { CrmName } from '../model/lead.js';
 import { SecretBox } from '../store/crypto.js';
 import { createKeys } from '../store/keys.js';
 import { RedisQuotaGate } from '../store/quota.js';
-import { createRedis, redactUrl, redisAnswers, DEFAULT_REDIS_URL, howToGetRedis } from '../store/redis.js';
+import { Cluster } from 'ioredis';
+import { clusterState, createRedis, isClusterUrl, redactUrl, redisAnswers, DEFAULT_REDIS_URL, howToGetRedis } from '../store/redis.js';
 import { RedisTokenStore } from '../store/tokens.js';
 import type { Check } from './check.js';
 import { checkHubSpotGroup, checkSalesforceVisibility } from './doctor-visibility.js';
@@ -167,14 +168,32 @@ export async function diagnose(options: { configPath?: string; env?: NodeJS.Proc
   }
 
   const redisUrl = env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  if (!(await redisAnswers(redisUrl))) {
-    checks.push({ name: 'Redis', status: 'fail', detail: `nothing answers at ${redactUrl(redisUrl)}`, fix: howToGetRedis('no answer').split('\n').slice(1).join(' ') });
+  const cluster = isClusterUrl(redisUrl);
+  if (cluster) {
+    const state = await clusterState(redisUrl);
+    if (state !== 'ok') {
+      checks.push({
+        name: 'Redis',
+        status: 'fail',
+        detail: state === null ? `Redis Cluster mode: no node answers at ${redactUrl(redisUrl)}` : `Redis Cluster mode: the cluster at ${redactUrl(redisUrl)} says cluster_state:${state}`,
+        fix: state === null ? 'start the cluster, or correct REDIS_CLUSTER_NODES / REDIS_URL' : 'every hash slot needs a master that answers: check `redis-cli --cluster check host:port`',
+      });
+      return checks;
+    }
+  } else if (!(await redisAnswers(redisUrl))) {
+    checks.push({ name: 'Redis', status: 'fail', detail: `single-Redis mode: nothing answers at ${redactUrl(redisUrl)}`, fix: howToGetRedis('no answer').split('\n').slice(1).join(' ') });
     return checks;
   }
-  checks.push({ name: 'Redis', status: 'ok', detail: `answers at ${redactUrl(redisUrl)}` });
 
   const redis = createRedis(redisUrl);
   try {
+    if (redis instanceof Cluster) {
+      // The slot map comes with the first command; the masters are known from then on.
+      await redis.ping();
+      checks.push({ name: 'Redis', status: 'ok', detail: `Redis Cluster mode: ${redis.nodes('master').length} masters answer at ${redactUrl(redisUrl)} (cluster_state:ok)` });
+    } else {
+      checks.push({ name: 'Redis', status: 'ok', detail: `single-Redis mode: answers at ${redactUrl(redisUrl)}` });
+    }
     const keys = createKeys(env.SMK_KEY_PREFIX);
     const tokens = env.SMK_ENCRYPTION_KEY ? new RedisTokenStore(redis, keys, new SecretBox(env.SMK_ENCRYPTION_KEY)) : null;
     const stored: Record<CrmName, boolean> = { hubspot: false, salesforce: false };

@@ -34,6 +34,7 @@ import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
 import { SLA_STATUSES, STAGES } from '../model/lead.js';
 import type { SlaStatus, Stage } from '../model/lead.js';
+import { mgetBufferAcross } from '../store/redis.js';
 
 export type StageCounts = Record<Stage | 'none', number>;
 export type SlaCounts = Record<SlaStatus, number>;
@@ -204,7 +205,7 @@ export class LeadSummaryKeeper {
     let leads = 0;
     let unreadable = 0;
     for await (const ids of this.ctx.leads.ids(this.pageSize)) {
-      const raws = await this.ctx.redis.mgetBuffer(ids.map((id) => this.ctx.keys.lead(id)));
+      const raws = await mgetBufferAcross(this.ctx.redis, ids.map((id) => this.ctx.keys.lead(id)));
       for (const raw of raws) {
         // Deleted between the index page and the read: not a lead any more.
         if (raw === null) continue;

@@ -23,6 +23,8 @@ import type { Options } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { RedisStore } from 'rate-limit-redis';
 import type { RedisReply } from 'rate-limit-redis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { SyncContext } from '../../jobs/context.js';
 import { HttpError, requestIdOf } from './http-errors.js';
 
@@ -79,6 +81,19 @@ export interface AdminRateLimits {
   admin: RequestHandler[];
 }
 
+/**
+ * rate-limit-redis loads its scripts with SCRIPT LOAD and runs them by EVALSHA on the key's node.
+ * On a cluster a SCRIPT LOAD reaches one node only (ioredis sends a keyless command to any), so it
+ * goes to every master here: the EVALSHA then finds the script wherever the key lives.
+ */
+async function sendRateLimitCommand(redis: RedisClient, command: string, args: string[]): Promise<RedisReply> {
+  if (redis instanceof Cluster && command.toUpperCase() === 'SCRIPT') {
+    const replies = await Promise.all(redis.nodes('master').map((node) => node.call(command, ...args)));
+    return replies[0] as RedisReply;
+  }
+  return redis.call(command, ...args) as Promise<RedisReply>;
+}
+
 export function createRateLimits(
   ctx: SyncContext,
   logger: Logger,
@@ -100,7 +115,7 @@ export function createRateLimits(
       logger: erlLogger,
       store: new SharedRedisStore({
         prefix: `${ctx.keys.meta(`rate-limit:${name}`)}:`,
-        sendCommand: (command: string, ...args: string[]) => ctx.redis.call(command, ...args) as Promise<RedisReply>,
+        sendCommand: (command: string, ...args: string[]) => sendRateLimitCommand(ctx.redis, command, args),
       }),
       handler: (req: Request, res: Response, next: NextFunction) => {
         const retryAfter = Number(res.getHeader('retry-after')) || Math.ceil(limit.windowMs / 1000);

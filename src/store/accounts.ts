@@ -7,7 +7,8 @@
  *
  * Writers hold the CRM's accounts lock (jobs/accounts.ts): a page is read and written as one.
  */
-import type { Redis } from 'ioredis';
+import { execBySlot } from './redis.js';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { AccountFact } from '../../connectors/types.js';
 import { domainAndParents, websiteDomain } from '../model/domain.js';
@@ -38,7 +39,7 @@ export interface AppliedAccounts {
 
 export class AccountStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -125,9 +126,9 @@ export class AccountStore {
     );
     // One SUNION per lead and CRM (a CRM's keys share a hash slot): the matcher reads which key
     // matched from the accounts themselves.
-    const pipe = this.redis.pipeline();
-    for (const perCrm of lookups) for (const lookup of perCrm) if (lookup.sets.length > 0) pipe.sunion(...lookup.sets);
-    const replies = lookups.some((perCrm) => perCrm.some((l) => l.sets.length > 0)) ? ((await pipe.exec()) ?? []) : [];
+    // On a cluster each CRM's keys are a slot of their own: one pipeline per slot (execBySlot).
+    const unions = lookups.flat().filter((lookup) => lookup.sets.length > 0);
+    const replies = await execBySlot(this.redis, unions.map((lookup) => lookup.sets[0] as string), (pipe, i) => pipe.sunion(...(unions[i] as { sets: string[] }).sets));
     let at = 0;
     const idsPerCrm = lookups.map((perCrm) =>
       perCrm.map((lookup) => {
@@ -142,9 +143,8 @@ export class AccountStore {
       }),
     );
     const wanted = idsPerCrm.map((perLead) => [...new Set(perLead.flat())]);
-    const reads = this.redis.pipeline();
-    for (const [i, crm] of crms.entries()) if ((wanted[i] as string[]).length > 0) reads.hmget(this.keys.accounts(crm), ...(wanted[i] as string[]));
-    const raws = wanted.some((w) => w.length > 0) ? ((await reads.exec()) ?? []) : [];
+    const reading = crms.flatMap((crm, i) => ((wanted[i] as string[]).length > 0 ? [{ key: this.keys.accounts(crm), ids: wanted[i] as string[] }] : []));
+    const raws = await execBySlot(this.redis, reading.map((r) => r.key), (pipe, i) => pipe.hmget((reading[i] as { key: string }).key, ...(reading[i] as { ids: string[] }).ids));
     let reply = 0;
     return crms.map((crm, i) => {
       const ids = wanted[i] as string[];
@@ -178,6 +178,7 @@ export class AccountStore {
   async leadsOf(crm: CrmName, accountIds: readonly string[]): Promise<string[]> {
     if (accountIds.length === 0) return [];
     const pipe = this.redis.pipeline();
+    // One CRM's keys share a hash tag: one pipeline serves a cluster too.
     for (const id of accountIds) pipe.smembers(this.keys.accountLeads(crm, id));
     const out = new Set<string>();
     for (const [err, members] of (await pipe.exec()) ?? []) {

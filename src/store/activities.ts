@@ -6,7 +6,8 @@
  * tombstone so that an older page cannot bring it back, and each record keeps its latest
  * MAX_PER_RECORD Tasks.
  */
-import type { Redis } from 'ioredis';
+import { execBySlot } from './redis.js';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { ActivityFact, RecordRef } from '../../connectors/types.js';
 import type { Keys } from './keys.js';
@@ -25,7 +26,7 @@ export type StoredActivity = z.infer<typeof storedActivitySchema> & { id: string
 
 export class ActivityStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -94,10 +95,10 @@ export class ActivityStore {
   /** The live (not deleted) activities of these records, newest completion first. */
   async forRecords(recordIds: readonly string[]): Promise<StoredActivity[]> {
     if (recordIds.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of recordIds) pipe.hgetall(this.keys.activities(id));
+    // Each record's hash is a slot of its own on a cluster: one pipeline per slot (execBySlot).
+    const replies = await execBySlot(this.redis, recordIds.map((id) => this.keys.activities(id)), (pipe, i) => pipe.hgetall(this.keys.activities(recordIds[i] as string)));
     const out: StoredActivity[] = [];
-    for (const [i, [err, value]] of ((await pipe.exec()) ?? []).entries()) {
+    for (const [i, [err, value]] of replies.entries()) {
       if (err) throw err;
       for (const [id, raw] of Object.entries(value as Record<string, string>)) {
         const activity = this.parse(recordIds[i] as string, id, raw);

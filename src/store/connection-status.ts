@@ -4,7 +4,7 @@
  * (with the CRM's own message, since when, and the fix). A poll that finds the authorisation
  * failed does not spend attempts on it: it checks the connection at most once a minute instead.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
@@ -33,7 +33,7 @@ export function reconnectFix(crm: CrmName): string {
 
 export class ConnectionStatusStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -3,7 +3,7 @@
  * stored view changed, leads evaluated, records written and created in each CRM. `smk sync --once`
  * reports the difference over its pass; `/metrics` can read the totals.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 export const COUNTER_NAMES = ['changed', 'evaluated', 'writes.hubspot', 'writes.salesforce', 'created.hubspot', 'created.salesforce', 'tasks.salesforce'] as const;
@@ -18,7 +18,7 @@ export class CounterStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: Keys,
   ) {
     this.key = keys.meta('counters');

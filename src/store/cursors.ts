@@ -1,5 +1,5 @@
 /** Change-feed positions per CRM. Saved only after the page they cover was durably enqueued. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { FeedPosition, StreamPosition } from '../../connectors/types.js';
 import type { CrmName } from '../model/lead.js';
@@ -9,7 +9,7 @@ const positionSchema = z.object({ ts: z.string(), id: z.string() }).nullable();
 
 export class CursorStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -2,7 +2,7 @@
  * The audit trail: what happened to which lead and why (MQL, handoff, SLA met or breached,
  * feedback synced, records created). A capped Redis stream; reports and the demo read it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
 
@@ -16,7 +16,7 @@ export type AuditEvent = z.infer<typeof auditEventSchema>;
 
 export class EventStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly maxLen = 200_000,
   ) {}

@@ -3,7 +3,7 @@
  * write-back wrote. Planning diffs against it, so an echo of our own write plans nothing. A read
  * that started before our last write cannot roll the held values back (it may predate the write).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { CrmName } from '../model/lead.js';
 import type { SmkValues } from '../sync/plan.js';
@@ -83,7 +83,7 @@ function decodeValues(held: HeldValues | null): HeldValues | null {
 
 export class HeldStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

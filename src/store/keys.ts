@@ -1,17 +1,26 @@
 /**
  * Every Redis key the service writes, in one place. Keys share the configured prefix (tests use
- * their own), and families that a Lua script touches together share a hash tag so that the
- * service runs on Redis Cluster.
+ * their own), and keys that a MULTI, a Lua script or a multi-key command touch together share a
+ * hash tag (the part in braces decides the Redis Cluster slot), so that the service runs on Redis
+ * Cluster: a lead's own keys carry its id as their tag, each BullMQ queue its name, each CRM's
+ * pending writes, quota and accounts the CRM's. Keys read together across many slots (many leads'
+ * snapshots) go through `mgetAcross`/`execBySlot` (src/store/redis-slots.ts).
+ *
+ * The layout changed once (LAYOUT_VERSION 2 in src/store/layout.ts moves the keys of version 1).
  */
 export interface Keys {
   readonly prefix: string;
-  /** BullMQ's own prefix for queues (a hash tag keeps each queue's keys in one slot). */
-  readonly queuePrefix: string;
+  /**
+   * BullMQ's prefix for one queue: the queue's name is its hash tag, so each queue's keys (which
+   * BullMQ's Lua scripts touch together) share a slot and the queues spread over the cluster.
+   */
+  queuePrefix(queue: string): string;
   token(crm: string): string;
   quotaWindow(crm: string, kind: string): string;
   quotaDay(crm: string, day: string): string;
   quotaObserved(crm: string): string;
   quotaPause(crm: string): string;
+  /** A lead's snapshot, version and evaluated version share the lead id as their hash tag. */
   lead(id: string): string;
   leadVersion(id: string): string;
   /** The lead version its last evaluation saw (a pass of `smk sync --once` waits on it). */
@@ -32,6 +41,9 @@ export interface Keys {
   metrics(): string;
   created(crm: string, leadId: string): string;
   lock(name: string): string;
+  /** Per-owner open leads and who holds each lead (src/store/open-leads.ts): one hash tag. */
+  openLeads(ownerId: string): string;
+  openLeadsHolder(): string;
   meta(name: string): string;
   /** Accounts of one CRM (src/store/accounts.ts): one hash tag per CRM, so a page's writes share a slot. */
   accounts(crm: string): string;
@@ -53,15 +65,15 @@ export function createKeys(prefix = 'smk'): Keys {
   const p = prefix.replace(/:+$/, '');
   return {
     prefix: p,
-    queuePrefix: `${p}:{q}`,
+    queuePrefix: (queue) => `${p}:{${queue}}`,
     token: (crm) => `${p}:token:${crm}`,
     quotaWindow: (crm, kind) => `${p}:quota:{${crm}}:window:${kind}`,
     quotaDay: (crm, day) => `${p}:quota:{${crm}}:day:${day}`,
     quotaObserved: (crm) => `${p}:quota:{${crm}}:observed`,
     quotaPause: (crm) => `${p}:quota:{${crm}}:pause`,
-    lead: (id) => `${p}:lead:${id}`,
-    leadVersion: (id) => `${p}:lead-version:${id}`,
-    leadEvaluated: (id) => `${p}:lead-evaluated:${id}`,
+    lead: (id) => `${p}:lead:{${id}}`,
+    leadVersion: (id) => `${p}:lead-version:{${id}}`,
+    leadEvaluated: (id) => `${p}:lead-evaluated:{${id}}`,
     leadIndex: () => `${p}:leads`,
     link: (crm, object, id) => `${p}:link:${crm}:${object}:${id}`,
     emailIndex: (email) => `${p}:email:${email}`,
@@ -78,6 +90,8 @@ export function createKeys(prefix = 'smk'): Keys {
     metrics: () => `${p}:metrics`,
     created: (crm, leadId) => `${p}:created:${crm}:${leadId}`,
     lock: (name) => `${p}:lock:${name}`,
+    openLeads: (ownerId) => `${p}:meta:{open-leads}:owner:${ownerId}`,
+    openLeadsHolder: () => `${p}:meta:{open-leads}:holder`,
     meta: (name) => `${p}:meta:${name}`,
     accounts: (crm) => `${p}:acct:{acct-${crm}}:records`,
     accountDomain: (crm, domain) => `${p}:acct:{acct-${crm}}:domain:${domain}`,

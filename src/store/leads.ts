@@ -4,7 +4,8 @@
  * normalised email to its lead. Writers hold the lead's lock (src/store/locks.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { mgetAcross, mgetBufferAcross } from './redis.js';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import { leadSchema, salesSchema } from '../model/lead.js';
 import type { CrmName, Lead, Sales } from '../model/lead.js';
@@ -95,7 +96,7 @@ return 0
 
 export class LeadStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -108,23 +109,27 @@ export class LeadStore {
   async getMany(leadIds: string[]): Promise<Map<string, StoredLead>> {
     const out = new Map<string, StoredLead>();
     if (leadIds.length === 0) return out;
-    const raws = await this.redis.mgetBuffer(leadIds.map((id) => this.keys.lead(id)));
+    const raws = await mgetBufferAcross(this.redis, leadIds.map((id) => this.keys.lead(id)));
     raws.forEach((raw, i) => {
       if (raw) out.set(leadIds[i] as string, decodeStoredLead(raw));
     });
     return out;
   }
 
+  /**
+   * The index and the snapshot live in different hash slots (a cluster cannot write them in one
+   * MULTI): the index first, so that a crash between the two leaves an id without a snapshot
+   * (readers skip it, the next save fills it), never a snapshot that reconcile cannot find.
+   */
   async save(stored: StoredLead): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.lead(stored.lead.id), encodeStoredLead(stored))
-      .zadd(this.keys.leadIndex(), 0, stored.lead.id)
-      .exec();
+    await this.redis.zadd(this.keys.leadIndex(), 0, stored.lead.id);
+    await this.redis.set(this.keys.lead(stored.lead.id), encodeStoredLead(stored));
   }
 
+  /** The lead's own keys share its hash tag (one MULTI); the index entry goes after them. */
   async delete(leadId: string): Promise<void> {
-    await this.redis.multi().del(this.keys.lead(leadId)).zrem(this.keys.leadIndex(), leadId).del(this.keys.leadVersion(leadId)).del(this.keys.leadEvaluated(leadId)).exec();
+    await this.redis.multi().del(this.keys.lead(leadId)).del(this.keys.leadVersion(leadId)).del(this.keys.leadEvaluated(leadId)).exec();
+    await this.redis.zrem(this.keys.leadIndex(), leadId);
   }
 
   async linkOf(crm: CrmName, object: string, recordId: string): Promise<string | null> {
@@ -173,7 +178,7 @@ export class LeadStore {
   /** Each lead's version now (0 for a lead no ingest changed yet), in one round trip. */
   async versions(leadIds: readonly string[]): Promise<number[]> {
     if (leadIds.length === 0) return [];
-    const raws = await this.redis.mget(leadIds.map((id) => this.keys.leadVersion(id)));
+    const raws = await mgetAcross(this.redis, leadIds.map((id) => this.keys.leadVersion(id)));
     return raws.map((raw) => Number(raw ?? 0));
   }
 
@@ -188,7 +193,7 @@ export class LeadStore {
   /** The version each lead's last evaluation saw (0: never evaluated). */
   async evaluatedVersions(leadIds: readonly string[]): Promise<number[]> {
     if (leadIds.length === 0) return [];
-    const raws = await this.redis.mget(leadIds.map((id) => this.keys.leadEvaluated(id)));
+    const raws = await mgetAcross(this.redis, leadIds.map((id) => this.keys.leadEvaluated(id)));
     return raws.map((raw) => Number(raw ?? 0));
   }
 

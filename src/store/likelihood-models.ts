@@ -4,7 +4,7 @@
  * so returns to the one before it. Models are read back through their zod schema. The newest
  * MAX_KEPT_MODELS versions are kept, and every version in the publish history.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { likelihoodModelSchema } from '../rules/learn/model.js';
 import type { LikelihoodModel } from '../rules/learn/model.js';
 import type { Keys } from './keys.js';
@@ -51,7 +51,7 @@ return dropped
 
 export class LikelihoodModelStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,6 +1,6 @@
 /** A per-name mutex in Redis (one lead is handled by one worker at a time), with a fencing token. */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -28,7 +28,7 @@ export class Locks {
   private readonly turns = new Map<string, LocalTurn>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** How long a lock outlives a worker that died holding it. */
     private readonly defaultTtlMs = 30_000,

@@ -3,21 +3,22 @@
  * scored by its handoff time) and one hash saying which owner's set holds a lead. Placing a lead
  * again is harmless, so every evaluation places its lead (routing under its lock, at once).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 export class OpenLeadIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
+  // One hash tag for both (src/store/keys.ts): a placement moves a lead between them in one MULTI.
   private ownerKey(ownerId: string): string {
-    return this.keys.meta(`open-leads:${ownerId}`);
+    return this.keys.openLeads(ownerId);
   }
 
   private holderKey(): string {
-    return this.keys.meta('open-leads-holder');
+    return this.keys.openLeadsHolder();
   }
 
   /** The lead is held by `holding.ownerId` since its handoff, or by nobody (null). */

@@ -5,7 +5,7 @@
  * jobs) names records, never people. A page whose key has expired is read again by its ids.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { RecordProblem, RemovedRecord } from '../../connectors/types.js';
 import type { LeadFragment } from '../model/lead.js';
 import type { Keys } from './keys.js';
@@ -21,7 +21,7 @@ export const PAGE_TTL_SECONDS = 7 * 86_400;
 
 export class PageStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

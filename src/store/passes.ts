@@ -6,7 +6,7 @@
  * day after its last use: a pass that died leaves nothing for long.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 const LEDGER_TTL_S = 86_400;
@@ -23,7 +23,7 @@ return 0
 
 export class PassLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

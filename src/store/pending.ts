@@ -5,7 +5,7 @@
  * A newer plan for a record being written bumps the entry's version, so the acknowledgement of
  * the older write keeps the entry for another round instead of losing the newer values.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
 
@@ -135,7 +135,7 @@ export class PendingStore<T> {
   private readonly takenKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: Keys,
     readonly crm: CrmName,
     readonly kind: PendingKind,

@@ -28,7 +28,7 @@
  * reports room again, which the connector re-checks with one `GET /limits` call at most once per
  * `probeIntervalMs` across every worker. The hold is lifted by the first answer that shows room.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { DateTime } from 'luxon';
 import { CrmError } from '../../connectors/errors.js';
 import type { QuotaGate, QuotaObservation, QuotaReport } from '../../connectors/types.js';
@@ -280,7 +280,7 @@ export class RedisQuotaGate implements QuotaGate {
   private lastDay: { timeZone: string; startsAt: number; endsAt: number } | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly limits: QuotaLimits,
     private readonly options: QuotaGateOptions = {},

@@ -2,7 +2,7 @@
  * The sync-errors report: one entry per (CRM, record, code) with the CRM's own message, the
  * field, first and last seen, and attempts. An entry disappears when the record syncs again.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
@@ -75,7 +75,7 @@ return incoming.attempts
 
 export class SyncErrorStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -3,7 +3,7 @@
  * file, or set by the mark-away rule after repeated SLA breaches. One hash, rep -> JSON list of
  * ranges. Read on every evaluation, so each process keeps a copy for a few seconds.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import { timeOffSchema } from '../rules/config.js';
 import type { TimeOff } from '../rules/config.js';
@@ -26,7 +26,7 @@ export class TimeOffStore {
   private cache: { at: number; value: Record<string, StoredTimeOff[]> } | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -3,7 +3,7 @@
  * Also the lock that lets one worker at a time refresh a CRM's tokens (the connectors'
  * `RefreshLock`): the holder refreshes and stores, the next holder reads the stored result.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { StoredTokens, TokenStore } from '../../connectors/types.js';
 import type { CrmName } from '../model/lead.js';
@@ -31,7 +31,7 @@ export class RedisTokenStore implements TokenStore {
   private readonly locks: Locks;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly box: SecretBox,
   ) {

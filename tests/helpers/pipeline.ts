@@ -49,9 +49,9 @@ export function writeConfig(yaml: string): string {
   return path;
 }
 
-export async function startHarness(options: SandboxesOptions & { configYaml?: string; label?: string; controllableClock?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(options: SandboxesOptions & { configYaml?: string; label?: string; controllableClock?: boolean; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Harness> {
   const sandboxes = await startSandboxes({ people: 200, seed: 5, hubspotPerTenSeconds: 0, ...options });
-  const redis = await testRedis(options.label ?? 'e2e');
+  const redis = await testRedis(options.label ?? 'e2e', options.redisUrl);
   const configPath = writeConfig(options.configYaml ?? 'sync:\n  batchWait: 200ms\n  jobLock: 5s\n  writeLease: 5s\n  searchSafetyMargin: 0s\n');
   const env = { ...harnessEnv(sandboxes, redis, configPath), ...options.env };
   const config = loadConfig({ env });

@@ -1,30 +1,24 @@
 /** A Redis connection and a key prefix of the test's own; cleanup deletes only that prefix. */
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import type { Redis } from 'ioredis';
-import { createRedis } from '../../src/store/redis.js';
+import type { RedisClient } from '../../src/store/redis.js';
+import { createRedis, deleteMatching } from '../../src/store/redis.js';
 
 export interface TestRedis {
   url: string;
-  redis: Redis;
+  redis: RedisClient;
   /** Every key a test writes starts with this, e.g. `smk-test:2b1c…:`. */
   prefix: string;
   cleanup(): Promise<void>;
 }
 
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
+/** Deletes the prefix's keys by SCAN (on every master of a cluster). */
+export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
+  return deleteMatching(redis, `${prefix}*`);
 }
 
-export async function testRedis(label = 'test'): Promise<TestRedis> {
-  const url = inject('redisUrl');
+/** `url`: another Redis than the run's (a cluster, tests/helpers/redis-cluster.ts). */
+export async function testRedis(label = 'test', url: string = inject('redisUrl')): Promise<TestRedis> {
   const redis = createRedis(url);
   const prefix = `smk-test:${label}:${randomUUID().slice(0, 8)}:`;
   return {

@@ -7,7 +7,7 @@
  * so that the race is the same every run.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import { createQueues, queuePrefix } from '../../jobs/queues.js';
 import { ServiceWorker } from '../../jobs/workers.js';
 import { createRedis } from '../../src/store/redis.js';
@@ -23,7 +23,7 @@ import type { TestRedis } from '../helpers/redis.js';
 const HOLD_MS = 5000;
 
 /** A fresh connection whose first command, sent as it becomes ready, blocks it for `ms`. */
-async function connectionHeldBack(url: string, key: string, ms: number): Promise<Redis> {
+async function connectionHeldBack(url: string, key: string, ms: number): Promise<RedisClient> {
   const connection = createRedis(url, { forQueues: true });
   await new Promise<void>((resolve) => {
     connection.once('ready', () => {
@@ -66,7 +66,7 @@ describe('closing while a connection still starts', () => {
 
   it('a worker closes and nothing escapes as an unhandled error', async () => {
     const connection = await connectionHeldBack(t.url, `${t.prefix}held`, HOLD_MS);
-    const worker = new ServiceWorker('poll', async () => undefined, { connection, prefix: queuePrefix(t.prefix) });
+    const worker = new ServiceWorker('poll', async () => undefined, { connection, prefix: queuePrefix(t.prefix, 'poll') });
     const errors: string[] = [];
     worker.on('error', (err) => errors.push(err.message));
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -104,7 +104,7 @@ describe('Redis comes back empty under a running service', () => {
     try {
       expect(await client.zcard('smk:leads')).toBeGreaterThan(0);
       // The schedules are back: the polls and the reconcile run again by themselves.
-      const schedulers = await client.keys('smk:{q}:*:repeat');
+      const schedulers = await client.keys('smk:{*}:*:repeat');
       expect(schedulers.length).toBeGreaterThanOrEqual(2);
     } finally {
       client.disconnect();

@@ -101,7 +101,7 @@ describe('stopping', () => {
       await until('the service to answer', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true);
       expect(out.text()).toContain('no workers in this process');
       // The schedules are there, and their polls wait for a worker.
-      await until('a scheduled poll waiting', async () => (await client.llen('smk-noworkers:{q}:poll:wait')) + (await client.zcard('smk-noworkers:{q}:poll:delayed')) > 0, 20_000);
+      await until('a scheduled poll waiting', async () => (await client.llen('smk-noworkers:{poll}:poll:wait')) + (await client.zcard('smk-noworkers:{poll}:poll:delayed')) > 0, 20_000);
       await new Promise((r) => setTimeout(r, 2500));
       expect(await client.hget('smk-noworkers:cursor:hubspot', '_lastSyncAt')).toBeNull();
       const worker = spawn(process.execPath, ['bin/smk.js', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,7 +3,7 @@
  * doubles (the server only asks them for ping and quota), and signed HubSpot webhook requests.
  */
 import { createHmac } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import type { CrmConnector, QuotaReport } from '../../connectors/types.js';
 import { createSyncContext } from '../../jobs/context.js';
 import type { SyncContext } from '../../jobs/context.js';
@@ -59,8 +59,8 @@ export interface ServerHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string, options: { env?: Record<string, string>; server?: StartServerOptions } = {}): Promise<ServerHarness> {
-  const t = await testRedis(label);
+export async function startHarness(label: string, options: { env?: Record<string, string>; server?: StartServerOptions; redisUrl?: string } = {}): Promise<ServerHarness> {
+  const t = await testRedis(label, options.redisUrl);
   const config = loadConfig({
     env: {
       SMK_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -128,7 +128,7 @@ export function makeLead(id: string, patch: Partial<Lead> = {}): Lead {
 }
 
 /** Counts the lead records read through `redis` (GET and MGET of `<prefix>lead:<id>` keys). */
-export function countLeadReads(redis: Redis, prefix: string): { reads: () => number; restore: () => void } {
+export function countLeadReads(redis: RedisClient, prefix: string): { reads: () => number; restore: () => void } {
   const leadKey = `${prefix}lead:`;
   let reads = 0;
   const count = (keys: unknown[]) => {

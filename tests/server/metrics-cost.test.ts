@@ -102,7 +102,7 @@ describe('/metrics per-lead figures over time', () => {
     // What an empty Redis looks like to this feature: no summary, no lock, and a store being rebuilt.
     for await (const ids of h.ctx.leads.ids(100)) for (const id of ids) await h.ctx.leads.delete(id);
     await seed(h, 3, 'mql', 200);
-    await h.t.redis.del(h.ctx.keys.meta('lead-summary'), h.ctx.keys.lock('lead-summary'));
+    await Promise.all([h.t.redis.del(h.ctx.keys.meta('lead-summary')), h.t.redis.del(h.ctx.keys.lock('lead-summary'))]);
     const text = await scrape(h.url);
     expect(gauge(text, 'smk_leads{stage="mql"}')).toBe(3);
     expect(gauge(text, 'smk_leads{stage="sql"}')).toBe(0);

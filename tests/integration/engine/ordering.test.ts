@@ -213,7 +213,7 @@ describe('the engine under reordering', () => {
       seen.push(String(job.data.leadId));
       if (fail) throw new UnrecoverableError('a bug in the rules for this lead');
       return processEvaluate(ctx, String(job.data.leadId));
-    }, { connection: ctx.queueConnection, prefix: ctx.keys.queuePrefix, concurrency: 1 });
+    }, { connection: ctx.queueConnection, prefix: ctx.keys.queuePrefix('evaluate'), concurrency: 1 });
     try {
       await enqueueEvaluate(ctx, [contact.leadId], 'first');
       await expect.poll(async () => (await ctx.queues.evaluate.getJobCounts('failed')).failed, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
@@ -237,7 +237,7 @@ describe('the engine under reordering', () => {
     const worker = new Worker('evaluate', async () => {
       runs += 1;
       if (runs === 1) await gate;
-    }, { connection: ctx.queueConnection, prefix: ctx.keys.queuePrefix, concurrency: 4 });
+    }, { connection: ctx.queueConnection, prefix: ctx.keys.queuePrefix('evaluate'), concurrency: 4 });
     try {
       await enqueueEvaluate(ctx, [contact.leadId], 'first');
       await expect.poll(() => runs, { timeout: 10_000 }).toBe(1);

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/store/redis.js';
 import { createKeys } from '../../../src/store/keys.js';
 import { Locks } from '../../../src/store/locks.js';
 import { testRedis } from '../../helpers/redis.js';
 import type { TestRedis } from '../../helpers/redis.js';
 
 /** The same connection, counting the SETs it sends (a lock attempt is one SET NX). */
-function countingSets(redis: Redis): { redis: Redis; sets: () => number } {
+function countingSets(redis: RedisClient): { redis: RedisClient; sets: () => number } {
   let sets = 0;
   const proxy = new Proxy(redis, {
     get(target, prop, receiver) {
@@ -48,7 +49,7 @@ describe('Locks', () => {
   it('still excludes a holder in another process (another Locks on another connection)', async () => {
     const keys = createKeys(t.prefix);
     const a = new Locks(t.redis, keys);
-    const other = t.redis.duplicate();
+    const other = (t.redis as Redis).duplicate();
     const b = new Locks(other, keys);
     let inside = 0;
     let most = 0;

@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/store/redis.js';
 import { createRedis, freePort, startPrivateRedis } from '../../../src/store/redis.js';
 import type { PrivateRedis } from '../../../src/store/redis.js';
 
 /** The shape of tests/helpers/redis.ts's TestRedis (that module needs vitest's inject). */
 export interface PrefixedRedis {
   url: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   cleanup(): Promise<void>;
 }
