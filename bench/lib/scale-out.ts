@@ -63,6 +63,7 @@ export interface WriteSummary {
   /** Writes whose values had already been written to the same record earlier (each repeat once). */
   repeated: number;
   examples: Array<{ id: string; values: Record<string, unknown>; times: number }>;
+  unchangedExamples: Array<{ id: string; values: Record<string, unknown> }>;
 }
 
 type WriteValue = string | number | boolean | null;
@@ -72,23 +73,36 @@ function canonical(values: Record<string, WriteValue>): string {
   return JSON.stringify(Object.keys(values).sort().map((k) => [k, values[k]]));
 }
 
+function valuesOf(key: string): Record<string, unknown> {
+  return Object.fromEntries(JSON.parse(key) as Array<[string, unknown]>);
+}
+
+/** A record's values in a line of output: cut short after 120 characters. */
+function brief(values: Record<string, unknown>): string {
+  const text = JSON.stringify(values);
+  return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+}
+
 /**
  * Every connector write of a record the sandbox applied, since the sandbox started: per record, how
  * often each set of values was written, and how many writes changed nothing.
  */
 export class WriteLog {
-  private readonly crms: Record<CrmName, { writes: number; unchanged: number; byRecord: Map<string, Map<string, number>> }> = {
-    hubspot: { writes: 0, unchanged: 0, byRecord: new Map() },
-    salesforce: { writes: 0, unchanged: 0, byRecord: new Map() },
+  private readonly crms: Record<CrmName, { writes: number; unchanged: number; unchangedExamples: WriteSummary['unchangedExamples']; byRecord: Map<string, Map<string, number>> }> = {
+    hubspot: { writes: 0, unchanged: 0, unchangedExamples: [], byRecord: new Map() },
+    salesforce: { writes: 0, unchanged: 0, unchangedExamples: [], byRecord: new Map() },
   };
 
   add(crm: CrmName, id: string, values: Record<string, WriteValue>, changed: boolean): void {
     const c = this.crms[crm];
     c.writes += 1;
-    if (!changed) c.unchanged += 1;
+    const key = canonical(values);
+    if (!changed) {
+      c.unchanged += 1;
+      if (c.unchangedExamples.length < EXAMPLES) c.unchangedExamples.push({ id, values: valuesOf(key) });
+    }
     const seen = c.byRecord.get(id) ?? new Map<string, number>();
     c.byRecord.set(id, seen);
-    const key = canonical(values);
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }
 
@@ -101,10 +115,10 @@ export class WriteLog {
         for (const [key, times] of seen) {
           if (times < 2) continue;
           repeated += times - 1;
-          if (examples.length < EXAMPLES) examples.push({ id, values: Object.fromEntries(JSON.parse(key) as Array<[string, unknown]>), times });
+          if (examples.length < EXAMPLES) examples.push({ id, values: valuesOf(key), times });
         }
       }
-      return { writes: c.writes, records: c.byRecord.size, unchanged: c.unchanged, repeated, examples };
+      return { writes: c.writes, records: c.byRecord.size, unchanged: c.unchanged, repeated, examples, unchangedExamples: [...c.unchangedExamples] };
     };
     return { hubspot: one('hubspot'), salesforce: one('salesforce') };
   }
@@ -166,9 +180,10 @@ export function duplicateChecks(report: DuplicateReport): DuplicateChecks {
     const example = w.examples[0];
     if (w.repeated > 0) {
       out.failures.push(`${label}: ${plural(w.repeated)} repeated values already written to its record` +
-        (example ? ` (e.g. ${example.id} ${JSON.stringify(example.values)} ${example.times} times)` : ''));
+        (example ? ` (e.g. ${example.id} ${brief(example.values)} ${example.times} times)` : ''));
     }
-    if (w.unchanged > 0) out.failures.push(`${label}: ${plural(w.unchanged)} changed nothing`);
+    const noop = w.unchangedExamples[0];
+    if (w.unchanged > 0) out.failures.push(`${label}: ${plural(w.unchanged)} changed nothing${noop ? ` (e.g. ${noop.id} ${brief(noop.values)})` : ''}`);
   }
   return out;
 }

@@ -41,6 +41,7 @@ describe('the write log', () => {
     expect(report.salesforce).toMatchObject({ writes: 3, records: 1, unchanged: 1, repeated: 2 });
     expect(report.salesforce.examples).toEqual([{ id: '00Q1', values: { Smk_Score__c: 40 }, times: 3 }]);
     expect(report.hubspot.examples).toEqual([{ id: '101', values: { lifecyclestage: 'lead', smk_score: '40' }, times: 2 }]);
+    expect(report.hubspot.unchangedExamples).toEqual([{ id: '101', values: { lifecyclestage: 'lead', smk_score: '40' } }]);
   });
 
   it('keeps at most a few examples', () => {
@@ -55,8 +56,8 @@ describe('duplicateChecks', () => {
   const clean = (): DuplicateReport => ({
     people: { hubspot: [], salesforce: [] },
     writes: {
-      hubspot: { writes: 10, records: 10, unchanged: 0, repeated: 0, examples: [] },
-      salesforce: { writes: 8, records: 8, unchanged: 0, repeated: 0, examples: [] },
+      hubspot: { writes: 10, records: 10, unchanged: 0, repeated: 0, examples: [], unchangedExamples: [] },
+      salesforce: { writes: 8, records: 8, unchanged: 0, repeated: 0, examples: [], unchangedExamples: [] },
     },
   });
 
@@ -90,14 +91,18 @@ describe('duplicateChecks', () => {
 
   it('fails on a repeated write and on a write that changed nothing, naming an example', () => {
     const report = clean();
-    report.writes.salesforce = { writes: 9, records: 8, unchanged: 1, repeated: 1, examples: [{ id: '00Q1', values: { Smk_Score__c: 40 }, times: 2 }] };
+    report.writes.salesforce = {
+      writes: 9, records: 8, unchanged: 1, repeated: 1,
+      examples: [{ id: '00Q1', values: { Smk_Reasons__c: 'x'.repeat(300), Smk_Score__c: 40 }, times: 2 }],
+      unchangedExamples: [{ id: '00Q2', values: { Title: 'CEO' } }],
+    };
     const checks = duplicateChecks(report);
     expect(checks.repeatedWrites).toEqual({ hubspot: 0, salesforce: 1 });
     expect(checks.unchangedWrites).toEqual({ hubspot: 0, salesforce: 1 });
-    expect(checks.failures).toEqual([
-      'Salesforce: 1 write repeated values already written to its record (e.g. 00Q1 {"Smk_Score__c":40} 2 times)',
-      'Salesforce: 1 write changed nothing',
-    ]);
+    expect(checks.failures).toHaveLength(2);
+    // The example's values are cut short: a line, not a record dump.
+    expect(checks.failures[0]).toMatch(/^Salesforce: 1 write repeated values already written to its record \(e\.g\. 00Q1 \{"Smk_Reasons__c":"xxx.{0,120}\.\.\. 2 times\)$/);
+    expect(checks.failures[1]).toBe('Salesforce: 1 write changed nothing (e.g. 00Q2 {"Title":"CEO"})');
   });
 });
 
