@@ -138,6 +138,8 @@ export interface DuplicateChecks {
   repeatedWrites: Record<CrmName, number>;
   unchangedWrites: Record<CrmName, number>;
   writes: Record<CrmName, number>;
+  /** The report's examples of repeated and of no-op writes, in full (for the results file). */
+  examples: Record<CrmName, Pick<WriteSummary, 'examples' | 'unchangedExamples'>>;
   /** One line per non-zero count. */
   failures: string[];
 }
@@ -156,6 +158,10 @@ export function duplicateChecks(report: DuplicateReport): DuplicateChecks {
     repeatedWrites: { hubspot: 0, salesforce: 0 },
     unchangedWrites: { hubspot: 0, salesforce: 0 },
     writes: { hubspot: 0, salesforce: 0 },
+    examples: {
+      hubspot: { examples: report.writes.hubspot.examples, unchangedExamples: report.writes.hubspot.unchangedExamples },
+      salesforce: { examples: report.writes.salesforce.examples, unchangedExamples: report.writes.salesforce.unchangedExamples },
+    },
     failures: [],
   };
   for (const crm of ['hubspot', 'salesforce'] as const) {
