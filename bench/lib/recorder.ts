@@ -116,6 +116,7 @@ export class Recorder {
     const insert = store.insert.bind(store);
     store.insert = (type, values, options = {}) => {
       const out = insert(type, values, options);
+      if (CONNECTOR_ORIGIN.test(currentWriteOrigin()?.changeOrigin ?? '')) this.writeLog.created('salesforce', String(out.Id));
       const created = this.counters.salesforce.created;
       created.set(type, (created.get(type) ?? 0) + 1);
       return out;
@@ -132,6 +133,7 @@ export class Recorder {
     const c = this.counters.hubspot;
     if (e.kind === 'creation') {
       if (e.source.changeSource === 'INTEGRATION') {
+        this.writeLog.created('hubspot', e.objectId);
         c.created.add(e.objectId);
         c.createdAt.set(e.objectId, e.at);
       }

@@ -60,6 +60,8 @@ export interface WriteSummary {
   records: number;
   /** Writes that changed no value of their record. */
   unchanged: number;
+  /** Of those, writes to a record the connector had created (its create carried the values already). */
+  unchangedOnCreated: number;
   /** Writes whose values had already been written to the same record earlier (each repeat once). */
   repeated: number;
   examples: Array<{ id: string; values: Record<string, unknown>; times: number }>;
@@ -88,10 +90,18 @@ function brief(values: Record<string, unknown>): string {
  * often each set of values was written, and how many writes changed nothing.
  */
 export class WriteLog {
-  private readonly crms: Record<CrmName, { writes: number; unchanged: number; unchangedExamples: WriteSummary['unchangedExamples']; byRecord: Map<string, Map<string, number>> }> = {
-    hubspot: { writes: 0, unchanged: 0, unchangedExamples: [], byRecord: new Map() },
-    salesforce: { writes: 0, unchanged: 0, unchangedExamples: [], byRecord: new Map() },
+  private readonly crms: Record<CrmName, {
+    writes: number; unchanged: number; unchangedOnCreated: number; unchangedExamples: WriteSummary['unchangedExamples'];
+    byRecord: Map<string, Map<string, number>>; created: Set<string>;
+  }> = {
+    hubspot: { writes: 0, unchanged: 0, unchangedOnCreated: 0, unchangedExamples: [], byRecord: new Map(), created: new Set() },
+    salesforce: { writes: 0, unchanged: 0, unchangedOnCreated: 0, unchangedExamples: [], byRecord: new Map(), created: new Set() },
   };
+
+  /** A record the connector created. */
+  created(crm: CrmName, id: string): void {
+    this.crms[crm].created.add(id);
+  }
 
   add(crm: CrmName, id: string, values: Record<string, WriteValue>, changed: boolean): void {
     const c = this.crms[crm];
@@ -99,6 +109,7 @@ export class WriteLog {
     const key = canonical(values);
     if (!changed) {
       c.unchanged += 1;
+      if (c.created.has(id)) c.unchangedOnCreated += 1;
       if (c.unchangedExamples.length < EXAMPLES) c.unchangedExamples.push({ id, values: valuesOf(key) });
     }
     const seen = c.byRecord.get(id) ?? new Map<string, number>();
@@ -118,7 +129,7 @@ export class WriteLog {
           if (examples.length < EXAMPLES) examples.push({ id, values: valuesOf(key), times });
         }
       }
-      return { writes: c.writes, records: c.byRecord.size, unchanged: c.unchanged, repeated, examples, unchangedExamples: [...c.unchangedExamples] };
+      return { writes: c.writes, records: c.byRecord.size, unchanged: c.unchanged, unchangedOnCreated: c.unchangedOnCreated, repeated, examples, unchangedExamples: [...c.unchangedExamples] };
     };
     return { hubspot: one('hubspot'), salesforce: one('salesforce') };
   }
@@ -189,7 +200,8 @@ export function duplicateChecks(report: DuplicateReport): DuplicateChecks {
         (example ? ` (e.g. ${example.id} ${brief(example.values)} ${example.times} times)` : ''));
     }
     const noop = w.unchangedExamples[0];
-    if (w.unchanged > 0) out.failures.push(`${label}: ${plural(w.unchanged)} changed nothing${noop ? ` (e.g. ${noop.id} ${brief(noop.values)})` : ''}`);
+    const onCreated = w.unchangedOnCreated > 0 ? `, ${w.unchangedOnCreated} of them to a record the connector had created` : '';
+    if (w.unchanged > 0) out.failures.push(`${label}: ${plural(w.unchanged)} changed nothing${onCreated}${noop ? ` (e.g. ${noop.id} ${brief(noop.values)})` : ''}`);
   }
   return out;
 }

@@ -44,6 +44,16 @@ describe('the write log', () => {
     expect(report.hubspot.unchangedExamples).toEqual([{ id: '101', values: { lifecyclestage: 'lead', smk_score: '40' } }]);
   });
 
+  it('tells the writes that changed nothing on records it saw created', () => {
+    const log = new WriteLog();
+    log.created('salesforce', '00Q9');
+    log.add('salesforce', '00Q9', { Email: 'a@x.com' }, false);
+    log.add('salesforce', '00Q1', { Email: 'b@x.com' }, false);
+    log.add('hubspot', '101', { email: 'b@x.com' }, true);
+    expect(log.report().salesforce).toMatchObject({ unchanged: 2, unchangedOnCreated: 1 });
+    expect(log.report().hubspot).toMatchObject({ unchanged: 0, unchangedOnCreated: 0 });
+  });
+
   it('keeps at most a few examples', () => {
     const log = new WriteLog();
     for (let i = 0; i < 50; i += 1) for (let k = 0; k < 2; k += 1) log.add('hubspot', String(i), { a: '1' }, true);
@@ -56,8 +66,8 @@ describe('duplicateChecks', () => {
   const clean = (): DuplicateReport => ({
     people: { hubspot: [], salesforce: [] },
     writes: {
-      hubspot: { writes: 10, records: 10, unchanged: 0, repeated: 0, examples: [], unchangedExamples: [] },
-      salesforce: { writes: 8, records: 8, unchanged: 0, repeated: 0, examples: [], unchangedExamples: [] },
+      hubspot: { writes: 10, records: 10, unchanged: 0, unchangedOnCreated: 0, repeated: 0, examples: [], unchangedExamples: [] },
+      salesforce: { writes: 8, records: 8, unchanged: 0, unchangedOnCreated: 0, repeated: 0, examples: [], unchangedExamples: [] },
     },
   });
 
@@ -92,7 +102,7 @@ describe('duplicateChecks', () => {
   it('fails on a repeated write and on a write that changed nothing, naming an example', () => {
     const report = clean();
     report.writes.salesforce = {
-      writes: 9, records: 8, unchanged: 1, repeated: 1,
+      writes: 9, records: 8, unchanged: 1, unchangedOnCreated: 1, repeated: 1,
       examples: [{ id: '00Q1', values: { Smk_Reasons__c: 'x'.repeat(300), Smk_Score__c: 40 }, times: 2 }],
       unchangedExamples: [{ id: '00Q2', values: { Title: 'CEO' } }],
     };
@@ -102,7 +112,7 @@ describe('duplicateChecks', () => {
     expect(checks.failures).toHaveLength(2);
     // The example's values are cut short: a line, not a record dump.
     expect(checks.failures[0]).toMatch(/^Salesforce: 1 write repeated values already written to its record \(e\.g\. 00Q1 \{"Smk_Reasons__c":"xxx.{0,120}\.\.\. 2 times\)$/);
-    expect(checks.failures[1]).toBe('Salesforce: 1 write changed nothing (e.g. 00Q2 {"Title":"CEO"})');
+    expect(checks.failures[1]).toBe('Salesforce: 1 write changed nothing, 1 of them to a record the connector had created (e.g. 00Q2 {"Title":"CEO"})');
   });
 });
 
