@@ -12,8 +12,8 @@
  * with both kept for reading.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { storedLeadSchema } from './leads.js';
-import type { StoredLead } from './leads.js';
+import { storedLeadSchema } from './lead-schema.js';
+import type { StoredLead } from './lead-schema.js';
 
 export const LEAD_CODEC_VERSION = 1;
 

@@ -189,20 +189,21 @@ export function watchRedisErrors(client: RedisClient, url: string, logger: Redis
   });
 }
 
+/** A one-shot connection for a probe: no retries, no offline queue, errors left to the caller's commands. */
+function probeClient(target: string | RedisOptions, timeoutMs: number): Redis {
+  const options: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false };
+  const client = typeof target === 'string' ? new Redis(target, options) : new Redis({ ...target, ...options });
+  client.on('error', () => undefined);
+  return client;
+}
+
 /**
  * Answers whether a Redis at `url` replies to PING within `timeoutMs`; for a cluster URL, whether
  * the cluster answers and says `cluster_state:ok` (every slot served).
  */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
   if (isClusterUrl(url)) return (await clusterState(url, timeoutMs)) === 'ok';
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: timeoutMs,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => undefined);
+  const client = probeClient(url, timeoutMs);
   try {
     await client.connect();
     return (await client.ping()) === 'PONG';
@@ -220,19 +221,13 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
 export async function clusterState(url: string, timeoutMs = 1500): Promise<string | null> {
   const target = parseClusterUrl(url);
   for (const node of target.nodes) {
-    const client = new Redis({
+    const client = probeClient({
       host: node.host,
       port: node.port,
       ...(target.username ? { username: target.username } : {}),
       ...(target.password ? { password: target.password } : {}),
       ...(target.tls ? { tls: {} } : {}),
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: timeoutMs,
-      enableOfflineQueue: false,
-    });
-    client.on('error', () => undefined);
+    }, timeoutMs);
     try {
       await client.connect();
       const info = await client.cluster('INFO');
