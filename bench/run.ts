@@ -53,6 +53,8 @@ import { redisCensus } from './lib/redis-census.js';
 import type { RedisCensus } from './lib/redis-census.js';
 import type { NaiveResult } from './lib/naive.js';
 import { procMemory, spawnChild } from './lib/proc.js';
+import { duplicateChecks, parseWorkerCounts, scaleOutSummary } from './lib/scale-out.js';
+import type { DuplicateChecks, DuplicateReport } from './lib/scale-out.js';
 import type { Child } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,6 +96,8 @@ interface Options {
    */
   redisCluster: string | null;
   redisUrl?: string;
+  /** `--scale-out 1,2,4`: after the usual runs, the unlimited full sync once per worker count (null: off). */
+  scaleOut: number[] | null;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -102,6 +106,15 @@ function integer(name: string, min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
+}
+
+/** `--scale-out`'s list, its error as commander's. */
+function workerCounts(value: string): number[] {
+  try {
+    return parseWorkerCounts(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function parseOptions(argv: string[]): Options {
@@ -126,12 +139,14 @@ function parseOptions(argv: string[]): Options {
     .option('--deals', 'seed HubSpot deals for people only HubSpot knows and read them (sync.deals): about seven times the people the AUC figures are measured on; off by default, so the other figures compare with earlier runs')
     .option('--bulk-threshold <n>', 'Salesforce Bulk API 2.0: writes above n records by one ingest job, full reads of a stream above n (2,000 at least) by one query job; off by default', integer('--bulk-threshold', 200, 10_000_000))
     .option('--redis-cluster [nodes]', 'run on a Redis Cluster: these host:port,host:port, else REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL, else a local 3-master cluster started for the run and stopped after')
+    .option('--scale-out <list>', 'after the usual runs, the full sync with limits off once per worker count (e.g. 1,2,4), each on a freshly seeded world, with duplicate checks; off by default', workerCounts)
     .option('--compare-poll-every <d>', 'with the stream on, the unlimited run also runs phase 2 polling every this, with no stream, for comparison (off: no comparison)', '1s')
     .parse(argv);
   const o = program.opts<{
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
     salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number; redisCluster?: string | boolean;
+    scaleOut?: number[];
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -152,6 +167,7 @@ function parseOptions(argv: string[]): Options {
     phaseTimeoutMin: o.phaseTimeout ?? Math.max(15, Math.ceil(o.leads / 1000)), out: o.out, profile: !!o.profile,
     salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals, bulkThreshold: o.bulkThreshold ?? null,
     redisCluster: o.redisCluster === undefined ? null : o.redisCluster === true ? '' : String(o.redisCluster),
+    scaleOut: o.scaleOut ?? null,
   };
 }
 
@@ -280,6 +296,27 @@ interface RunResult {
   auc?: AucFigures;
   logDir: string;
   error?: string;
+}
+
+/** One full sync of `--scale-out` (limits off) and the sandboxes' duplicate checks after it. */
+interface ScaleOutResult {
+  workers: number;
+  prefix: string;
+  ok: boolean;
+  error?: string;
+  leads: number;
+  /** As `fullSyncLeadsPerSec.unlimited`: leads in the store / phase 1's wall time (sync and feed catch-up). */
+  leadsPerSec: number | null;
+  wallSeconds: number | null;
+  syncSeconds: number | null;
+  workerCpuSeconds: number | null;
+  cpuSeconds: Record<string, number | null> | null;
+  totalCalls: number | null;
+  checks: DuplicateChecks | null;
+  /** The 1-minute load average before and after. */
+  loadAverage: Array<number | null>;
+  rssMb?: Record<string, number | null>;
+  logDir: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1002,6 +1039,38 @@ class BenchRun {
   }
 
   /**
+   * `--scale-out`: phase 1 alone (this run is unlimited, on a fresh world and its own key prefix,
+   * with `o.workers` workers), then the sandboxes' duplicate checks.
+   */
+  async scaleOutSync(): Promise<ScaleOutResult> {
+    const loadAverage = [round(loadavg()[0], 2)];
+    const out: ScaleOutResult = {
+      workers: this.o.workers, prefix: this.prefix, ok: false, leads: 0, leadsPerSec: null, wallSeconds: null, syncSeconds: null,
+      workerCpuSeconds: null, cpuSeconds: null, totalCalls: null, checks: null, loadAverage, logDir: this.dir,
+    };
+    try {
+      await this.start();
+      const p1 = await this.phase1();
+      this.result.phases.push(p1);
+      Object.assign(out, {
+        ok: p1.ok, leads: p1.leads, leadsPerSec: p1.leadsPerSec, wallSeconds: round(p1.wallMs / 1000, 1), syncSeconds: p1.syncMs !== undefined ? round(p1.syncMs / 1000, 1) : null,
+        workerCpuSeconds: p1.cpuSeconds?.workers ?? null, cpuSeconds: p1.cpuSeconds ?? null, totalCalls: p1.totalCalls,
+      });
+      if (p1.error) out.error = p1.error;
+      // From the sandboxes, whatever the service thinks it did.
+      out.checks = duplicateChecks(await getJson<DuplicateReport>(`${this.conn.bench.url}/duplicates`));
+    } catch (err) {
+      out.error = err instanceof Error ? err.message : String(err);
+      log(`scale-out, ${this.o.workers} workers: ${out.error}`);
+    } finally {
+      await this.stop();
+    }
+    loadAverage.push(round(loadavg()[0], 2));
+    out.rssMb = this.result.rssMb;
+    return out;
+  }
+
+  /**
    * After the full sync: the leads as synced against the seeded world's ground truth (bench/lib/auc.ts).
    * A failure here is reported and leaves the other figures alone.
    */
@@ -1171,6 +1240,31 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
   return out.join('\n');
 }
 
+/** The `--scale-out` table, and a failure line for every non-zero duplicate count. */
+function renderScaleOut(results: ScaleOutResult[] | null): string {
+  if (!results || results.length === 0) return '';
+  const out = [`\n== scale-out: the full sync with limits off, per number of worker processes (each on a fresh world)`];
+  const pair = (r: Record<CrmName, number> | undefined) => (r ? `${fmt(r.hubspot)} / ${fmt(r.salesforce)}` : '-');
+  const rows = [['workers', 'wall s', 'sync s', 'leads', 'leads/s', 'x 1 worker', 'worker CPU s', 'calls', 'dup people HS/SF', 'repeated writes HS/SF', 'no-op writes HS/SF', 'load']];
+  const base = results.find((r) => r.workers === 1)?.leadsPerSec ?? null;
+  for (const r of results) {
+    rows.push([
+      `${r.workers}${r.ok ? '' : ' (FAILED)'}`, fmt(r.wallSeconds, 1), fmt(r.syncSeconds, 1), fmt(r.leads), fmt(r.leadsPerSec, 0),
+      base && r.leadsPerSec ? fmt(r.leadsPerSec / base, 2) : '-', fmt(r.workerCpuSeconds, 1), fmt(r.totalCalls),
+      pair(r.checks?.duplicatePeople), pair(r.checks?.repeatedWrites), pair(r.checks?.unchangedWrites),
+      r.loadAverage.map((v) => fmt(v, 1)).join(' -> '),
+    ]);
+  }
+  out.push(table(rows));
+  for (const r of results) {
+    if (r.error) out.push(`  ${r.workers} workers FAILED: ${r.error}`);
+    if (!r.checks) out.push(`  ${r.workers} workers FAILED: no duplicate checks`);
+    for (const line of r.checks?.failures ?? []) out.push(`  ${r.workers} workers FAILED duplicate check: ${line}`);
+    if (r.checks) out.push(`  ${r.workers} workers: ${fmt(r.checks.writes.hubspot)} HubSpot and ${fmt(r.checks.writes.salesforce)} Salesforce record writes checked; CPU s: ${Object.entries(r.cpuSeconds ?? {}).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
+  }
+  return out.join('\n');
+}
+
 interface Summary {
   leads: number;
   seed: number;
@@ -1204,6 +1298,8 @@ interface Summary {
   /** The service's peak RSS in the newest earlier result of another size, for "does not grow with N". */
   rssAtOtherSize: { leads: number; peakRssMb: number; file: string } | null;
   fullSyncLeadsPerSec: { limited: number | null; unlimited: number | null };
+  /** `--scale-out`: worker count -> the unlimited full sync's leads/s (as `fullSyncLeadsPerSec.unlimited`); null when not run. */
+  scaleOut: Record<string, number | null> | null;
   /** On the same held-out people of the seeded world: the learned likelihood, the rule score, the world's own chance (bench/lib/auc.ts). */
   auc: { model: number | null; rules: number | null; truth: number | null; people: number; positives: number } | null;
   wallSeconds: number;
@@ -1224,7 +1320,7 @@ function otherSize(o: Options): Summary['rssAtOtherSize'] {
   return null;
 }
 
-function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: Awaited<ReturnType<typeof naiveBaseline>> | null, startedAt: number): Summary {
+function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: Awaited<ReturnType<typeof naiveBaseline>> | null, startedAt: number, scaleOut: ScaleOutResult[] | null = null): Summary {
   const main = runs.find((r) => r.kind === 'limited') ?? runs[0];
   const phase = (r: RunResult | undefined, n: number) => r?.phases.find((p) => p.phase === n && p.ok);
   const work = (main?.phases ?? []).filter((p) => p.ok && p.phase !== 3);
@@ -1267,6 +1363,7 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
       limited: round(phase(runs.find((r) => r.kind === 'limited'), 1)?.leadsPerSec, 0),
       unlimited: round(phase(runs.find((r) => r.kind === 'unlimited'), 1)?.leadsPerSec, 0),
     },
+    scaleOut: scaleOutSummary(scaleOut),
     auc: main?.auc ? { model: main.auc.model, rules: main.auc.rules, truth: main.auc.truth, people: main.auc.people, positives: main.auc.positives } : null,
     wallSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
@@ -1283,6 +1380,22 @@ async function benchCluster(o: Options): Promise<{ url: string; started: boolean
   log('redis: starting a local Redis Cluster of three masters');
   const started = await startPrivateCluster();
   return { url: started.url, started: true, stop: started.stop };
+}
+
+/** `--scale-out`: the unlimited full sync once per worker count, one after the other (null: off). */
+async function runScaleOut(o: Options, onStart: (run: BenchRun) => void): Promise<ScaleOutResult[] | null> {
+  if (!o.scaleOut) return null;
+  const out: ScaleOutResult[] = [];
+  for (const workers of o.scaleOut) {
+    log(`scale-out: the full sync with ${workers} worker${workers === 1 ? '' : 's'}, limits off, on a fresh world`);
+    const run = new BenchRun({ ...o, workers }, 'unlimited');
+    onStart(run);
+    const r = await run.scaleOutSync();
+    log(`scale-out, ${workers} workers: ${r.leadsPerSec !== null ? Math.round(r.leadsPerSec) : '-'} leads/s in ${r.wallSeconds ?? '-'} s; ` +
+      `${r.checks ? (r.checks.failures.length ? r.checks.failures.join('; ') : 'no duplicate person, no repeated or no-op write') : 'no duplicate checks'}`);
+    out.push(r);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -1305,6 +1418,7 @@ async function main(): Promise<void> {
   log(`rule speed: ${Math.round(evalSpeed.evalPerSec)} evaluations per CPU second (${Math.round(evalSpeed.evalPerWallSec)}/s wall)`);
 
   const runs: RunResult[] = [];
+  let scaleOut: ScaleOutResult[] | null;
   let active: BenchRun | null = null;
   const interrupt = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the benchmark's processes and deleting its keys`);
@@ -1323,6 +1437,8 @@ async function main(): Promise<void> {
       runs.push(await active.run());
       active = null;
     }
+    scaleOut = await runScaleOut(o, (run) => (active = run));
+    active = null;
   } finally {
     await cluster?.stop();
   }
@@ -1335,9 +1451,9 @@ async function main(): Promise<void> {
       log(`naive baseline failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const summary = summarise(o, runs, evalSpeed, naive, startedAt);
-  const results = { summary, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) }, options: { ...o, phases: [...o.phases], unlimitedPhases: [...o.unlimitedPhases] }, evalSpeed, naive, runs };
-  process.stdout.write(`${render({ runs, evalSpeed, naive, summary })}\n`);
+  const summary = summarise(o, runs, evalSpeed, naive, startedAt, scaleOut);
+  const results = { scaleOut, summary, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) }, options: { ...o, phases: [...o.phases], unlimitedPhases: [...o.unlimitedPhases] }, evalSpeed, naive, runs };
+  process.stdout.write(`${render({ runs, evalSpeed, naive, summary })}\n${scaleOut ? `${renderScaleOut(scaleOut)}\n` : ''}`);
   mkdirSync(o.out, { recursive: true });
   const file = join(o.out, `${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}-${o.leads}.json`);
   // Call timestamps are bulky: keep their summary (hubspotRate), not the list.

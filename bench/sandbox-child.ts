@@ -8,7 +8,9 @@
  * - the time of every HubSpot API call (for calls per 10 s against the 190 ceiling),
  * - response statuses per CRM (429s),
  * - for watched records, a timeline of user changes and connector writes (change-to-write-back latency,
- *   timed by the sandbox that applied both, so there is no polling granularity in it).
+ *   timed by the sandbox that applied both, so there is no polling granularity in it),
+ * - since the sandbox started, every API write of a record and whether it changed anything, and
+ *   people by email against the seeded world (GET /duplicates, the scale-out's duplicate checks).
  *
  * Prints one JSON line first: the connection line of DESIGN.md "Interfaces" plus `bench.url`.
  */
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
             return send(res, 200, recorder.timelines());
           case 'GET /webhooks':
             return send(res, 200, { pending: sb.hubspot.webhooks.pending(), counts: sb.hubspot.webhooks.counts });
+          case 'GET /duplicates':
+            return send(res, 200, recorder.duplicates());
           case 'GET /truth':
             return send(res, 200, truthOf(sb));
           case 'GET /memory':

@@ -17,6 +17,8 @@ import type { Sandboxes } from '../../connectors/sandbox/start.js';
 import { textOf } from '../../connectors/hubspot/sandbox/contact-model.js';
 import type { StoreEvent } from '../../connectors/hubspot/sandbox/store.js';
 import { currentWriteOrigin } from '../../connectors/salesforce/sandbox/change-events.js';
+import { crowdedEmails, emailCounts, WriteLog } from './scale-out.js';
+import type { DuplicateReport } from './scale-out.js';
 
 /** HubSpot properties a bench "user" changes; every other API write of a contact is the connector's. */
 export const USER_HUBSPOT_PROPERTIES = new Set(['jobtitle']);
@@ -25,6 +27,11 @@ const CONNECTOR_ORIGIN = /;client=/;
 /** What the rules write (not field sync): smk fields, the owner, the lifecycle stage. */
 const VERDICT_SF_FIELD = /^(Smk_|OwnerId$)/;
 const VERDICT_HUBSPOT_PROPERTY = /^(smk_|hubspot_owner_id$|lifecyclestage$)/;
+/**
+ * The HubSpot sandbox sets `associatedcompanyid` itself when an association call changes a
+ * contact's primary company (connectors/hubspot/sandbox/primary-company.ts): not a property write.
+ */
+const DERIVED_HUBSPOT_PROPERTY = 'associatedcompanyid';
 
 export type Who = 'user' | 'connector';
 export interface Mark {
@@ -60,10 +67,27 @@ export interface Candidate {
 export class Recorder {
   counters = newCounters();
   readonly watched = { hubspot: new Map<string, Mark[]>(), salesforce: new Map<string, Mark[]>() };
+  /**
+   * Every API write of a record since the sandbox started (not reset per phase), for the scale-out's
+   * duplicate checks: HubSpot writes through the API (the bench's user burst too, so read it after a
+   * full sync alone), Salesforce writes whose call named a client.
+   */
+  readonly writeLog = new WriteLog();
+  /** People per email in the seeded world, before any write. */
+  private readonly seededPeople: ReturnType<Recorder['peopleByEmail']>;
 
   constructor(private readonly sb: Sandboxes) {
+    this.seededPeople = this.peopleByEmail();
     const hs = sb.hubspot;
     hs.store.onEvent((e) => this.onHubSpotEvent(e));
+    const hsUpdate = hs.store.update.bind(hs.store);
+    hs.store.update = (c, values, source, at) => {
+      // The store's own test of a change (connectors/hubspot/sandbox/store.ts `update`), made before it applies them.
+      const changed = [...values].some(([name, value]) => (textOf(c.props, name) ?? '') !== value);
+      const derived = values.size === 1 && values.has(DERIVED_HUBSPOT_PROPERTY);
+      if (source.changeSource === 'INTEGRATION' && !derived) this.writeLog.add('hubspot', c.id, Object.fromEntries(values), changed);
+      return hsUpdate(c, values, source, at);
+    };
     const record = hs.monitor.record.bind(hs.monitor);
     hs.monitor.record = (method: string, path: string) => {
       this.counters.hubspot.callTimes.push(Date.now());
@@ -81,6 +105,10 @@ export class Recorder {
     const store = sb.salesforce.store;
     const update = store.update.bind(store);
     store.update = (record, changes, options = {}) => {
+      // As the store tells a changed field for Change Data Capture (`record[k] !== changes[k]`), before it applies them.
+      const changed = Object.keys(changes).some((k) => record[k] !== changes[k]);
+      const connector = CONNECTOR_ORIGIN.test(currentWriteOrigin()?.changeOrigin ?? '');
+      if (connector && !options.systemOnly && !options.deleting) this.writeLog.add('salesforce', String(record.Id), changes, changed);
       const out = update(record, changes, options);
       this.onSalesforceUpdate(String(record.Id), changes);
       return out;
@@ -88,6 +116,7 @@ export class Recorder {
     const insert = store.insert.bind(store);
     store.insert = (type, values, options = {}) => {
       const out = insert(type, values, options);
+      if (CONNECTOR_ORIGIN.test(currentWriteOrigin()?.changeOrigin ?? '')) this.writeLog.created('salesforce', String(out.Id));
       const created = this.counters.salesforce.created;
       created.set(type, (created.get(type) ?? 0) + 1);
       return out;
@@ -104,6 +133,7 @@ export class Recorder {
     const c = this.counters.hubspot;
     if (e.kind === 'creation') {
       if (e.source.changeSource === 'INTEGRATION') {
+        this.writeLog.created('hubspot', e.objectId);
         c.created.add(e.objectId);
         c.createdAt.set(e.objectId, e.at);
       }
@@ -151,6 +181,25 @@ export class Recorder {
         created: Object.fromEntries(c.salesforce.created),
         statuses: Object.fromEntries(c.salesforce.statuses),
       },
+    };
+  }
+
+  /** Live person records per email: HubSpot contacts; Salesforce unconverted Leads and Contacts. */
+  private peopleByEmail() {
+    const sf = this.sb.salesforce.store;
+    const contacts = this.sb.hubspot.store.all().filter((c) => !c.archived && c.mergedInto === null);
+    return {
+      hubspot: emailCounts(contacts.map((c) => textOf(c.props, 'email'))),
+      salesforce: emailCounts([...sf.list('Lead').filter((r) => r.IsConverted !== true), ...sf.list('Contact')].map((r) => (typeof r.Email === 'string' ? r.Email : null))),
+    };
+  }
+
+  /** For the duplicate checks (bench/lib/scale-out.ts): emails with several person records now, and the write log. */
+  duplicates(): DuplicateReport {
+    const now = this.peopleByEmail();
+    return {
+      people: { hubspot: crowdedEmails(this.seededPeople.hubspot, now.hubspot), salesforce: crowdedEmails(this.seededPeople.salesforce, now.salesforce) },
+      writes: this.writeLog.report(),
     };
   }
 
