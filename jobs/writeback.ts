@@ -247,7 +247,9 @@ async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: 
     }, now);
     return;
   }
-  await ctx.held.recordWritten(crm, leadId, payload.smk, now, payload.ownerId ?? undefined);
+  // The record holds what its create wrote: the smk values and the synced fields copied into it
+  // (without them, the evaluation after the create wrote the same fields again).
+  await ctx.held.recordWritten(crm, leadId, { ...payload.smk, ...asHeld(payload.fields) } as SmkValues, now, payload.ownerId ?? undefined);
   await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
   if (crm === 'salesforce') await releaseDeferredTask(ctx, leadId, ref.id, now);
   await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);
