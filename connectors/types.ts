@@ -127,7 +127,8 @@ export interface CreateRequest {
 }
 
 export type CreateOutcome =
-  | { leadId: string; ok: true; ref: RecordRef; created: boolean }
+  /** `refused`: synced field values the create left out, each with the CRM's reason (the record was created without them). */
+  | { leadId: string; ok: true; ref: RecordRef; created: boolean; refused?: Array<{ field: string; error: CrmError }> }
   | { leadId: string; ok: false; error: CrmError };
 
 export interface TaskRequest {

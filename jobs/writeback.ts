@@ -210,7 +210,7 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
     await Promise.all(entries.map(async (entry, i) => {
       const outcome = byLead.get(entry.leadId) ?? outcomes[i];
       if (outcome?.ok) {
-        await linkCreated(ctx, crm, entry.leadId, outcome.ref, entry.payload, now);
+        await linkCreated(ctx, crm, entry.leadId, outcome.ref, entry.payload, now, outcome.refused?.map((r) => r.field) ?? []);
         await store.ack(entry, now);
         linked.push(entry.leadId);
         result.created += 1;
@@ -225,7 +225,7 @@ async function drainCreates(ctx: SyncContext, crm: CrmName, result: WritebackRes
 }
 
 /** Links the new record to its lead; the lead's next evaluation writes whatever still differs. */
-async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: { object: 'contact' | 'Lead' | 'Contact'; id: string }, payload: CreatePayload, now: number): Promise<void> {
+async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: { object: 'contact' | 'Lead' | 'Contact'; id: string }, payload: CreatePayload, now: number, refused: readonly string[]): Promise<void> {
   await ctx.leads.setLink(crm, ref.object, ref.id, leadId);
   const kept = await ctx.locks.with(`lead:${leadId}`, async () => {
     const stored = await ctx.leads.get(leadId);
@@ -248,8 +248,11 @@ async function linkCreated(ctx: SyncContext, crm: CrmName, leadId: string, ref: 
     return;
   }
   // The record holds what its create wrote: the smk values and the synced fields copied into it
-  // (without them, the evaluation after the create wrote the same fields again).
-  await ctx.held.recordWritten(crm, leadId, { ...payload.smk, ...asHeld(payload.fields) } as SmkValues, now, payload.ownerId ?? undefined);
+  // (without them, the evaluation after the create wrote the same fields again). Not a blank (the
+  // create leaves it out) nor a value the CRM refused: the next evaluation writes those, and a
+  // refusal is reported there.
+  const createdFields = Object.fromEntries(Object.entries(payload.fields ?? {}).filter(([name, value]) => value !== null && !refused.includes(name)));
+  await ctx.held.recordWritten(crm, leadId, { ...payload.smk, ...asHeld(createdFields) } as SmkValues, now, payload.ownerId ?? undefined);
   await ctx.redis.set(ctx.keys.created(crm, leadId), ref.id);
   if (crm === 'salesforce') await releaseDeferredTask(ctx, leadId, ref.id, now);
   await ctx.events.append([{ type: 'created', leadId, at: new Date(now).toISOString(), detail: { crm, object: ref.object, id: ref.id } }]);

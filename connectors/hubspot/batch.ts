@@ -394,6 +394,7 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
   const outcomes: Array<CreateOutcome | undefined> = new Array(requests.length);
   const byEmail = new Map<string, { properties: Record<string, string>; companyId?: string; indexes: number[] }>();
   const withFields = requests.some((r) => r.fields && Object.keys(r.fields).length > 0);
+  const refusedAt = new Map<number, Array<{ field: string; error: CrmError }>>();
   const definitions = withFields && fieldSupport ? await fieldSupport.definitions.get() : new Map();
   requests.forEach((request, index) => {
     const mapped = createToProperties(request);
@@ -402,6 +403,7 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
       const present = Object.fromEntries(Object.entries(request.fields).filter(([, v]) => v !== null));
       const fields = fieldProperties(present, fieldSupport.specs, definitions, `(new, lead ${request.leadId})`);
       Object.assign(mapped.value, fields.properties, { [P.email]: mapped.value[P.email] as string });
+      if (fields.refused.length > 0) refusedAt.set(index, fields.refused);
     }
     const email = normaliseEmail(request.email);
     if (!mapped.ok || !email) {
@@ -428,7 +430,10 @@ export async function createContacts(client: HubSpotClient, requests: readonly C
       if (!r) outcomes[index] = { leadId, ok: false, error: new CrmError({ crm: 'hubspot', code: 'TRANSIENT', message: 'create not attempted' }) };
       else if (!r.ok) outcomes[index] = { leadId, ok: false, error: r.error };
       // A second request for the same email finds the contact the first one created.
-      else outcomes[index] = { leadId, ok: true, ref: { object: 'contact', id: r.id }, created: r.created && n === 0 };
+      else {
+        const refused = refusedAt.get(index);
+        outcomes[index] = { leadId, ok: true, ref: { object: 'contact', id: r.id }, created: r.created && n === 0, ...(refused ? { refused } : {}) };
+      }
     });
   }
   return outcomes.map((o, i) => o ?? { leadId: requests[i]?.leadId ?? '', ok: false, error: new CrmError({ crm: 'hubspot', code: 'TRANSIENT', message: 'create not attempted' }) });

@@ -217,6 +217,7 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
   const translations = await deps.translations();
 
   const batches = new Map<SalesforceObject, Array<{ index: number; record: SObjectFields }>>();
+  const createRefused = new Map<number, Array<{ field: string; error: CrmError }>>();
   for (const i of fresh) {
     const request = requests[i];
     if (!request) continue;
@@ -237,6 +238,7 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
       const present = Object.fromEntries(Object.entries(request.fields).filter(([, v]) => v !== null));
       const synced = syncedSObjectFields({ label: `new ${target.object} for lead ${request.leadId}` }, target.object, meta, present, deps.syncFieldSpecs ?? new Map());
       checked.value = { ...checked.value, ...synced.values };
+      if (synced.refused.length > 0) createRefused.set(i, synced.refused);
     }
     batches.set(target.object, [...(batches.get(target.object) ?? []), { index: i, record: checked.value }]);
   }
@@ -245,7 +247,8 @@ export async function createRecords(deps: RecordDeps, requests: readonly CreateR
   toCreate.forEach((entry, n) => {
     const leadId = requests[entry.index]?.leadId ?? '';
     const res = results[n];
-    outcomes[entry.index] = res?.ok ? { leadId, ok: true, ref: { object: entry.object, id: res.id }, created: true } : { leadId, ok: false, error: res && !res.ok ? res.error : missingResult(undefined) };
+    const refused = createRefused.get(entry.index);
+    outcomes[entry.index] = res?.ok ? { leadId, ok: true, ref: { object: entry.object, id: res.id }, created: true, ...(refused ? { refused } : {}) } : { leadId, ok: false, error: res && !res.ok ? res.error : missingResult(undefined) };
   });
   return outcomes.map((o, i) => o ?? { leadId: requests[i]?.leadId ?? '', ok: false, error: missingResult(undefined) });
 }
