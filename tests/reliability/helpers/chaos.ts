@@ -593,6 +593,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       })();
       // The stream's faults, one at a time, each followed by a wait until change events flow again
       // (the rounds keep changing people in Salesforce).
+      // Set once the stream monkey has struck its last fault and waited for events to flow after
+      // it: users keep changing people until then, so that a fault struck as the rounds would end
+      // still has changes after it (the check below counts events after each fault).
+      let streamMonkeyDone = !streaming;
       const streamMonkey = (async () => {
         if (!streaming) return;
         await Promise.race([firstStreamUp, new Promise<void>((resolve) => {
@@ -641,6 +645,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           else log(`  stream: no change event within 20 s of the fault (${JSON.stringify(await streamNow())})`);
         }
       })();
+      // However it ends (a failure is reported where the monkeys are awaited).
+      streamMonkey.then(() => { streamMonkeyDone = true; }, () => { streamMonkeyDone = true; });
       const monkey = Promise.all([kills, restarts, streamMonkey]);
 
       // Drained, and read again while the previous read round led to writes (as syncOnce ends a
@@ -688,7 +694,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       for (;;) {
         const firedSoFar = await firedNow();
         const missing = shortfallOf(plan, firedSoFar);
-        if (missing.length === 0) break;
+        if (missing.length === 0 && streamMonkeyDone) break;
         if (options.rate > 0) {
           // Send the fault rate where the plan still falls short (see steeredMix).
           const shortKinds = JSON.stringify(CRMS.flatMap((crm) => FAULT_KINDS.map((k) => firedSoFar.faults[crm][k] < plan.faults[crm][k])));
