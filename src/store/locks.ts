@@ -59,14 +59,20 @@ export class Locks {
     const token = randomUUID();
     const deadline = Date.now() + waitMs;
     if (!(await this.takeTurn(name, waitMs))) return null;
-    let delay = 5;
-    while ((await this.redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
-      if (Date.now() >= deadline) {
-        this.passTurn(name);
-        return null;
+    // Whatever ends the wait without the lock (time, or a Redis error) hands the process's turn on.
+    try {
+      let delay = 5;
+      while ((await this.redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
+        if (Date.now() >= deadline) {
+          this.passTurn(name);
+          return null;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(100, delay * 2);
       }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(100, delay * 2);
+    } catch (err) {
+      this.passTurn(name);
+      throw err;
     }
     return token;
   }

@@ -69,4 +69,26 @@ describe('Locks', () => {
     await held;
     await expect(locks.with('slow', async () => 'next')).resolves.toBe('next');
   });
+
+  it('a Redis error while asking for the lock fails that caller only: the next one of the process still gets its turn', async () => {
+    let failNext = true;
+    const flaky = new Proxy(t.redis, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop === 'set' && typeof value === 'function') {
+          return (...args: unknown[]) => {
+            if (failNext) {
+              failNext = false;
+              return Promise.reject(new Error('Connection is closed.'));
+            }
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const locks = new Locks(flaky, createKeys(t.prefix));
+    await expect(locks.with('flaky', async () => 'first')).rejects.toThrow(/Connection is closed/);
+    await expect(locks.with('flaky', async () => 'second', { waitMs: 300 })).resolves.toBe('second');
+  });
 });
