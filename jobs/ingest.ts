@@ -11,6 +11,7 @@ import { leadFragmentSchema, normaliseEmail, salesDecisionSchema } from '../src/
 import type { CrmName, Lead, LeadFragment, LeadLinks } from '../src/model/lead.js';
 import { leadIdFor } from '../src/store/leads.js';
 import type { StoredLead } from '../src/store/leads.js';
+import type { HeldValues } from '../src/store/held.js';
 import { isHubSpotEcho, isReadBackOfOwnWrites } from '../src/sync/echo.js';
 import { sameValue } from '../src/sync/equality.js';
 import type { KnownValues } from '../src/sync/echo.js';
@@ -212,6 +213,11 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
   return { outcome, leadId };
 }
 
+/** What a record is known to hold (the held store), as echo recognition compares it. */
+function knownFromHeld(held: HeldValues): KnownValues {
+  return { smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId, fields: heldFields(held.values) };
+}
+
 /**
  * A record read back with only what we wrote there ourselves changed (the catch-up after a sync):
  * saved, but not evaluated again (src/sync/echo.ts isReadBackOfOwnWrites). Looked at only when the
@@ -224,8 +230,7 @@ async function readBackOfOwnWrites(ctx: SyncContext, fragment: LeadFragment, sto
   const next = decision.views[fragment.source];
   if (!previous || !next) return false;
   const held = await ctx.held.get(fragment.source, stored.lead.id);
-  const known = held ? { smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId, fields: heldFields(held.values) } : null;
-  return isReadBackOfOwnWrites(fragment.source, previous, next, known, ctx.syncFields);
+  return isReadBackOfOwnWrites(fragment.source, previous, next, held ? knownFromHeld(held) : null, ctx.syncFields);
 }
 
 function toEvaluateKey(ctx: SyncContext): string {
@@ -396,7 +401,7 @@ async function withoutEchoes(ctx: SyncContext, crm: CrmName, refs: NonNullable<I
     const held = leadId ? await ctx.held.get(crm, leadId) : null;
     const known: KnownValues[] = [];
     if (inFlight) known.push({ smk: inFlight.smk, ...(inFlight.lifecycleStage ? { lifecycle: inFlight.lifecycleStage.value } : {}), ...(inFlight.ownerId !== undefined ? { ownerId: inFlight.ownerId } : {}), ...(inFlight.fields ? { fields: inFlight.fields } : {}) });
-    if (held) known.push({ smk: held.values, ...(held.lifecycle !== undefined ? { lifecycle: held.lifecycle } : {}), ownerId: held.ownerId, fields: heldFields(held.values) });
+    if (held) known.push(knownFromHeld(held));
     if (!isHubSpotEcho(named, known, ctx.syncFields)) out.push(ref);
   }
   return out;
