@@ -16,6 +16,7 @@ import type { StreamState, StreamedChange } from '../connectors/types.js';
 import { cursorAfterStream, planStreamBatch } from '../src/sync/change-stream.js';
 import type { StreamPlan } from '../src/sync/change-stream.js';
 import type { SyncContext } from './context.js';
+import { LuaScript } from '../src/store/lua.js';
 
 /** The objects whose change events the connector follows. */
 export const STREAMED_OBJECTS = ['Lead', 'Contact'] as const;
@@ -58,11 +59,11 @@ export async function cursorHold(ctx: SyncContext): Promise<string | null> {
 }
 
 // Deletes the hold only if it is still the one the poll saw when it began.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1);
 
 /** A Salesforce poll that began under `hold` has read from the cursor: the stream may move it again. */
 export async function releaseCursorHold(ctx: SyncContext, hold: string | null): Promise<void> {
-  if (hold !== null) await ctx.redis.eval(RELEASE, 1, cursorHoldKey(ctx), hold);
+  if (hold !== null) await RELEASE.run(ctx.redis, cursorHoldKey(ctx), hold);
 }
 const statusKey = (ctx: SyncContext) => ctx.keys.meta('stream:salesforce:status');
 

@@ -39,6 +39,7 @@ import type { SyncContext } from '../../jobs/context.js';
 import { enqueueWebhookIngest } from '../../jobs/enqueue.js';
 import type { IngestJob } from '../../jobs/queues.js';
 import { HttpError, requestIdOf } from './http-errors.js';
+import { LuaScript } from '../store/lua.js';
 
 /**
  * HubSpot's largest delivery. "You should expect to receive an array of objects in a single
@@ -131,7 +132,7 @@ function keepEvents(rawBody: string, keep: Set<string>): string {
 // most members it keeps; ARGV[4]: the key's own expiry (ms); ARGV[5..]: members. Drops expired
 // members, adds the new ones, then the oldest beyond the count, and returns 1/0 per member:
 // 1 = first time. One script, so two deliveries of the same event racing each other cannot both win it.
-const CLAIM = `
+const CLAIM = new LuaScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
 for i = 5, #ARGV do
@@ -143,7 +144,7 @@ if over > 0 then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return out
-`;
+`, 1);
 
 /**
  * The two memories live apart, so that a flood of events never pushes out a signature still inside
@@ -156,7 +157,7 @@ function memoryKeys(ctx: SyncContext): { events: string; signatures: string } {
 
 async function claim(ctx: SyncContext, key: string, members: string[], now: number, ttlMs: number, max: number): Promise<boolean[]> {
   if (members.length === 0) return [];
-  const result = (await ctx.redis.eval(CLAIM, 1, key, now, now + ttlMs, Math.max(1, max), ttlMs + 60_000, ...members)) as number[];
+  const result = (await CLAIM.run(ctx.redis, key, now, now + ttlMs, Math.max(1, max), ttlMs + 60_000, ...members)) as number[];
   return members.map((_, i) => Number(result[i]) === 1);
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { CrmName } from '../model/lead.js';
 import type { SmkValues } from '../sync/plan.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 export interface HeldValues {
   values: SmkValues;
@@ -28,7 +29,7 @@ const heldSchema = z.object({
 // KEYS[1] held key; ARGV: values JSON, at, ownerId ('' = null), mode ('read' | 'write'),
 // lifecycle stage ('' = none read / none written). A read replaces everything unless a write
 // happened after the read began; a write merges.
-const RECORD = `
+const RECORD = new LuaScript(`
 local raw = redis.call('GET', KEYS[1])
 local at = tonumber(ARGV[2])
 local incoming = cjson.decode(ARGV[1])
@@ -51,7 +52,7 @@ if ARGV[3] ~= '' then current.ownerId = ARGV[3] end
 if ARGV[5] ~= '' then current.lifecycle = ARGV[5] end
 redis.call('SET', KEYS[1], cjson.encode(current))
 return 1
-`;
+`, 1);
 
 function parse(raw: string | null): HeldValues | null {
   if (!raw) return null;
@@ -92,11 +93,11 @@ export class HeldStore {
   }
 
   async recordRead(crm: CrmName, leadId: string, values: SmkValues, readAt: number, ownerId: string | null, lifecycle?: string | null): Promise<void> {
-    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), readAt, ownerId ?? '', 'read', lifecycle ?? '');
+    await RECORD.run(this.redis, this.keys.written(crm, leadId), encodeValues(values), readAt, ownerId ?? '', 'read', lifecycle ?? '');
   }
 
   async recordWritten(crm: CrmName, leadId: string, values: SmkValues, at: number, ownerId?: string | null, lifecycle?: string | null): Promise<void> {
-    await this.redis.eval(RECORD, 1, this.keys.written(crm, leadId), encodeValues(values), at, ownerId ?? '', 'write', lifecycle ?? '');
+    await RECORD.run(this.redis, this.keys.written(crm, leadId), encodeValues(values), at, ownerId ?? '', 'write', lifecycle ?? '');
   }
 
   async forget(crm: CrmName, leadId: string): Promise<void> {

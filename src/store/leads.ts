@@ -10,6 +10,7 @@ import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
 import { decodeStoredLead, encodeStoredLead } from './lead-codec.js';
 import type { StoredLead } from './lead-schema.js';
+import { LuaScript } from './lua.js';
 
 export { opportunityCoreSchema, storedLeadSchema } from './lead-schema.js';
 export type { StoredLead } from './lead-schema.js';
@@ -21,20 +22,20 @@ export function leadIdFor(crm: CrmName, object: string, recordId: string): strin
 
 // KEYS: version, evaluated. ARGV: the version the evaluation began at. When the lead has not moved
 // since, its evaluation is done at that version (recorded, never moving back); returns the version now.
-const FINISH_EVALUATION = `
+const FINISH_EVALUATION = new LuaScript(`
 local now = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now == tonumber(ARGV[1]) then
   local done = tonumber(redis.call('GET', KEYS[2]) or '-1')
   if now > done then redis.call('SET', KEYS[2], now) end
 end
 return now
-`;
+`, 2);
 
-const SET_IF_GREATER = `
+const SET_IF_GREATER = new LuaScript(`
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return 0
-`;
+`, 1);
 
 export class LeadStore {
   constructor(
@@ -114,7 +115,7 @@ export class LeadStore {
    * and, when it has not moved, the record that its evaluation is done at that version.
    */
   async finishEvaluation(leadId: string, version: number): Promise<number> {
-    return Number(await this.redis.eval(FINISH_EVALUATION, 2, this.keys.leadVersion(leadId), this.keys.leadEvaluated(leadId), version));
+    return Number(await FINISH_EVALUATION.run(this.redis, this.keys.leadVersion(leadId), this.keys.leadEvaluated(leadId), version));
   }
 
   /** Each lead's version now (0 for a lead no ingest changed yet), in one round trip. */
@@ -129,7 +130,7 @@ export class LeadStore {
    * attempts: the failure is in sync errors). Never moves back.
    */
   async markEvaluated(leadId: string, version: number): Promise<void> {
-    await this.redis.eval(SET_IF_GREATER, 1, this.keys.leadEvaluated(leadId), version);
+    await SET_IF_GREATER.run(this.redis, this.keys.leadEvaluated(leadId), version);
   }
 
   /** The version each lead's last evaluation saw (0: never evaluated). */

@@ -8,31 +8,32 @@ import type { RedisClient } from './redis.js';
 import { likelihoodModelSchema } from '../rules/learn/model.js';
 import type { LikelihoodModel } from '../rules/learn/model.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 // KEYS: models hash, history list. ARGV: version. Publishes a stored version (a no-op when it is already the published one).
-const PUBLISH = `
+const PUBLISH = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 if redis.call('LINDEX', KEYS[2], -1) == ARGV[1] then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1
-`;
+`, 2);
 
 // KEYS: history list. Drops the newest publish; returns {dropped, now published}, {dropped} when
 // none was published before it (no model is published then), or {} when none is published.
-const ROLLBACK = `
+const ROLLBACK = new LuaScript(`
 local dropped = redis.call('RPOP', KEYS[1])
 if not dropped then return {} end
 local now = redis.call('LINDEX', KEYS[1], -1)
 if not now then return {dropped} end
 return {dropped, now}
-`;
+`, 1);
 
 /** Versions kept besides those in the publish history: a daily retrain keeps two months, not a year. */
 export const MAX_KEPT_MODELS = 60;
 
 // KEYS: models hash, history list. ARGV: how many to keep. Drops the oldest versions beyond that,
 // never one in the publish history (a rollback may return to it).
-const PRUNE = `
+const PRUNE = new LuaScript(`
 local versions = redis.call('HKEYS', KEYS[1])
 local keep = tonumber(ARGV[1])
 if #versions <= keep then return 0 end
@@ -47,7 +48,7 @@ for i = 1, #numbers - keep do
   dropped = dropped + 1
 end
 return dropped
-`;
+`, 2);
 
 export class LikelihoodModelStore {
   constructor(
@@ -60,7 +61,7 @@ export class LikelihoodModelStore {
     const version = await this.redis.incr(this.keys.likelihoodModelSeq());
     const stored = likelihoodModelSchema.parse({ ...model, version });
     await this.redis.hset(this.keys.likelihoodModels(), String(version), JSON.stringify(stored));
-    await this.redis.eval(PRUNE, 2, this.keys.likelihoodModels(), this.keys.likelihoodPublished(), String(MAX_KEPT_MODELS));
+    await PRUNE.run(this.redis, this.keys.likelihoodModels(), this.keys.likelihoodPublished(), String(MAX_KEPT_MODELS));
     return stored;
   }
 
@@ -91,7 +92,7 @@ export class LikelihoodModelStore {
 
   /** Makes a stored version the published one; false when no such version is stored. */
   async publish(version: number): Promise<boolean> {
-    const result = Number(await this.redis.eval(PUBLISH, 2, this.keys.likelihoodModels(), this.keys.likelihoodPublished(), String(version)));
+    const result = Number(await PUBLISH.run(this.redis, this.keys.likelihoodModels(), this.keys.likelihoodPublished(), String(version)));
     return result >= 0;
   }
 
@@ -100,7 +101,7 @@ export class LikelihoodModelStore {
    * rule score alone) when the current one was the first; null when no model is published.
    */
   async rollback(): Promise<{ from: number; to: number | null } | null> {
-    const result = (await this.redis.eval(ROLLBACK, 1, this.keys.likelihoodPublished())) as string[];
+    const result = (await ROLLBACK.run(this.redis, this.keys.likelihoodPublished())) as string[];
     if (result.length === 0) return null;
     return { from: Number(result[0]), to: result[1] === undefined ? null : Number(result[1]) };
   }

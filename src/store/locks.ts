@@ -2,9 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1);
+const EXTEND = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`, 1);
 
 export class LockTimeoutError extends Error {
   constructor(name: string) {
@@ -113,7 +114,7 @@ export class Locks {
     const key = this.keys.lock(name);
     const renewal = renew
       ? setInterval(() => {
-        this.redis.eval(EXTEND, 1, key, token, ttl).catch(() => undefined);
+        EXTEND.run(this.redis, key, token, ttl).catch(() => undefined);
       }, Math.max(100, Math.floor(ttl / 3)))
       : null;
     try {
@@ -121,7 +122,7 @@ export class Locks {
     } finally {
       if (renewal) clearInterval(renewal);
       try {
-        await this.redis.eval(RELEASE, 1, key, token);
+        await RELEASE.run(this.redis, key, token);
       } finally {
         this.passTurn(name);
       }

@@ -8,18 +8,19 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 const LEDGER_TTL_S = 86_400;
 
 // KEYS: the ledger's leads hash. ARGV: ttl, then lead id and version pairs. Keeps each lead's highest version.
-const WATCH = `
+const WATCH = new LuaScript(`
 for i = 2, #ARGV, 2 do
   local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
   if tonumber(ARGV[i + 1]) > current then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 0
-`;
+`, 1);
 
 export class PassLedger {
   constructor(
@@ -49,7 +50,7 @@ export class PassLedger {
     if (leadIds.length === 0) return;
     const args: Array<string | number> = [LEDGER_TTL_S];
     leadIds.forEach((id, i) => args.push(id, versions[i] ?? 0));
-    await this.redis.eval(WATCH, 1, this.leadsKey(pass), ...args);
+    await WATCH.run(this.redis, this.leadsKey(pass), ...args);
   }
 
   async jobs(pass: string): Promise<string[]> {

@@ -8,6 +8,7 @@
 import type { RedisClient } from './redis.js';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 export interface PendingEntry<T> {
   key: string;
@@ -26,7 +27,7 @@ export interface PendingEntry<T> {
 
 // KEYS: ids zset, data hash. ARGV: key, entry JSON, now, mergeField ('' = replace payload).
 // Merges `payload[mergeField]` maps (newest wins) and shallow-replaces the other payload fields.
-const ADD = `
+const ADD = new LuaScript(`
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 local incoming = cjson.decode(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -49,13 +50,13 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 return 1
-`;
+`, 2);
 
 // Takes up to ARGV[2] due entries, leasing them until ARGV[1] + ARGV[3]. With ARGV[4] (a time),
 // fewer than ARGV[2] are taken only when the oldest of them has been due since ARGV[4] or before,
 // or (with ARGV[5], a time) when the newest of them has been due since ARGV[5] or before: a partial
 // batch waits for more entries until it has waited long enough, or until nothing new has come for a while.
-const TAKE = `
+const TAKE = new LuaScript(`
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
@@ -76,10 +77,10 @@ for i, key in ipairs(keys) do
   end
 end
 return out
-`;
+`, 3);
 
 // Done with an entry at version ARGV[2]: removed, unless a newer plan arrived meanwhile.
-const ACK = `
+const ACK = new LuaScript(`
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1]) return 1 end
 local current = cjson.decode(raw)
@@ -91,10 +92,10 @@ if current.version == tonumber(ARGV[2]) then
 end
 redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
 return 0
-`;
+`, 3);
 
 // Try again at ARGV[3], with one more attempt when ARGV[5] is '1' (unless a newer plan arrived: then it is due now).
-const RETRY = `
+const RETRY = new LuaScript(`
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return 0 end
 local current = cjson.decode(raw)
@@ -108,24 +109,24 @@ else
   redis.call('ZADD', KEYS[1], tonumber(ARGV[4]), ARGV[1])
 end
 return current.attempts
-`;
+`, 2);
 
 // Every due entry (not leased: a leased entry's score is its lease's end) waits until ARGV[2].
-const DEFER_DUE = `
+const DEFER_DUE = new LuaScript(`
 local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]))
 for i, key in ipairs(keys) do redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), key) end
 return #keys
-`;
+`, 1);
 
 // Entries parked at exactly one of the scores ARGV[2..] are due at ARGV[1] instead.
-const PROMOTE = `
+const PROMOTE = new LuaScript(`
 local n = 0
 for i = 2, #ARGV do
   local keys = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[i], ARGV[i])
   for j, key in ipairs(keys) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), key) n = n + 1 end
 end
 return n
-`;
+`, 1);
 
 export type PendingKind = 'write' | 'create' | 'task';
 
@@ -148,7 +149,7 @@ export class PendingStore<T> {
 
   async add(key: string, leadId: string, payload: T, now = Date.now()): Promise<boolean> {
     const entry: Omit<PendingEntry<T>, 'taken'> = { key, leadId, payload, attempts: 0, version: 1, firstQueuedAt: now };
-    const added = await this.redis.eval(ADD, 2, this.idsKey, this.dataKey, key, JSON.stringify(entry), now, this.mergeField);
+    const added = await ADD.run(this.redis, this.idsKey, this.dataKey, key, JSON.stringify(entry), now, this.mergeField);
     return Number(added) === 1;
   }
 
@@ -158,30 +159,30 @@ export class PendingStore<T> {
    * or, with `partialIfSettledBy`, when its newest entry has been due since then (nothing new came).
    */
   async take(limit: number, leaseMs = 120_000, now = Date.now(), partialIfDueBy?: number, partialIfSettledBy?: number): Promise<Array<PendingEntry<T>>> {
-    const raws = (await this.redis.eval(TAKE, 3, this.idsKey, this.dataKey, this.takenKey, now, limit, leaseMs, partialIfDueBy ?? '', partialIfSettledBy ?? '')) as Array<string | number>;
+    const raws = (await TAKE.run(this.redis, this.idsKey, this.dataKey, this.takenKey, now, limit, leaseMs, partialIfDueBy ?? '', partialIfSettledBy ?? '')) as Array<string | number>;
     const entries: Array<PendingEntry<T>> = [];
     for (let i = 0; i + 1 < raws.length; i += 2) entries.push({ ...(JSON.parse(String(raws[i])) as Omit<PendingEntry<T>, 'taken'>), taken: Number(raws[i + 1]) });
     return entries;
   }
 
   async ack(entry: PendingEntry<T>, now = Date.now()): Promise<void> {
-    await this.redis.eval(ACK, 3, this.idsKey, this.dataKey, this.takenKey, entry.key, entry.version, now);
+    await ACK.run(this.redis, this.idsKey, this.dataKey, this.takenKey, entry.key, entry.version, now);
   }
 
   /** Try again at `atMs`; `countAttempt: false` for a wait that is not the record's fault (a spent budget). */
   async retryLater(entry: PendingEntry<T>, atMs: number, now = Date.now(), countAttempt = true): Promise<number> {
-    return Number(await this.redis.eval(RETRY, 2, this.idsKey, this.dataKey, entry.key, entry.version, atMs, now, countAttempt ? '1' : '0'));
+    return Number(await RETRY.run(this.redis, this.idsKey, this.dataKey, entry.key, entry.version, atMs, now, countAttempt ? '1' : '0'));
   }
 
   /** Parks every due entry until `untilMs` (a spent budget: nothing due can go before then). */
   async deferDue(untilMs: number, now = Date.now()): Promise<number> {
-    return Number(await this.redis.eval(DEFER_DUE, 1, this.idsKey, now, untilMs));
+    return Number(await DEFER_DUE.run(this.redis, this.idsKey, now, untilMs));
   }
 
   /** Makes the entries parked at one of `scores` due at `now` (a budget that allows again). */
   async promoteParked(scores: number[], now = Date.now()): Promise<number> {
     if (scores.length === 0) return 0;
-    return Number(await this.redis.eval(PROMOTE, 1, this.idsKey, now, ...scores));
+    return Number(await PROMOTE.run(this.redis, this.idsKey, now, ...scores));
   }
 
   /** The entry under `key` (pending or being written), or null. */

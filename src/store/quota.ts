@@ -35,6 +35,7 @@ import type { QuotaGate, QuotaObservation, QuotaReport } from '../../connectors/
 import type { CrmName } from '../model/lead.js';
 import { isValidTimeZone } from '../rules/business-time.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 export interface QuotaLimits {
   hubspot: { perTenSeconds: number; share: number; daily: number; searchPerSecond: number };
@@ -60,7 +61,7 @@ const HOUR_MS = 3_600_000;
 
 // Sliding window over a sorted set, timed by the Redis server's clock so that every machine
 // agrees. Returns 0 when the calls were admitted, else the ms to wait before trying again.
-const SLIDING_WINDOW = `
+const SLIDING_WINDOW = new LuaScript(`
 local key = KEYS[1]
 local windowMs = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -80,7 +81,7 @@ end
 for i = 1, n do redis.call('ZADD', key, now, member .. ':' .. i) end
 redis.call('PEXPIRE', key, windowMs + 1000)
 return 0
-`;
+`, 1);
 
 /*
  * Our calls per minute: field `m<minute>` = calls in that minute (minutes since the epoch, by the
@@ -94,7 +95,7 @@ return 0
  * Returns {admitted 1|0, used in the window before these calls, ms at which n calls fit again in
  * the rolling window (0 when unknown or not rolling)}.
  */
-const LEDGER = `
+const LEDGER = new LuaScript(`
 local K = KEYS[1]
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
@@ -184,7 +185,7 @@ redis.call('PEXPIRE', K, (KEEP + 60) * 60000)
 local admittedFlag = 0
 if admitted then admittedFlag = 1 end
 return {admittedFlag, used, resumeAt}
-`;
+`, 1);
 
 /*
  * What the CRM said, and whether that holds our work. ARGV: now, delay before the first re-read
@@ -192,7 +193,7 @@ return {admittedFlag, used, resumeAt}
  * zone wanted (1: re-read at once while no time zone is stored), then field/value pairs to
  * store. A report of usage below the hold share lifts the hold at once.
  */
-const OBSERVE = `
+const OBSERVE = new LuaScript(`
 local K = KEYS[1]
 local now = tonumber(ARGV[1])
 local firstProbe = tonumber(ARGV[2])
@@ -217,16 +218,16 @@ if reached then
 end
 if isHeld and not wasHeld then redis.call('HSET', K, 'nextProbeAt', now + firstProbe) end
 return 0
-`;
+`, 1);
 
 /** One re-read per interval across workers: 1 when this caller may make it. */
-const CLAIM_PROBE = `
+const CLAIM_PROBE = new LuaScript(`
 local now = tonumber(ARGV[1])
 local nextAt = tonumber(redis.call('HGET', KEYS[1], 'nextProbeAt') or '0')
 if now < nextAt then return 0 end
 redis.call('HSET', KEYS[1], 'nextProbeAt', now + tonumber(ARGV[2]))
 return 1
-`;
+`, 1);
 
 // ---------------------------------------------------------------------------------------------
 // The portal's calendar day (luxon, as the SLA calendar in src/rules/business-time.ts): a local
@@ -298,7 +299,7 @@ export class RedisQuotaGate implements QuotaGate {
 
   private async sliding(key: string, windowMs: number, limit: number, calls: number): Promise<number> {
     const member = `${process.pid}:${Date.now()}:${(memberSeq += 1)}`;
-    const result = await this.redis.eval(SLIDING_WINDOW, 1, key, windowMs, limit, calls, member);
+    const result = await SLIDING_WINDOW.run(this.redis, key, windowMs, limit, calls, member);
     return Number(result);
   }
 
@@ -372,7 +373,7 @@ export class RedisQuotaGate implements QuotaGate {
 
   private async ledger(crm: CrmName, window: DailyWindow, budget: number | null, calls: number, now: number, commit: boolean): Promise<{ admitted: boolean; used: number; resumeAt: number }> {
     const dayStart = window.day ? Math.floor(window.day.startsAt / MINUTE_MS) : -1;
-    const result = (await this.redis.eval(LEDGER, 1, this.ledgerKey(crm), now, calls, budget ?? -1, dayStart, commit ? 1 : 0)) as [number, number, number];
+    const result = (await LEDGER.run(this.redis, this.ledgerKey(crm), now, calls, budget ?? -1, dayStart, commit ? 1 : 0)) as [number, number, number];
     return { admitted: Number(result[0]) === 1, used: Number(result[1]), resumeAt: Number(result[2]) };
   }
 
@@ -430,10 +431,7 @@ export class RedisQuotaGate implements QuotaGate {
     fields.push('observedAt', String(now));
     // A new hold is re-read after an interval: the answer that started it is fresh. HubSpot's
     // time zone, when unknown, is read at once: it says until when the portal's day runs.
-    await this.redis.eval(
-      OBSERVE,
-      1,
-      this.keys.quotaObserved(crm),
+    await OBSERVE.run(this.redis, this.keys.quotaObserved(crm),
       now,
       this.probeIntervalMs,
       CRM_HOLD_SHARE,
@@ -452,7 +450,7 @@ export class RedisQuotaGate implements QuotaGate {
     const hold = this.holdOf(crm, observed, window, now);
     const wanted = (hold !== null && hold.until === undefined) || (crm === 'hubspot' && !window.day);
     if (!wanted) return false;
-    return Number(await this.redis.eval(CLAIM_PROBE, 1, this.keys.quotaObserved(crm), now, this.probeIntervalMs)) === 1;
+    return Number(await CLAIM_PROBE.run(this.redis, this.keys.quotaObserved(crm), now, this.probeIntervalMs)) === 1;
   }
 
   /** Holds every call of `crm` for `ms` (an operator's pause). */

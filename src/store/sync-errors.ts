@@ -6,6 +6,7 @@ import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
+import { LuaScript } from './lua.js';
 
 export const syncErrorSchema = z.object({
   id: z.string(),
@@ -60,7 +61,7 @@ function errorId(input: SyncErrorInput): string {
   return ((input.stage === 'write' || input.stage === 'alert') && input.field ? [...parts, input.field] : parts).join(':');
 }
 
-const UPSERT = `
+const UPSERT = new LuaScript(`
 local raw = redis.call('GET', KEYS[1])
 local incoming = cjson.decode(ARGV[1])
 if raw then
@@ -71,7 +72,7 @@ end
 redis.call('SET', KEYS[1], cjson.encode(incoming))
 redis.call('ZADD', KEYS[2], ARGV[2], incoming.id)
 return incoming.attempts
-`;
+`, 2);
 
 export class SyncErrorStore {
   constructor(
@@ -97,7 +98,7 @@ export class SyncErrorStore {
       lastSeen: iso,
       attempts: 1,
     };
-    const attempts = await this.redis.eval(UPSERT, 2, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
+    const attempts = await UPSERT.run(this.redis, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
     // A failed poll is the feed's: indexed by CRM, so that the next poll that succeeds clears it.
     if (input.stage === 'poll') await this.redis.sadd(this.keys.syncError(`poll-failures:${input.crm}`), id);
     const group = recordGroupOf(input.stage, input.code);
