@@ -274,6 +274,8 @@ interface PhaseResult {
   latency?: { hubspot: { toOther: LatencyFigures; toBoth: LatencyFigures }; salesforce: { toOther: LatencyFigures; toBoth: LatencyFigures } };
   userCalls?: Record<CrmName, Record<string, number>>;
   polls?: number;
+  /** Phase 2: Salesforce read calls until every change was in both CRMs (the phase's catch-up poll not included). */
+  salesforceReadsToArrival?: number;
   /** Where work waited during the phase: per queue or pending batch, the largest and the mean backlog sampled each second. */
   backlog?: Record<string, { max: number; mean: number }>;
   /** CPU seconds each kind of process used during the phase (Redis is shared with other users). */
@@ -871,6 +873,9 @@ class BenchRun {
         await sleep(250);
       }
       const arrivedAt = Date.now();
+      // The burst's own reads: those made until every change had arrived, before the phase-ending
+      // catch-up below (one poll of each feed and side feed, which every phase ends with).
+      const readsToArrival = splitCalls(subtractCalls(await this.stats('salesforce'), userCalls.salesforce)).reads;
       polling = false;
       await pollLoop;
       await this.settle(deadline);
@@ -908,6 +913,7 @@ class BenchRun {
       result.leadsPerSec = total / ((arrivedAt - t0) / 1000);
       result.polls = polls;
       result.userCalls = userCalls;
+      result.salesforceReadsToArrival = readsToArrival;
       result.latency = {
         hubspot: { toOther: figures(hub.map((l) => l.toOther)), toBoth: figures(hub.map((l) => l.toBoth)) },
         salesforce: { toOther: figures(sf.map((l) => l.toOther)), toBoth: figures(sf.map((l) => l.toBoth)) },
@@ -1234,8 +1240,8 @@ function render(results: { runs: RunResult[]; evalSpeed: EvalSpeed; naive: Await
     `peakRssMb ${fmt(s.peakRssMb, 0)}${s.rssAtOtherSize ? ` (${fmt(s.rssAtOtherSize.peakRssMb, 0)} at ${fmt(s.rssAtOtherSize.leads)} people)` : ''}, naiveCallRatio ${fmt(s.naiveCallRatio, 1)}`);
   out.push(`per person in the full sync (limited run): worker CPU ${fmt(s.workerCpuMsPerLead, 2)} ms (target <= 0.6), Redis CPU ${fmt(s.redisCpuMsPerLead, 2)} ms (target <= 0.3), ` +
     `Redis ${fmt(s.redisBytesPerLead)} bytes (target <= 2,048); peak worker RSS ${fmt(s.peakRssMb, 0)} MB (target <= 200)`);
-  out.push(`Salesforce burst (${s.salesforceStream === 'cdc' ? 'Change Data Capture' : 'polling only'}): p99 change to both CRMs ${fmt(s.p99Ms.salesforce)} ms, ${s.burstSalesforceReads ?? '-'} Salesforce read calls` +
-    (s.pollBased ? `; polling every ${s.pollBased.pollEvery} with no stream (unlimited run): p99 ${fmt(s.pollBased.p99Ms.salesforce)} ms, ${s.pollBased.burstSalesforceReads} read calls` : ''));
+  out.push(`Salesforce burst (${s.salesforceStream === 'cdc' ? 'Change Data Capture' : 'polling only'}): p99 change to both CRMs ${fmt(s.p99Ms.salesforce)} ms, ${s.burstSalesforceReads ?? '-'} Salesforce read calls (${s.burstSalesforceReadsToArrival ?? '-'} until every change had arrived)` +
+    (s.pollBased ? `; polling every ${s.pollBased.pollEvery} with no stream (unlimited run): p99 ${fmt(s.pollBased.p99Ms.salesforce)} ms, ${s.pollBased.burstSalesforceReads} read calls (${s.pollBased.burstSalesforceReadsToArrival ?? '-'} until every change had arrived)` : ''));
   if (s.auc) out.push(`likelihood AUC on ${fmt(s.auc.people)} held-out people of the seeded world (${fmt(s.auc.positives)} with an opportunity): learned model ${fmt(s.auc.model, 3)}, rule score ${fmt(s.auc.rules, 3)}, ground truth ${fmt(s.auc.truth, 3)}`);
   return out.join('\n');
 }
@@ -1279,8 +1285,10 @@ interface Summary {
   bulkThreshold: number | null;
   /** Salesforce read calls (queries, GETs) of the main run's burst, the user's own taken out. */
   burstSalesforceReads: number | null;
+  /** Of those, the calls made until every change was in both CRMs: the phase-ending catch-up poll of every feed taken out. */
+  burstSalesforceReadsToArrival: number | null;
   /** The same burst in the unlimited run, polling only (today's way), for comparison. */
-  pollBased: { pollEvery: string; p99Ms: { hubspot: number | null; salesforce: number | null }; burstSalesforceReads: number } | null;
+  pollBased: { pollEvery: string; p99Ms: { hubspot: number | null; salesforce: number | null }; burstSalesforceReads: number; burstSalesforceReadsToArrival: number | null } | null;
   p99TargetMs: number;
   evalPerSec: number;
   peakRssMb: number | null;
@@ -1344,8 +1352,9 @@ function summarise(o: Options, runs: RunResult[], evalSpeed: EvalSpeed, naive: A
     salesforceStream: o.salesforceStream,
     bulkThreshold: o.bulkThreshold,
     burstSalesforceReads: burst ? burst.reads.salesforce : null,
+    burstSalesforceReadsToArrival: burst?.salesforceReadsToArrival ?? null,
     pollBased: pollBased
-      ? { pollEvery: o.comparePollEvery, p99Ms: { hubspot: pollBased.latency?.hubspot.toBoth.p99 ?? null, salesforce: pollBased.latency?.salesforce.toBoth.p99 ?? null }, burstSalesforceReads: pollBased.reads.salesforce }
+      ? { pollEvery: o.comparePollEvery, p99Ms: { hubspot: pollBased.latency?.hubspot.toBoth.p99 ?? null, salesforce: pollBased.latency?.salesforce.toBoth.p99 ?? null }, burstSalesforceReads: pollBased.reads.salesforce, burstSalesforceReadsToArrival: pollBased.salesforceReadsToArrival ?? null }
       : null,
     p99TargetMs: 2000 + durationMs(o.batchWait),
     evalPerSec: Math.round(evalSpeed.evalPerSec),
