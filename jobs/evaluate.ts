@@ -190,7 +190,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   const alerts = [...(stored.outboxAlerts ?? []), ...(wantsAlerts ? alertEventsOf(lead, output.events) : [])].filter((a, i, all) => all.findIndex((o) => o.kind === a.kind && o.at === a.at) === i);
   const { outboxTasks: _placed, outboxAlerts: _alerted, ...rest } = stored;
   const saved: StoredLead = { ...rest, lead, evaluatedSales: lead.sales, ...(routedOwnerId ? { routedOwnerId } : {}) };
-  await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved);
+  await ctx.leads.save(tasks.length > 0 || alerts.length > 0 ? { ...saved, ...(tasks.length > 0 ? { outboxTasks: tasks } : {}), ...(alerts.length > 0 ? { outboxAlerts: alerts } : {}) } : saved, { indexed: true });
   await ctx.events.append(output.events.map((e) => ({ type: e.type, leadId, at: e.at, detail: e.detail ?? {} })));
   // Only a lead that is or was open can be in the index: the others cost no Redis call.
   const holding = openLeadHolding(lead);
@@ -253,7 +253,7 @@ async function evaluateOnce(ctx: SyncContext, leadId: string): Promise<{ planned
   await recordBreaches(ctx, alerts);
   await queueAlerts(ctx, lead, alerts);
   // Placed: the outbox is emptied (what remains of the run is idempotent on a rerun).
-  if (tasks.length > 0 || alerts.length > 0) await ctx.leads.save(saved);
+  if (tasks.length > 0 || alerts.length > 0) await ctx.leads.save(saved, { indexed: true });
   if (output.slaTimers) {
     const timers = [
       { at: output.slaTimers.dueAt, kind: 'due' as const },

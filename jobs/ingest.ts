@@ -77,7 +77,8 @@ function salesInputsFromSmk(fragment: LeadFragment): void {
 }
 
 type Resolved =
-  | { leadId: string; convertedFrom?: string }
+  /** `linked`: the record's link already names this lead. */
+  | { leadId: string; linked: boolean; convertedFrom?: string }
   | { ambiguous: string; leadId: string };
 
 /**
@@ -134,7 +135,7 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
       const claimed = await ctx.redis.set(ctx.keys.emailIndex(email), decision.leadId, 'NX');
       if (claimed !== 'OK' && (await ctx.leads.leadByEmail(email)) !== decision.leadId) continue;
     }
-    return { leadId: decision.leadId, ...(convertedFrom ? { convertedFrom } : {}) };
+    return { leadId: decision.leadId, linked: byRecord === decision.leadId, ...(convertedFrom ? { convertedFrom } : {}) };
   }
   throw new Error(`could not settle the identity of ${fragment.source} ${fragment.object} ${fragment.recordId}`);
 }
@@ -168,10 +169,12 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
       if (decision.emailBefore) await ctx.leads.removeEmail(decision.emailBefore, leadId);
       if (lead.email) conflict = await claimEmail(ctx, lead.email, leadId);
     }
-    // Links first, so that a crash after them re-finds the same lead.
-    await ctx.leads.setLink(fragment.source, fragment.object, fragment.recordId, leadId);
+    // Links first, so that a crash after them re-finds the same lead. A link already in place (a
+    // re-read) is not written again; nor is a converted Lead's Contact link that the stored lead
+    // already had (its save came after the link was set).
+    if (!resolved.linked) await ctx.leads.setLink(fragment.source, fragment.object, fragment.recordId, leadId);
     const links = lead.links;
-    if (links.salesforce && fragment.source === 'salesforce' && links.salesforce.id !== fragment.recordId) {
+    if (links.salesforce && fragment.source === 'salesforce' && links.salesforce.id !== fragment.recordId && stored?.lead.links.salesforce?.id !== links.salesforce.id) {
       await ctx.leads.setLink('salesforce', links.salesforce.object, links.salesforce.id, leadId);
     }
     // What a record holds is known for the record the lead writes to, not for a converted Lead;
@@ -193,7 +196,7 @@ async function applyFragment(ctx: SyncContext, fragment: LeadFragment, readAt: n
     if (adopted) snapshot = adopted.snapshot;
     const changed = (decision.changed && !ownWritesOnly) || (adopted?.inputsChanged ?? false);
     if (changed) await markForEvaluation(ctx, [leadId]);
-    if (decision.save || adopted) await ctx.leads.save(snapshot);
+    if (decision.save || adopted) await ctx.leads.save(snapshot, { indexed: stored !== null });
     await adopted?.done();
     if (fragment.source === 'salesforce' && decision.linkedBefore === undefined && links.salesforce) {
       if (await releaseDeferredTask(ctx, leadId, links.salesforce.id, ctx.clock.now())) await scheduleWriteback(ctx, 'salesforce');

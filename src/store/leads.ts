@@ -64,8 +64,10 @@ export class LeadStore {
    * MULTI): the index first, so that a crash between the two leaves an id without a snapshot
    * (readers skip it, the next save fills it), never a snapshot that reconcile cannot find.
    */
-  async save(stored: StoredLead): Promise<void> {
-    await this.redis.zadd(this.keys.leadIndex(), 0, stored.lead.id);
+  async save(stored: StoredLead, options: { indexed?: boolean } = {}): Promise<void> {
+    // `indexed`: the caller read this lead's snapshot (under its lock), so its index entry exists
+    // (written before the snapshot, removed only after it): re-adding it was a round trip per save.
+    if (!options.indexed) await this.redis.zadd(this.keys.leadIndex(), 0, stored.lead.id);
     await this.redis.set(this.keys.lead(stored.lead.id), encodeStoredLead(stored));
   }
 

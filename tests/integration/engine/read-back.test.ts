@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncOnce } from '../../../jobs/run-once.js';
 import type { Harness } from '../../helpers/pipeline.js';
 import { syncedHarness } from './setup.js';
+import { watchCommands } from '../../helpers/redis-monitor.js';
 
 describe('the catch-up after a sync', () => {
   let h: Harness;
@@ -30,5 +31,25 @@ describe('the catch-up after a sync', () => {
     await h.hubspot.crm.contacts.basicApi.update(written!.id, { properties: { jobtitle: 'Chief Revenue Officer' } });
     const busy = await syncOnce(ctx);
     expect(busy.evaluated).toBe(1);
+  }, 180_000);
+});
+
+describe('the Redis cost of reading back a settled person', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await syncedHarness({ people: 30, seed: 23, label: 'read-back-cost' }); }, 180_000);
+  afterAll(async () => { await h?.close(); });
+
+  it('re-links no record and re-indexes no lead that is already linked and indexed', async () => {
+    const ctx = h.runtime.ctx;
+    await syncOnce(ctx);
+    // Every record is linked and every lead indexed: a full re-read (a reconcile's, a catch-up's)
+    // only re-confirms that. Each such SET and ZADD was a round trip per record read.
+    const watch = await watchCommands(h.runtime.ctx.redis, ctx.keys.prefix);
+    const pass = await syncOnce(ctx, { full: true });
+    const seen = await watch.stop();
+    expect(pass.evaluated).toBe(0);
+    const named = (cmd: string, part: string) => seen.filter((args) => args[0]?.toLowerCase() === cmd && (args[1] ?? '').includes(part)).length;
+    expect(named('get', ':link:')).toBeGreaterThan(30);
+    expect({ linkSets: named('set', ':link:'), indexAdds: named('zadd', `${ctx.keys.prefix}:leads`) }).toEqual({ linkSets: 0, indexAdds: 0 });
   }, 180_000);
 });

@@ -13,25 +13,7 @@ import { PendingStore } from '../../../src/store/pending.js';
 import { createRedis, startPrivateRedis } from '../../../src/store/redis.js';
 import type { RecordUpdate } from '../../../connectors/types.js';
 import { testRedis, type TestRedis } from '../../helpers/redis.js';
-
-/** The commands Redis received that name one of this test's keys, as MONITOR shows them. */
-async function watchCommands(url: string, prefix: string): Promise<{ seen: string[][]; stop: () => Promise<void> }> {
-  const seen: string[][] = [];
-  const client = createRedis(url) as Redis;
-  const monitor = await client.monitor();
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((a) => a.includes(prefix))) seen.push(args);
-  });
-  return {
-    seen,
-    stop: async () => {
-      monitor.disconnect();
-      client.disconnect();
-    },
-  };
-}
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+import { watchCommands } from '../../helpers/redis-monitor.js';
 
 describe('Lua scripts are called by their SHA1', () => {
   let t: TestRedis;
@@ -44,7 +26,7 @@ describe('Lua scripts are called by their SHA1', () => {
 
   it('sends a script text at most once however often the stores run it', async () => {
     const keys = createKeys(`${t.prefix}a`);
-    const watch = await watchCommands(t.url, t.prefix);
+    const watch = await watchCommands(t.redis, t.prefix);
     const held = new HeldStore(t.redis, keys);
     const leads = new LeadStore(t.redis, keys);
     const pending = new PendingStore<RecordUpdate>(t.redis, keys, 'hubspot', 'write', 'smk');
@@ -56,10 +38,9 @@ describe('Lua scripts are called by their SHA1', () => {
     }
     const taken = await pending.take(100, 60_000, 2000);
     for (const entry of taken) await pending.ack(entry, 2001);
-    await settle();
-    await watch.stop();
+    const seen = await watch.stop();
 
-    const byName = (name: string) => watch.seen.filter((args) => args[0]?.toLowerCase() === name);
+    const byName = (name: string) => seen.filter((args) => args[0]?.toLowerCase() === name);
     // The values arrived as before.
     expect((await held.get('hubspot', 'L3'))?.values.score).toBe('4');
     expect(taken).toHaveLength(10);
