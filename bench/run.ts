@@ -16,7 +16,8 @@
  */
 import type { Candidate, Recorder } from './lib/recorder.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir, hostname, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +99,10 @@ interface Options {
   redisUrl?: string;
   /** `--scale-out 1,2,4`: after the usual runs, the unlimited full sync once per worker count (null: off). */
   scaleOut: number[] | null;
+  /** `--workers-from`: the compiled build (production's JavaScript) or the sources through tsx. */
+  workersFrom: 'build' | 'source';
+  /** The script a worker process runs (`smk worker`). */
+  workerEntry: string;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -127,6 +132,7 @@ function parseOptions(argv: string[]): Options {
     .option('--unlimited-phases <list>', 'phases of the run without limits (default: the full sync only, for raw speed)', '1')
     .option('--runs <list>', 'limited (HubSpot 190/10 s, our share 1.0) and/or unlimited (no limits)', 'limited,unlimited')
     .option('--workers <n>', '`smk worker` processes', integer('--workers', 1, 8), 2)
+    .option('--workers-from <what>', 'build: the workers run the compiled JavaScript of `npm run build` (built into the run\'s folder), as production does; source: the TypeScript through tsx, as `npx smk` does in a clone (its compile time and memory count then)', 'build')
     .option('--batch-wait <d>', 'sync.batchWait: the longest a write waits for its batch', '2s')
     .option('--poll-every <d>', 'Salesforce poll interval during the change burst', '1s')
     .option('--safety-margin <d>', 'sync.searchSafetyMargin: how far the feed cursors stay behind now', '1s')
@@ -146,7 +152,7 @@ function parseOptions(argv: string[]): Options {
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
     salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number; redisCluster?: string | boolean;
-    scaleOut?: number[];
+    scaleOut?: number[]; workersFrom: string;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -159,6 +165,7 @@ function parseOptions(argv: string[]): Options {
   if (runs.length === 0) throw new InvalidArgumentError('--runs takes limited, unlimited or both');
   if (o.changes !== 'api' && o.changes !== 'ui') throw new InvalidArgumentError('--changes takes api or ui');
   if (o.salesforceStream !== 'cdc' && o.salesforceStream !== 'off') throw new InvalidArgumentError('--salesforce-stream takes cdc or off');
+  if (o.workersFrom !== 'build' && o.workersFrom !== 'source') throw new InvalidArgumentError('--workers-from takes build or source');
   // The comparison: the unlimited run bursts too, the way the service worked before the stream.
   if (o.salesforceStream === 'cdc' && o.comparePollEvery !== 'off' && runs.includes('unlimited')) unlimitedPhases.add(2);
   return {
@@ -168,6 +175,7 @@ function parseOptions(argv: string[]): Options {
     salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals, bulkThreshold: o.bulkThreshold ?? null,
     redisCluster: o.redisCluster === undefined ? null : o.redisCluster === true ? '' : String(o.redisCluster),
     scaleOut: o.scaleOut ?? null,
+    workersFrom: o.workersFrom as 'build' | 'source', workerEntry: join(ROOT, 'bin', 'smk.js'),
   };
 }
 
@@ -420,7 +428,7 @@ class BenchRun {
     for (let i = 0; i < this.o.workers; i += 1) {
       const n = this.workers.length + this.retired.length + 1;
       this.workers.push(
-        spawnChild(`worker-${n}`, [...(this.o.profile ? ['--cpu-prof', '--cpu-prof-dir', join(this.dir, 'profiles')] : []), join(ROOT, 'bin', 'smk.js'), 'worker'], {
+        spawnChild(`worker-${n}`, [...(this.o.profile ? ['--cpu-prof', '--cpu-prof-dir', join(this.dir, 'profiles')] : []), this.o.workerEntry, 'worker'], {
           env: { ...this.env, SMK_CONFIG: configPath },
           cwd: ROOT,
           logPath: join(this.dir, `worker-${n}.log`),
@@ -549,6 +557,8 @@ class BenchRun {
         signature = now;
         movedAt = Date.now();
       }
+      const dead = this.workers.find((w) => w.exited);
+      if (dead) throw new Error(`${dead.name} exited; its log: ${join(this.dir, `${dead.name}.log`)}`);
       if (Date.now() - movedAt > STALL_MS) throw new Error(`no progress for ${STALL_MS / 1000} s (no API call, same backlog): ${where || 'nothing outstanding'}`);
       if (Date.now() > deadline) throw new Error(`not idle within the phase timeout; still waiting: ${where || 'nothing (it just finished)'}`);
       quiet = where === '' ? quiet + 1 : 0;
@@ -1407,6 +1417,23 @@ async function runScaleOut(o: Options, onStart: (run: BenchRun) => void): Promis
   return out;
 }
 
+/**
+ * The compiled JavaScript production runs (`npm run build`, the Docker image's `node
+ * dist/src/cli.js`), built into a folder of this run's own: a worker run through tsx also spends
+ * the CPU and memory of compiling the sources at start, which production does not.
+ */
+function buildWorkers(): string {
+  // Inside the clone, so that the build's imports find the project's node_modules.
+  const cache = join(ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const out = mkdtempSync(join(cache, 'smk-bench-build-'));
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out-dir', out], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build failed (${built.status}): ${(built.stderr || built.stdout).trim().split('\n').slice(-5).join(' ')}`);
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+  log(`workers run the compiled build in ${out}`);
+  return join(out, 'src', 'cli.js');
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv);
   const startedAt = Date.now();
@@ -1420,6 +1447,7 @@ async function main(): Promise<void> {
     loadAverageAtStart: loadavg().map((v) => round(v, 2)),
   };
   log(`machine: ${machine.cores} x ${machine.cpu}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
+  if (o.workersFrom === 'build') o.workerEntry = buildWorkers();
 
   // Pure rule speed first, while none of the benchmark's other processes run.
   const rules = parseConfigText(benchConfigYaml({ hubspotPerTenSeconds: HUBSPOT_CEILING, batchWait: o.batchWait, searchSafetyMargin: o.safetyMargin, pollEvery: o.pollEvery }), 'bench');
