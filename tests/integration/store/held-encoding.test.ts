@@ -3,9 +3,11 @@
  * value stays distinct from an unknown one), and values an earlier version wrote as JSON still read
  * and merge.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../../src/store/keys.js';
 import { HeldStore } from '../../../src/store/held.js';
+import type { HeldValues } from '../../../src/store/held.js';
 import type { SmkValues } from '../../../src/sync/plan.js';
 import { testRedis } from '../../helpers/redis.js';
 import type { TestRedis } from '../../helpers/redis.js';
@@ -30,6 +32,37 @@ function previousVersionJson(values: Record<string, string | null>, at: number, 
   for (const [k, v] of Object.entries(values)) stored[k] = v ?? '';
   return JSON.stringify({ at, ...(lifecycle !== undefined ? { lifecycle } : {}), values: stored, ownerId });
 }
+
+/**
+ * What the store promised before this encoding: a read replaces everything unless a write happened
+ * after the read began; a write merges (the latest time, the owner and stage when given, each value
+ * given). Cleared ('' or null or undefined) reads back as null, no owner as null, no stage as absent.
+ */
+function modelRecord(state: HeldValues | null, mode: 'read' | 'write', values: Record<string, string | null | undefined>, at: number, ownerId: string | null, lifecycle: string | null): HeldValues | null {
+  const given: Record<string, string | null> = {};
+  for (const [name, value] of Object.entries(values)) given[name] = value ? value : null;
+  if (mode === 'read') {
+    if (state && state.at > at) return state;
+    return { values: given as SmkValues, at, ownerId: ownerId || null, ...(lifecycle ? { lifecycle } : {}) };
+  }
+  const current = state ?? { values: {}, at: 0, ownerId: null };
+  return {
+    values: { ...current.values, ...given } as SmkValues,
+    at: Math.max(current.at, at),
+    ownerId: ownerId || current.ownerId,
+    ...(lifecycle || current.lifecycle ? { lifecycle: lifecycle || current.lifecycle } : {}),
+  };
+}
+
+const NAMES = ['score', 'grade', 'leadId', 'scoreReasons', 'likelihoodReasons', 'field:email', 'field:leadStatus', 'field:custom', 'futureName'];
+const valuesArb = fc.dictionary(fc.constantFrom(...NAMES), fc.constantFrom<string | null | undefined>(null, undefined, '', '0', 'hot', 'ünï "q"', 'x'.repeat(40), LEAD), { maxKeys: 5 });
+const recordArb = fc.record({
+  mode: fc.constantFrom<'read' | 'write'>('read', 'write'),
+  values: valuesArb,
+  at: fc.integer({ min: 0, max: 4 }).map((n) => 1_000 * n),
+  ownerId: fc.constantFrom<string | null>(null, '', '77', '005A'),
+  lifecycle: fc.constantFrom<string | null>(null, '', 'lead', 'mql'),
+});
 
 describe('held values in Redis', () => {
   let t: TestRedis;
@@ -112,5 +145,32 @@ describe('held values in Redis', () => {
     await expect(held.recordWritten('hubspot', 'L4', { score: '1' }, 2000)).rejects.toThrow(/encoding version 2/);
     await expect(held.recordRead('hubspot', 'L4', { score: '1' }, 2000, null, null)).rejects.toThrow(/encoding version 2/);
     expect(await t.redis.getBuffer(keys.written('hubspot', 'L4'))).toEqual(newer);
+  });
+
+  it('behaves as before over generated histories of reads and writes, from nothing or from the previous version\'s JSON', async () => {
+    const keys = createKeys(`${t.prefix}model:`);
+    const held = new HeldStore(t.redis, keys);
+    let run = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.option(fc.record({ values: valuesArb, at: fc.integer({ min: 0, max: 4 }).map((n) => 1_000 * n), ownerId: fc.constantFrom('', '77'), lifecycle: fc.constantFrom(undefined, '', 'lead') }), { nil: null }),
+      fc.array(recordArb, { minLength: 1, maxLength: 8 }),
+      async (before, history) => {
+        run += 1;
+        const lead = run % 2 === 0 ? LEAD : `L${run}`;
+        // A failed run leaves its key behind: each run starts from nothing (or the JSON it sets).
+        await held.forget('hubspot', lead);
+        let model: HeldValues | null = null;
+        if (before) {
+          await t.redis.set(keys.written('hubspot', lead), previousVersionJson(before.values as Record<string, string | null>, before.at, before.ownerId, before.lifecycle));
+          model = modelRecord(null, 'read', before.values, before.at, before.ownerId, before.lifecycle ?? null);
+        }
+        for (const step of history) {
+          if (step.mode === 'read') await held.recordRead('hubspot', lead, step.values as SmkValues, step.at, step.ownerId, step.lifecycle);
+          else await held.recordWritten('hubspot', lead, step.values as SmkValues, step.at, step.ownerId, step.lifecycle);
+          model = modelRecord(model, step.mode, step.values, step.at, step.ownerId, step.lifecycle);
+          expect(await held.get('hubspot', lead)).toEqual(model);
+        }
+      },
+    ), { numRuns: 300 });
   });
 });
