@@ -99,6 +99,8 @@ interface Options {
   redisUrl?: string;
   /** `--scale-out 1,2,4`: after the usual runs, the unlimited full sync once per worker count (null: off). */
   scaleOut: number[] | null;
+  /** `--worker-heap-mb`: each worker's V8 old-space limit, or null for V8's own. */
+  workerHeapMb: number | null;
   /** `--workers-from`: the compiled build (production's JavaScript) or the sources through tsx. */
   workersFrom: 'build' | 'source';
   /** The script a worker process runs (`smk worker`). */
@@ -132,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     .option('--unlimited-phases <list>', 'phases of the run without limits (default: the full sync only, for raw speed)', '1')
     .option('--runs <list>', 'limited (HubSpot 190/10 s, our share 1.0) and/or unlimited (no limits)', 'limited,unlimited')
     .option('--workers <n>', '`smk worker` processes', integer('--workers', 1, 8), 2)
+    .option('--worker-heap-mb <n>', 'V8\'s old-space limit of each worker (--max-old-space-size): the heap production would be given; off by default (V8 sizes it from the machine\'s memory, and lets it grow before collecting)', integer('--worker-heap-mb', 32, 65_536))
     .option('--workers-from <what>', 'build: the workers run the compiled JavaScript of `npm run build` (built into the run\'s folder), as production does; source: the TypeScript through tsx, as `npx smk` does in a clone (its compile time and memory count then)', 'build')
     .option('--batch-wait <d>', 'sync.batchWait: the longest a write waits for its batch', '2s')
     .option('--poll-every <d>', 'Salesforce poll interval during the change burst', '1s')
@@ -152,7 +155,7 @@ function parseOptions(argv: string[]): Options {
     leads: number; seed: number; skipNaive?: boolean; phases: string; unlimitedPhases: string; runs: string; workers: number; batchWait: string;
     pollEvery: string; safetyMargin: string; changes: string; evalSeconds: number; phaseTimeout?: number; out: string; profile?: boolean;
     salesforceStream: string; comparePollEvery: string; deals?: boolean; bulkThreshold?: number; redisCluster?: string | boolean;
-    scaleOut?: number[]; workersFrom: string;
+    scaleOut?: number[]; workersFrom: string; workerHeapMb?: number;
   }>();
   const phaseSet = (list: string) => {
     const set = new Set(list.split(',').map((p) => Number(p.trim())).filter((p) => [1, 2, 3, 4].includes(p)));
@@ -175,7 +178,7 @@ function parseOptions(argv: string[]): Options {
     salesforceStream: o.salesforceStream, comparePollEvery: o.comparePollEvery, deals: !!o.deals, bulkThreshold: o.bulkThreshold ?? null,
     redisCluster: o.redisCluster === undefined ? null : o.redisCluster === true ? '' : String(o.redisCluster),
     scaleOut: o.scaleOut ?? null,
-    workersFrom: o.workersFrom as 'build' | 'source', workerEntry: join(ROOT, 'bin', 'smk.js'),
+    workerHeapMb: o.workerHeapMb ?? null, workersFrom: o.workersFrom as 'build' | 'source', workerEntry: join(ROOT, 'bin', 'smk.js'),
   };
 }
 
@@ -428,7 +431,7 @@ class BenchRun {
     for (let i = 0; i < this.o.workers; i += 1) {
       const n = this.workers.length + this.retired.length + 1;
       this.workers.push(
-        spawnChild(`worker-${n}`, [...(this.o.profile ? ['--cpu-prof', '--cpu-prof-dir', join(this.dir, 'profiles')] : []), this.o.workerEntry, 'worker'], {
+        spawnChild(`worker-${n}`, [...(this.o.profile ? ['--cpu-prof', '--cpu-prof-dir', join(this.dir, 'profiles')] : []), ...(this.o.workerHeapMb ? [`--max-old-space-size=${this.o.workerHeapMb}`] : []), this.o.workerEntry, 'worker'], {
           env: { ...this.env, SMK_CONFIG: configPath },
           cwd: ROOT,
           logPath: join(this.dir, `worker-${n}.log`),
