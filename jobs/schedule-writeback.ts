@@ -41,9 +41,27 @@ export async function burstTailSettledBy(ctx: SyncContext, crm: CrmName, kind: P
   const { batchWait } = ctx.config.file.sync;
   const at = Number((await ctx.redis.get(fullBatchKey(ctx, crm, kind))) ?? Number.NaN);
   if (!Number.isFinite(at) || now - at > batchWait) return undefined;
-  const counts = await Promise.all([ctx.queues.poll, ctx.queues.ingest, ctx.queues.evaluate].map((queue) => queue.getJobCounts('wait', 'prioritized', 'active')));
-  if (counts.some((c) => Object.values(c).some((n) => n > 0))) return undefined;
+  if (!(await nothingOnItsWay(ctx))) return undefined;
   return now - burstSettleMs(batchWait);
+}
+
+/** No poll, ingest or evaluation waiting or running: nothing that could plan another write. */
+async function nothingOnItsWay(ctx: SyncContext): Promise<boolean> {
+  const counts = await Promise.all([ctx.queues.poll, ctx.queues.ingest, ctx.queues.evaluate].map((queue) => queue.getJobCounts('wait', 'prioritized', 'active')));
+  return counts.every((c) => Object.values(c).every((n) => n === 0));
+}
+
+/**
+ * After an evaluation job is done, while a burst is under way: its tail may have settled while the
+ * job still ran (the drain that found it settled left it, the job being on its way), and the job's
+ * own last request came while it was still running. Asked again now, the tail goes if nothing else
+ * is on its way (armWritebackTimers). One Redis call per CRM when no burst is under way.
+ */
+export async function afterEvaluationJob(ctx: SyncContext): Promise<void> {
+  const now = ctx.clock.now();
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    if ((await kindsBursting(ctx, crm, now)).length > 0) await scheduleWriteback(ctx, crm);
+  }
 }
 
 /** The kinds of `crm` of which a full batch went within the batching wait (one Redis call). */
@@ -85,9 +103,20 @@ async function armWritebackTimers(ctx: SyncContext, crm: CrmName): Promise<void>
   if (newest !== -Infinity) {
     const slotMs = Math.max(1, Math.round(burstSettleMs(batchWait) / 2));
     const slot = Math.ceil((newest + burstSettleMs(batchWait)) / slotMs);
-    if (slot * slotMs > now && slot * slotMs < next + batchWait && tailTimersAdded.get(memo) !== slot) {
-      await queue.add('drain', { crm }, { jobId: `drain-${crm}-tail-${slot}`, delay: Math.max(0, slot * slotMs - now) });
-      tailTimersAdded.set(memo, slot);
+    if (slot * slotMs > now) {
+      if (slot * slotMs < next + batchWait && tailTimersAdded.get(memo) !== slot) {
+        await queue.add('drain', { crm }, { jobId: `drain-${crm}-tail-${slot}`, delay: Math.max(0, slot * slotMs - now) });
+        tailTimersAdded.set(memo, slot);
+      }
+    } else {
+      // Settled already. While work is on its way it may still grow (that work asks again when it
+      // is done: evaluations through afterEvaluationJob); with nothing on its way it goes now. A
+      // drain that finds work on its way takes nothing and adds nothing here: no drain loop.
+      const nowSlot = Math.ceil(now / slotMs);
+      if (tailTimersAdded.get(memo) !== nowSlot && (await nothingOnItsWay(ctx))) {
+        await queue.add('drain', { crm }, { jobId: `drain-${crm}-tail-${nowSlot}` });
+        tailTimersAdded.set(memo, nowSlot);
+      }
     }
   }
   // The timer fires at its time, and its id names its slot of `gap`: a drain re-arming from inside

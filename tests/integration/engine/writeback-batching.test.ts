@@ -104,4 +104,32 @@ describe('write-back batching of a burst', () => {
     expect(await hubspotWrites()).toBe(1);
     expect(await landed(trickle, 'trickle')).toBe(20);
   }, 60_000);
+
+  it('a tail that settled while an evaluation was still on its way goes when that evaluation is done, not a batching wait later', async () => {
+    await clock().advance(2 * BATCH_WAIT); // the tests above are long over
+    await processWriteback(rt.ctx, 'hubspot');
+    const burst = contacts.slice(0, 125);
+    await resetStats(h.sandboxes.hubspot.baseUrl);
+    // An evaluation is on its way (it may plan more writes): the tail must not leave yet.
+    const evaluation = await rt.ctx.queues.evaluate.add('evaluate', { leadId: 'L-on-its-way', cause: 'test' });
+    await plan(burst, 'settled');
+    const plannedAt = clock().now();
+    await processWriteback(rt.ctx, 'hubspot');
+    expect(await hubspotWrites()).toBe(1); // the full batch of 100, at once
+    // Its timer fires once the tail has stopped growing (timers are set in slots of a sixteenth of
+    // the batching wait), but the evaluation is still there.
+    await clock().advance(BATCH_WAIT / 8 + BATCH_WAIT / 16 + 1);
+    await processWriteback(rt.ctx, 'hubspot');
+    expect(await hubspotWrites()).toBe(1);
+    await rt.ctx.queues.writeback.hubspot.obliterate({ force: true });
+    // The evaluation is done (it planned nothing more): the drains are asked for again, as the
+    // worker does when an evaluation job completes, and the tail goes now.
+    await evaluation.remove();
+    await scheduleWriteback(rt.ctx, 'hubspot');
+    const timers = (await rt.ctx.queues.writeback.hubspot.getJobs(['delayed', 'wait'])).map((j) => j.timestamp + (j.opts.delay ?? 0) - Date.now() + clock().now());
+    expect(Math.min(...timers)).toBeLessThan(plannedAt + BATCH_WAIT / 2);
+    await processWriteback(rt.ctx, 'hubspot');
+    expect(await landed(burst, 'settled')).toBe(125);
+    expect(await hubspotWrites()).toBe(2);
+  }, 60_000);
 });
