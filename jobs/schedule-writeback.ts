@@ -52,12 +52,14 @@ async function nothingOnItsWay(ctx: SyncContext): Promise<boolean> {
 }
 
 /**
- * After an evaluation job is done, while a burst is under way: its tail may have settled while the
- * job still ran (the drain that found it settled left it, the job being on its way), and the job's
- * own last request came while it was still running. Asked again now, the tail goes if nothing else
- * is on its way (armWritebackTimers). One Redis call per CRM when no burst is under way.
+ * After a poll, ingest or evaluation job is done, while a burst is under way: the burst's tail may
+ * have settled while the job still ran (the drain that found it settled left it, the job being on
+ * its way), and an evaluation's own last request came while it was still running. Asked again now,
+ * the tail goes if nothing else is on its way (armWritebackTimers). In a burst the webhook echoes
+ * of our own HubSpot writes are ingest jobs that plan nothing, and the last of them used to leave
+ * the tail to the batching wait. One Redis call per CRM when no burst is under way.
  */
-export async function afterEvaluationJob(ctx: SyncContext): Promise<void> {
+export async function afterUpstreamJob(ctx: SyncContext): Promise<void> {
   const now = ctx.clock.now();
   for (const crm of ['hubspot', 'salesforce'] as const) {
     if ((await kindsBursting(ctx, crm, now)).length > 0) await scheduleWriteback(ctx, crm);

@@ -10,7 +10,7 @@ import type { CrmName } from '../src/model/lead.js';
 import { REDIS_ERROR_LOG_EVERY_MS } from '../src/store/redis.js';
 import type { SyncContext } from './context.js';
 import { processEvaluate, processEvaluateMany } from './evaluate.js';
-import { afterEvaluationJob } from './schedule-writeback.js';
+import { afterUpstreamJob } from './schedule-writeback.js';
 import { processIngest } from './ingest.js';
 import { processPoll } from './poll.js';
 import { AlertRateLimitedError, channelSender, describeAlert, processAlert, reportAlertProblem } from './alerts.js';
@@ -104,17 +104,19 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     return worker;
   };
 
-  make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
-  make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0, via: job.name }), concurrency.ingest);
+  const pollWorker = make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
+  const ingestWorker = make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0, via: job.name }), concurrency.ingest);
   const evaluateWorker = make<EvaluateJob>('evaluate', (job) => {
     if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);
     if (!job.data.leadId) throw new Error(`evaluate job ${job.id ?? ''} names no lead`);
     return processEvaluate(ctx, job.data.leadId);
   }, concurrency.evaluate);
-  // Done (no longer active): a burst's tail that settled while it ran may go now.
-  evaluateWorker?.on('completed', () => {
-    afterEvaluationJob(ctx).catch((err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ask for the burst tail\'s drain'));
-  });
+  // Done (no longer active): a burst's tail that settled while one of them ran may go now.
+  for (const upstream of [pollWorker, ingestWorker, evaluateWorker]) {
+    upstream?.on('completed', () => {
+      afterUpstreamJob(ctx).catch((err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ask for the burst tail\'s drain'));
+    });
+  }
   for (const crm of ['hubspot', 'salesforce'] as const) {
     make<WritebackJob>(`writeback-${crm}`, () => processWriteback(ctx, crm), concurrency.writeback);
   }
