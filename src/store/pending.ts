@@ -27,12 +27,22 @@ export interface PendingEntry<T> {
 
 // KEYS: ids zset, data hash. ARGV: key, entry JSON, now, mergeField ('' = replace payload).
 // Merges `payload[mergeField]` maps (newest wins) and shallow-replaces the other payload fields.
+// A plan that changes nothing of the entry (another evaluation of the lead planning the same
+// values, often while they are being written) leaves it as it is: a new version would make the
+// write's acknowledgement keep the entry, and the same values would be sent a second time.
 const ADD = new LuaScript(`
+local function same(a, b)
+  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k, v in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 local incoming = cjson.decode(ARGV[2])
 local now = tonumber(ARGV[3])
 if raw then
   local current = cjson.decode(raw)
+  local before = cjson.decode(raw).payload
   local field = ARGV[4]
   if field ~= '' and type(current.payload[field]) == 'table' and type(incoming.payload[field]) == 'table' then
     for k, v in pairs(incoming.payload[field]) do current.payload[field][k] = v end
@@ -40,6 +50,7 @@ if raw then
   else
     current.payload = incoming.payload
   end
+  if same(before, current.payload) then return 0 end
   current.version = current.version + 1
   current.attempts = 0
   redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(current))

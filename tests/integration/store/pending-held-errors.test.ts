@@ -150,3 +150,35 @@ describe('sync errors', () => {
     expect(csv).toContain('"a,b"');
   });
 });
+
+describe('pending writes planned again while being written', () => {
+  let t: TestRedis;
+  beforeAll(async () => {
+    t = await testRedis('pending-replan');
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+  const ref = { object: 'Contact' as const, id: '003A' };
+
+  it('a plan of the same values as the write in flight adds nothing: the write is not sent twice', async () => {
+    const store = new PendingStore<RecordUpdate>(t.redis, createKeys(`${t.prefix}a`), 'salesforce', 'write', 'smk');
+    await store.add('Contact:003A', 'L1', { ref, smk: { score: '40', grade: 'warm' } }, 1000);
+    const [taken] = await store.take(200, 60_000, 1000);
+    // Another evaluation of the lead (another worker) plans the same values while they are written.
+    await store.add('Contact:003A', 'L1', { ref, smk: { grade: 'warm', score: '40' } }, 1100);
+    await store.ack(taken!, 1200);
+    expect(await store.size()).toBe(0);
+    expect(await store.take(200, 60_000, 1300)).toHaveLength(0);
+  });
+
+  it('a plan that changes a value while it is written is still sent after the write', async () => {
+    const store = new PendingStore<RecordUpdate>(t.redis, createKeys(`${t.prefix}b`), 'salesforce', 'write', 'smk');
+    await store.add('Contact:003A', 'L1', { ref, smk: { score: '40', grade: 'warm' } }, 1000);
+    const [taken] = await store.take(200, 60_000, 1000);
+    await store.add('Contact:003A', 'L1', { ref, smk: { score: '45' } }, 1100);
+    await store.ack(taken!, 1200);
+    const [next] = await store.take(200, 60_000, 1300);
+    expect(next?.payload.smk).toEqual({ score: '45', grade: 'warm' });
+  });
+});
