@@ -4,7 +4,8 @@
  * normalised email to its lead. Writers hold the lead's lock (src/store/locks.ts).
  */
 import { createHash } from 'node:crypto';
-import { execBySlot, mgetBufferAcross } from './redis.js';
+import { Cluster } from 'ioredis';
+import { mgetBufferAcross } from './redis.js';
 import type { RedisClient } from './redis.js';
 import type { CrmName } from '../model/lead.js';
 import { LEAD_COUNTER } from './keys.js';
@@ -39,11 +40,21 @@ if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], '${LEAD_COUNTER.
 return 0
 `, 1);
 
+// KEYS: leads' counters (one slot on a cluster). ARGV: a field. The field of each, in one call: a
+// pipeline of an HGET per lead cost Redis and the client about 8 times an MGET of string keys.
+const READ_COUNTERS = new LuaScript(`
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, ARGV[1]) end
+return out
+`, 'any');
+
 // KEYS: an index bucket. ARGV: field, lead id. Removes the entry only while it names that lead.
 const REMOVE_IF_HELD_BY = new LuaScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0
 `, 1);
+
+const COUNTERS_PER_CALL = 1000;
 
 export class LeadStore {
   constructor(
@@ -160,15 +171,26 @@ export class LeadStore {
     return this.counters(leadIds, LEAD_COUNTER.evaluated);
   }
 
-  /** One counter of many leads: a pipeline of HGET (one per slot on a cluster), sent together. */
+  /**
+   * One counter of many leads: on one Redis a script call per COUNTERS_PER_CALL leads (so that no
+   * call holds Redis long); on a cluster, where each lead's counters lie in a slot of their own (as
+   * its version's key did, one MGET per slot), an HGET each, auto-pipelined per node.
+   */
   private async counters(leadIds: readonly string[], field: string): Promise<number[]> {
     if (leadIds.length === 0) return [];
     const keys = leadIds.map((id) => this.keys.leadCounters(id));
-    const replies = await execBySlot(this.redis, keys, (pipe, i) => pipe.hget(keys[i] as string, field));
-    return replies.map(([error, raw]) => {
-      if (error) throw error;
-      return Number(raw ?? 0);
-    });
+    let raws: Array<string | null>;
+    if (this.redis instanceof Cluster) {
+      const cluster = this.redis;
+      raws = await Promise.all(keys.map((key) => cluster.hget(key, field)));
+    } else {
+      const chunks: Array<Promise<Array<string | null>>> = [];
+      for (let i = 0; i < keys.length; i += COUNTERS_PER_CALL) {
+        chunks.push(READ_COUNTERS.runOn(this.redis, keys.slice(i, i + COUNTERS_PER_CALL), field) as Promise<Array<string | null>>);
+      }
+      raws = (await Promise.all(chunks)).flat();
+    }
+    return raws.map((raw) => Number(raw ?? 0));
   }
 
   async count(): Promise<number> {
