@@ -132,8 +132,8 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
     if (decision.kind === 'ambiguous') return { ambiguous: decision.message, leadId: decision.leadId };
     if (decision.kind === 'new' && email) {
       // Another worker may be creating the lead for this email right now: the first one wins.
-      const claimed = await ctx.redis.set(ctx.keys.emailIndex(email), decision.leadId, 'NX');
-      if (claimed !== 'OK' && (await ctx.leads.leadByEmail(email)) !== decision.leadId) continue;
+      const claimed = await ctx.leads.claimEmail(email, decision.leadId);
+      if (!claimed && (await ctx.leads.leadByEmail(email)) !== decision.leadId) continue;
     }
     return { leadId: decision.leadId, linked: byRecord === decision.leadId, ...(convertedFrom ? { convertedFrom } : {}) };
   }
@@ -257,7 +257,7 @@ async function owedEvaluations(ctx: SyncContext, leadIds: string[]): Promise<str
  * admin settles (two records of one person), reported naming both; the index stays with its holder.
  */
 async function claimEmail(ctx: SyncContext, email: string, leadId: string): Promise<string | null> {
-  if ((await ctx.redis.set(ctx.keys.emailIndex(email), leadId, 'NX')) === 'OK') return null;
+  if (await ctx.leads.claimEmail(email, leadId)) return null;
   const holder = await ctx.leads.leadByEmail(email);
   if (!holder || holder === leadId) return null;
   const other = await ctx.leads.get(holder);

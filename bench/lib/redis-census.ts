@@ -1,7 +1,10 @@
 /**
  * What the service keeps in Redis, measured key by key: every key under the bench's prefix is
  * sized with MEMORY USAGE (the bytes Redis holds for it, key and overhead included) and grouped
- * by family, so the figure is the service's own however busy a shared Redis is.
+ * by family, so the figure is the service's own however busy a shared Redis is. The email index and
+ * the record links are hash buckets (src/store/index-buckets.ts): their families, `email` and
+ * `link:<crm>`, count buckets as keys, and their bytes are the index's whole; a lead's counters
+ * are the family `lead-counters` (it was `lead-version` and `lead-evaluated` before layout 3).
  */
 import { mastersOf } from '../../src/store/redis.js';
 import type { RedisClient } from '../../src/store/redis.js';

@@ -6,8 +6,21 @@
  * pending writes, quota and accounts the CRM's. Keys read together across many slots (many leads'
  * snapshots) go through `mgetAcross`/`execBySlot` (src/store/redis-slots.ts).
  *
- * The layout changed once (LAYOUT_VERSION 2 in src/store/layout.ts moves the keys of version 1).
+ * The layout changed twice (src/store/layout.ts moves the keys of older layouts at start): layout 2
+ * gave keys their hash tags; layout 3 put the email index and the record links in hash buckets and
+ * a lead's two counters in one hash.
  */
+import { indexBucket } from './index-buckets.js';
+
+/** Where one entry of a bucketed index lives: the bucket (a small Redis hash) and its field. */
+export interface IndexEntry {
+  readonly key: string;
+  readonly field: string;
+}
+
+/** The fields of a lead's counters hash (`Keys.leadCounters`): short, as Redis stores them per lead. */
+export const LEAD_COUNTER = { version: 'v', evaluated: 'e' } as const;
+
 export interface Keys {
   readonly prefix: string;
   /**
@@ -20,14 +33,22 @@ export interface Keys {
   quotaDay(crm: string, day: string): string;
   quotaObserved(crm: string): string;
   quotaPause(crm: string): string;
-  /** A lead's snapshot, version and evaluated version share the lead id as their hash tag. */
+  /** A lead's snapshot and its counters share the lead id as their hash tag. */
   lead(id: string): string;
-  leadVersion(id: string): string;
-  /** The lead version its last evaluation saw (a pass of `smk sync --once` waits on it). */
-  leadEvaluated(id: string): string;
+  /**
+   * A lead's counters, one hash (a key per counter cost about 100 bytes of Redis's own per-key
+   * overhead each): its version (LEAD_COUNTER.version), bumped by every ingest that changes it; the
+   * version its last evaluation saw (LEAD_COUNTER.evaluated; a pass of `smk sync --once` waits on it).
+   */
+  leadCounters(id: string): string;
   leadIndex(): string;
-  link(crm: string, object: string, id: string): string;
-  emailIndex(email: string): string;
+  /**
+   * The lead a CRM record belongs to, and the lead holding a normalised email: entries of hash
+   * buckets (src/store/index-buckets.ts), not a key each, because Redis spends about 100 bytes per
+   * key on its own bookkeeping, several times the entry itself.
+   */
+  link(crm: string, object: string, id: string): IndexEntry;
+  emailIndex(email: string): IndexEntry;
   cursor(crm: string): string;
   written(crm: string, leadId: string): string;
   pendingWrites(crm: string): string;
@@ -72,11 +93,15 @@ export function createKeys(prefix = 'smk'): Keys {
     quotaObserved: (crm) => `${p}:quota:{${crm}}:observed`,
     quotaPause: (crm) => `${p}:quota:{${crm}}:pause`,
     lead: (id) => `${p}:lead:{${id}}`,
-    leadVersion: (id) => `${p}:lead-version:{${id}}`,
-    leadEvaluated: (id) => `${p}:lead-evaluated:{${id}}`,
+    leadCounters: (id) => `${p}:lead-counters:{${id}}`,
     leadIndex: () => `${p}:leads`,
-    link: (crm, object, id) => `${p}:link:${crm}:${object}:${id}`,
-    emailIndex: (email) => `${p}:email:${email}`,
+    // The bucket's number is its hash tag: buckets spread over the cluster's slots, and the CRM's
+    // name in it keeps the two CRMs' link buckets of one number apart.
+    link: (crm, object, id) => {
+      const field = `${object}:${id}`;
+      return { key: `${p}:link:${crm}:{link-${crm}-${indexBucket(field)}}`, field };
+    },
+    emailIndex: (email) => ({ key: `${p}:email:{email-${indexBucket(email)}}`, field: email }),
     cursor: (crm) => `${p}:cursor:${crm}`,
     written: (crm, leadId) => `${p}:held:${crm}:${leadId}`,
     pendingWrites: (crm) => `${p}:pending:{${crm}}:ids`,

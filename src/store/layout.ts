@@ -3,18 +3,22 @@
  * Cluster) gave each lead's keys its id as hash tag, each BullMQ queue its name as tag (all queues
  * shared `{q}` before), and the open-lead keys one tag: a Redis written by an older version keeps
  * its leads, versions and queued jobs (waiting, delayed, failed) once they are moved here.
+ * Layout 3 (memory) folded a key per email, per record link and per lead counter into hash fields:
+ * the email index and the links into hash buckets (src/store/index-buckets.ts), a lead's version
+ * and evaluated version into one hash. A Redis of layout 1 goes through both steps in turn.
  *
  * The move runs once per key prefix, under a lock, before the process opens its queues; the
  * version it reached is kept in `<prefix>:meta:layout`. Other processes of the new version wait for
  * it. Processes of the old version must be stopped first: they would go on writing the old keys.
  */
 import { Cluster } from 'ioredis';
+import { LEAD_COUNTER } from './keys.js';
 import type { Keys } from './keys.js';
 import { Locks } from './locks.js';
-import { scanKeys } from './redis.js';
+import { execBySlot, scanKeys } from './redis.js';
 import type { RedisClient } from './redis.js';
 
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export interface LayoutLogger {
   info(obj: object, msg?: string): void;
@@ -33,7 +37,8 @@ export function layoutTwoName(keys: Keys, key: string): string | null {
   const lead = new RegExp(`^${p}:(lead|lead-version|lead-evaluated):([^{}:]+)$`).exec(key);
   if (lead) {
     const id = lead[2] as string;
-    return lead[1] === 'lead' ? keys.lead(id) : lead[1] === 'lead-version' ? keys.leadVersion(id) : keys.leadEvaluated(id);
+    // The counters' keys of layout 2 (layout 3 folds them into one hash, below).
+    return lead[1] === 'lead' ? keys.lead(id) : `${keys.prefix}:${lead[1]}:{${id}}`;
   }
   if (key === `${keys.prefix}:meta:open-leads-holder`) return keys.openLeadsHolder();
   const owner = new RegExp(`^${p}:meta:open-leads:(.+)$`).exec(key);
@@ -42,6 +47,27 @@ export function layoutTwoName(keys: Keys, key: string): string | null {
   // `<p>:{q}` for every queue, it is `<p>:{<queue>}` now; the rest of the name stays.
   const queue = new RegExp(`^${p}:\\{q\\}:([^:]+)(:.*)?$`).exec(key);
   if (queue) return `${keys.queuePrefix(queue[1] as string)}:${queue[1] as string}${queue[2] ?? ''}`;
+  return null;
+}
+
+/** A layout-2 key that layout 3 keeps as a hash field instead: where its value goes. */
+export type LayoutThreeEntry = { key: string; field: string };
+
+/**
+ * Where layout 3 keeps the value of a layout-2 key, or null when the key did not change. Pure, so
+ * the rules are tested by table as well. The buckets themselves never match: an email always has an
+ * `@` (normaliseEmail), a bucket's name never; a link bucket's object part is its `{tag}`.
+ */
+export function layoutThreeEntry(keys: Keys, key: string): LayoutThreeEntry | null {
+  const p = escapeRegExp(keys.prefix);
+  const counter = new RegExp(`^${p}:(lead-version|lead-evaluated):\\{([^{}:]+)\\}$`).exec(key);
+  if (counter) {
+    return { key: keys.leadCounters(counter[2] as string), field: counter[1] === 'lead-version' ? LEAD_COUNTER.version : LEAD_COUNTER.evaluated };
+  }
+  const email = new RegExp(`^${p}:email:(.*@.*)$`).exec(key);
+  if (email) return keys.emailIndex(email[1] as string);
+  const link = new RegExp(`^${p}:link:([^:{}]+):([^:{}]+):(.+)$`).exec(key);
+  if (link) return keys.link(link[1] as string, link[2] as string, link[3] as string);
   return null;
 }
 
@@ -72,9 +98,56 @@ export async function layoutVersion(redis: RedisClient, keys: Keys): Promise<num
   return Number((await redis.get(keys.meta('layout'))) ?? 1);
 }
 
+/** Layout 1 -> 2: each moved key keeps its value under its new name. Returns how many moved. */
+async function moveLayoutOne(redis: RedisClient, keys: Keys): Promise<number> {
+  let moved = 0;
+  for await (const batch of scanKeys(redis, `${keys.prefix}:*`)) {
+    for (const key of batch) {
+      const to = layoutTwoName(keys, key);
+      if (to !== null && to !== key && (await moveKey(redis, key, to))) moved += 1;
+    }
+  }
+  return moved;
+}
+
 /**
- * Brings the prefix's keys to LAYOUT_VERSION (once: later starts read the version and go on).
- * Returns how many keys moved.
+ * Layout 2 -> 3: each string key's value becomes its hash field, then the key goes, a SCAN batch at
+ * a time in pipelines (per slot on a cluster: the old key and its bucket lie in different slots).
+ * The fields are written before the keys are deleted: a crash between leaves both, and the step,
+ * run again at the next start, writes the same values again.
+ */
+async function foldLayoutTwo(redis: RedisClient, keys: Keys): Promise<number> {
+  let moved = 0;
+  for await (const batch of scanKeys(redis, `${keys.prefix}:*`)) {
+    const found = batch.flatMap((key) => {
+      const to = layoutThreeEntry(keys, key);
+      return to === null ? [] : [{ key, to }];
+    });
+    if (found.length === 0) continue;
+    const values = await execBySlot(redis, found.map((f) => f.key), (pipe, i) => pipe.get((found[i] as { key: string }).key));
+    // A key gone meanwhile has nothing to move.
+    const present = found.flatMap((f, i) => {
+      const [error, value] = values[i] ?? [null, null];
+      if (error) throw error;
+      return typeof value === 'string' ? [{ ...f, value }] : [];
+    });
+    const failed = (replies: Array<[Error | null, unknown]>) => replies.find(([error]) => error)?.[0];
+    const written = await execBySlot(redis, present.map((f) => f.to.key), (pipe, i) => {
+      const f = present[i] as (typeof present)[number];
+      pipe.hset(f.to.key, f.to.field, f.value);
+    });
+    const writeError = failed(written);
+    if (writeError) throw writeError;
+    const deleteError = failed(await execBySlot(redis, present.map((f) => f.key), (pipe, i) => pipe.del((present[i] as (typeof present)[number]).key)));
+    if (deleteError) throw deleteError;
+    moved += present.length;
+  }
+  return moved;
+}
+
+/**
+ * Brings the prefix's keys to LAYOUT_VERSION (once: later starts read the version and go on),
+ * one layout step after the other, each recorded when done. Returns how many keys moved.
  */
 export async function ensureLayout(redis: RedisClient, keys: Keys, logger?: LayoutLogger, options: { waitMs?: number } = {}): Promise<number> {
   if ((await layoutVersion(redis, keys)) >= LAYOUT_VERSION) return 0;
@@ -83,17 +156,19 @@ export async function ensureLayout(redis: RedisClient, keys: Keys, logger?: Layo
   return locks.with(
     'layout',
     async () => {
-      if ((await layoutVersion(redis, keys)) >= LAYOUT_VERSION) return 0;
+      const from = await layoutVersion(redis, keys);
+      if (from >= LAYOUT_VERSION) return 0;
       let moved = 0;
-      for await (const batch of scanKeys(redis, `${keys.prefix}:*`)) {
-        for (const key of batch) {
-          const to = layoutTwoName(keys, key);
-          if (to !== null && to !== key && (await moveKey(redis, key, to))) moved += 1;
-        }
+      if (from < 2) {
+        const count = await moveLayoutOne(redis, keys);
+        await redis.set(keys.meta('layout'), '2');
+        if (count > 0) logger?.info({ moved: count, layout: 2 }, 'moved the keys of the previous Redis layout (hash tags for Redis Cluster)');
+        moved += count;
       }
+      const count = await foldLayoutTwo(redis, keys);
       await redis.set(keys.meta('layout'), String(LAYOUT_VERSION));
-      if (moved > 0) logger?.info({ moved, layout: LAYOUT_VERSION }, 'moved the keys of the previous Redis layout (hash tags for Redis Cluster)');
-      return moved;
+      if (count > 0) logger?.info({ moved: count, layout: 3 }, 'moved the keys of the previous Redis layout (email index, record links and lead counters into hashes)');
+      return moved + count;
     },
     { ttlMs: 30_000, renew: true, waitMs: options.waitMs ?? 10 * 60_000 },
   );

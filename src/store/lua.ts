@@ -6,6 +6,7 @@
  * Redis hash that text each time.
  */
 import { createHash } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-slots.js';
 
 export type ScriptArg = string | number | Buffer;
@@ -18,8 +19,11 @@ export class LuaScript {
 
   constructor(
     readonly source: string,
-    /** How many of a call's leading arguments are keys (they choose a cluster node). */
-    readonly numberOfKeys: number,
+    /**
+     * How many of a call's leading arguments are keys (they choose a cluster node); `'any'` for a
+     * script over as many keys as a call gives (`runOn`), such as a read of many leads at once.
+     */
+    readonly numberOfKeys: number | 'any',
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
     this.name = `smkLua${this.sha.slice(0, 16)}`;
@@ -27,6 +31,7 @@ export class LuaScript {
 
   /** Runs the script with `numberOfKeys` keys first, then its arguments. */
   run(redis: RedisClient, ...keysAndArgs: ScriptArg[]): Promise<unknown> {
+    if (this.numberOfKeys === 'any') throw new TypeError(`the Lua script ${this.name} takes any number of keys: call it with runOn`);
     if (keysAndArgs.length < this.numberOfKeys) {
       throw new RangeError(`the Lua script ${this.name} takes ${this.numberOfKeys} keys; it was given ${keysAndArgs.length} arguments in all`);
     }
@@ -34,5 +39,19 @@ export class LuaScript {
     const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
     if (typeof commands[this.name] !== 'function') redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.source });
     return (commands[this.name] as ScriptCommand).apply(redis, keysAndArgs);
+  }
+
+  /**
+   * Runs a script of any number of keys over `keys`, then its arguments, on one Redis. Redis is
+   * told the count with the call, as EVALSHA's own `numkeys`. Not on a cluster: ioredis's
+   * auto-pipelining routes a call by its first argument, which here is the count, not a key.
+   */
+  runOn(redis: RedisClient, keys: readonly string[], ...args: ScriptArg[]): Promise<unknown> {
+    if (this.numberOfKeys !== 'any') throw new TypeError(`the Lua script ${this.name} takes ${this.numberOfKeys} keys: call it with run`);
+    if (redis instanceof Cluster) throw new TypeError(`the Lua script ${this.name} takes any number of keys: a Redis Cluster client cannot route it`);
+    const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
+    // Without `numberOfKeys`, ioredis takes the count as the call's first argument.
+    if (typeof commands[this.name] !== 'function') redis.defineCommand(this.name, { lua: this.source });
+    return (commands[this.name] as ScriptCommand).apply(redis, [keys.length, ...keys, ...args]);
   }
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFamily, redisCensus } from '../../../bench/lib/redis-census.js';
+import { createKeys } from '../../../src/store/keys.js';
 import { testRedis } from '../../helpers/redis.js';
 import type { TestRedis } from '../../helpers/redis.js';
 
@@ -14,6 +15,17 @@ describe('keyFamily', () => {
     ['p:meta:open-leads:005000000000001', 'meta:open-leads'],
     ['p:acct:{acct-hubspot}:domain:acme.com', 'acct:acct-hubspot'],
     ['p:email:ada@example.com', 'email'],
+  ])('%s is in family %s', (key, family) => {
+    expect(keyFamily(key, 'p')).toBe(family);
+  });
+
+  // The keys of layout 3 (src/store/layout.ts): the index buckets keep their index's family name.
+  const keys = createKeys('p');
+  it.each([
+    [keys.emailIndex('ada@example.com').key, 'email'],
+    [keys.link('hubspot', 'contact', '101').key, 'link:hubspot'],
+    [keys.link('salesforce', 'Lead', '00Q000000000001AAA').key, 'link:salesforce'],
+    [keys.leadCounters('L0123456789abcdef0123'), 'lead-counters'],
   ])('%s is in family %s', (key, family) => {
     expect(keyFamily(key, 'p')).toBe(family);
   });

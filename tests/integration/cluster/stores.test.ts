@@ -12,6 +12,7 @@ import { emptyLead } from '../../../src/sync/merge.js';
 import { AccountStore } from '../../../src/store/accounts.js';
 import { ActivityStore } from '../../../src/store/activities.js';
 import { createKeys } from '../../../src/store/keys.js';
+import { ensureLayout } from '../../../src/store/layout.js';
 import { LeadStore } from '../../../src/store/leads.js';
 import { OpenLeadIndex } from '../../../src/store/open-leads.js';
 import { deleteMatching, mgetAcross, scanKeys } from '../../../src/store/redis.js';
@@ -56,6 +57,51 @@ describe('the stores on a Redis Cluster', () => {
     let seen = 0;
     for await (const page of leads.all(7)) seen += page.length;
     expect(seen).toBe(39);
+  });
+
+  it('keeps the email index and the record links in buckets spread over the slots', async () => {
+    const keys = createKeys(t.prefix);
+    const leads = new LeadStore(t.redis, keys);
+    const people = Array.from({ length: 60 }, (_, i) => ({ id: `L${String(i).padStart(20, '0')}`, email: `p${i}@example.com`, contact: String(500 + i) }));
+    await Promise.all(people.map(async (p) => {
+      expect(await leads.claimEmail(p.email, p.id)).toBe(true);
+      await leads.setLink('hubspot', 'contact', p.contact, p.id);
+    }));
+    expect(await leads.claimEmail('p1@example.com', 'Lother')).toBe(false);
+    expect(await leads.leadByEmail('p1@example.com')).toBe(people[1]?.id);
+    expect(await leads.linkOf('hubspot', 'contact', '505')).toBe(people[5]?.id);
+    // Removed only by the lead that holds it (a Lua script on the bucket's slot).
+    await leads.removeEmail('p2@example.com', 'Lother');
+    expect(await leads.leadByEmail('p2@example.com')).toBe(people[2]?.id);
+    await leads.removeEmail('p2@example.com', people[2]?.id as string);
+    expect(await leads.leadByEmail('p2@example.com')).toBeNull();
+    await leads.removeLink('hubspot', 'contact', '505');
+    expect(await leads.linkOf('hubspot', 'contact', '505')).toBeNull();
+    // The buckets lie on every master, not on one slot.
+    const buckets = new Set(people.flatMap((p) => [keys.emailIndex(p.email).key, keys.link('hubspot', 'contact', p.contact).key]));
+    const perMaster = await Promise.all((t.redis as Cluster).nodes('master').map(async (node) => {
+      let found = 0;
+      for (const key of buckets) found += await node.exists(key).catch(() => 0);
+      return found;
+    }));
+    expect(perMaster.every((n) => n > 0)).toBe(true);
+  });
+
+  it('moves the keys of layout 2 into the buckets and counters (across slots)', async () => {
+    const prefix = `${t.prefix}:moved`;
+    const keys = createKeys(prefix);
+    await t.redis.set(keys.meta('layout'), '2');
+    await t.redis.set(`${prefix}:email:ada@example.com`, 'Lada');
+    await t.redis.set(`${prefix}:link:salesforce:Lead:00Q000000000001AAA`, 'Lada');
+    await t.redis.set(`${prefix}:lead-version:{Lada}`, '4');
+    await t.redis.set(`${prefix}:lead-evaluated:{Lada}`, '3');
+    expect(await ensureLayout(t.redis, keys)).toBe(4);
+    const leads = new LeadStore(t.redis, keys);
+    expect(await leads.leadByEmail('ada@example.com')).toBe('Lada');
+    expect(await leads.linkOf('salesforce', 'Lead', '00Q000000000001AAA')).toBe('Lada');
+    expect(await leads.versions(['Lada'])).toEqual([4]);
+    expect(await leads.evaluatedVersions(['Lada'])).toEqual([3]);
+    expect(await t.redis.exists(`${prefix}:email:ada@example.com`)).toBe(0);
   });
 
   it('keeps the open-lead counts per owner', async () => {
