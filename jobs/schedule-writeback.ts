@@ -112,7 +112,7 @@ async function armWritebackTimers(ctx: SyncContext, crm: CrmName): Promise<void>
       }
     } else {
       // Settled already. While work is on its way it may still grow (that work asks again when it
-      // is done: evaluations through afterEvaluationJob); with nothing on its way it goes now. A
+      // is done: workers call afterUpstreamJob); with nothing on its way it goes now. A
       // drain that finds work on its way takes nothing and adds nothing here: no drain loop.
       const nowSlot = Math.ceil(now / slotMs);
       if (tailTimersAdded.get(memo) !== nowSlot && (await nothingOnItsWay(ctx))) {
