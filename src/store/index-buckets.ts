@@ -9,11 +9,11 @@
  * the redis.conf that Redis 7 ships and on managed services; 512 compiled in, as a Redis started
  * without a config file has) and no field or value over `hash-max-listpack-value` bytes (64). The
  * bucket count is fixed, so that every process, before and after a restart or a lost Redis, finds
- * an entry where another one put it: 512 buckets hold about 50,000 entries per index (about 100 a
+ * an entry where another one put it: 256 buckets hold about 25,000 entries per index (about 100 a
  * bucket) before the fullest buckets pass 128 fields. Past that, or for a field over 64 bytes (a
  * rare email), Redis turns that one bucket into a hash table: lookups stay O(1) and the bucket's
  * entries cost about what a key each did before (some 110 bytes), never more. Below it, the
- * buckets' own overhead (about 90 bytes each, over 512 buckets) is spread over their entries.
+ * buckets' own overhead (about 90 bytes each, over 256 buckets) is spread over their entries.
  */
 
 /** Buckets per index. Changing it moves every entry: it would need a layout step (src/store/layout.ts). */
