@@ -9,6 +9,7 @@ import type { BacktestRow, BacktestVerdict } from '../rules/backtest.js';
 import { compareRuleSets } from '../rules/dry-run.js';
 import type { DryRunSummary } from '../rules/dry-run.js';
 import type { SyncContext } from '../../jobs/context.js';
+import type { FileConfig } from '../config.js';
 
 async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
   const leads: Lead[] = [];
@@ -43,14 +44,18 @@ export function describeDryRun(summary: DryRunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `smk rules test`'s report: the candidate's effect on scores, grades and stages, then on field writes. */
+export async function rulesTestReport(ctx: SyncContext, candidate: FileConfig, examples: number): Promise<string> {
+  const leads = await storedLeads(ctx);
+  const summary = compareRuleSets(leads, ctx.config.file, candidate, new Date(ctx.clock.now()), { examples });
+  return describeDryRun(summary) + describeFieldChanges(await fieldChangesUnder(ctx, resolveSyncFields(candidate.sync), examples));
+}
+
 export async function runRulesTest(options: { configPath?: string; candidatePath: string; examples: number }): Promise<void> {
   const candidate = loadConfig({ path: options.candidatePath });
   const runtime = await bootstrap({ configPath: options.configPath });
   try {
-    const leads = await storedLeads(runtime.ctx);
-    const summary = compareRuleSets(leads, runtime.ctx.config.file, candidate.file, new Date(runtime.ctx.clock.now()), { examples: options.examples });
-    process.stdout.write(describeDryRun(summary));
-    process.stdout.write(describeFieldChanges(await fieldChangesUnder(runtime.ctx, resolveSyncFields(candidate.file.sync), options.examples)));
+    process.stdout.write(await rulesTestReport(runtime.ctx, candidate.file, options.examples));
   } finally {
     await runtime.close();
   }
@@ -71,12 +76,17 @@ export function describeBacktest(rows: readonly BacktestRow[], verdict: Backtest
   return `${lines.join('\n')}\n`;
 }
 
+/** `smk rules backtest`'s report. */
+export async function backtestReport(ctx: SyncContext): Promise<string> {
+  const leads = await storedLeads(ctx);
+  const rows = backtest(leads, ctx.config.file, new Date(ctx.clock.now()));
+  return describeBacktest(rows, judgeBacktest(rows));
+}
+
 export async function runRulesBacktest(options: { configPath?: string }): Promise<void> {
   const runtime = await bootstrap({ configPath: options.configPath });
   try {
-    const leads = await storedLeads(runtime.ctx);
-    const rows = backtest(leads, runtime.ctx.config.file, new Date(runtime.ctx.clock.now()));
-    process.stdout.write(describeBacktest(rows, judgeBacktest(rows)));
+    process.stdout.write(await backtestReport(runtime.ctx));
   } finally {
     await runtime.close();
   }
