@@ -21,6 +21,7 @@ import { alertLeadName, planAlerts, recordLinks, renderAlert, renderTargetAlert,
 import { mqlDates, mqlProgress } from '../src/rules/targets.js';
 import type { AlertChannel, AlertEvent, AlertMessage, AlertPerson, AlertRecipient } from '../src/rules/alerts.js';
 import type { SyncContext } from './context.js';
+import { STORE_PASS_PAGE } from './store-pass.js';
 import type { AlertJob } from './queues.js';
 
 /** How long a send may take before another attempt may take the message over. */
@@ -56,10 +57,10 @@ export async function queueAlerts(ctx: SyncContext, lead: Lead | null, events: r
 export async function checkMqlTarget(ctx: SyncContext): Promise<number> {
   const { alerts, targets } = ctx.config.file;
   if (!alerts.routes.some((route) => route.events.includes('target_behind'))) return 0;
-  const leads: Lead[] = [];
-  for await (const page of ctx.leads.all(500)) for (const stored of page) leads.push(stored.lead);
+  const dates: string[] = [];
+  for await (const page of ctx.leads.all(STORE_PASS_PAGE)) dates.push(...mqlDates(page.map((stored) => stored.lead)));
   const now = new Date(ctx.clock.now());
-  const event = targetBehindEvent(mqlProgress(mqlDates(leads), targets, now), now, targets.tz);
+  const event = targetBehindEvent(mqlProgress(dates, targets, now), now, targets.tz);
   return event === null ? 0 : queueAlerts(ctx, null, [event]);
 }
 

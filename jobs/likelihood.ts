@@ -3,19 +3,13 @@
  * keep the model as a new version with its figures, publish it when it passes the checks, and
  * report what was done. Used by `smk model`, the retraining schedule and the admin API.
  */
-import type { Lead } from '../src/model/lead.js';
 import type { LikelihoodConfig } from '../src/rules/config.js';
 import { durationToMs, parseDuration } from '../src/rules/duration.js';
-import { judgeLikelihoodModel, NotEnoughOutcomesError, trainLikelihoodModel } from '../src/rules/learn/model.js';
+import { judgeLikelihoodModel, likelihoodTraining, NotEnoughOutcomesError } from '../src/rules/learn/model.js';
 import type { LikelihoodModel, PublishVerdict } from '../src/rules/learn/model.js';
 import type { LikelihoodTarget } from '../src/rules/learn/outcomes.js';
 import type { SyncContext } from './context.js';
-
-export async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
-  const leads: Lead[] = [];
-  for await (const page of ctx.leads.all()) for (const s of page) leads.push(s.lead);
-  return leads;
-}
+import { foldStoredLeads } from './store-pass.js';
 
 export interface TrainRequest {
   target?: LikelihoodTarget;
@@ -34,11 +28,11 @@ export interface TrainResult {
 
 export async function trainModel(ctx: SyncContext, request: TrainRequest): Promise<TrainResult> {
   const settings = ctx.config.file.likelihood;
-  const trained = trainLikelihoodModel(await storedLeads(ctx), ctx.config.file, {
+  const trained = await foldStoredLeads(ctx, likelihoodTraining(ctx.config.file, {
     target: request.target ?? settings.target,
     holdout: settings.holdout,
     now: new Date(ctx.clock.now()),
-  });
+  }));
   const verdict = judgeLikelihoodModel(trained);
   if (!request.save) return { model: trained, verdict, published: false };
   const model = await ctx.models.save(trained);

@@ -1,32 +1,22 @@
 /** `smk rules test` and `smk rules backtest`: see a rule change's effect before it goes live. */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import { loadConfig, resolveSyncFields } from '../config.js';
-import { describeFieldChanges, heldFields, summariseFieldChanges } from '../sync/field-plan.js';
+import { describeFieldChanges, fieldChanges, heldFields } from '../sync/field-plan.js';
 import type { FieldChangeSummary } from '../sync/field-plan.js';
-import type { Lead } from '../model/lead.js';
-import { backtest, judgeBacktest } from '../rules/backtest.js';
+import { backtestFold, judgeBacktest } from '../rules/backtest.js';
 import type { BacktestRow, BacktestVerdict } from '../rules/backtest.js';
-import { compareRuleSets } from '../rules/dry-run.js';
+import { ruleSetComparison } from '../rules/dry-run.js';
 import type { DryRunSummary } from '../rules/dry-run.js';
 import type { SyncContext } from '../../jobs/context.js';
+import { foldStoredLeads, foldStoredPages } from '../../jobs/store-pass.js';
 import type { FileConfig } from '../config.js';
-
-async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
-  const leads: Lead[] = [];
-  for await (const page of ctx.leads.all()) for (const s of page) leads.push(s.lead);
-  return leads;
-}
 
 /** The field writes the candidate mapping would make, against what each stored record holds. */
 async function fieldChangesUnder(ctx: SyncContext, fields: ReturnType<typeof resolveSyncFields>, examples: number): Promise<FieldChangeSummary> {
-  const leads = [];
-  for await (const page of ctx.leads.all()) {
-    for (const s of page) {
-      const [hubspot, salesforce] = await Promise.all([ctx.held.get('hubspot', s.lead.id), ctx.held.get('salesforce', s.lead.id)]);
-      leads.push({ leadId: s.lead.id, email: s.lead.email, views: s.views, held: { ...(hubspot ? { hubspot: heldFields(hubspot.values) } : {}), ...(salesforce ? { salesforce: heldFields(salesforce.values) } : {}) } });
-    }
-  }
-  return summariseFieldChanges(leads, fields, { examples });
+  return foldStoredPages(ctx, fieldChanges(fields, { examples }), (page) => Promise.all(page.map(async (s) => {
+    const [hubspot, salesforce] = await Promise.all([ctx.held.get('hubspot', s.lead.id), ctx.held.get('salesforce', s.lead.id)]);
+    return { leadId: s.lead.id, email: s.lead.email, views: s.views, held: { ...(hubspot ? { hubspot: heldFields(hubspot.values) } : {}), ...(salesforce ? { salesforce: heldFields(salesforce.values) } : {}) } };
+  })));
 }
 
 export function describeDryRun(summary: DryRunSummary): string {
@@ -46,8 +36,7 @@ export function describeDryRun(summary: DryRunSummary): string {
 
 /** `smk rules test`'s report: the candidate's effect on scores, grades and stages, then on field writes. */
 export async function rulesTestReport(ctx: SyncContext, candidate: FileConfig, examples: number): Promise<string> {
-  const leads = await storedLeads(ctx);
-  const summary = compareRuleSets(leads, ctx.config.file, candidate, new Date(ctx.clock.now()), { examples });
+  const summary = await foldStoredLeads(ctx, ruleSetComparison(ctx.config.file, candidate, new Date(ctx.clock.now()), { examples }));
   return describeDryRun(summary) + describeFieldChanges(await fieldChangesUnder(ctx, resolveSyncFields(candidate.sync), examples));
 }
 
@@ -78,8 +67,7 @@ export function describeBacktest(rows: readonly BacktestRow[], verdict: Backtest
 
 /** `smk rules backtest`'s report. */
 export async function backtestReport(ctx: SyncContext): Promise<string> {
-  const leads = await storedLeads(ctx);
-  const rows = backtest(leads, ctx.config.file, new Date(ctx.clock.now()));
+  const rows = await foldStoredLeads(ctx, backtestFold(ctx.config.file, new Date(ctx.clock.now())));
   return describeBacktest(rows, judgeBacktest(rows));
 }
 

@@ -10,6 +10,8 @@ import type { RulesConfig } from './config.js';
 import { scoreLead } from './scoring.js';
 import { statusEffect } from './stages.js';
 import { parseInstant } from './time.js';
+import { foldAll } from './fold.js';
+import type { Fold } from './fold.js';
 
 export interface BacktestRow {
   /** `0-20`, `20-40`, ...: lower bound included, upper bound excluded except in the last band. */
@@ -68,6 +70,11 @@ function rate(part: number, whole: number): number | null {
 }
 
 export function backtest(leads: Iterable<Lead>, config: RulesConfig, now: Date, options: BacktestOptions = {}): BacktestRow[] {
+  return foldAll(backtestFold(config, now, options), leads);
+}
+
+/** backtest as a fold, for leads given a page at a time. */
+export function backtestFold(config: RulesConfig, now: Date, options: BacktestOptions = {}): Fold<Lead, BacktestRow[]> {
   const edges = [...(options.bands ?? [0, 20, 40, 60, 80, 100])].sort((a, b) => a - b);
   if (edges.length < 2) throw new RangeError('backtest needs at least two band edges');
   const rows: BacktestRow[] = [];
@@ -77,32 +84,34 @@ export function backtest(leads: Iterable<Lead>, config: RulesConfig, now: Date, 
       leads: 0, closed: 0, converted: 0, won: 0, lost: 0, disqualified: 0, conversionRate: null, winRate: null,
     });
   }
-  for (const lead of leads) {
-    const total = scoreLead(lead, config.scoring, scoringTime(lead, now, options.scoreAt ?? 'handoff')).total;
-    let index = rows.length - 1;
-    for (let i = 1; i < edges.length - 1; i += 1) {
-      if (total < (edges[i] as number)) {
-        index = i - 1;
-        break;
+  return {
+    add(leads) {
+      for (const lead of leads) {
+        const total = scoreLead(lead, config.scoring, scoringTime(lead, now, options.scoreAt ?? 'handoff')).total;
+        let index = rows.length - 1;
+        for (let i = 1; i < edges.length - 1; i += 1) {
+          if (total < (edges[i] as number)) {
+            index = i - 1;
+            break;
+          }
+        }
+        const row = rows[index] as BacktestRow;
+        row.leads += 1;
+        const outcome = outcomeOf(lead, config);
+        if (outcome === 'open') continue;
+        row.closed += 1;
+        if (outcome === 'disqualified') row.disqualified += 1;
+        else {
+          row.converted += 1;
+          if (outcome === 'won') row.won += 1;
+          if (outcome === 'lost') row.lost += 1;
+        }
       }
-    }
-    const row = rows[index] as BacktestRow;
-    row.leads += 1;
-    const outcome = outcomeOf(lead, config);
-    if (outcome === 'open') continue;
-    row.closed += 1;
-    if (outcome === 'disqualified') row.disqualified += 1;
-    else {
-      row.converted += 1;
-      if (outcome === 'won') row.won += 1;
-      if (outcome === 'lost') row.lost += 1;
-    }
-  }
-  for (const row of rows) {
-    row.conversionRate = rate(row.converted, row.closed);
-    row.winRate = rate(row.won, row.won + row.lost);
-  }
-  return rows;
+    },
+    result() {
+      return rows.map((row) => ({ ...row, conversionRate: rate(row.converted, row.closed), winRate: rate(row.won, row.won + row.lost) }));
+    },
+  };
 }
 
 /** Below these, a rate is noise: 30 won or lost opportunities overall, 10 in a band. */

@@ -7,6 +7,8 @@ import type { Grade, Lead, Stage } from '../model/lead.js';
 import type { RulesConfig } from './config.js';
 import { scoreLead } from './scoring.js';
 import { nextStage } from './stages.js';
+import { foldAll } from './fold.js';
+import type { Fold } from './fold.js';
 
 export interface RuleSnapshot {
   total: number;
@@ -64,9 +66,28 @@ export function compareRuleSets(
   now: Date,
   options: { examples?: number } = {},
 ): DryRunSummary {
+  return foldAll(ruleSetComparison(currentConfig, candidateConfig, now, options), leads);
+}
+
+type Example = DryRunExample & { weight: number; delta: number };
+
+const byWeight = (a: Example, b: Example) =>
+  b.weight - a.weight || Math.abs(b.delta) - Math.abs(a.delta) || a.leadId.localeCompare(b.leadId);
+
+/**
+ * compareRuleSets as a fold, for leads given a page at a time. Of the changed leads only the best
+ * examples so far are kept (the order is total, so the examples are those of one sort of them all).
+ */
+export function ruleSetComparison(
+  currentConfig: RulesConfig,
+  candidateConfig: RulesConfig,
+  now: Date,
+  options: { examples?: number } = {},
+): Fold<Lead, DryRunSummary> {
+  const limit = options.examples ?? 10;
   const gradeChanges = new Map<string, ChangeCount<Grade>>();
   const stageChanges = new Map<string, ChangeCount<Stage>>();
-  const candidates: Array<DryRunExample & { weight: number; delta: number }> = [];
+  let examples: Example[] = [];
   let count = 0;
   let changed = 0;
   let sum = 0;
@@ -75,43 +96,45 @@ export function compareRuleSets(
   let up = 0;
   let down = 0;
 
-  for (const lead of leads) {
-    const before = snapshot(lead, currentConfig, now);
-    const after = snapshot(lead, candidateConfig, now);
-    const delta = after.total - before.total;
-    count += 1;
-    sum += delta;
-    if (count === 1 || delta < min) min = delta;
-    if (count === 1 || delta > max) max = delta;
-    if (delta > 0) up += 1;
-    if (delta < 0) down += 1;
-    const gradeMoved = before.grade !== after.grade;
-    const stageMoved = before.stage !== after.stage;
-    if (gradeMoved) tally(gradeChanges, before.grade, after.grade);
-    if (stageMoved) tally(stageChanges, before.stage, after.stage);
-    if (gradeMoved || stageMoved || delta !== 0) {
-      changed += 1;
-      candidates.push({ leadId: lead.id, before, after, delta, weight: (gradeMoved || stageMoved ? 1 : 0) });
-    }
-  }
-
-  const limit = options.examples ?? 10;
-  candidates.sort(
-    (a, b) => b.weight - a.weight || Math.abs(b.delta) - Math.abs(a.delta) || a.leadId.localeCompare(b.leadId),
-  );
   return {
-    leads: count,
-    changed,
-    gradeChanges: sorted(gradeChanges),
-    stageChanges: sorted(stageChanges),
-    scoreDelta: {
-      mean: count === 0 ? 0 : Math.round((sum / count) * 100) / 100,
-      min,
-      max,
-      up,
-      down,
-      unchanged: count - up - down,
+    add(leads) {
+      for (const lead of leads) {
+        const before = snapshot(lead, currentConfig, now);
+        const after = snapshot(lead, candidateConfig, now);
+        const delta = after.total - before.total;
+        count += 1;
+        sum += delta;
+        if (count === 1 || delta < min) min = delta;
+        if (count === 1 || delta > max) max = delta;
+        if (delta > 0) up += 1;
+        if (delta < 0) down += 1;
+        const gradeMoved = before.grade !== after.grade;
+        const stageMoved = before.stage !== after.stage;
+        if (gradeMoved) tally(gradeChanges, before.grade, after.grade);
+        if (stageMoved) tally(stageChanges, before.stage, after.stage);
+        if (gradeMoved || stageMoved || delta !== 0) {
+          changed += 1;
+          examples.push({ leadId: lead.id, before, after, delta, weight: (gradeMoved || stageMoved ? 1 : 0) });
+        }
+      }
+      examples = examples.sort(byWeight).slice(0, limit);
     },
-    examples: candidates.slice(0, limit).map(({ leadId, before, after }) => ({ leadId, before, after })),
+    result() {
+      return {
+        leads: count,
+        changed,
+        gradeChanges: sorted(gradeChanges),
+        stageChanges: sorted(stageChanges),
+        scoreDelta: {
+          mean: count === 0 ? 0 : Math.round((sum / count) * 100) / 100,
+          min,
+          max,
+          up,
+          down,
+          unchanged: count - up - down,
+        },
+        examples: examples.map(({ leadId, before, after }) => ({ leadId, before, after })),
+      };
+    },
   };
 }

@@ -73,7 +73,7 @@ export type { FeedbackResult, FeedbackKey } from './feedback.js';
 export { mqlProgress, mqlDates, countMqlsByMonth, targetFor } from './targets.js';
 export type { MqlProgress } from './targets.js';
 
-export { compareRuleSets } from './dry-run.js';
+export { compareRuleSets, ruleSetComparison } from './dry-run.js';
 export { backtest, judgeBacktest, MIN_OUTCOMES, MIN_BAND_OUTCOMES } from './backtest.js';
 export type { BacktestRow, BacktestOptions, BacktestVerdict } from './backtest.js';
 export type { DryRunSummary, DryRunExample, RuleSnapshot, ChangeCount } from './dry-run.js';

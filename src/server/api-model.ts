@@ -8,8 +8,8 @@ import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
-import { storedLeads } from '../../jobs/likelihood.js';
-import { likelihoodBands } from '../rules/learn/bands.js';
+import { foldStoredLeads } from '../../jobs/store-pass.js';
+import { likelihoodBandsFold } from '../rules/learn/bands.js';
 import type { LikelihoodBand } from '../rules/learn/bands.js';
 import { judgeLikelihoodModel } from '../rules/learn/model.js';
 import type { LikelihoodModel } from '../rules/learn/model.js';
@@ -34,7 +34,7 @@ export function modelRouter(ctx: SyncContext): Router {
     if (current) {
       const now = ctx.clock.now();
       if (!cached || cached.version !== current.version || now - cached.at > BANDS_TTL_MS) {
-        cached = { version: current.version, at: now, bands: likelihoodBands(await storedLeads(ctx), current, new Date(now)) };
+        cached = { version: current.version, at: now, bands: await foldStoredLeads(ctx, likelihoodBandsFold(current, new Date(now))) };
       }
       bands = cached.bands;
     }

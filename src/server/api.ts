@@ -6,12 +6,12 @@ import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
+import { foldStoredLeads } from '../../jobs/store-pass.js';
 import type { ReconcileJob } from '../../jobs/queues.js';
 import { ConfigError, parseConfigData, parseConfigText } from '../config.js';
 import type { FileConfig } from '../config.js';
-import type { Lead } from '../model/lead.js';
 import { CRM_NAMES } from '../model/lead.js';
-import { compareRuleSets } from '../rules/index.js';
+import { ruleSetComparison } from '../rules/index.js';
 import { funnelQuerySchema } from '../rules/periods.js';
 import { syncErrorsRouter } from './api-sync-errors.js';
 import { modelRouter } from './api-model.js';
@@ -38,12 +38,6 @@ export function parseCandidateConfig(body: unknown): FileConfig {
     if (err instanceof ConfigError) throw new HttpError(400, 'the candidate rules are invalid', { problems: err.problems });
     throw err;
   }
-}
-
-async function storedLeads(ctx: SyncContext): Promise<Lead[]> {
-  const leads: Lead[] = [];
-  for await (const page of ctx.leads.all(500)) for (const s of page) leads.push(s.lead);
-  return leads;
 }
 
 export function apiRouter(ctx: SyncContext, data: ServerData): Router {
@@ -85,8 +79,7 @@ export function apiRouter(ctx: SyncContext, data: ServerData): Router {
       throw new HttpError(400, 'send the candidate rules as YAML (Content-Type: application/yaml) or JSON');
     }
     const candidate = parseCandidateConfig(req.body);
-    const leads = await storedLeads(ctx);
-    const summary = compareRuleSets(leads, ctx.config.file, candidate, new Date(ctx.clock.now()), { examples: query.examples });
+    const summary = await foldStoredLeads(ctx, ruleSetComparison(ctx.config.file, candidate, new Date(ctx.clock.now()), { examples: query.examples }));
     ctx.logger.info({ requestId: requestIdOf(res), leads: summary.leads, changed: summary.changed }, 'rules dry-run');
     res.json(summary);
   });

@@ -10,6 +10,8 @@ import { canonicalFieldValue, sameFieldValue, salesforceFieldOf } from '../model
 import type { SyncField } from '../model/field-sync.js';
 import type { CrmName, LeadFragment } from '../model/lead.js';
 import type { OwnershipPolicy } from '../model/ownership.js';
+import { foldAll } from '../rules/fold.js';
+import type { Fold } from '../rules/fold.js';
 
 /** Field name -> canonical value, as one record holds it (only the fields its object carries). */
 export type FieldValues = Record<string, string | null>;
@@ -162,44 +164,54 @@ export interface FieldChangeSummary {
   unread: string[];
 }
 
-export function summariseFieldChanges(
-  leads: Iterable<{
-    leadId: string;
-    email: string | null;
-    views: Partial<Record<CrmName, FieldView>>;
-    held: Partial<Record<CrmName, FieldValues>>;
-  }>,
-  fields: readonly SyncField[],
-  options: { examples?: number } = {},
-): FieldChangeSummary {
+/** What summariseFieldChanges reads of one lead: its views and what each record is known to hold. */
+export interface FieldChangeInput {
+  leadId: string;
+  email: string | null;
+  views: Partial<Record<CrmName, FieldView>>;
+  held: Partial<Record<CrmName, FieldValues>>;
+}
+
+export function summariseFieldChanges(leads: Iterable<FieldChangeInput>, fields: readonly SyncField[], options: { examples?: number } = {}): FieldChangeSummary {
+  return foldAll(fieldChanges(fields, options), leads);
+}
+
+/** summariseFieldChanges as a fold, for leads given a page at a time. */
+export function fieldChanges(fields: readonly SyncField[], options: { examples?: number } = {}): Fold<FieldChangeInput, FieldChangeSummary> {
   const records = { hubspot: 0, salesforce: 0 };
   const counts = new Map<string, { field: string; crm: CrmName; count: number }>();
   const examples: FieldChangeSummary['examples'] = [];
   const seen = new Set<string>();
-  for (const lead of leads) {
-    for (const view of Object.values(lead.views)) for (const name of Object.keys(view?.fields ?? {})) seen.add(name);
-    const targets: Partial<Record<CrmName, FieldTarget>> = {};
-    for (const crm of ['hubspot', 'salesforce'] as const) {
-      const view = lead.views[crm];
-      if (view) targets[crm] = { object: view.ref.object, held: lead.held[crm] ?? view.fields ?? {} };
-    }
-    const plan = planFieldWrites({ fields, views: lead.views, targets, leadEmail: lead.email });
-    for (const crm of ['hubspot', 'salesforce'] as const) {
-      const changes = plan[crm];
-      if (!changes) continue;
-      records[crm] += 1;
-      for (const [field, to] of Object.entries(changes)) {
-        const key = `${crm}:${field}`;
-        const entry = counts.get(key) ?? { field, crm, count: 0 };
-        entry.count += 1;
-        counts.set(key, entry);
-        if (examples.length < (options.examples ?? 5)) examples.push({ leadId: lead.leadId, crm, field, from: targets[crm]?.held[field] ?? null, to });
+  return {
+    add(leads) {
+      for (const lead of leads) {
+        for (const view of Object.values(lead.views)) for (const name of Object.keys(view?.fields ?? {})) seen.add(name);
+        const targets: Partial<Record<CrmName, FieldTarget>> = {};
+        for (const crm of ['hubspot', 'salesforce'] as const) {
+          const view = lead.views[crm];
+          if (view) targets[crm] = { object: view.ref.object, held: lead.held[crm] ?? view.fields ?? {} };
+        }
+        const plan = planFieldWrites({ fields, views: lead.views, targets, leadEmail: lead.email });
+        for (const crm of ['hubspot', 'salesforce'] as const) {
+          const changes = plan[crm];
+          if (!changes) continue;
+          records[crm] += 1;
+          for (const [field, to] of Object.entries(changes)) {
+            const key = `${crm}:${field}`;
+            const entry = counts.get(key) ?? { field, crm, count: 0 };
+            entry.count += 1;
+            counts.set(key, entry);
+            if (examples.length < (options.examples ?? 5)) examples.push({ leadId: lead.leadId, crm, field, from: targets[crm]?.held[field] ?? null, to });
+          }
+        }
       }
-    }
-  }
-  const byField = [...counts.values()].sort((a, b) => b.count - a.count || a.field.localeCompare(b.field));
-  const unread = fields.filter((f) => f.direction !== 'none' && !seen.has(f.name)).map((f) => f.name);
-  return { records, byField, examples, unread };
+    },
+    result() {
+      const byField = [...counts.values()].sort((a, b) => b.count - a.count || a.field.localeCompare(b.field));
+      const unread = fields.filter((f) => f.direction !== 'none' && !seen.has(f.name)).map((f) => f.name);
+      return { records: { ...records }, byField, examples: [...examples], unread };
+    },
+  };
 }
 
 export function describeFieldChanges(summary: FieldChangeSummary): string {

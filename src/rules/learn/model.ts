@@ -12,6 +12,8 @@ import { featureSchema, featuresFor, leadAsOf, readFeatures } from './features.j
 import type { Feature } from './features.js';
 import { fitLogistic, predictLogistic } from './logistic.js';
 import type { LogisticFit } from './logistic.js';
+import { foldAll } from '../fold.js';
+import type { Fold } from '../fold.js';
 import { auc, calibration } from './metrics.js';
 import { LIKELIHOOD_TARGETS, readOutcome } from './outcomes.js';
 import type { LikelihoodTarget, Outcome, OutcomeReading } from './outcomes.js';
@@ -100,52 +102,66 @@ function part(rows: readonly Row[]): z.infer<typeof partSchema> {
  * Throws NotEnoughOutcomesError when the training part lacks either kind of outcome.
  */
 export function trainLikelihoodModel(leads: Iterable<Lead>, config: RulesConfig, options: TrainOptions): Omit<LikelihoodModel, 'version'> {
+  return foldAll(likelihoodTraining(config, options), leads);
+}
+
+/**
+ * trainLikelihoodModel as a fold, for leads given a page at a time: each lead with an outcome
+ * leaves one row (its features, label and rule score), and the fit runs on the rows at the end.
+ */
+export function likelihoodTraining(config: RulesConfig, options: TrainOptions): Fold<Lead, Omit<LikelihoodModel, 'version'>> {
   const features = featuresFor(config.scoring);
   const freemail = new Set(config.scoring.freemailDomains);
   const rows: Row[] = [];
   let undated = 0;
-  for (const lead of leads) {
-    const given = options.outcomes?.get(lead.id);
-    const reading: OutcomeReading = options.outcomes ? (given ? { kind: 'outcome', outcome: given } : { kind: 'open' }) : readOutcome(lead, options.target);
-    if (reading.kind === 'undated') undated += 1;
-    if (reading.kind !== 'outcome') continue;
-    const { at, label } = reading.outcome;
-    const x = readFeatures(lead, features, at, freemail).map((f) => f.value);
-    // The rule score as of the same moment: scoreLead counts no event after its `now`, and the lead
-    // carries only the events before the start.
-    const rule = scoreLead(leadAsOf(lead, at), config.scoring, new Date(at)).total;
-    rows.push({ leadId: lead.id, label, at, x, rule });
-  }
-  const { train, test } = splitByTime(rows, options.holdout ?? 0.25);
-  centerEmployees(features, train, rows);
-  const trainPositives = train.filter((r) => r.label === 1).length;
-  if (trainPositives === 0 || trainPositives === train.length) {
-    throw new NotEnoughOutcomesError(
-      `Nothing to learn from: the ${train.length} older outcomes (of ${rows.length}) hold ${trainPositives} ${options.target === 'won' ? 'won' : 'converted'} and ${train.length - trainPositives} not; a model needs both.`,
-    );
-  }
-  const fit = fitLogistic(train.map((r) => r.x), train.map((r) => r.label), { l2: options.l2 ?? 1 });
-  // The rule score as a probability: one-feature logistic fit on the training part (Platt
-  // scaling), so that its calibration compares with the model's; its ranking (AUC) is the score's own.
-  const platt: LogisticFit = fitLogistic(train.map((r) => [r.rule]), train.map((r) => r.label), { l2: 0 });
-  const labels = test.map((r) => r.label);
-  const modelProbabilities = test.map((r) => predictLogistic(fit, r.x));
-  const ruleProbabilities = test.map((r) => predictLogistic(platt, [r.rule]));
-  const round4 = (x: number | null) => (x === null ? null : Math.round(x * 10_000) / 10_000);
   return {
-    target: options.target,
-    trainedAt: options.now.toISOString(),
-    features,
-    intercept: fit.intercept,
-    weights: fit.weights,
-    freemailDomains: [...config.scoring.freemailDomains],
-    topReasons: config.scoring.topReasons,
-    evaluation: {
-      train: part(train),
-      test: part(test),
-      undated,
-      model: { auc: round4(auc(modelProbabilities, labels)), calibration: calibration(modelProbabilities, labels) },
-      rules: { auc: round4(auc(test.map((r) => r.rule), labels)), calibration: calibration(ruleProbabilities, labels) },
+    add(leads) {
+      for (const lead of leads) {
+        const given = options.outcomes?.get(lead.id);
+        const reading: OutcomeReading = options.outcomes ? (given ? { kind: 'outcome', outcome: given } : { kind: 'open' }) : readOutcome(lead, options.target);
+        if (reading.kind === 'undated') undated += 1;
+        if (reading.kind !== 'outcome') continue;
+        const { at, label } = reading.outcome;
+        const x = readFeatures(lead, features, at, freemail).map((f) => f.value);
+        // The rule score as of the same moment: scoreLead counts no event after its `now`, and the lead
+        // carries only the events before the start.
+        const rule = scoreLead(leadAsOf(lead, at), config.scoring, new Date(at)).total;
+        rows.push({ leadId: lead.id, label, at, x, rule });
+      }
+    },
+    result() {
+      const { train, test } = splitByTime(rows, options.holdout ?? 0.25);
+      centerEmployees(features, train, rows);
+      const trainPositives = train.filter((r) => r.label === 1).length;
+      if (trainPositives === 0 || trainPositives === train.length) {
+        throw new NotEnoughOutcomesError(
+          `Nothing to learn from: the ${train.length} older outcomes (of ${rows.length}) hold ${trainPositives} ${options.target === 'won' ? 'won' : 'converted'} and ${train.length - trainPositives} not; a model needs both.`,
+        );
+      }
+      const fit = fitLogistic(train.map((r) => r.x), train.map((r) => r.label), { l2: options.l2 ?? 1 });
+      // The rule score as a probability: one-feature logistic fit on the training part (Platt
+      // scaling), so that its calibration compares with the model's; its ranking (AUC) is the score's own.
+      const platt: LogisticFit = fitLogistic(train.map((r) => [r.rule]), train.map((r) => r.label), { l2: 0 });
+      const labels = test.map((r) => r.label);
+      const modelProbabilities = test.map((r) => predictLogistic(fit, r.x));
+      const ruleProbabilities = test.map((r) => predictLogistic(platt, [r.rule]));
+      const round4 = (x: number | null) => (x === null ? null : Math.round(x * 10_000) / 10_000);
+      return {
+        target: options.target,
+        trainedAt: options.now.toISOString(),
+        features,
+        intercept: fit.intercept,
+        weights: fit.weights,
+        freemailDomains: [...config.scoring.freemailDomains],
+        topReasons: config.scoring.topReasons,
+        evaluation: {
+          train: part(train),
+          test: part(test),
+          undated,
+          model: { auc: round4(auc(modelProbabilities, labels)), calibration: calibration(modelProbabilities, labels) },
+          rules: { auc: round4(auc(test.map((r) => r.rule), labels)), calibration: calibration(ruleProbabilities, labels) },
+        },
+      };
     },
   };
 }
