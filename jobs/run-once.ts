@@ -180,15 +180,24 @@ function leadsOfJob(data: unknown): string[] {
   return ids.filter((id): id is string => typeof id === 'string');
 }
 
+/** Delayed SLA timers read at once when looking for those due. */
+const SLA_PAGE = 100;
+
 /** The evaluations queued and the SLA timers due now. */
 export async function owedJobsNow(ctx: SyncContext): Promise<PassProgress['owedJobs']> {
   const out: PassProgress['owedJobs'] = [];
   for (const job of await ctx.queues.evaluate.getJobs(['waiting', 'prioritized', 'active', 'delayed'])) if (job.id) out.push({ queue: 'evaluate', id: job.id, leadIds: leadsOfJob(job.data) });
+  for (const job of await ctx.queues.sla.getJobs(['waiting', 'prioritized', 'active'])) if (job.id) out.push({ queue: 'sla', id: job.id, leadIds: leadsOfJob(job.data) });
+  // Delayed timers come soonest first: those due now are read from the front, and the first one
+  // not yet due ends the look (a lead with a running SLA has timers days ahead: a million of them
+  // at a million people).
   const now = Date.now();
-  for (const job of await ctx.queues.sla.getJobs(['waiting', 'prioritized', 'active', 'delayed'])) {
-    if (job.id && job.timestamp + (job.opts.delay ?? 0) <= now) out.push({ queue: 'sla', id: job.id, leadIds: leadsOfJob(job.data) });
+  for (let start = 0; ; start += SLA_PAGE) {
+    const page = await ctx.queues.sla.getJobs(['delayed'], start, start + SLA_PAGE - 1, true);
+    const due = page.filter((job) => job.timestamp + (job.opts.delay ?? 0) <= now);
+    for (const job of due) if (job.id) out.push({ queue: 'sla', id: job.id, leadIds: leadsOfJob(job.data) });
+    if (due.length < SLA_PAGE) return out;
   }
-  return out;
 }
 
 /** The keys of every pending write, create and task now. */
