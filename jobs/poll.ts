@@ -17,6 +17,7 @@ import { enqueueEvaluate } from './enqueue.js';
 import { PRIORITY } from './queues.js';
 import { finishRebuildIfDone } from './redis-loss.js';
 import { processIngest } from './ingest.js';
+import { readAhead } from './read-ahead.js';
 import { pollOpportunities } from './opportunities.js';
 import { pollAccounts } from './accounts.js';
 import { pollActivities } from './activities.js';
@@ -140,8 +141,9 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
     // Accounts first: the people read next are matched against them at their first evaluation.
     result.accounts = (await pollAccounts(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).accounts;
     const streams = new Set<string>();
-    for await (const page of connector.readAll()) {
-      const readAt = ctx.clock.now();
+    // The next page is read while this one is ingested (one read in flight, jobs/read-ahead.ts);
+    // each page keeps the time it arrived, which the merge orders reads of a record by.
+    for await (const { item: page, at: readAt } of readAhead(connector.readAll(), () => ctx.clock.now())) {
       // A full read is ingested as it goes, so that "read in full" (below) means "known to the
       // snapshot": creating people in the other CRM depends on it. A crash re-reads from the start.
       await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems, ...(options.pass ? { pass: options.pass } : {}) });
