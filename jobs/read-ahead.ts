@@ -1,3 +1,9 @@
+/** An item with the time it arrived (`now()` when its read ended, not when it was used). */
+export interface Arrived<T> {
+  item: T;
+  at: number;
+}
+
 /**
  * Reads one item ahead of its consumer: while the consumer works on an item, the next one is on
  * its way (a CRM page: the full read waits for the CRM and ingests at the same time). At most one
@@ -5,12 +11,6 @@
  * stops (done or failing) ends the source after the read in flight, whose failure then goes unheard
  * on purpose: the consumer's own outcome is the one that counts.
  */
-/** An item with the time it arrived (`now()` when its read ended, not when it was used). */
-export interface Arrived<T> {
-  item: T;
-  at: number;
-}
-
 export async function* readAhead<T>(source: AsyncIterable<T>, now: () => number): AsyncGenerator<Arrived<T>, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
   const ask = () => {
