@@ -252,10 +252,45 @@ export class SearchEngine {
 
     const predicate = this.compile(body);
     const sort = this.compileSort(sorts[0]);
+    const from = modifiedLowerBound(body);
+    if (from !== null && sort?.name === 'lastmodifieddate' && !sort.descending) {
+      const page = this.byModifiedTime(predicate, from, after, limit, now);
+      if (page) return page;
+    }
     const matches = this.matches(body, predicate, sort, now);
     const results = matches.slice(after, after + limit);
     const nextAfter = limit > 0 && after + limit < matches.length ? String(after + limit) : null;
     return { total: matches.length, results, nextAfter };
+  }
+
+  /**
+   * The change feed's search (bounded below on lastmodifieddate, sorted by it ascending) from the
+   * store's index by modification time, which already holds the records in that order: the
+   * matches are counted, and only those up to the page's end (and the ties of its last time, which
+   * go by id) are kept and sorted. Null when search lags a write in the range (its older state has
+   * its own time): the general path sorts then.
+   */
+  private byModifiedTime(predicate: Predicate, from: number, after: number, limit: number, now: number): SearchPage | null {
+    const candidates = this.store.modifiedSince(from, now);
+    if (candidates === null) return null;
+    const head: ContactState[] = [];
+    const wanted = after + limit;
+    let cutAt: number | null = null;
+    let total = 0;
+    for (const c of candidates) {
+      const doc = this.store.searchState(c, now);
+      if (!doc || !predicate(doc)) continue;
+      if (doc.updatedAt !== c.updatedAt) return null;
+      total += 1;
+      if (cutAt === null) {
+        head.push(doc);
+        if (head.length >= wanted) cutAt = doc.updatedAt;
+      } else if (doc.updatedAt === cutAt) head.push(doc);
+    }
+    head.sort((a, b) => a.updatedAt - b.updatedAt || a.num - b.num);
+    const results = head.slice(after, after + limit);
+    const nextAfter = limit > 0 && after + limit < total ? String(after + limit) : null;
+    return { total, results, nextAfter };
   }
 
   private compile(body: SearchBody): Predicate {
@@ -300,7 +335,10 @@ export class SearchEngine {
       if (hit) return hit.matches;
     }
     const matches: ContactState[] = [];
-    for (const c of store.all()) {
+    // A search bounded below on lastmodifieddate (the change feed's) looks only at the records
+    // modified since; any other looks at them all.
+    const from = modifiedLowerBound(body);
+    for (const c of (from === null ? null : store.modifiedSince(from, now)) ?? store.all()) {
       const doc = store.searchState(c, now);
       if (doc && predicate(doc)) matches.push(doc);
     }
@@ -312,6 +350,27 @@ export class SearchEngine {
     }
     return matches;
   }
+}
+
+/**
+ * The earliest lastmodifieddate any filter group can match, when every group bounds it below
+ * (GT, GTE, EQ or BETWEEN); null when some group does not. Values were validated by compile().
+ */
+function modifiedLowerBound(body: SearchBody): number | null {
+  const groups = body.filterGroups ?? [];
+  if (groups.length === 0) return null;
+  let bound = Infinity;
+  for (const group of groups) {
+    let groupBound = -Infinity;
+    for (const f of group.filters) {
+      if (f.propertyName !== 'lastmodifieddate' || f.value === undefined || !['GT', 'GTE', 'EQ', 'BETWEEN'].includes(f.operator)) continue;
+      const at = parseTimeInput(f.value);
+      if (at !== null && at !== undefined && Number.isFinite(at)) groupBound = Math.max(groupBound, at);
+    }
+    if (groupBound === -Infinity) return null;
+    bound = Math.min(bound, groupBound);
+  }
+  return bound;
 }
 
 /** One sort; empty values last in either direction; ties by id ascending. */

@@ -72,6 +72,19 @@ export class HubSpotStore {
   createdInOrder = true;
   /** Writes stay invisible to search (old values) for this long. */
   searchIndexLagMs = 0;
+  /**
+   * Records by `lastmodifieddate` (updatedAt) ascending, for searches bounded below on it (the
+   * change feed): `modifiedAt[i]` is the time `modifiedRecords[i]` had when it was put there; an
+   * entry whose record has moved on since is skipped. Built at the first such search; a write at
+   * the newest time appends, an older time (a clock set back) drops it to be built again.
+   */
+  private modifiedAt: number[] | null = null;
+  private modifiedRecords: ContactRecord[] = [];
+  /**
+   * A write older than the record's last (a clock set back) while search lags: until the lag has
+   * passed, search may see a state newer than the record's own time, so every record is looked at.
+   */
+  private lookAtAllUntil = 0;
 
   constructor(private readonly clock: SandboxClock) {
     this.registry = this.newRegistry();
@@ -102,6 +115,7 @@ export class HubSpotStore {
     this.liveCount = 0;
     this.createdInOrder = true;
     this.registry = this.newRegistry();
+    this.modifiedAt = null;
     this.version += 1;
   }
 
@@ -151,6 +165,50 @@ export class HubSpotStore {
   /** Every record in id order (search scans this). */
   all(): readonly ContactRecord[] {
     return this.ordered;
+  }
+
+  /**
+   * Every record whose lastmodifieddate is `from` or later, each once, oldest first: what a search
+   * bounded below on lastmodifieddate needs to look at. Search sees a lagging write's older state,
+   * never a newer one, so no record search could match is left out. Null while a write older than
+   * its record's last one may still be hidden by the lag (then every record must be looked at).
+   */
+  modifiedSince(from: number, now: number): readonly ContactRecord[] | null {
+    if (now < this.lookAtAllUntil) return null;
+    if (this.modifiedAt === null || this.modifiedAt.length > 2 * this.ordered.length + 1024) this.indexModified();
+    const keys = this.modifiedAt as number[];
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((keys[mid] as number) < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: ContactRecord[] = [];
+    for (let i = lo; i < keys.length; i += 1) {
+      const c = this.modifiedRecords[i] as ContactRecord;
+      if (c.updatedAt === keys[i]) out.push(c);
+    }
+    return out;
+  }
+
+  private indexModified(): void {
+    const records = [...this.ordered].sort((a, b) => a.updatedAt - b.updatedAt || a.num - b.num);
+    this.modifiedRecords = records;
+    this.modifiedAt = records.map((c) => c.updatedAt);
+  }
+
+  /** Keeps the modified-time index in step with a record whose updatedAt becomes `at`. */
+  private noteModified(c: ContactRecord, previous: number | null, at: number): void {
+    if (previous !== null && at < previous && this.searchIndexLagMs > 0) this.lookAtAllUntil = Math.max(this.lookAtAllUntil, at + this.searchIndexLagMs);
+    const keys = this.modifiedAt;
+    if (keys === null || previous === at) return;
+    if (keys.length > 0 && at < (keys[keys.length - 1] as number)) {
+      this.modifiedAt = null;
+      return;
+    }
+    keys.push(at);
+    this.modifiedRecords.push(c);
   }
 
   /** What search sees of a record now: null when it is not (yet) in the index. */
@@ -245,6 +303,7 @@ export class HubSpotStore {
   }
 
   private insert(c: ContactRecord): void {
+    this.noteModified(c, null, c.updatedAt);
     const last = this.ordered[this.ordered.length - 1];
     if (last && last.createdAt > c.createdAt) this.createdInOrder = false;
     this.ordered.push(c);
@@ -271,6 +330,7 @@ export class HubSpotStore {
       if (oldEmail && this.byEmail.get(oldEmail.toLowerCase()) === c) this.byEmail.delete(oldEmail.toLowerCase());
       if (newEmail) this.byEmail.set(newEmail.toLowerCase(), c);
     }
+    this.noteModified(c, c.updatedAt, at);
     c.updatedAt = at;
     this.version += 1;
     for (const name of changed) {
