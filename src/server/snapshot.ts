@@ -62,9 +62,17 @@ export interface StatusSnapshot {
   syncErrors: number;
 }
 
-/** One value, recomputed at most every `ttlMs`; callers arriving meanwhile share the computation. */
-class Cached<T> {
-  private value: { at: number; data: T } | null = null;
+/** A value stays fresh for at least this many times as long as it took to compute. */
+const COST_FACTOR = 10;
+
+/**
+ * One value, recomputed at most every `ttlMs`, and at most every ten times as long as its last
+ * computation took (a pass over a million leads takes the better part of a minute: a dashboard
+ * left open would otherwise run one after another); callers arriving meanwhile share the
+ * computation.
+ */
+export class Cached<T> {
+  private value: { at: number; ms: number; data: T } | null = null;
   private pending: Promise<T> | null = null;
 
   constructor(
@@ -80,11 +88,13 @@ class Cached<T> {
   }
 
   get(): Promise<T> {
-    if (this.value && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.data);
+    if (this.value && Date.now() - this.value.at < Math.max(this.ttlMs, COST_FACTOR * this.value.ms)) return Promise.resolve(this.value.data);
     if (!this.pending) {
+      const started = Date.now();
       this.pending = this.compute()
         .then((data) => {
-          this.value = { at: Date.now(), data };
+          const at = Date.now();
+          this.value = { at, ms: at - started, data };
           return data;
         })
         .finally(() => {
@@ -114,7 +124,7 @@ const FUNNEL_IDLE_MS = 120_000;
 export interface ServerDataOptions {
   /** How long status (queues, quota, counts) stays fresh (default 2 s). */
   ttlMs?: number;
-  /** How long reports stay fresh (default 5 s): each computation reads every stored lead. */
+  /** How long reports stay fresh (default 5 s, or ten times as long as the last pass took when that is longer): each computation reads every stored lead. */
   reportTtlMs?: number;
   /** The limiter's report, used when a connector cannot report its quota itself. */
   quotaFallback?: (crm: CrmName) => Promise<QuotaReport>;
