@@ -87,8 +87,13 @@ export class Cached<T> {
     return this.get();
   }
 
+  /** A time to live of 0 caches nothing (tests); any other is stretched for a costly value. */
+  private freshFor(ms: number): number {
+    return this.ttlMs <= 0 ? 0 : Math.max(this.ttlMs, COST_FACTOR * ms);
+  }
+
   get(): Promise<T> {
-    if (this.value && Date.now() - this.value.at < Math.max(this.ttlMs, COST_FACTOR * this.value.ms)) return Promise.resolve(this.value.data);
+    if (this.value && Date.now() - this.value.at < this.freshFor(this.value.ms)) return Promise.resolve(this.value.data);
     if (!this.pending) {
       const started = Date.now();
       this.pending = this.compute()
