@@ -13,7 +13,7 @@ import type { LeadPredicate } from '../src/rules/conditions.js';
 import { evaluateLead } from '../src/rules/evaluate.js';
 import type { EvaluateOutput } from '../src/rules/evaluate.js';
 import { planLifecycleWrite } from '../src/rules/lifecycle.js';
-import { cappedOwners, emptyPoolState, openLeadHolding } from '../src/rules/routing.js';
+import { cappedOwners, emptyPoolState, openCountsAfter, openLeadHolding } from '../src/rules/routing.js';
 import type { PoolState } from '../src/rules/routing.js';
 import type { TimeOffByRep } from '../src/rules/availability.js';
 import type { StoredLead } from '../src/store/leads.js';
@@ -50,11 +50,92 @@ export interface EvaluateResult {
 async function loadPoolState(ctx: SyncContext, withCounts: boolean): Promise<PoolState> {
   const raw = await ctx.redis.get(ctx.keys.poolState());
   const stored = raw ? (JSON.parse(raw) as PoolState) : emptyPoolState();
-  const routing = ctx.config.file.routing;
-  const owners = withCounts ? cappedOwners(routing) : [];
+  const owners = withCounts ? cappedOwners(ctx.config.file.routing) : [];
   if (owners.length === 0) return { wrr: stored.wrr ?? {}, open: {} };
-  const since = routing.capWindowDays === null ? null : ctx.clock.now() - routing.capWindowDays * 86_400_000;
-  return { wrr: stored.wrr ?? {}, open: await ctx.openLeads.counts(owners, since) };
+  return { wrr: stored.wrr ?? {}, open: await ctx.openLeads.counts(owners, capWindowStart(ctx)) };
+}
+
+/** Leads handed off before this do not count against a cap (routing.capWindowDays; null: all do). */
+function capWindowStart(ctx: SyncContext): number | null {
+  const days = ctx.config.file.routing.capWindowDays;
+  return days === null ? null : ctx.clock.now() - days * 86_400_000;
+}
+
+/** At most this many routing decisions are made in one hold of the routing lock. */
+const ROUTING_ROUND = 64;
+
+interface RoutingRequest {
+  leadId: string;
+  stored: StoredLead;
+  inputs: EvaluateInputs;
+  resolve: (output: EvaluateOutput) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The routing decisions waiting in one process, made together: one hold of the routing lock, one
+ * read and one write of the pool's state for all of them, each decided with the state the one
+ * before it left (the round-robin's turn, its rep's new open lead). At the end of a full sync a
+ * third of the people are handed off at once, and one lock round each kept the workers waiting.
+ */
+class RoutingRounds {
+  private waiting: RoutingRequest[] = [];
+  private running = false;
+
+  constructor(private readonly ctx: SyncContext) {}
+
+  decide(leadId: string, stored: StoredLead, inputs: EvaluateInputs): Promise<EvaluateOutput> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ leadId, stored, inputs, resolve, reject });
+      if (!this.running) void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      // The evaluations of this turn of the event loop join the first round.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.waiting.length > 0) {
+        const round = this.waiting.splice(0, ROUTING_ROUND);
+        try {
+          const outputs = await this.ctx.locks.with('routing', () => this.decideRound(round));
+          round.forEach((request, i) => request.resolve(outputs[i] as EvaluateOutput));
+        } catch (err) {
+          for (const request of round) request.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async decideRound(round: readonly RoutingRequest[]): Promise<EvaluateOutput[]> {
+    const ctx = this.ctx;
+    let poolState = await loadPoolState(ctx, true);
+    const since = capWindowStart(ctx);
+    const outputs: EvaluateOutput[] = [];
+    for (const request of round) {
+      const decided = evaluateWith(ctx, request.stored, poolState, request.inputs);
+      outputs.push(decided);
+      poolState = { ...poolState, wrr: decided.nextPoolState.wrr, open: openCountsAfter(poolState.open, request.stored.lead, decided.lead, since) };
+    }
+    await ctx.redis.set(ctx.keys.poolState(), JSON.stringify({ wrr: poolState.wrr }));
+    // Counted before the lock is let go: the next round (of any process) sees these owners' new leads.
+    await Promise.all(round.map((request, i) => ctx.openLeads.place(request.leadId, openLeadHolding((outputs[i] as EvaluateOutput).lead))));
+    return outputs;
+  }
+}
+
+const routingRounds = new WeakMap<SyncContext, RoutingRounds>();
+
+function routingRoundsOf(ctx: SyncContext): RoutingRounds {
+  let rounds = routingRounds.get(ctx);
+  if (!rounds) {
+    rounds = new RoutingRounds(ctx);
+    routingRounds.set(ctx, rounds);
+  }
+  return rounds;
 }
 
 /** Whether an evaluation routed the lead (a handoff, or a reassignment): decided again under the routing lock. */
@@ -171,18 +252,11 @@ async function evaluateOnce(ctx: SyncContext, leadId: string, requestDrain: Drai
   const { account: _previousMatch, activity: _previousActivity, ...bare } = restored.lead;
   const stored: StoredLead = { ...restored, lead: { ...bare, ...(matched.account ? { account: matched.account } : {}), ...(activity ? { activity } : {}) } };
   const inputs: EvaluateInputs = { accountOwnerId: matched.ownerId, likelihood: model, timeOff };
-  let poolState = initialPoolState;
-  let output = evaluateWith(ctx, stored, poolState, inputs);
+  let output = evaluateWith(ctx, stored, initialPoolState, inputs);
   if (routed(output)) {
-    // Routing moves shared round-robin state: decide again under the routing lock with fresh state.
-    output = await ctx.locks.with('routing', async () => {
-      poolState = await loadPoolState(ctx, true);
-      const decided = evaluateWith(ctx, stored, poolState, inputs);
-      await ctx.redis.set(ctx.keys.poolState(), JSON.stringify({ wrr: decided.nextPoolState.wrr }));
-      // Counted before the lock is let go: the next decision sees this owner's new lead.
-      await ctx.openLeads.place(leadId, openLeadHolding(decided.lead));
-      return decided;
-    });
+    // Routing moves shared round-robin state: decided again under the routing lock with fresh
+    // state, together with the other decisions waiting in this process.
+    output = await routingRoundsOf(ctx).decide(leadId, stored, inputs);
   }
   const lead = output.lead;
   const routedOwnerId = output.ownerChange?.ownerId ?? stored.routedOwnerId;

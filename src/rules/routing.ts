@@ -248,6 +248,27 @@ export function openLeadHolding(lead: Lead): { ownerId: string; since: string } 
   return { ownerId, since };
 }
 
+/**
+ * The capped owners' open-lead counts (`PoolState.open`) once a decision took a lead from `before`
+ * to `after`, as the open-lead index will count it: a routing round deciding several leads in turn
+ * gives each the counts the ones before it left. Only owners already in `open` (the capped ones)
+ * are counted, and only leads handed off at or after `sinceMs` (routing.capWindowDays; null: all).
+ */
+export function openCountsAfter(open: Readonly<Record<string, number>>, before: Lead, after: Lead, sinceMs: number | null): Record<string, number> {
+  const out = { ...open };
+  const was = openLeadHolding(before);
+  const now = openLeadHolding(after);
+  if (was?.ownerId === now?.ownerId && was?.since === now?.since) return out;
+  const counted = (holding: { ownerId: string; since: string } | null): holding is { ownerId: string; since: string } => {
+    if (!holding || !Object.hasOwn(out, holding.ownerId)) return false;
+    const at = Date.parse(holding.since);
+    return sinceMs === null || (Number.isFinite(at) ? at : 0) >= sinceMs;
+  };
+  if (counted(was)) out[was.ownerId] = (out[was.ownerId] ?? 0) - 1;
+  if (counted(now)) out[now.ownerId] = (out[now.ownerId] ?? 0) + 1;
+  return out;
+}
+
 /** Every owner a member cap applies to. */
 export function cappedOwners(config: RoutingConfig): string[] {
   const owners = new Set<string>();
