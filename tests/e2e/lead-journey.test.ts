@@ -34,7 +34,7 @@ describe('a lead from first visit to sales feedback', () => {
 
   beforeAll(async () => {
     // A world to read owners from; the harness below seeds the same world.
-    const probe = await startHarness({ people: 60, seed: 33, label: 'journey-probe' });
+    const probe = await startHarness({ people: 60, seed: 33, now: START, label: 'journey-probe' });
     pool = probe.sandboxes.world.owners.slice(0, 2).map((o) => o.salesforceId);
     await probe.close();
     const config = `
@@ -60,7 +60,7 @@ sla:
     within: 4h
     calendar: { tz: America/New_York, days: Mon-Fri, hours: "09:00-17:00" }
 `;
-    h = await startHarness({ people: 60, seed: 33, label: 'journey', configYaml: config, controllableClock: true });
+    h = await startHarness({ people: 60, seed: 33, now: START, label: 'journey', configYaml: config, controllableClock: true });
     clock = h.runtime.ctx.clock as TestClock;
     await setTime(START);
     for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();

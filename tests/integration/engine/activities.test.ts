@@ -32,7 +32,7 @@ describe('a call the rep logs in Salesforce', () => {
   }
 
   beforeAll(async () => {
-    const probe = await startHarness({ people: 60, seed: 33, label: 'activities-probe' });
+    const probe = await startHarness({ people: 60, seed: 33, now: START, label: 'activities-probe' });
     const pool = probe.sandboxes.world.owners.slice(0, 2).map((o) => o.salesforceId);
     await probe.close();
     const config = `
@@ -55,7 +55,7 @@ sla:
     within: 4h
     calendar: { tz: America/New_York, days: Mon-Fri, hours: "09:00-17:00" }
 `;
-    h = await startHarness({ people: 60, seed: 33, label: 'activities', configYaml: config, controllableClock: true });
+    h = await startHarness({ people: 60, seed: 33, now: START, label: 'activities', configYaml: config, controllableClock: true });
     clock = h.runtime.ctx.clock as TestClock;
     await setTime(START);
     for (const crm of ['hubspot', 'salesforce'] as const) await h.runtime.ctx.connectors[crm].ensureSchema();
