@@ -53,7 +53,7 @@ import { runNaive } from './lib/naive.js';
 import { redisCensus } from './lib/redis-census.js';
 import type { RedisCensus } from './lib/redis-census.js';
 import type { NaiveResult } from './lib/naive.js';
-import { procMemory, spawnChild } from './lib/proc.js';
+import { procMemory, sandboxHeapMb, spawnChild } from './lib/proc.js';
 import { duplicateChecks, parseWorkerCounts, scaleOutSummary } from './lib/scale-out.js';
 import type { DuplicateChecks, DuplicateReport } from './lib/scale-out.js';
 import type { Child } from './lib/proc.js';
@@ -393,9 +393,11 @@ class BenchRun {
     writeFileSync(configPath, benchConfigYaml(this.settings()));
     writeFileSync(changedPath, benchConfigYaml(this.settings(), { ruleChange: true }));
     log(`${this.kind}: seeding ${this.o.leads} people (seed ${this.o.seed}); logs in ${this.dir}`);
+    // Both CRMs live in the sandbox process: a large world needs more than Node's default heap.
+    const sandboxHeap = sandboxHeapMb(this.o.leads, totalmem());
     this.sandbox = spawnChild(
       'sandbox',
-      ['--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(this.o.leads), '--seed', String(this.o.seed),
+      [...(sandboxHeap ? [`--max-old-space-size=${sandboxHeap}`] : []), '--import', 'tsx', join(ROOT, 'bench', 'sandbox-child.ts'), '--people', String(this.o.leads), '--seed', String(this.o.seed),
         '--hubspot-rate', String(limited ? HUBSPOT_CEILING : 0), '--salesforce-daily', String(limited ? 100_000 : 0),
         ...(this.streaming ? ['--change-data-capture', 'Lead,Contact'] : []), ...(this.o.deals ? ['--deals'] : [])],
       { env: { ...process.env }, cwd: ROOT, logPath: join(this.dir, 'sandbox.log'), firstLineTimeoutMs: 15 * 60_000 },

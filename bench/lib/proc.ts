@@ -128,3 +128,21 @@ export function spawnChild(
   });
   return child;
 }
+
+/** Node's own old-space limit (MB) where no flag is given: about 4.3 GB on this kind of machine. */
+const NODE_DEFAULT_HEAP_MB = 4096;
+/** What the sandboxes hold per person by the end of a full sync (seeded records, written values, call records). */
+const SANDBOX_BYTES_PER_PERSON = 12 * 1024;
+
+/**
+ * The heap limit for the sandbox process, from the people it holds: both CRMs live in its memory,
+ * about 4 KB a person when seeded and more as the sync writes. At 1,000,000 people (2026-12-06)
+ * it reached Node's default limit during the sync's writes, stopped answering, and the phase
+ * failed ("fetch failed"). 12 KB a person, never below Node's default, at most 60 % of the
+ * machine's memory; null when the default is enough (no flag).
+ */
+export function sandboxHeapMb(people: number, totalMemoryBytes: number): number | null {
+  const wanted = Math.ceil((people * SANDBOX_BYTES_PER_PERSON) / (1024 * 1024));
+  if (wanted <= NODE_DEFAULT_HEAP_MB) return null;
+  return Math.max(NODE_DEFAULT_HEAP_MB, Math.min(wanted, Math.floor((totalMemoryBytes * 0.6) / (1024 * 1024))));
+}
