@@ -6,12 +6,10 @@
  * now go together: one lock round, one read and one write of the state for the lot, each decided
  * with the state the one before left (its rep's new lead counted, a cap reached stopping the rep).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processEvaluate } from '../../../jobs/evaluate.js';
 import type { Lead } from '../../../src/model/lead.js';
+import { writeConfig } from '../../helpers/pipeline.js';
 import { watchCommands } from '../../helpers/redis-monitor.js';
 import { makeLead, startHarness } from '../../server/helpers.js';
 import type { ServerHarness } from '../../server/helpers.js';
@@ -20,9 +18,7 @@ let h: ServerHarness;
 const LEADS = 40;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smk-routing-batch-'));
-  const path = join(dir, 'smarketing.yaml');
-  writeFileSync(path, [
+  const config = writeConfig([
     'routing:',
     '  defaultPool: team',
     '  capWindowDays: 30',
@@ -30,7 +26,7 @@ beforeAll(async () => {
     '    team: { members: [{ owner: "005A" }, { owner: "005B" }, { owner: "005C" }, { owner: "005D", cap: 3 }] }',
     '',
   ].join('\n'));
-  h = await startHarness('routing-batch', { env: { SMK_CONFIG: path } });
+  h = await startHarness('routing-batch', { env: { SMK_CONFIG: config } });
 });
 
 afterAll(async () => {
