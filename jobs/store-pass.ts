@@ -11,9 +11,8 @@ import type { SyncContext } from './context.js';
 export const STORE_PASS_PAGE = 500;
 
 /** Feeds every stored lead to the fold, a page at a time, and returns its result. */
-export async function foldStoredLeads<R>(ctx: SyncContext, fold: Fold<Lead, R>): Promise<R> {
-  for await (const page of ctx.leads.all(STORE_PASS_PAGE)) fold.add(page.map((stored) => stored.lead));
-  return fold.result();
+export function foldStoredLeads<R>(ctx: SyncContext, fold: Fold<Lead, R>): Promise<R> {
+  return foldStoredPages(ctx, fold, async (page) => page.map((stored) => stored.lead));
 }
 
 /** The same with what each page's leads need from Redis besides themselves (`prepare`). */

@@ -6,6 +6,7 @@
  */
 export interface Fold<T, R> {
   add(items: Iterable<T>): void;
+  /** Asked once, after the last batch (a fold may finish its state in place). */
   result(): R;
 }
 

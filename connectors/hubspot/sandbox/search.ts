@@ -365,7 +365,7 @@ function modifiedLowerBound(body: SearchBody): number | null {
     for (const f of group.filters) {
       if (f.propertyName !== 'lastmodifieddate' || f.value === undefined || !['GT', 'GTE', 'EQ', 'BETWEEN'].includes(f.operator)) continue;
       const at = parseTimeInput(f.value);
-      if (at !== null && at !== undefined && Number.isFinite(at)) groupBound = Math.max(groupBound, at);
+      if (at !== null && Number.isFinite(at)) groupBound = Math.max(groupBound, at);
     }
     if (groupBound === -Infinity) return null;
     bound = Math.min(bound, groupBound);
