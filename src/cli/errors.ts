@@ -12,13 +12,17 @@ export async function runErrors(options: { configPath?: string; action: 'list' |
   const { errors } = runtime.ctx;
   try {
     if (options.action === 'export') {
-      const { errors: all } = await errors.list({ limit: Number.MAX_SAFE_INTEGER });
-      process.stdout.write(syncErrorsToCsv(all));
+      let first = true;
+      for await (const page of errors.pages()) {
+        process.stdout.write(syncErrorsToCsv(page, { header: first }));
+        first = false;
+      }
+      if (first) process.stdout.write(syncErrorsToCsv([]));
       return;
     }
     if (options.action === 'retry') {
       if (!options.id && !options.all) throw new Error('name an error id (see `smk errors list`) or pass --all');
-      const targets = options.all ? (await errors.list({ limit: Number.MAX_SAFE_INTEGER })).errors : [await errors.get(options.id as string)].filter((e) => e !== null);
+      const targets = options.all ? await errors.all() : [await errors.get(options.id as string)].filter((e) => e !== null);
       if (targets.length === 0) throw new Error(options.all ? 'there are no sync errors to retry' : `no sync error with id "${options.id}"`);
       // Records are read again here and now; evaluations and polls go to the workers.
       const outcome = await retrySyncErrors(runtime.ctx, targets, { inline: true });

@@ -4,16 +4,15 @@
  * lead, else a re-read of the record, else a poll of that CRM; then the entry is removed (it comes
  * back, with the CRM's new message, if the retry fails again).
  */
+import { once } from 'node:events';
 import express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { SyncContext } from '../../jobs/context.js';
 import { retrySyncErrors } from '../../jobs/retry.js';
 import type { RetryAction } from '../../jobs/retry.js';
-import type { CrmName } from '../model/lead.js';
 import { crmNameSchema } from '../model/lead.js';
 import { syncErrorsToCsv } from '../store/sync-errors.js';
-import type { SyncError } from '../store/sync-errors.js';
 import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 
 const filterSchema = z.object({
@@ -27,54 +26,35 @@ const listQuerySchema = filterSchema.extend({
 const idParamsSchema = z.object({ id: z.string().min(1).max(500) });
 const retryAllBodySchema = filterSchema.strict().default({});
 
-export interface ErrorCategory {
-  crm: CrmName;
-  code: string;
-  count: number;
-}
-
-export function categorise(errors: readonly SyncError[]): ErrorCategory[] {
-  const counts = new Map<string, ErrorCategory>();
-  for (const e of errors) {
-    const key = `${e.crm}\u0000${e.code}`;
-    const entry = counts.get(key) ?? { crm: e.crm, code: e.code, count: 0 };
-    entry.count += 1;
-    counts.set(key, entry);
-  }
-  return [...counts.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
-}
-
-async function allErrors(ctx: SyncContext, filter: z.infer<typeof filterSchema>): Promise<SyncError[]> {
-  return (await ctx.errors.list({ ...filter, limit: Number.MAX_SAFE_INTEGER })).errors;
-}
-
 export function syncErrorsRouter(ctx: SyncContext): Router {
   const router = express.Router();
 
   router.get('/sync-errors', async (req, res) => {
     const query = parseInput(listQuerySchema, req.query, 'query');
-    const every = await allErrors(ctx, {});
-    const matching = every.filter((e) => (!query.crm || e.crm === query.crm) && (!query.code || e.code === query.code));
-    res.json({
-      total: matching.length,
-      limit: query.limit,
-      offset: query.offset,
-      errors: matching.slice(query.offset, query.offset + query.limit),
-      categories: categorise(every),
-    });
+    const [page, categories] = await Promise.all([ctx.errors.list({ crm: query.crm, code: query.code, limit: query.limit, offset: query.offset }), ctx.errors.categories()]);
+    res.json({ total: page.total, limit: query.limit, offset: query.offset, errors: page.errors, categories });
   });
 
   router.get('/sync-errors.csv', async (req, res) => {
     const filter = parseInput(filterSchema, req.query, 'query');
-    const errors = await allErrors(ctx, filter);
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="smk-sync-errors.csv"');
-    res.send(syncErrorsToCsv(errors));
+    // A page at a time: the header with the first, rows only after.
+    let first = true;
+    for await (const page of ctx.errors.pages(filter)) {
+      if (res.destroyed) return;
+      const more = res.write(syncErrorsToCsv(page, { header: first }));
+      first = false;
+      // A client that went away closes instead of draining.
+      if (!more) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+    if (first) res.write(syncErrorsToCsv([]));
+    res.end();
   });
 
   router.post('/sync-errors/retry-all', express.json({ limit: '10kb' }), async (req, res) => {
     const filter = parseInput(retryAllBodySchema, req.body ?? {}, 'body');
-    const errors = await allErrors(ctx, filter);
+    const errors = await ctx.errors.all(filter);
     if (errors.length === 0) throw new HttpError(404, 'no sync error matches this filter: nothing was queued');
     const outcome = await retrySyncErrors(ctx, errors);
     ctx.logger.info({ requestId: requestIdOf(res), retried: errors.length, ...outcome.actions }, 'sync errors retried');

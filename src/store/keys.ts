@@ -55,6 +55,12 @@ export interface Keys {
   pendingWriteData(crm: string): string;
   syncErrors(): string;
   syncError(id: string): string;
+  /** The report's (crm, code) pairs that have entries: `<crm>:<code>`. */
+  syncErrorCategories(): string;
+  /** One (crm, code) pair's entry ids, by when last seen. */
+  syncErrorCategory(crm: string, code: string): string;
+  /** Every entry id, ordered by name (score 0), so that one record's entries are a range. */
+  syncErrorIds(): string;
   events(): string;
   webhookSeen(): string;
   oauthState(state: string): string;
@@ -108,6 +114,10 @@ export function createKeys(prefix = 'smk'): Keys {
     pendingWriteData: (crm) => `${p}:pending:{${crm}}:data`,
     syncErrors: () => `${p}:{sync-errors}:index`,
     syncError: (id) => `${p}:{sync-errors}:${id}`,
+    // An entry's id starts with its CRM's name, so none of these three is an entry's key.
+    syncErrorCategories: () => `${p}:{sync-errors}:categories`,
+    syncErrorCategory: (crm, code) => `${p}:{sync-errors}:category:${crm}:${code}`,
+    syncErrorIds: () => `${p}:{sync-errors}:ids`,
     events: () => `${p}:events`,
     webhookSeen: () => `${p}:webhook-seen`,
     oauthState: (state) => `${p}:oauth-state:${state}`,

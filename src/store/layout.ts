@@ -5,20 +5,23 @@
  * its leads, versions and queued jobs (waiting, delayed, failed) once they are moved here.
  * Layout 3 (memory) folded a key per email, per record link and per lead counter into hash fields:
  * the email index and the links into hash buckets (src/store/index-buckets.ts), a lead's version
- * and evaluated version into one hash. A Redis of layout 1 goes through both steps in turn.
+ * and evaluated version into one hash. Layout 4 indexed the sync-errors report by (CRM, code) and by
+ * name, so that a page, a filter or a record's entries are read without the whole report. A Redis of
+ * an older layout goes through each step in turn.
  *
  * The move runs once per key prefix, under a lock, before the process opens its queues; the
  * version it reached is kept in `<prefix>:meta:layout`. Other processes of the new version wait for
  * it. Processes of the old version must be stopped first: they would go on writing the old keys.
  */
 import { Cluster } from 'ioredis';
+import { z } from 'zod';
 import { LEAD_COUNTER } from './keys.js';
 import type { Keys } from './keys.js';
 import { Locks } from './locks.js';
 import { execBySlot, scanKeys } from './redis.js';
 import type { RedisClient } from './redis.js';
 
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 export interface LayoutLogger {
   info(obj: object, msg?: string): void;
@@ -146,6 +149,37 @@ async function foldLayoutTwo(redis: RedisClient, keys: Keys): Promise<number> {
 }
 
 /**
+ * Layout 3 -> 4: every sync-errors entry goes into its (crm, code) category and the index by name,
+ * 500 entries at a time. Adding an entry again changes nothing, so a crash part way is mended by
+ * the step run again at the next start. Returns how many entries were indexed.
+ */
+async function indexSyncErrors(redis: RedisClient, keys: Keys): Promise<number> {
+  const entrySchema = z.object({ id: z.string(), crm: z.string(), code: z.string() });
+  let indexed = 0;
+  for (let start = 0; ; start += 500) {
+    const flat = await redis.zrange(keys.syncErrors(), start, start + 499, 'WITHSCORES');
+    if (flat.length === 0) return indexed;
+    const ids = flat.filter((_, i) => i % 2 === 0);
+    const raws = await redis.mget(ids.map((id) => keys.syncError(id)));
+    // Every key here shares the `{sync-errors}` tag: one pipeline, one slot.
+    const pipe = redis.pipeline();
+    for (const [i, raw] of raws.entries()) {
+      // An entry that is not an entry (written by hand?) stays as it was, in the index by time only.
+      const parsed = raw ? entrySchema.safeParse(JSON.parse(raw)) : null;
+      if (!parsed?.success) continue;
+      const entry = parsed.data;
+      pipe.zadd(keys.syncErrorCategory(entry.crm, entry.code), flat[i * 2 + 1] as string, entry.id);
+      pipe.sadd(keys.syncErrorCategories(), `${entry.crm}:${entry.code}`);
+      pipe.zadd(keys.syncErrorIds(), 0, entry.id);
+      indexed += 1;
+    }
+    const failed = ((await pipe.exec()) ?? []).find(([error]) => error)?.[0];
+    if (failed) throw failed;
+    if (flat.length < 1000) return indexed;
+  }
+}
+
+/**
  * Brings the prefix's keys to LAYOUT_VERSION (once: later starts read the version and go on),
  * one layout step after the other, each recorded when done. Returns how many keys moved.
  */
@@ -165,10 +199,16 @@ export async function ensureLayout(redis: RedisClient, keys: Keys, logger?: Layo
         if (count > 0) logger?.info({ moved: count, layout: 2 }, 'moved the keys of the previous Redis layout (hash tags for Redis Cluster)');
         moved += count;
       }
-      const count = await foldLayoutTwo(redis, keys);
+      if (from < 3) {
+        const count = await foldLayoutTwo(redis, keys);
+        await redis.set(keys.meta('layout'), '3');
+        if (count > 0) logger?.info({ moved: count, layout: 3 }, 'moved the keys of the previous Redis layout (email index, record links and lead counters into hashes)');
+        moved += count;
+      }
+      const indexed = await indexSyncErrors(redis, keys);
       await redis.set(keys.meta('layout'), String(LAYOUT_VERSION));
-      if (count > 0) logger?.info({ moved: count, layout: 3 }, 'moved the keys of the previous Redis layout (email index, record links and lead counters into hashes)');
-      return moved + count;
+      if (indexed > 0) logger?.info({ indexed, layout: 4 }, 'indexed the sync-errors report by CRM, code and record');
+      return moved + indexed;
     },
     { ttlMs: 30_000, renew: true, waitMs: options.waitMs ?? 10 * 60_000 },
   );

@@ -61,6 +61,10 @@ function errorId(input: SyncErrorInput): string {
   return ((input.stage === 'write' || input.stage === 'alert') && input.field ? [...parts, input.field] : parts).join(':');
 }
 
+/**
+ * Writes an entry (keeping its first sighting and counting attempts) and indexes it: by time, in
+ * its (crm, code) category, and by name. Every key shares the `{sync-errors}` hash tag.
+ */
 const UPSERT = new LuaScript(`
 local raw = redis.call('GET', KEYS[1])
 local incoming = cjson.decode(ARGV[1])
@@ -71,8 +75,55 @@ if raw then
 end
 redis.call('SET', KEYS[1], cjson.encode(incoming))
 redis.call('ZADD', KEYS[2], ARGV[2], incoming.id)
+redis.call('ZADD', KEYS[3], ARGV[2], incoming.id)
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[5], 0, incoming.id)
 return incoming.attempts
-`, 2);
+`, 5);
+
+/**
+ * Removes entries and their index entries; a category left empty leaves the categories. ARGV: the
+ * entries' key prefix, the categories' key prefix, then the ids. Returns how many entries there were.
+ */
+const REMOVE = new LuaScript(`
+local removed = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local raw = redis.call('GET', ARGV[1] .. id)
+  if raw then
+    local entry = cjson.decode(raw)
+    local category = entry.crm .. ':' .. entry.code
+    local key = ARGV[2] .. category
+    redis.call('ZREM', key, id)
+    if redis.call('ZCARD', key) == 0 then redis.call('SREM', KEYS[2], category) end
+    redis.call('DEL', ARGV[1] .. id)
+    removed = removed + 1
+  end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+return removed
+`, 3);
+
+/** The report's filters: by CRM, by code, or both. */
+export interface SyncErrorFilter {
+  crm?: CrmName;
+  code?: string;
+}
+
+/** How many entries one CRM has of one code. */
+export interface SyncErrorCategory {
+  crm: CrmName;
+  code: string;
+  count: number;
+}
+
+type MergeHead = { key: string; buffer: Array<{ id: string; score: number }>; next: number; done: boolean };
+
+/** Newest first; ties by the larger id first, as ZREVRANGE orders one key. */
+function comesFirst(a: { id: string; score: number }, b: { id: string; score: number }): boolean {
+  return a.score > b.score || (a.score === b.score && a.id > b.id);
+}
 
 export class SyncErrorStore {
   constructor(
@@ -98,7 +149,17 @@ export class SyncErrorStore {
       lastSeen: iso,
       attempts: 1,
     };
-    const attempts = await UPSERT.run(this.redis, this.keys.syncError(id), this.keys.syncErrors(), JSON.stringify(entry), now);
+    const attempts = await UPSERT.run(
+      this.redis,
+      this.keys.syncError(id),
+      this.keys.syncErrors(),
+      this.keys.syncErrorCategory(entry.crm, entry.code),
+      this.keys.syncErrorCategories(),
+      this.keys.syncErrorIds(),
+      JSON.stringify(entry),
+      now,
+      `${entry.crm}:${entry.code}`,
+    );
     // A failed poll is the feed's: indexed by CRM, so that the next poll that succeeds clears it.
     if (input.stage === 'poll') await this.redis.sadd(this.keys.syncError(`poll-failures:${input.crm}`), id);
     const group = recordGroupOf(input.stage, input.code);
@@ -153,30 +214,142 @@ export class SyncErrorStore {
     return removed;
   }
 
-  /** A record that synced again clears its entries. */
+  /** A record that synced again (or is gone) clears its entries: a range of the ids by name. */
   async resolveRecord(crm: CrmName, object: string, recordId: string): Promise<number> {
-    const prefix = `${crm}:${object}:${recordId}:`;
-    const ids = (await this.redis.zrange(this.keys.syncErrors(), 0, -1)).filter((id) => id.startsWith(prefix));
+    const prefix = `${recordKey(crm, object, recordId)}:`;
+    // Every id that starts with the prefix: from the prefix itself to the prefix and a 0xff byte,
+    // which no UTF-8 text holds.
+    const ids = await this.redis.zrangebylex(this.keys.syncErrorIds(), `[${prefix}`, Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]));
     return this.remove(ids);
   }
 
+  /** Removes entries by id; returns how many there were. */
   async remove(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const multi = this.redis.multi();
-    for (const id of ids) multi.del(this.keys.syncError(id)).zrem(this.keys.syncErrors(), id);
-    await multi.exec();
-    return ids.length;
+    let removed = 0;
+    // The categories' keys are this prefix and `<crm>:<code>`.
+    const categoryPrefix = this.keys.syncErrorCategory('', '').slice(0, -1);
+    for (let i = 0; i < ids.length; i += 500) {
+      const some = ids.slice(i, i + 500);
+      removed += Number(
+        await REMOVE.run(this.redis, this.keys.syncErrors(), this.keys.syncErrorCategories(), this.keys.syncErrorIds(), this.keys.syncError(''), categoryPrefix, ...some),
+      );
+    }
+    return removed;
   }
 
-  async list(options: { limit?: number; offset?: number; crm?: CrmName; code?: string } = {}): Promise<{ total: number; errors: SyncError[] }> {
-    const ids = await this.redis.zrevrange(this.keys.syncErrors(), 0, -1);
-    if (ids.length === 0) return { total: 0, errors: [] };
+  /** Entries per (crm, code), the largest first; reads the counts, not the entries. */
+  async categories(): Promise<SyncErrorCategory[]> {
+    const members = await this.redis.smembers(this.keys.syncErrorCategories());
+    if (members.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    const parsed = members.map((m) => {
+      const at = m.indexOf(':');
+      return { crm: m.slice(0, at) as CrmName, code: m.slice(at + 1) };
+    });
+    for (const c of parsed) pipe.zcard(this.keys.syncErrorCategory(c.crm, c.code));
+    const counts = (await pipe.exec()) ?? [];
+    return parsed
+      .map((c, i) => {
+        const [error, count] = counts[i] ?? [null, 0];
+        if (error) throw error;
+        return { ...c, count: Number(count) };
+      })
+      .filter((c) => c.count > 0)
+      .sort((a, b) => b.count - a.count || a.crm.localeCompare(b.crm) || a.code.localeCompare(b.code));
+  }
+
+  /** The index keys a filter reads (the whole report's, or its categories'), and how many entries they hold. */
+  private async sourcesOf(filter: SyncErrorFilter): Promise<{ keys: string[]; total: number }> {
+    if (!filter.crm && !filter.code) return { keys: [this.keys.syncErrors()], total: await this.redis.zcard(this.keys.syncErrors()) };
+    const matching = (await this.categories()).filter((c) => (!filter.crm || c.crm === filter.crm) && (!filter.code || c.code === filter.code));
+    return { keys: matching.map((c) => this.keys.syncErrorCategory(c.crm, c.code)), total: matching.reduce((n, c) => n + c.count, 0) };
+  }
+
+  /** Refills, in one round trip, every head whose buffer is empty. */
+  private async fill(heads: MergeHead[], size: number): Promise<void> {
+    const empty = heads.filter((h) => h.buffer.length === 0 && !h.done);
+    if (empty.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const h of empty) pipe.zrevrange(h.key, h.next, h.next + size - 1, 'WITHSCORES');
+    const replies = (await pipe.exec()) ?? [];
+    for (const [i, h] of empty.entries()) {
+      const [error, reply] = replies[i] ?? [null, []];
+      if (error) throw error;
+      const flat = reply as string[];
+      for (let j = 0; j + 1 < flat.length; j += 2) h.buffer.push({ id: flat[j] as string, score: Number(flat[j + 1]) });
+      h.next += size;
+      if (flat.length < size * 2) h.done = true;
+    }
+  }
+
+  /**
+   * The ids of the given indexes merged newest first, `size` at a time (the last batch may be
+   * shorter). Each index is read `fetch` at a time, from where it was left.
+   */
+  private async *mergedIds(keys: string[], size: number, fetch = size): AsyncGenerator<string[]> {
+    const heads: MergeHead[] = keys.map((key) => ({ key, buffer: [], next: 0, done: false }));
+    let out: string[] = [];
+    for (;;) {
+      await this.fill(heads, fetch);
+      // Take while every index that has more has some of it here: the newest of the heads is then the newest of all.
+      while (heads.every((h) => h.buffer.length > 0 || h.done)) {
+        let best: MergeHead | null = null;
+        for (const h of heads) {
+          const first = h.buffer[0];
+          if (first && (!best || comesFirst(first, best.buffer[0] as { id: string; score: number }))) best = h;
+        }
+        if (!best) {
+          if (out.length > 0) yield out;
+          return;
+        }
+        out.push((best.buffer.shift() as { id: string }).id);
+        if (out.length === size) {
+          yield out;
+          out = [];
+        }
+      }
+    }
+  }
+
+  /** The entries of these ids, in their order; an id whose entry is gone meanwhile is left out. */
+  private async entries(ids: string[]): Promise<SyncError[]> {
+    if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.keys.syncError(id)));
-    let errors = raws.flatMap((raw) => (raw ? [syncErrorSchema.parse(JSON.parse(raw))] : []));
-    if (options.crm) errors = errors.filter((e) => e.crm === options.crm);
-    if (options.code) errors = errors.filter((e) => e.code === options.code);
+    return raws.flatMap((raw) => (raw ? [syncErrorSchema.parse(JSON.parse(raw))] : []));
+  }
+
+  /** A page of the report, newest first, and how many entries match the filter in all. */
+  async list(options: SyncErrorFilter & { limit?: number; offset?: number } = {}): Promise<{ total: number; errors: SyncError[] }> {
     const offset = options.offset ?? 0;
-    return { total: errors.length, errors: errors.slice(offset, offset + (options.limit ?? 100)) };
+    const limit = options.limit ?? 100;
+    const { keys, total } = await this.sourcesOf(options);
+    const end = Math.min(offset + limit, total);
+    if (end <= offset) return { total, errors: [] };
+    if (keys.length === 1) return { total, errors: await this.entries(await this.redis.zrevrange(keys[0] as string, offset, end - 1)) };
+    // Several categories: each one's first `end` entries hold the page.
+    const ids: string[] = [];
+    for await (const batch of this.mergedIds(keys, end)) {
+      ids.push(...batch);
+      if (ids.length >= end) break;
+    }
+    return { total, errors: await this.entries(ids.slice(offset, end)) };
+  }
+
+  /** Every entry that matches, newest first, a page at a time (for exports and retries of all). */
+  async *pages(filter: SyncErrorFilter = {}, size = 500): AsyncGenerator<SyncError[]> {
+    const { keys } = await this.sourcesOf(filter);
+    for await (const ids of this.mergedIds(keys, size)) {
+      const page = await this.entries(ids);
+      if (page.length > 0) yield page;
+    }
+  }
+
+  /** Every entry that matches, newest first. */
+  async all(filter: SyncErrorFilter = {}): Promise<SyncError[]> {
+    const out: SyncError[] = [];
+    for await (const page of this.pages(filter)) out.push(...page);
+    return out;
   }
 
   async get(id: string): Promise<SyncError | null> {
@@ -191,12 +364,17 @@ export class SyncErrorStore {
 
 const CSV_COLUMNS: Array<keyof SyncError> = ['crm', 'object', 'recordId', 'leadId', 'stage', 'code', 'field', 'value', 'message', 'firstSeen', 'lastSeen', 'attempts'];
 
-/** CSV for spreadsheets; a cell that starts like a formula is prefixed so that it stays text. */
-export function syncErrorsToCsv(errors: SyncError[]): string {
+/**
+ * CSV for spreadsheets; a cell that starts like a formula is prefixed so that it stays text.
+ * `header: false` gives the rows alone, for the pages after the first.
+ */
+export function syncErrorsToCsv(errors: SyncError[], options: { header?: boolean } = {}): string {
   const cell = (value: unknown): string => {
     let text = value === null || value === undefined ? '' : String(value);
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  return [CSV_COLUMNS.join(','), ...errors.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','))].join('\n') + '\n';
+  const rows = errors.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','));
+  const lines = options.header === false ? rows : [CSV_COLUMNS.join(','), ...rows];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

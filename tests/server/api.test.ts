@@ -278,3 +278,23 @@ describe('errors', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 });
+
+describe('a sync-errors export of many pages', () => {
+  it('streams every matching entry once, under one header, newest first', async () => {
+    const base = { crm: 'hubspot' as const, object: 'contact', code: 'EXPORT_PAGES', message: 'Property values were not valid', field: 'phone', stage: 'write' as const };
+    for (let i = 0; i < 1100; i += 1) await h.ctx.errors.record({ ...base, recordId: `77${i}`, leadId: `LX${i}` }, 10_000 + i);
+    const res = await fetch(`${h.url}/api/sync-errors.csv?code=EXPORT_PAGES`, { headers: authHeaders() });
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).split('\n');
+    expect(lines.at(-1)).toBe('');
+    const rows = lines.slice(0, -1);
+    expect(rows.filter((r) => r.startsWith('crm,'))).toHaveLength(1);
+    expect(rows).toHaveLength(1101);
+    expect(rows[1]?.split(',')[2]).toBe('771099');
+    expect(new Set(rows.slice(1).map((r) => r.split(',')[2])).size).toBe(1100);
+    const page = (await getJson('/api/sync-errors?code=EXPORT_PAGES&limit=2&offset=1099')).body as { total: number; errors: Array<{ recordId: string }> };
+    expect(page).toMatchObject({ total: 1100, errors: [{ recordId: '770' }] });
+    // Nothing matches: the header alone.
+    expect(await (await fetch(`${h.url}/api/sync-errors.csv?code=NO_SUCH_CODE`, { headers: authHeaders() })).text()).toBe('crm,object,recordId,leadId,stage,code,field,value,message,firstSeen,lastSeen,attempts\n');
+  });
+});

@@ -15,6 +15,7 @@ import { createKeys } from '../../../src/store/keys.js';
 import { ensureLayout } from '../../../src/store/layout.js';
 import { LeadStore } from '../../../src/store/leads.js';
 import { OpenLeadIndex } from '../../../src/store/open-leads.js';
+import { SyncErrorStore } from '../../../src/store/sync-errors.js';
 import { deleteMatching, mgetAcross, scanKeys } from '../../../src/store/redis.js';
 import { clusterPrefix, testCluster } from '../../helpers/redis-cluster.js';
 import type { TestCluster } from '../../helpers/redis-cluster.js';
@@ -140,6 +141,27 @@ describe('the stores on a Redis Cluster', () => {
     for await (const batch of scanKeys(t.redis, `${t.prefix}:scan:*`)) found.push(...batch);
     expect(found.sort()).toEqual([...keys].sort());
     expect(await deleteMatching(t.redis, `${t.prefix}:scan:*`)).toBe(30);
+  });
+
+  it('records, pages, counts and clears sync errors, and indexes an older report at start (one slot)', async () => {
+    const keys = createKeys(`${t.prefix}errors:`);
+    const errors = new SyncErrorStore(t.redis, keys);
+    for (let i = 0; i < 30; i += 1) {
+      await errors.record({ crm: i % 2 ? 'hubspot' : 'salesforce', object: i % 2 ? 'contact' : 'Lead', recordId: `r${i}`, code: i % 3 ? 'TRANSIENT' : 'AMBIGUOUS_MATCH', message: 'm', field: 'Title', stage: 'write' }, Date.parse(AT) + i);
+    }
+    expect((await errors.list({ crm: 'hubspot', limit: 5, offset: 2 })).errors.map((e) => e.recordId)).toEqual(['r25', 'r23', 'r21', 'r19', 'r17']);
+    expect((await errors.categories()).reduce((n, c) => n + c.count, 0)).toBe(30);
+    let paged = 0;
+    for await (const page of errors.pages({ code: 'TRANSIENT' }, 4)) paged += page.length;
+    expect(paged).toBe(20);
+    expect(await errors.resolveRecord('hubspot', 'contact', 'r1')).toBe(1);
+    expect(await errors.resolveWritten('salesforce', [{ object: 'Lead', id: 'r0' }])).toBe(1);
+    expect(await errors.count()).toBe(28);
+    // A report of layout 3 (no indexes but the one by time) is indexed by the layout step.
+    for (const key of [keys.syncErrorCategories(), keys.syncErrorIds(), keys.syncErrorCategory('hubspot', 'TRANSIENT'), keys.syncErrorCategory('hubspot', 'AMBIGUOUS_MATCH'), keys.syncErrorCategory('salesforce', 'TRANSIENT'), keys.syncErrorCategory('salesforce', 'AMBIGUOUS_MATCH')]) await t.redis.del(key);
+    await t.redis.set(keys.meta('layout'), '3');
+    expect(await ensureLayout(t.redis, keys)).toBe(28);
+    expect((await errors.categories()).reduce((n, c) => n + c.count, 0)).toBe(28);
   });
 });
 
