@@ -3,6 +3,7 @@
  * stored snapshot by field ownership -> enqueue evaluate for leads whose rule inputs changed.
  * A bad record lands in sync errors and the rest go on.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { RecordRef, RemovedRecord } from '../connectors/types.js';
 import { SMK_FIELD_BY_KEY } from '../src/model/fields.js';
@@ -110,9 +111,15 @@ async function newLeadIdFor(ctx: SyncContext, fragment: LeadFragment): Promise<s
   return leadIdFor(fragment.source, fragment.object, fragment.recordId);
 }
 
+/**
+ * How long an ingest waits, one try after another, for a lead whose email another ingest has just
+ * claimed to be saved: about 5 s in all. A lost claim's first retry goes at once.
+ */
+const CLAIMED_EMAIL_WAITS_MS = [0, 20, 50, 100, 200, 400, 800, 1000, 1200, 1200];
+
 async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<Resolved> {
   const email = normaliseEmail(fragment.email);
-  for (let attempt = 0; attempt < 3; attempt += 1) {
+  for (let attempt = 0; ; attempt += 1) {
     const byRecord = await ctx.leads.linkOf(fragment.source, fragment.object, fragment.recordId);
     let byEmail: { leadId: string; links: LeadLinks } | null = null;
     if (!byRecord && email) {
@@ -133,11 +140,18 @@ async function resolveLeadId(ctx: SyncContext, fragment: LeadFragment): Promise<
     if (decision.kind === 'new' && email) {
       // Another worker may be creating the lead for this email right now: the first one wins.
       const claimed = await ctx.leads.claimEmail(email, decision.leadId);
-      if (!claimed && (await ctx.leads.leadByEmail(email)) !== decision.leadId) continue;
+      if (!claimed && (await ctx.leads.leadByEmail(email)) !== decision.leadId) {
+        // The claimer saves its lead a moment after its claim (the same person read from the
+        // other CRM at the same time): wait for it, then join it.
+        const wait = CLAIMED_EMAIL_WAITS_MS[attempt];
+        if (wait === undefined) break;
+        await sleep(wait);
+        continue;
+      }
     }
     return { leadId: decision.leadId, linked: byRecord === decision.leadId, ...(convertedFrom ? { convertedFrom } : {}) };
   }
-  throw new Error(`could not settle the identity of ${fragment.source} ${fragment.object} ${fragment.recordId}`);
+  throw new Error(`could not settle the identity of ${fragment.source} ${fragment.object} ${fragment.recordId}: its email is claimed by a lead that was not saved within 5 s`);
 }
 
 type Applied = 'changed' | 'same' | 'stale' | 'problem';
