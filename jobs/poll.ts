@@ -80,6 +80,11 @@ export interface PollOptions {
   whenBusy?: 'skip' | 'wait';
   /** The `smk sync --once` pass reading (src/store/passes.ts): it waits for what its pages ask. */
   pass?: string;
+  /**
+   * Told when a full read is about to begin (`enter`, which may throw to hand the job to another
+   * worker before anything is read) and when it has ended (`leave`).
+   */
+  fullRead?: { enter(): Promise<void>; leave(): void };
 }
 
 /** A poll that found the feed being read by another worker. */
@@ -136,48 +141,13 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
   const remapped = !initial && (await ctx.redis.get(fieldMapKey)) !== fieldMap;
 
   if (options.full || initial || remapped) {
-    result.full = true;
-    const startedAt = ctx.clock.now();
-    // Accounts first: the people read next are matched against them at their first evaluation.
-    result.accounts = (await pollAccounts(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).accounts;
-    const streams = new Set<string>();
-    // The next page is read while this one is ingested (one read in flight, jobs/read-ahead.ts);
-    // each page keeps the time it arrived, which the merge orders reads of a record by.
-    for await (const { item: page, at: readAt } of readAhead(connector.readAll(), () => ctx.clock.now())) {
-      // A full read is ingested as it goes, so that "read in full" (below) means "known to the
-      // snapshot": creating people in the other CRM depends on it. A crash re-reads from the start.
-      await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems, ...(options.pass ? { pass: options.pass } : {}) });
-      streams.add(page.stream);
-      result.pages += 1;
-      result.records += page.fragments.length;
-      options.onPage?.(page.fragments.length);
+    // A worker may hand the read to another (jobs/workers.ts): it throws then, having read nothing.
+    await options.fullRead?.enter();
+    try {
+      return await readInFull(ctx, crm, options, { remapped, fieldMap, fieldMapKey });
+    } finally {
+      options.fullRead?.leave();
     }
-    // Changes made while the full read ran are picked up by the feed from just before it began.
-    const from: StreamPosition = { ts: new Date(startedAt - ctx.config.file.sync.searchSafetyMargin).toISOString(), id: '' };
-    for (const stream of streams) await ctx.cursors.set(crm, stream, from);
-    // Every opportunity, now that the people on them are linked (the full read was ingested as it went).
-    const opportunities = await pollOpportunities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) });
-    result.opportunities = opportunities.opportunities;
-    result.activities = (await pollActivities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).activities;
-    // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
-    // jobs/evaluate.ts). The intent is written before the cursor, so a crash in between is
-    // finished by the next poll.
-    // After a mapping change, once both CRMs are re-read under it (not after the first: half the
-    // views would still lack the newly mapped values).
-    // The two CRMs' full reads may end together: each would read the other's marks (synced, field
-    // map) before the other set them, and neither would ask for the evaluation. One at a time, the
-    // second sees the first's.
-    await ctx.locks.with('full-read-end', async () => {
-      const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
-      const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
-      const otherMapped = (await ctx.redis.get(ctx.keys.meta(`field-map:${crm === 'hubspot' ? 'salesforce' : 'hubspot'}`))) === fieldMap;
-      if ((firstTime && otherRead) || (remapped && otherMapped)) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
-      await ctx.redis.set(fieldMapKey, fieldMap);
-      await ctx.cursors.markSynced(crm, ctx.clock.now());
-    });
-    await evaluateAllIfPending(ctx, options.pass);
-    await finishRebuildIfDone(ctx);
-    return result;
   }
 
   result.accounts = (await pollAccounts(ctx, crm, options.pass ? { pass: options.pass } : {})).accounts;
@@ -195,6 +165,57 @@ async function pollHolding(ctx: SyncContext, crm: CrmName, options: PollOptions)
   result.opportunities = opportunities.opportunities;
   result.activities = (await pollActivities(ctx, crm, options.pass ? { pass: options.pass } : {})).activities;
   await ctx.cursors.markSynced(crm, ctx.clock.now());
+  await finishRebuildIfDone(ctx);
+  return result;
+}
+
+/**
+ * Reads the CRM in full, ingesting as it goes, then continues its feed from just before the read
+ * began; once both CRMs are read in full, every lead is evaluated.
+ */
+async function readInFull(ctx: SyncContext, crm: CrmName, options: PollOptions, map: { remapped: boolean; fieldMap: string; fieldMapKey: string }): Promise<PollResult> {
+  const { remapped, fieldMap, fieldMapKey } = map;
+  const connector = ctx.connectors[crm];
+  const result: PollResult = { pages: 0, records: 0, removed: 0, full: true };
+  const startedAt = ctx.clock.now();
+  // Accounts first: the people read next are matched against them at their first evaluation.
+  result.accounts = (await pollAccounts(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).accounts;
+  const streams = new Set<string>();
+  // The next page is read while this one is ingested (one read in flight, jobs/read-ahead.ts);
+  // each page keeps the time it arrived, which the merge orders reads of a record by.
+  for await (const { item: page, at: readAt } of readAhead(connector.readAll(), () => ctx.clock.now())) {
+    // A full read is ingested as it goes, so that "read in full" (below) means "known to the
+    // snapshot": creating people in the other CRM depends on it. A crash re-reads from the start.
+    await processIngest(ctx, { crm, readAt, fragments: page.fragments, removed: page.removed, problems: page.problems, ...(options.pass ? { pass: options.pass } : {}) });
+    streams.add(page.stream);
+    result.pages += 1;
+    result.records += page.fragments.length;
+    options.onPage?.(page.fragments.length);
+  }
+  // Changes made while the full read ran are picked up by the feed from just before it began.
+  const from: StreamPosition = { ts: new Date(startedAt - ctx.config.file.sync.searchSafetyMargin).toISOString(), id: '' };
+  for (const stream of streams) await ctx.cursors.set(crm, stream, from);
+  // Every opportunity, now that the people on them are linked (the full read was ingested as it went).
+  const opportunities = await pollOpportunities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) });
+  result.opportunities = opportunities.opportunities;
+  result.activities = (await pollActivities(ctx, crm, { full: true, ...(options.pass ? { pass: options.pass } : {}) })).activities;
+  // Both CRMs are now read in full: every lead is evaluated (nothing was before, see
+  // jobs/evaluate.ts). The intent is written before the cursor, so a crash in between is
+  // finished by the next poll.
+  // After a mapping change, once both CRMs are re-read under it (not after the first: half the
+  // views would still lack the newly mapped values).
+  // The two CRMs' full reads may end together: each would read the other's marks (synced, field
+  // map) before the other set them, and neither would ask for the evaluation. One at a time, the
+  // second sees the first's.
+  await ctx.locks.with('full-read-end', async () => {
+    const otherRead = (await ctx.cursors.lastSyncAt(crm === 'hubspot' ? 'salesforce' : 'hubspot')) !== null;
+    const firstTime = (await ctx.cursors.lastSyncAt(crm)) === null;
+    const otherMapped = (await ctx.redis.get(ctx.keys.meta(`field-map:${crm === 'hubspot' ? 'salesforce' : 'hubspot'}`))) === fieldMap;
+    if ((firstTime && otherRead) || (remapped && otherMapped)) await ctx.redis.set(evaluateAllKey(ctx), String(ctx.clock.now()));
+    await ctx.redis.set(fieldMapKey, fieldMap);
+    await ctx.cursors.markSynced(crm, ctx.clock.now());
+  });
+  await evaluateAllIfPending(ctx, options.pass);
   await finishRebuildIfDone(ctx);
   return result;
 }

@@ -19,6 +19,8 @@ export interface PollJob {
   crm: CrmName;
   /** Re-read everything (initial sync, `sync --full`) instead of following the cursor. */
   full?: boolean;
+  /** Times a worker already reading another CRM in full handed this read back (jobs/workers.ts). */
+  handedBack?: number;
 }
 export interface IngestJob {
   crm: CrmName;

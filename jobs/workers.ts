@@ -3,7 +3,7 @@
  * exhausts its attempts lands in sync errors; SIGTERM lets in-flight jobs finish (BullMQ's
  * close waits for them) and a SIGKILLed worker's jobs are recovered as stalled by the others.
  */
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, Processor } from 'bullmq';
 import { isCrmError } from '../connectors/errors.js';
 import type { CrmName } from '../src/model/lead.js';
@@ -46,6 +46,10 @@ function isConnectionError(err: Error): boolean {
   const code = (err as { code?: unknown }).code;
   return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest/i.test(err.message);
 }
+
+/** How many times a second full read is handed back for another worker, and after how long. */
+export const FULL_READ_HANDBACKS = 20;
+export const FULL_READ_HANDBACK_MS = 250;
 
 export interface WorkerSet {
   workers: Worker[];
@@ -104,7 +108,27 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
     return worker;
   };
 
-  const pollWorker = make<PollJob>('poll', (job) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip' }), 2);
+  // A full read ingests as it reads: CPU of this process for as long as the read lasts (minutes at
+  // a million people). This worker fetches a poll job per free slot, so it may have taken both
+  // CRMs' full reads while another worker's process sits idle. Already reading one CRM in full, it
+  // hands a second full read back for a moment, for another worker of the queue to take; with no
+  // other worker there, or after FULL_READ_HANDBACKS tries, it reads it itself.
+  let fullReadsHere = 0;
+  const fullReadGate = (job: Job<PollJob>, token: string | undefined) => ({
+    enter: async () => {
+      const handedBack = job.data.handedBack ?? 0;
+      if (fullReadsHere > 0 && token && handedBack < FULL_READ_HANDBACKS && (await ctx.queues.poll.getWorkersCount()) > 1) {
+        await job.updateData({ ...job.data, handedBack: handedBack + 1 });
+        await job.moveToDelayed(Date.now() + FULL_READ_HANDBACK_MS, token);
+        throw new DelayedError();
+      }
+      fullReadsHere += 1;
+    },
+    leave: () => {
+      fullReadsHere -= 1;
+    },
+  });
+  const pollWorker = make<PollJob>('poll', (job, token) => processPoll(ctx, job.data.crm, { full: job.data.full, whenBusy: job.data.full ? 'wait' : 'skip', fullRead: fullReadGate(job, token) }), 2);
   const ingestWorker = make<IngestJob>('ingest', (job) => processIngest(ctx, job.data, { retried: job.attemptsMade > 0 || job.stalledCounter > 0, via: job.name }), concurrency.ingest);
   const evaluateWorker = make<EvaluateJob>('evaluate', (job) => {
     if (job.data.leadIds) return processEvaluateMany(ctx, job.data.leadIds, job.data.cause);
