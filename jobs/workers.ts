@@ -114,10 +114,20 @@ export function startWorkers(ctx: SyncContext, options: { queues?: QueueName[]; 
   // hands a second full read back for a moment, for another worker of the queue to take; with no
   // other worker there, or after FULL_READ_HANDBACKS tries, it reads it itself.
   let fullReadsHere = 0;
+  // BullMQ counts the queue's workers by their connections' names (CLIENT LIST). A Redis that
+  // refuses CLIENT LIST shows no other worker: the read is read here.
+  const otherPollWorkers = async (): Promise<boolean> => {
+    try {
+      return (await ctx.queues.poll.getWorkersCount()) > 1;
+    } catch (err) {
+      ctx.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not count the poll workers');
+      return false;
+    }
+  };
   const fullReadGate = (job: Job<PollJob>, token: string | undefined) => ({
     enter: async () => {
       const handedBack = job.data.handedBack ?? 0;
-      if (fullReadsHere > 0 && token && handedBack < FULL_READ_HANDBACKS && (await ctx.queues.poll.getWorkersCount()) > 1) {
+      if (fullReadsHere > 0 && token && handedBack < FULL_READ_HANDBACKS && (await otherPollWorkers())) {
         await job.updateData({ ...job.data, handedBack: handedBack + 1 });
         await job.moveToDelayed(Date.now() + FULL_READ_HANDBACK_MS, token);
         throw new DelayedError();
