@@ -563,7 +563,8 @@ class BenchRun {
         movedAt = Date.now();
       }
       const dead = this.workers.find((w) => w.exited);
-      if (dead) throw new Error(`${dead.name} exited; its log: ${join(this.dir, `${dead.name}.log`)}`);
+      if (dead) throw new Error(`${dead.name} exited (${dead.exitedWith ?? 'unknown'}); its log: ${join(this.dir, `${dead.name}.log`)}`);
+      if (this.sandbox?.exited) throw new Error(`the sandboxes' process ended (${this.sandbox.exitedWith ?? 'unknown'}); its log: ${join(this.dir, 'sandbox.log')}`);
       if (Date.now() - movedAt > STALL_MS) throw new Error(`no progress for ${STALL_MS / 1000} s (no API call, same backlog): ${where || 'nothing outstanding'}`);
       if (Date.now() > deadline) throw new Error(`not idle within the phase timeout; still waiting: ${where || 'nothing (it just finished)'}`);
       quiet = where === '' ? quiet + 1 : 0;
@@ -645,7 +646,7 @@ class BenchRun {
     const empty: CallStats = { total: 0, calls: {} };
     const floorInput: FloorInput = { hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: 0, salesforceCreated: 0 };
     return {
-      phase, name, ok: false, error: err instanceof Error ? err.message : String(err), wallMs: Date.now() - started, leads: 0, leadsPerSec: null,
+      phase, name, ok: false, error: `${err instanceof Error ? err.message : String(err)}${this.sandbox?.exited ? ` (the sandboxes' process had ended: ${this.sandbox.exitedWith ?? 'unknown'})` : ''}`, wallMs: Date.now() - started, leads: 0, leadsPerSec: null,
       calls: { hubspot: empty, salesforce: empty }, endpoints: { hubspot: {}, salesforce: {} }, reads: { hubspot: 0, salesforce: 0 },
       writes: { hubspot: 0, salesforce: 0 }, totalCalls: 0, callsPer1000Leads: null, floor: batchingFloor(floorInput), floorInput,
       floorRatio: null, touched: { hubspotWritten: 0, hubspotCreated: 0, salesforceWritten: {}, salesforceCreated: {} },

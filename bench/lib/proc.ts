@@ -20,6 +20,8 @@ export interface Child {
   /** CPU seconds used so far (the last sample once the process has exited). */
   cpuSeconds(): number | null;
   exited: boolean;
+  /** How it ended, once it has: `exit code N` or `signal S`. */
+  exitedWith: string | null;
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export function spawnChild(
     proc,
     firstLine,
     exited: false,
+    exitedWith: null,
     peakRssMb: () => {
       if (!child.exited) sample();
       return peak;
@@ -121,10 +124,12 @@ export function spawnChild(
       clearTimeout(timer);
     },
   };
-  proc.once('exit', () => {
+  proc.once('exit', (code, signal) => {
     child.exited = true;
+    child.exitedWith = signal ? `signal ${signal}` : `exit code ${code ?? 'none'}`;
+    // Said in its log too: a process killed by a signal prints nothing of its own.
+    log.end(`\n[bench] ${name} ended: ${child.exitedWith}\n`);
     clearInterval(sampler);
-    log.end();
   });
   return child;
 }
