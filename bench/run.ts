@@ -189,8 +189,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const round = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits)));
 
+/**
+ * A fetch of the bench's own sandboxes. A GET that fails on the network (a keep-alive socket the
+ * sandbox closed as it was reused: the sandbox process, holding a million people, stalls in
+ * collections of seconds) is tried again, up to three times; the error names undici's cause.
+ */
+async function benchFetch(url: string, init?: RequestInit): Promise<Response> {
+  const retryable = (init?.method ?? 'GET') === 'GET';
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `${(err.cause as { code?: string }).code ?? err.cause.name}: ${err.cause.message}` : null;
+      if (!retryable || attempt >= 3) throw new Error(`${init?.method ?? 'GET'} ${url}: ${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause})` : ''}${attempt > 1 ? ` after ${attempt} tries` : ''}`, { cause: err });
+      log(`${init?.method ?? 'GET'} ${url} failed${cause ? ` (${cause})` : ''}; trying again`);
+      await sleep(500 * attempt);
+    }
+  }
+}
+
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, init);
+  const res = await benchFetch(url, init);
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
