@@ -48,8 +48,8 @@ function isConnectionError(err: Error): boolean {
 }
 
 /** How many times a second full read is handed back for another worker, and after how long. */
-export const FULL_READ_HANDBACKS = 20;
-export const FULL_READ_HANDBACK_MS = 250;
+const FULL_READ_HANDBACKS = 20;
+const FULL_READ_HANDBACK_MS = 250;
 
 export interface WorkerSet {
   workers: Worker[];

@@ -1,7 +1,7 @@
 /** `smk errors`: list, retry and export the sync-errors report. */
 import { bootstrap } from '../../jobs/bootstrap.js';
 import { retrySyncErrors } from '../../jobs/retry.js';
-import { syncErrorsToCsv } from '../store/sync-errors.js';
+import { syncErrorsCsvChunks } from '../store/sync-errors.js';
 import type { CrmName } from '../model/lead.js';
 
 export async function runErrors(options: { configPath?: string; action: 'list' | 'retry' | 'export'; crm?: string; limit?: number; id?: string; all?: boolean }): Promise<void> {
@@ -12,12 +12,7 @@ export async function runErrors(options: { configPath?: string; action: 'list' |
   const { errors } = runtime.ctx;
   try {
     if (options.action === 'export') {
-      let first = true;
-      for await (const page of errors.pages()) {
-        process.stdout.write(syncErrorsToCsv(page, { header: first }));
-        first = false;
-      }
-      if (first) process.stdout.write(syncErrorsToCsv([]));
+      for await (const chunk of syncErrorsCsvChunks(errors.pages())) process.stdout.write(chunk);
       return;
     }
     if (options.action === 'retry') {

@@ -12,7 +12,7 @@ import type { SyncContext } from '../../jobs/context.js';
 import { retrySyncErrors } from '../../jobs/retry.js';
 import type { RetryAction } from '../../jobs/retry.js';
 import { crmNameSchema } from '../model/lead.js';
-import { syncErrorsToCsv } from '../store/sync-errors.js';
+import { syncErrorsCsvChunks } from '../store/sync-errors.js';
 import { HttpError, parseInput, requestIdOf } from './http-errors.js';
 
 const filterSchema = z.object({
@@ -39,16 +39,12 @@ export function syncErrorsRouter(ctx: SyncContext): Router {
     const filter = parseInput(filterSchema, req.query, 'query');
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="smk-sync-errors.csv"');
-    // A page at a time: the header with the first, rows only after.
-    let first = true;
-    for await (const page of ctx.errors.pages(filter)) {
+    // A page at a time.
+    for await (const chunk of syncErrorsCsvChunks(ctx.errors.pages(filter))) {
       if (res.destroyed) return;
-      const more = res.write(syncErrorsToCsv(page, { header: first }));
-      first = false;
       // A client that went away closes instead of draining.
-      if (!more) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
-    if (first) res.write(syncErrorsToCsv([]));
     res.end();
   });
 

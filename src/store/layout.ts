@@ -14,11 +14,11 @@
  * it. Processes of the old version must be stopped first: they would go on writing the old keys.
  */
 import { Cluster } from 'ioredis';
-import { z } from 'zod';
 import { LEAD_COUNTER } from './keys.js';
 import type { Keys } from './keys.js';
 import { Locks } from './locks.js';
 import { execBySlot, scanKeys } from './redis.js';
+import { syncErrorSchema } from './sync-errors.js';
 import type { RedisClient } from './redis.js';
 
 export const LAYOUT_VERSION = 4;
@@ -154,7 +154,7 @@ async function foldLayoutTwo(redis: RedisClient, keys: Keys): Promise<number> {
  * the step run again at the next start. Returns how many entries were indexed.
  */
 async function indexSyncErrors(redis: RedisClient, keys: Keys): Promise<number> {
-  const entrySchema = z.object({ id: z.string(), crm: z.string(), code: z.string() });
+  const entrySchema = syncErrorSchema.pick({ id: true, crm: true, code: true });
   let indexed = 0;
   for (let start = 0; ; start += 500) {
     const flat = await redis.zrange(keys.syncErrors(), start, start + 499, 'WITHSCORES');

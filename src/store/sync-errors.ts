@@ -285,13 +285,13 @@ export class SyncErrorStore {
 
   /**
    * The ids of the given indexes merged newest first, `size` at a time (the last batch may be
-   * shorter). Each index is read `fetch` at a time, from where it was left.
+   * shorter). Each index is read `size` at a time, from where it was left.
    */
-  private async *mergedIds(keys: string[], size: number, fetch = size): AsyncGenerator<string[]> {
+  private async *mergedIds(keys: string[], size: number): AsyncGenerator<string[]> {
     const heads: MergeHead[] = keys.map((key) => ({ key, buffer: [], next: 0, done: false }));
     let out: string[] = [];
     for (;;) {
-      await this.fill(heads, fetch);
+      await this.fill(heads, size);
       // Take while every index that has more has some of it here: the newest of the heads is then the newest of all.
       while (heads.every((h) => h.buffer.length > 0 || h.done)) {
         let best: MergeHead | null = null;
@@ -377,4 +377,14 @@ export function syncErrorsToCsv(errors: SyncError[], options: { header?: boolean
   const rows = errors.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','));
   const lines = options.header === false ? rows : [CSV_COLUMNS.join(','), ...rows];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** The CSV of every page, a chunk a page: the header comes with the first (alone when there is none). */
+export async function* syncErrorsCsvChunks(pages: AsyncIterable<SyncError[]>): AsyncGenerator<string> {
+  let first = true;
+  for await (const page of pages) {
+    yield syncErrorsToCsv(page, { header: first });
+    first = false;
+  }
+  if (first) yield syncErrorsToCsv([]);
 }
