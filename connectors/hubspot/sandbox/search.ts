@@ -9,7 +9,7 @@ import { validationError } from './errors.js';
 import { rawValue, type ContactState } from './contact-model.js';
 import type { PropertyDefinition } from './property-defs.js';
 import { parseTimeInput } from './properties.js';
-import type { HubSpotStore } from './store.js';
+import type { HubSpotStore, TimeRange } from './store.js';
 
 export const SEARCH_OPERATORS = [
   'LT', 'LTE', 'GT', 'GTE', 'EQ', 'NEQ', 'BETWEEN', 'IN', 'NOT_IN',
@@ -254,7 +254,7 @@ export class SearchEngine {
     const sort = this.compileSort(sorts[0]);
     const from = modifiedLowerBound(body);
     if (from !== null && sort?.name === 'lastmodifieddate' && !sort.descending) {
-      const page = this.byModifiedTime(predicate, from, after, limit, now);
+      const page = this.byModifiedTime(body, predicate, from, after, limit, now);
       if (page) return page;
     }
     const matches = this.matches(body, predicate, sort, now);
@@ -265,12 +265,50 @@ export class SearchEngine {
 
   /**
    * The change feed's search (bounded below on lastmodifieddate, sorted by it ascending) from the
-   * store's index by modification time, which already holds the records in that order: the
-   * matches are counted, and only those up to the page's end (and the ties of its last time, which
-   * go by id) are kept and sorted. Null when search lags a write in the range (its older state has
-   * its own time): the general path sorts then.
+   * store's index by modification time, which already holds the records in that order. The page is
+   * read from the index's start: the matches up to the page's end and the ties of its last time
+   * (which go by id) are kept and sorted. `total` is counted from the index too: a filter group on
+   * lastmodifieddate alone matches every searchable record in its span, which the store counts
+   * without looking at them; only the spans of other groups that no such group covers are looked at
+   * record by record. While search lags a write (its older state has its own time), every record
+   * modified since is looked at, and null (the general path) when one is seen in its older state.
    */
-  private byModifiedTime(predicate: Predicate, from: number, after: number, limit: number, now: number): SearchPage | null {
+  private byModifiedTime(body: SearchBody, predicate: Predicate, from: number, after: number, limit: number, now: number): SearchPage | null {
+    const store = this.store;
+    if (store.searchLagPending(now)) return this.byModifiedTimeLagging(predicate, from, after, limit, now);
+    const wanted = after + limit;
+    const head: ContactState[] = [];
+    let cutAt: number | null = null;
+    const [start, end] = store.modifiedPositions({ from, fromOpen: false, to: Infinity, toOpen: false });
+    for (let i = start; i < end; i += 1) {
+      if (cutAt !== null && store.modifiedTimeAt(i) > cutAt) break;
+      const c = store.modifiedRecordAt(i);
+      const doc = c && store.searchState(c, now);
+      if (!doc || !predicate(doc)) continue;
+      head.push(doc);
+      if (cutAt === null && head.length >= wanted) cutAt = doc.updatedAt;
+    }
+    head.sort((a, b) => a.updatedAt - b.updatedAt || a.num - b.num);
+
+    const spans = timeSpans(body);
+    const counted = mergePositions(spans.filter((s) => s.timeOnly).map((s) => store.modifiedPositions(s.range)));
+    const looked = mergePositions(spans.filter((s) => !s.timeOnly).map((s) => store.modifiedPositions(s.range)));
+    let total = 0;
+    for (const [s, e] of counted) total += store.liveModifiedCount(s, e);
+    for (const [s, e] of subtractPositions(looked, counted)) {
+      for (let i = s; i < e; i += 1) {
+        const c = store.modifiedRecordAt(i);
+        const doc = c && store.searchState(c, now);
+        if (doc && predicate(doc)) total += 1;
+      }
+    }
+    const results = head.slice(after, wanted);
+    const nextAfter = limit > 0 && wanted < total ? String(wanted) : null;
+    return { total, results, nextAfter };
+  }
+
+  /** byModifiedTime while search lags a write: every record modified since is looked at. */
+  private byModifiedTimeLagging(predicate: Predicate, from: number, after: number, limit: number, now: number): SearchPage | null {
     const candidates = this.store.modifiedSince(from, now);
     if (candidates === null) return null;
     const head: ContactState[] = [];
@@ -371,6 +409,83 @@ function modifiedLowerBound(body: SearchBody): number | null {
     bound = Math.min(bound, groupBound);
   }
   return bound;
+}
+
+/** The span of lastmodifieddate a filter group allows, and whether its filters are on that time alone. */
+interface TimeSpan {
+  range: TimeRange;
+  timeOnly: boolean;
+}
+
+/**
+ * Each filter group's span of lastmodifieddate (its GT, GTE, LT, LTE, EQ and BETWEEN filters on it,
+ * intersected) and whether nothing else filters it (no other filter, no free-text query). Only
+ * called for searches every group of which bounds the time below (modifiedLowerBound).
+ */
+function timeSpans(body: SearchBody): TimeSpan[] {
+  const query = body.query !== undefined && body.query.trim() !== '';
+  return (body.filterGroups ?? []).map((group) => {
+    const range: TimeRange = { from: -Infinity, fromOpen: false, to: Infinity, toOpen: false };
+    let timeOnly = !query;
+    const above = (at: number, open: boolean) => {
+      if (at > range.from) Object.assign(range, { from: at, fromOpen: open });
+      else if (at === range.from) range.fromOpen ||= open;
+    };
+    const below = (at: number, open: boolean) => {
+      if (at < range.to) Object.assign(range, { to: at, toOpen: open });
+      else if (at === range.to) range.toOpen ||= open;
+    };
+    for (const f of group.filters) {
+      const at = f.propertyName === 'lastmodifieddate' && f.value !== undefined ? parseTimeInput(f.value) : null;
+      if (at === null) {
+        timeOnly = false;
+        continue;
+      }
+      switch (f.operator) {
+        case 'GT': above(at, true); break;
+        case 'GTE': above(at, false); break;
+        case 'LT': below(at, true); break;
+        case 'LTE': below(at, false); break;
+        case 'EQ': above(at, false); below(at, false); break;
+        case 'BETWEEN': {
+          const high = f.highValue === undefined ? null : parseTimeInput(f.highValue);
+          above(at, false);
+          if (high === null) timeOnly = false;
+          else below(high, false);
+          break;
+        }
+        default: timeOnly = false;
+      }
+    }
+    return { range, timeOnly };
+  });
+}
+
+/** Position spans `[start, end)`, sorted and merged where they touch. */
+function mergePositions(spans: Array<[number, number]>): Array<[number, number]> {
+  const sorted = spans.filter(([s, e]) => e > s).sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of sorted) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** The parts of merged spans `from` outside merged spans `minus`. */
+function subtractPositions(from: Array<[number, number]>, minus: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s0, e] of from) {
+    let s = s0;
+    for (const [ms, me] of minus) {
+      if (me <= s || ms >= e) continue;
+      if (ms > s) out.push([s, ms]);
+      s = Math.max(s, me);
+    }
+    if (s < e) out.push([s, e]);
+  }
+  return out;
 }
 
 /** One sort; empty values last in either direction; ties by id ascending. */

@@ -85,6 +85,15 @@ export class HubSpotStore {
    * passed, search may see a state newer than the record's own time, so every record is looked at.
    */
   private lookAtAllUntil = 0;
+  /** The latest time until which some write is hidden from search by the index lag. */
+  private pendingUntil = 0;
+  /**
+   * `liveBefore[i]`: how many of the index's first i entries are their record's current entry and
+   * searchable (neither archived nor merged away), for the store's `liveVersion`. Built at the first
+   * count after a write; a count is then two reads however many records it spans.
+   */
+  private liveBefore: Int32Array | null = null;
+  private liveVersion = -1;
 
   constructor(private readonly clock: SandboxClock) {
     this.registry = this.newRegistry();
@@ -116,6 +125,9 @@ export class HubSpotStore {
     this.createdInOrder = true;
     this.registry = this.newRegistry();
     this.modifiedAt = null;
+    this.liveBefore = null;
+    this.pendingUntil = 0;
+    this.lookAtAllUntil = 0;
     this.version += 1;
   }
 
@@ -175,27 +187,71 @@ export class HubSpotStore {
    */
   modifiedSince(from: number, now: number): readonly ContactRecord[] | null {
     if (now < this.lookAtAllUntil) return null;
-    if (this.modifiedAt === null || this.modifiedAt.length > 2 * this.ordered.length + 1024) this.indexModified();
-    const keys = this.modifiedAt as number[];
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((keys[mid] as number) < from) lo = mid + 1;
-      else hi = mid;
-    }
+    const [start, end] = this.modifiedPositions({ from, fromOpen: false, to: Infinity, toOpen: false });
     const out: ContactRecord[] = [];
-    for (let i = lo; i < keys.length; i += 1) {
-      const c = this.modifiedRecords[i] as ContactRecord;
-      if (c.updatedAt === keys[i]) out.push(c);
+    for (let i = start; i < end; i += 1) {
+      const c = this.modifiedRecordAt(i);
+      if (c) out.push(c);
     }
     return out;
+  }
+
+  /**
+   * True while a write may still be hidden from search by the index lag (search then sees a
+   * record's older state, whose time is not its index entry's).
+   */
+  searchLagPending(now: number): boolean {
+    return now < this.pendingUntil || now < this.lookAtAllUntil;
+  }
+
+  /**
+   * The positions `[start, end)` of the modified-time index whose time lies in `range`. The index is
+   * built here when needed; positions stay valid until the next write.
+   */
+  modifiedPositions(range: TimeRange): [number, number] {
+    if (this.modifiedAt === null || this.modifiedAt.length > 2 * this.ordered.length + 1024) this.indexModified();
+    const keys = this.modifiedAt as number[];
+    const start = range.fromOpen ? firstAbove(keys, range.from) : firstAtOrAbove(keys, range.from);
+    const end = range.toOpen ? firstAtOrAbove(keys, range.to) : firstAbove(keys, range.to);
+    return [start, Math.max(start, end)];
+  }
+
+  /** The time of the index entry at `i` (from modifiedPositions). */
+  modifiedTimeAt(i: number): number {
+    return (this.modifiedAt as number[])[i] as number;
+  }
+
+  /** The record of the index entry at `i`, or null when the record has moved on to a later entry. */
+  modifiedRecordAt(i: number): ContactRecord | null {
+    const c = this.modifiedRecords[i] as ContactRecord;
+    return c.updatedAt === (this.modifiedAt as number[])[i] ? c : null;
+  }
+
+  /**
+   * How many entries in `[start, end)` of the index are current and searchable: what search finds
+   * there while no write is hidden by the lag (searchLagPending false).
+   */
+  liveModifiedCount(start: number, end: number): number {
+    if (this.liveBefore === null || this.liveVersion !== this.version) {
+      const keys = this.modifiedAt as number[];
+      const counts = new Int32Array(keys.length + 1);
+      let live = 0;
+      for (let i = 0; i < keys.length; i += 1) {
+        const c = this.modifiedRecords[i] as ContactRecord;
+        if (c.updatedAt === keys[i] && !c.archived && c.mergedInto === null) live += 1;
+        counts[i + 1] = live;
+      }
+      this.liveBefore = counts;
+      this.liveVersion = this.version;
+    }
+    return (this.liveBefore[end] as number) - (this.liveBefore[start] as number);
   }
 
   private indexModified(): void {
     const records = [...this.ordered].sort((a, b) => a.updatedAt - b.updatedAt || a.num - b.num);
     this.modifiedRecords = records;
     this.modifiedAt = records.map((c) => c.updatedAt);
+    this.liveBefore = null;
   }
 
   /** Keeps the modified-time index in step with a record whose updatedAt becomes `at`. */
@@ -209,6 +265,7 @@ export class HubSpotStore {
     }
     keys.push(at);
     this.modifiedRecords.push(c);
+    this.liveBefore = null;
   }
 
   /** What search sees of a record now: null when it is not (yet) in the index. */
@@ -286,6 +343,7 @@ export class HubSpotStore {
       mergedInto: null,
       pending: this.searchIndexLagMs > 0 ? { state: null, until: at + this.searchIndexLagMs } : null,
     };
+    if (c.pending) this.pendingUntil = Math.max(this.pendingUntil, c.pending.until);
     this.insert(c);
     this.emit({ kind: 'creation', objectId: c.id, at, source });
     for (const [name, value] of Object.entries(props)) {
@@ -399,6 +457,7 @@ export class HubSpotStore {
     if (lag <= 0) return;
     if (c.pending && at < c.pending.until) c.pending.until = at + lag;
     else c.pending = { state: snapshotOf(c), until: at + lag };
+    this.pendingUntil = Math.max(this.pendingUntil, at + lag);
   }
 
   // --- owners ---
@@ -420,4 +479,36 @@ export class HubSpotStore {
       .filter((o) => !o.archived)
       .map((o, i) => ({ label: `${o.firstName} ${o.lastName} (${o.email})`, value: o.id, displayOrder: i, hidden: false }));
   }
+}
+
+/** A span of lastmodifieddate; an open end excludes its time. */
+export interface TimeRange {
+  from: number;
+  fromOpen: boolean;
+  to: number;
+  toOpen: boolean;
+}
+
+/** The first position of ascending `keys` at or above `x`. */
+function firstAtOrAbove(keys: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first position of ascending `keys` above `x`. */
+function firstAbove(keys: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
