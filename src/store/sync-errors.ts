@@ -4,6 +4,7 @@
  */
 import type { RedisClient } from './redis.js';
 import { z } from 'zod';
+import { stringify } from 'csv-stringify/sync';
 import type { CrmName } from '../model/lead.js';
 import type { Keys } from './keys.js';
 import { LuaScript } from './lua.js';
@@ -365,18 +366,12 @@ export class SyncErrorStore {
 const CSV_COLUMNS: Array<keyof SyncError> = ['crm', 'object', 'recordId', 'leadId', 'stage', 'code', 'field', 'value', 'message', 'firstSeen', 'lastSeen', 'attempts'];
 
 /**
- * CSV for spreadsheets; a cell that starts like a formula is prefixed so that it stays text.
- * `header: false` gives the rows alone, for the pages after the first.
+ * CSV for spreadsheets; a cell that starts like a formula is prefixed with `'` so that it stays
+ * text (csv-stringify's `escape_formulas`). `header: false` gives the rows alone, for the pages
+ * after the first.
  */
 export function syncErrorsToCsv(errors: SyncError[], options: { header?: boolean } = {}): string {
-  const cell = (value: unknown): string => {
-    let text = value === null || value === undefined ? '' : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  const rows = errors.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','));
-  const lines = options.header === false ? rows : [CSV_COLUMNS.join(','), ...rows];
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return stringify(errors, { header: options.header !== false, columns: CSV_COLUMNS, escape_formulas: true });
 }
 
 /** The CSV of every page, a chunk a page: the header comes with the first (alone when there is none). */
