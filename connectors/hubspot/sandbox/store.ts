@@ -126,6 +126,7 @@ export class HubSpotStore {
     this.registry = this.newRegistry();
     this.modifiedAt = null;
     this.liveBefore = null;
+    this.liveVersion = -1;
     this.pendingUntil = 0;
     this.lookAtAllUntil = 0;
     this.version += 1;
@@ -234,7 +235,8 @@ export class HubSpotStore {
   liveModifiedCount(start: number, end: number): number {
     if (this.liveBefore === null || this.liveVersion !== this.version) {
       const keys = this.modifiedAt as number[];
-      const counts = new Int32Array(keys.length + 1);
+      // The buffer is kept from count to count (a feed polling during a bulk write rebuilds often).
+      const counts = this.liveBefore !== null && this.liveBefore.length > keys.length ? this.liveBefore : new Int32Array(Math.ceil((keys.length + 1) * 1.25));
       let live = 0;
       for (let i = 0; i < keys.length; i += 1) {
         const c = this.modifiedRecords[i] as ContactRecord;
@@ -251,7 +253,7 @@ export class HubSpotStore {
     const records = [...this.ordered].sort((a, b) => a.updatedAt - b.updatedAt || a.num - b.num);
     this.modifiedRecords = records;
     this.modifiedAt = records.map((c) => c.updatedAt);
-    this.liveBefore = null;
+    this.liveVersion = -1;
   }
 
   /** Keeps the modified-time index in step with a record whose updatedAt becomes `at`. */
@@ -265,7 +267,7 @@ export class HubSpotStore {
     }
     keys.push(at);
     this.modifiedRecords.push(c);
-    this.liveBefore = null;
+    this.liveVersion = -1;
   }
 
   /** What search sees of a record now: null when it is not (yet) in the index. */
