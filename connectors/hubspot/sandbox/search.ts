@@ -266,8 +266,8 @@ export class SearchEngine {
   /**
    * The change feed's search (bounded below on lastmodifieddate, sorted by it ascending) from the
    * store's index by modification time, which already holds the records in that order. The page is
-   * read from the index's start: the matches up to the page's end and the ties of its last time
-   * (which go by id) are kept and sorted. `total` is counted from the index too: a filter group on
+   * read from the index at the search's lower bound: the matches up to the page's end and the ties
+   * of its last time (which go by id) are kept and sorted. `total` is counted from the index too: a filter group on
    * lastmodifieddate alone matches every searchable record in its span, which the store counts
    * without looking at them; only the spans of other groups that no such group covers are looked at
    * record by record. While search lags a write (its older state has its own time), every record
